@@ -1,0 +1,405 @@
+/*
+ * moqc: the pub/sub model. A broadcast is made of tracks, a track of groups, a group of frames.
+ *
+ * Every level is a producer/consumer pair of handles over one shared state. Handles are
+ * heap objects owned by whoever received them and released with their _del function. Any handle
+ * may be used from any thread, but one handle by one thread at a time; the shared state behind
+ * it is protected inside the model (a mutex per state, atomics for refcounts and counters).
+ *
+ * Nothing here blocks. A call that would have to wait returns MOQC_ERR_PENDING and, if a waker
+ * was given, registers it: the waker fires once, possibly on another thread, when the call may
+ * succeed. Calls return MOQC_END (a positive value) when a stream of results ends normally.
+ * No model call invokes a user callback while holding a model lock; every model call may be made
+ * from inside a waker callback except moqc_waker_close on that same waker.
+ *
+ * Metering: a broadcast carries its ingress usage scope for life; consumer handles carry the
+ * egress scope stamped by the origin at hand-off (moqc_broadcast_consumer_with_usage). See
+ * usage.h and docs/METERING.md.
+ */
+#ifndef MOQC_MODEL_H
+#define MOQC_MODEL_H
+
+#include <moqc/error.h>
+#include <moqc/mem.h>
+#include <moqc/path.h>
+#include <moqc/rcbuf.h>
+#include <moqc/time.h>
+#include <moqc/usage.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Returned (positive) when a sequence of results has ended normally. */
+#define MOQC_END 1
+
+/** The largest frame the model accepts; larger declared sizes are refused before allocating. */
+#define MOQC_MAX_FRAME_SIZE ((uint64_t)32 * 1024 * 1024)
+/** The most frame bytes a group caches. */
+#define MOQC_MAX_GROUP_CACHE ((uint64_t)32 * 1024 * 1024)
+/** The default retention of groups older than the latest: 5 s. */
+#define MOQC_DEFAULT_RETENTION (5 * MOQC_SECONDS)
+/** The largest datagram payload. */
+#define MOQC_MAX_DATAGRAM_SIZE 65535
+
+/* ---- Wakers ---------------------------------------------------------------------------------- */
+
+typedef struct moqc_waker moqc_waker;
+
+/** Called when a pending call may now succeed. Must be quick and thread-safe. */
+typedef void (*moqc_wake_cb)(void *user_data);
+
+/**
+ * Creates a waker calling cb(user_data), with one reference owned by the caller.
+ * Returns 0 or MOQC_ERR_NOMEM.
+ */
+MOQC_EXTERN int moqc_waker_new(moqc_waker **out, moqc_wake_cb cb, void *user_data,
+                               const moqc_mem *mem);
+/** Calls the callback unless the waker is closed. Thread-safe. */
+MOQC_EXTERN void moqc_waker_wake(moqc_waker *w);
+/**
+ * Closes the waker: once this returns, the callback is not running and never runs again.
+ * Then drops the caller's reference. Must not be called from inside the waker's own callback.
+ */
+MOQC_EXTERN void moqc_waker_close(moqc_waker *w);
+/** Adds a reference. Thread-safe. */
+MOQC_EXTERN void moqc_waker_incref(moqc_waker *w);
+/** Drops a reference. w may be NULL. Thread-safe. */
+MOQC_EXTERN void moqc_waker_decref(moqc_waker *w);
+
+/* ---- Frames ---------------------------------------------------------------------------------- */
+
+typedef struct moqc_frame_producer moqc_frame_producer;
+typedef struct moqc_frame_consumer moqc_frame_consumer;
+
+/**
+ * Writes the next chunk of a frame created with a declared size. The bytes are copied.
+ * Returns 0, MOQC_ERR_WRONG_SIZE if the chunk exceeds the remaining size, MOQC_ERR_CLOSED after
+ * finish or abort.
+ */
+MOQC_EXTERN int moqc_frame_producer_write(moqc_frame_producer *fp, const uint8_t *data,
+                                          size_t len);
+/** Ends the frame. Returns 0, or MOQC_ERR_WRONG_SIZE unless exactly the declared size was written. */
+MOQC_EXTERN int moqc_frame_producer_finish(moqc_frame_producer *fp);
+/** Aborts the frame with err; readers see err. */
+MOQC_EXTERN void moqc_frame_producer_abort(moqc_frame_producer *fp, int err);
+/** Releases the handle. An unfinished frame is aborted with MOQC_ERR_DROPPED. fp may be NULL. */
+MOQC_EXTERN void moqc_frame_producer_del(moqc_frame_producer *fp);
+
+/** Returns the declared size of the frame. */
+MOQC_EXTERN uint64_t moqc_frame_consumer_size(const moqc_frame_consumer *fc);
+/** Returns the frame's timestamp in its track's timescale. */
+MOQC_EXTERN uint64_t moqc_frame_consumer_timestamp(const moqc_frame_consumer *fc);
+/**
+ * Reads the next available chunk without copying: *buf receives a new reference to the frame's
+ * buffer (release with moqc_rcbuf_decref) and [*off, *off + *len) the new bytes. Returns 0,
+ * MOQC_END after the last byte, MOQC_ERR_PENDING, or the abort error.
+ */
+MOQC_EXTERN int moqc_frame_consumer_read_chunk(moqc_frame_consumer *fc, moqc_rcbuf **buf,
+                                               size_t *off, size_t *len, moqc_waker *w);
+/**
+ * Waits for the whole frame and returns it: *buf gets a new reference holding exactly the frame.
+ * Returns 0, MOQC_ERR_PENDING, or the abort error. Counts the bytes not yet read.
+ */
+MOQC_EXTERN int moqc_frame_consumer_read_all(moqc_frame_consumer *fc, moqc_rcbuf **buf,
+                                             moqc_waker *w);
+/** Clones the consumer with an independent cursor copied from fc. Returns 0 or MOQC_ERR_NOMEM. */
+MOQC_EXTERN int moqc_frame_consumer_clone(const moqc_frame_consumer *fc,
+                                          moqc_frame_consumer **out);
+/** Releases the handle. fc may be NULL. */
+MOQC_EXTERN void moqc_frame_consumer_del(moqc_frame_consumer *fc);
+
+/* ---- Groups ---------------------------------------------------------------------------------- */
+
+typedef struct moqc_group_producer moqc_group_producer;
+typedef struct moqc_group_consumer moqc_group_consumer;
+
+/** Returns the group's sequence number. */
+MOQC_EXTERN uint64_t moqc_group_producer_sequence(const moqc_group_producer *gp);
+/**
+ * Appends a whole frame, copying data. timestamp is in the track's timescale. Returns 0,
+ * MOQC_ERR_FRAME_TOO_LARGE, MOQC_ERR_CLOSED (finished or aborted), MOQC_ERR_NOMEM.
+ */
+MOQC_EXTERN int moqc_group_producer_write_frame(moqc_group_producer *gp, const uint8_t *data,
+                                                size_t len, uint64_t timestamp);
+/**
+ * Appends a whole frame without copying: takes a new reference to buf (the caller keeps its
+ * own). Errors as moqc_group_producer_write_frame.
+ */
+MOQC_EXTERN int moqc_group_producer_write_frame_buf(moqc_group_producer *gp, moqc_rcbuf *buf,
+                                                    uint64_t timestamp);
+/**
+ * Appends a frame of a declared size to be written in chunks through *out (owned by the
+ * caller). A size above MOQC_MAX_FRAME_SIZE is MOQC_ERR_FRAME_TOO_LARGE, before allocating.
+ */
+MOQC_EXTERN int moqc_group_producer_create_frame(moqc_group_producer *gp, uint64_t size,
+                                                 uint64_t timestamp, moqc_frame_producer **out);
+/** Returns the number of frames appended so far. */
+MOQC_EXTERN uint64_t moqc_group_producer_frame_count(const moqc_group_producer *gp);
+/** Ends the group: no more frames. Returns 0 or MOQC_ERR_CLOSED. */
+MOQC_EXTERN int moqc_group_producer_finish(moqc_group_producer *gp);
+/** Aborts the group with err and clears its cached frames. */
+MOQC_EXTERN void moqc_group_producer_abort(moqc_group_producer *gp, int err);
+/**
+ * Releases the handle. The last producer of an unfinished group aborts it with
+ * MOQC_ERR_DROPPED. gp may be NULL.
+ */
+MOQC_EXTERN void moqc_group_producer_del(moqc_group_producer *gp);
+
+/** Returns the group's sequence number. */
+MOQC_EXTERN uint64_t moqc_group_consumer_sequence(const moqc_group_consumer *gc);
+/**
+ * Hands out the next frame for chunked reading (*out owned by the caller). Returns 0, MOQC_END
+ * at the end of a finished group, MOQC_ERR_PENDING, MOQC_ERR_LAGGED when the frame was evicted,
+ * or the abort error.
+ */
+MOQC_EXTERN int moqc_group_consumer_next_frame(moqc_group_consumer *gc, moqc_frame_consumer **out,
+                                               moqc_waker *w);
+/**
+ * Reads the next whole frame: *buf gets a new reference, *timestamp its timestamp (may be NULL).
+ * Returns as moqc_group_consumer_next_frame.
+ */
+MOQC_EXTERN int moqc_group_consumer_read_frame(moqc_group_consumer *gc, moqc_rcbuf **buf,
+                                               uint64_t *timestamp, moqc_waker *w);
+/** Random access to frame index (waits for it). Returns as next_frame; does not move the cursor. */
+MOQC_EXTERN int moqc_group_consumer_get_frame(moqc_group_consumer *gc, uint64_t index,
+                                              moqc_frame_consumer **out, moqc_waker *w);
+/**
+ * Stores the final frame count once the group is finished. Returns 0, MOQC_ERR_PENDING, or the
+ * abort error.
+ */
+MOQC_EXTERN int moqc_group_consumer_finished(moqc_group_consumer *gc, uint64_t *count,
+                                             moqc_waker *w);
+/** Clones with the same cursor; the clone does not count the group again. */
+MOQC_EXTERN int moqc_group_consumer_clone(const moqc_group_consumer *gc,
+                                          moqc_group_consumer **out);
+/** Releases the handle. gc may be NULL. */
+MOQC_EXTERN void moqc_group_consumer_del(moqc_group_consumer *gc);
+
+/* ---- Tracks ---------------------------------------------------------------------------------- */
+
+/** Publisher properties of a track, fixed for its life. */
+typedef struct moqc_track_info {
+  /** Timestamp units per second (default MOQC_TIMESCALE_MILLI). */
+  moqc_timescale timescale;
+  /** How long groups older than the latest stay cached, in ns (default 5 s). */
+  moqc_tstamp retention;
+  /** Publisher priority, a tie-break after subscriber priority (default 0). */
+  uint8_t priority;
+  /** Whether groups should be delivered in order (default false). */
+  bool ordered;
+} moqc_track_info;
+
+/** Fills info with the defaults. */
+MOQC_EXTERN void moqc_track_info_default(moqc_track_info *info);
+
+/** A subscriber's preferences. */
+typedef struct moqc_subscription {
+  uint8_t priority;
+  bool ordered;
+  /** Maximum latency (staleness) in ns; clamped to the track's retention. */
+  moqc_tstamp latency_max;
+  bool has_start;
+  uint64_t start;
+  bool has_end;
+  uint64_t end;
+} moqc_subscription;
+
+/** Fills sub with the defaults: priority 0, unordered, latency = retention, unbounded. */
+MOQC_EXTERN void moqc_subscription_default(moqc_subscription *sub);
+
+/**
+ * Folds b into a by the aggregate rules: priority max, ordered AND, latency max, start min of
+ * explicit starts, end unbounded if either is unbounded else max.
+ */
+MOQC_EXTERN void moqc_subscription_fold(moqc_subscription *a, const moqc_subscription *b);
+
+typedef struct moqc_track_producer moqc_track_producer;
+typedef struct moqc_track_consumer moqc_track_consumer;
+typedef struct moqc_track_subscriber moqc_track_subscriber;
+typedef struct moqc_track_request moqc_track_request;
+
+/** Returns the track name (NUL-terminated, valid as long as the handle). */
+MOQC_EXTERN const char *moqc_track_producer_name(const moqc_track_producer *tp);
+/**
+ * Creates group sequence (owned by the caller). now drives retention. Returns 0,
+ * MOQC_ERR_DUPLICATE if cached, MOQC_ERR_CLOSED if at or past the final sequence or aborted.
+ */
+MOQC_EXTERN int moqc_track_producer_create_group(moqc_track_producer *tp, uint64_t sequence,
+                                                 moqc_tstamp now, moqc_group_producer **out);
+/** Creates the group after the highest so far (0 first). MOQC_ERR_BOUNDS_EXCEEDED on overflow. */
+MOQC_EXTERN int moqc_track_producer_append_group(moqc_track_producer *tp, moqc_tstamp now,
+                                                 moqc_group_producer **out);
+/** Appends a group holding one frame (copied) and finishes it. */
+MOQC_EXTERN int moqc_track_producer_write_frame(moqc_track_producer *tp, const uint8_t *data,
+                                                size_t len, uint64_t timestamp, moqc_tstamp now);
+/**
+ * Writes a datagram: the next sequence of the same namespace as groups. Buffered briefly;
+ * payload at most MOQC_MAX_DATAGRAM_SIZE (MOQC_ERR_FRAME_TOO_LARGE).
+ */
+MOQC_EXTERN int moqc_track_producer_write_datagram(moqc_track_producer *tp, const uint8_t *data,
+                                                   size_t len, uint64_t timestamp,
+                                                   moqc_tstamp now);
+/** Finishes the track: final sequence = highest + 1. Twice is MOQC_ERR_CLOSED. */
+MOQC_EXTERN int moqc_track_producer_finish(moqc_track_producer *tp);
+/** Aborts the track with err, clearing its cache. */
+MOQC_EXTERN void moqc_track_producer_abort(moqc_track_producer *tp, int err);
+/**
+ * Reports whether any consumer uses the track: returns 1 when used, 0 when unused. With a
+ * waker, registers it to fire when the answer changes.
+ */
+MOQC_EXTERN int moqc_track_producer_used(moqc_track_producer *tp, moqc_waker *w);
+/**
+ * Stores the aggregate of all live subscriptions in *out. Returns 0, or MOQC_END when there is
+ * no live subscriber. With a waker, registers it to fire when the aggregate changes.
+ */
+MOQC_EXTERN int moqc_track_producer_subscription(moqc_track_producer *tp, moqc_subscription *out,
+                                                 moqc_waker *w);
+/** Makes a consumer of this track (owned by the caller, untagged). */
+MOQC_EXTERN int moqc_track_producer_consume(moqc_track_producer *tp, moqc_track_consumer **out);
+/** Another writer handle on the same track. */
+MOQC_EXTERN int moqc_track_producer_clone(const moqc_track_producer *tp,
+                                          moqc_track_producer **out);
+/** Releases the handle; the last producer of an unfinished track aborts it with DROPPED. */
+MOQC_EXTERN void moqc_track_producer_del(moqc_track_producer *tp);
+
+/** Returns the track name. */
+MOQC_EXTERN const char *moqc_track_consumer_name(const moqc_track_consumer *tc);
+/**
+ * Waits for the track's info (a dynamically requested track learns it when accepted).
+ * Returns 0, MOQC_ERR_PENDING, or the error that rejected or aborted the track.
+ */
+MOQC_EXTERN int moqc_track_consumer_info(moqc_track_consumer *tc, moqc_track_info *out,
+                                         moqc_waker *w);
+/**
+ * Subscribes with preferences sub (NULL = defaults). The preference counts towards the
+ * aggregate at once. Resolves to *out (owned by the caller) when the track's info is known.
+ * Returns 0, MOQC_ERR_PENDING (call again with the same arguments), or the rejection error.
+ * A resolved subscription counts once in metering (subscriptions, and the viewer of its scope).
+ */
+MOQC_EXTERN int moqc_track_consumer_subscribe(moqc_track_consumer *tc,
+                                              const moqc_subscription *sub,
+                                              moqc_track_subscriber **out, moqc_waker *w);
+/**
+ * Fetches a cached group by sequence (*out owned by the caller). Counts one fetch at the first
+ * call. Returns 0, MOQC_ERR_PENDING while a dynamic handler serves it, MOQC_ERR_NOT_FOUND.
+ */
+MOQC_EXTERN int moqc_track_consumer_fetch_group(moqc_track_consumer *tc, uint64_t sequence,
+                                                moqc_group_consumer **out, moqc_waker *w);
+/** Clones the consumer. */
+MOQC_EXTERN int moqc_track_consumer_clone(const moqc_track_consumer *tc,
+                                          moqc_track_consumer **out);
+/** Releases the handle. */
+MOQC_EXTERN void moqc_track_consumer_del(moqc_track_consumer *tc);
+
+/**
+ * The next group in sequence order: the smallest cached sequence above the last returned (and at
+ * least the start), not above the end. Late arrivals below the cursor are skipped. Returns 0,
+ * MOQC_END when the track finished and nothing remains, MOQC_ERR_PENDING, or the abort error.
+ */
+MOQC_EXTERN int moqc_track_subscriber_next_group(moqc_track_subscriber *ts,
+                                                 moqc_group_consumer **out, moqc_waker *w);
+/** Every cached group once, in arrival order. Returns as next_group. */
+MOQC_EXTERN int moqc_track_subscriber_recv_group(moqc_track_subscriber *ts,
+                                                 moqc_group_consumer **out, moqc_waker *w);
+/** The next datagram (payload copied into a new rcbuf). Returns as next_group. */
+MOQC_EXTERN int moqc_track_subscriber_recv_datagram(moqc_track_subscriber *ts, uint64_t *sequence,
+                                                    uint64_t *timestamp, moqc_rcbuf **payload,
+                                                    moqc_waker *w);
+/** Replaces the subscriber's preferences. */
+MOQC_EXTERN int moqc_track_subscriber_update(moqc_track_subscriber *ts,
+                                             const moqc_subscription *sub);
+/** Stores the track info. */
+MOQC_EXTERN void moqc_track_subscriber_info(const moqc_track_subscriber *ts, moqc_track_info *out);
+/** Stores the highest sequence seen; returns MOQC_ERR_NOT_FOUND when there is none. */
+MOQC_EXTERN int moqc_track_subscriber_latest(const moqc_track_subscriber *ts, uint64_t *sequence);
+/** Releases the subscription (closing its metering). */
+MOQC_EXTERN void moqc_track_subscriber_del(moqc_track_subscriber *ts);
+
+/** The name asked for. */
+MOQC_EXTERN const char *moqc_track_request_name(const moqc_track_request *req);
+/**
+ * Accepts the request with info: every waiting subscriber resolves. *out is the new producer
+ * (owned by the caller). The request handle is consumed either way.
+ */
+MOQC_EXTERN int moqc_track_request_accept(moqc_track_request *req, const moqc_track_info *info,
+                                          moqc_track_producer **out);
+/** Rejects the request with err; waiting subscribers see err. The handle is consumed. */
+MOQC_EXTERN void moqc_track_request_reject(moqc_track_request *req, int err);
+
+/* ---- Broadcasts ------------------------------------------------------------------------------ */
+
+typedef struct moqc_broadcast_producer moqc_broadcast_producer;
+typedef struct moqc_broadcast_consumer moqc_broadcast_consumer;
+typedef struct moqc_broadcast_dynamic moqc_broadcast_dynamic;
+
+/**
+ * Creates a broadcast (*out owned by the caller). ingress is the scope its writes are metered
+ * into, fixed for life (NULL = unmetered; the broadcast takes its own reference). mem may be NULL.
+ */
+MOQC_EXTERN int moqc_broadcast_new(moqc_broadcast_producer **out, moqc_usage_scope *ingress,
+                                   const moqc_mem *mem);
+/**
+ * Creates a track (*out owned by the caller). MOQC_ERR_DUPLICATE if a live track has the name.
+ * A queued request for the name is fulfilled instead.
+ */
+MOQC_EXTERN int moqc_broadcast_producer_create_track(moqc_broadcast_producer *bp, const char *name,
+                                                     const moqc_track_info *info,
+                                                     moqc_track_producer **out);
+/** Makes a request visible to consumers at once, to be accepted later. */
+MOQC_EXTERN int moqc_broadcast_producer_reserve_track(moqc_broadcast_producer *bp,
+                                                      const char *name, moqc_track_request **out);
+/** Removes a track from the lookup. MOQC_ERR_NOT_FOUND if absent. */
+MOQC_EXTERN int moqc_broadcast_producer_remove_track(moqc_broadcast_producer *bp,
+                                                     const char *name);
+/** An untagged consumer (owned by the caller). */
+MOQC_EXTERN int moqc_broadcast_producer_consume(moqc_broadcast_producer *bp,
+                                                moqc_broadcast_consumer **out);
+/** A handler for requests of unknown tracks. */
+MOQC_EXTERN int moqc_broadcast_producer_dynamic(moqc_broadcast_producer *bp,
+                                                moqc_broadcast_dynamic **out);
+/** Ends the broadcast deliberately; existing tracks stay readable. */
+MOQC_EXTERN void moqc_broadcast_producer_finish(moqc_broadcast_producer *bp);
+/** Aborts the broadcast with err. */
+MOQC_EXTERN void moqc_broadcast_producer_abort(moqc_broadcast_producer *bp, int err);
+MOQC_EXTERN int moqc_broadcast_producer_clone(const moqc_broadcast_producer *bp,
+                                              moqc_broadcast_producer **out);
+/** Releases the handle; the last producer (and dynamic) closes the broadcast with DROPPED. */
+MOQC_EXTERN void moqc_broadcast_producer_del(moqc_broadcast_producer *bp);
+
+/** Pops the next queued track request, FIFO. Returns 0 or MOQC_ERR_PENDING. */
+MOQC_EXTERN int moqc_broadcast_dynamic_requested_track(moqc_broadcast_dynamic *d,
+                                                       moqc_track_request **out, moqc_waker *w);
+/** Releases the handler; the last one rejects pending requests with MOQC_ERR_DROPPED. */
+MOQC_EXTERN void moqc_broadcast_dynamic_del(moqc_broadcast_dynamic *d);
+
+/**
+ * Looks up a track (*out owned by the caller): a live track, else a pending request for the
+ * name, else a new request queued for a dynamic handler. MOQC_ERR_NOT_FOUND with no handler,
+ * MOQC_ERR_DROPPED if the broadcast is closed.
+ */
+MOQC_EXTERN int moqc_broadcast_consumer_track(moqc_broadcast_consumer *bc, const char *name,
+                                              moqc_track_consumer **out);
+/** Returns 0 while open; the close error (DROPPED or the abort error) once closed; or PENDING. */
+MOQC_EXTERN int moqc_broadcast_consumer_closed(moqc_broadcast_consumer *bc, moqc_waker *w);
+/** True when both handles share one broadcast. */
+MOQC_EXTERN bool moqc_broadcast_consumer_is_clone(const moqc_broadcast_consumer *a,
+                                                  const moqc_broadcast_consumer *b);
+/** A clone carrying the same egress scope. */
+MOQC_EXTERN int moqc_broadcast_consumer_clone(const moqc_broadcast_consumer *bc,
+                                              moqc_broadcast_consumer **out);
+/**
+ * A clone stamped with the egress scope egress (NULL = unmetered); the clone takes its own
+ * reference. Used by the origin at hand-off; an application may stamp its own.
+ */
+MOQC_EXTERN int moqc_broadcast_consumer_with_usage(const moqc_broadcast_consumer *bc,
+                                                   moqc_usage_scope *egress,
+                                                   moqc_broadcast_consumer **out);
+/** Releases the handle. */
+MOQC_EXTERN void moqc_broadcast_consumer_del(moqc_broadcast_consumer *bc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOQC_MODEL_H */

@@ -1,0 +1,152 @@
+/*
+ * moqc: usage sinks, the metering primitive of the model (spec/metering.md).
+ *
+ * A sink (moqc_usage) is a refcounted set of 64-bit atomic counters for one (tier, direction,
+ * broadcast path). The model bumps the sinks it is given; a NULL sink is unmetered and costs no
+ * atomic operation. Bump functions are public so that an application or a gateway can meter its
+ * own traffic into the same sink.
+ *
+ * Attribution reaches the model through two small interfaces, implemented by the stats layer
+ * (moqc_stats_session) or by an application:
+ * - moqc_usage_scope: one sink plus the viewer refcount of one (session, absolute path). Model
+ *   handles hold a scope reference; the first live subscription of a session to a path opens a
+ *   viewer, the last one to close closes it.
+ * - moqc_usage_ctx: a session's attribution context; the origin asks it for a scope when it hands
+ *   a broadcast to the session (egress) or when the session creates a broadcast (ingress).
+ *
+ * Thread-safe: counters are atomics (open and payload bumps relaxed, closed bumps release;
+ * moqc_usage_read loads every closed counter with acquire first).
+ */
+#ifndef MOQC_USAGE_H
+#define MOQC_USAGE_H
+
+#include <moqc/mem.h>
+#include <moqc/path.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Every counter, in the order of the stats JSON schema: XX(field, closed_of), where closed_of is
+ * the open counter a *_closed counter pairs with, or NONE.
+ */
+#define MOQC_USAGE_FOREACH(XX)                                                 \
+  XX(announced, NONE)                                                          \
+  XX(announced_closed, announced)                                              \
+  XX(announced_bytes, NONE)                                                    \
+  XX(broadcasts, NONE)                                                         \
+  XX(broadcasts_closed, broadcasts)                                            \
+  XX(subscriptions, NONE)                                                      \
+  XX(subscriptions_closed, subscriptions)                                      \
+  XX(fetches, NONE)                                                            \
+  XX(bytes, NONE)                                                              \
+  XX(frames, NONE)                                                             \
+  XX(groups, NONE)                                                             \
+  XX(datagrams, NONE)
+
+/** A readout of one sink: plain values, consistent in that no closed exceeds its open. */
+typedef struct moqc_usage_counters {
+#define MOQC__USAGE_FIELD(f, c) uint64_t f;
+  MOQC_USAGE_FOREACH(MOQC__USAGE_FIELD)
+#undef MOQC__USAGE_FIELD
+} moqc_usage_counters;
+
+/** Traffic direction. Exports name EGRESS "publisher" and INGRESS "subscriber" (upstream). */
+typedef enum moqc_direction {
+  MOQC_DIRECTION_INGRESS = 0,
+  MOQC_DIRECTION_EGRESS = 1
+} moqc_direction;
+
+typedef struct moqc_usage moqc_usage;
+
+/** Creates a sink with all counters 0 and one reference. Returns 0 or MOQC_ERR_NOMEM. */
+MOQC_EXTERN int moqc_usage_new(moqc_usage **out, const moqc_mem *mem);
+/** Adds a reference. u may be NULL. */
+MOQC_EXTERN void moqc_usage_incref(moqc_usage *u);
+/** Drops a reference; the last frees. u may be NULL. */
+MOQC_EXTERN void moqc_usage_decref(moqc_usage *u);
+/** Returns the reference count (the registry reclaims sinks only it references). */
+MOQC_EXTERN uint32_t moqc_usage_refcount(const moqc_usage *u);
+
+/** Reads every counter: closed counters with acquire first, then the rest relaxed. */
+MOQC_EXTERN void moqc_usage_read(const moqc_usage *u, moqc_usage_counters *out);
+
+/*
+ * Bumps. Each is a no-op for a NULL sink; n == 0 bumps nothing. Open and payload bumps are
+ * relaxed; *_closed bumps are release.
+ */
+MOQC_EXTERN void moqc_usage_add_groups(moqc_usage *u, uint64_t n);
+MOQC_EXTERN void moqc_usage_add_frames(moqc_usage *u, uint64_t n);
+MOQC_EXTERN void moqc_usage_add_bytes(moqc_usage *u, uint64_t n);
+/** One datagram of len bytes: datagrams+1, groups+1, frames+1, bytes+len. */
+MOQC_EXTERN void moqc_usage_add_datagram(moqc_usage *u, uint64_t len);
+MOQC_EXTERN void moqc_usage_add_fetch(moqc_usage *u);
+MOQC_EXTERN void moqc_usage_open_subscription(moqc_usage *u);
+MOQC_EXTERN void moqc_usage_close_subscription(moqc_usage *u);
+MOQC_EXTERN void moqc_usage_open_broadcast(moqc_usage *u);
+MOQC_EXTERN void moqc_usage_close_broadcast(moqc_usage *u);
+/** announced+1 and announced_bytes += path_len. */
+MOQC_EXTERN void moqc_usage_open_announce(moqc_usage *u, uint64_t path_len);
+/** announced_closed+1 and announced_bytes += path_len. */
+MOQC_EXTERN void moqc_usage_close_announce(moqc_usage *u, uint64_t path_len);
+
+typedef struct moqc_usage_scope moqc_usage_scope;
+
+/** The operations of a scope; the implementer supplies them. All must be thread-safe. */
+typedef struct moqc_usage_scope_ops {
+  /** A live subscription to the scope's path resolved (may open a viewer). */
+  void (*viewer_open)(moqc_usage_scope *scope);
+  /** A live subscription ended (may close the viewer). */
+  void (*viewer_close)(moqc_usage_scope *scope);
+  void (*incref)(moqc_usage_scope *scope);
+  void (*decref)(moqc_usage_scope *scope);
+} moqc_usage_scope_ops;
+
+/**
+ * A resolved attribution for one (session, direction, absolute path). Implementers embed it as
+ * the first member of their own struct. sink may be NULL (unmetered, yet viewer calls still go
+ * to ops); path is the absolute broadcast path, valid as long as the scope.
+ */
+struct moqc_usage_scope {
+  const moqc_usage_scope_ops *ops;
+  moqc_usage *sink;
+  moqc_str path;
+};
+
+/** Adds a reference to scope (NULL allowed). */
+MOQC_EXTERN void moqc_usage_scope_incref(moqc_usage_scope *scope);
+/** Drops a reference to scope (NULL allowed). */
+MOQC_EXTERN void moqc_usage_scope_decref(moqc_usage_scope *scope);
+
+typedef struct moqc_usage_ctx moqc_usage_ctx;
+
+/** The operations of a session's attribution context. All must be thread-safe. */
+typedef struct moqc_usage_ctx_ops {
+  /**
+   * Resolves (direction, absolute path) to a scope with a new reference, or NULL when the path
+   * is not metered (disabled registry, excluded prefix) or on out-of-memory.
+   */
+  moqc_usage_scope *(*scope)(moqc_usage_ctx *ctx, moqc_direction dir, moqc_str abs_path);
+  void (*incref)(moqc_usage_ctx *ctx);
+  void (*decref)(moqc_usage_ctx *ctx);
+} moqc_usage_ctx_ops;
+
+/** A session's attribution context. Implementers embed it as the first member. */
+struct moqc_usage_ctx {
+  const moqc_usage_ctx_ops *ops;
+};
+
+/** Resolves a scope through ctx (NULL ctx gives NULL). The caller owns the returned reference. */
+MOQC_EXTERN moqc_usage_scope *moqc_usage_ctx_scope(moqc_usage_ctx *ctx, moqc_direction dir,
+                                                   moqc_str abs_path);
+/** Adds a reference to ctx (NULL allowed). */
+MOQC_EXTERN void moqc_usage_ctx_incref(moqc_usage_ctx *ctx);
+/** Drops a reference to ctx (NULL allowed). */
+MOQC_EXTERN void moqc_usage_ctx_decref(moqc_usage_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOQC_USAGE_H */
