@@ -45,6 +45,18 @@ extern "C" {
   XX(groups, NONE)                                                             \
   XX(datagrams, NONE)
 
+/**
+ * Field indexes in schema order: MOQC_USAGE_FIELD_<field> (e.g. MOQC_USAGE_FIELD_bytes), then
+ * MOQC_USAGE_FIELD_COUNT. MOQC_USAGE_FIELD_NONE (-1) is the closed_of of an open counter.
+ */
+typedef enum moqc_usage_field {
+  MOQC_USAGE_FIELD_NONE = -1,
+#define MOQC__USAGE_IDX(f, c) MOQC_USAGE_FIELD_##f,
+  MOQC_USAGE_FOREACH(MOQC__USAGE_IDX)
+#undef MOQC__USAGE_IDX
+  MOQC_USAGE_FIELD_COUNT
+} moqc_usage_field;
+
 /** A readout of one sink: plain values, consistent in that no closed exceeds its open. */
 typedef struct moqc_usage_counters {
 #define MOQC__USAGE_FIELD(f, c) uint64_t f;
@@ -52,43 +64,80 @@ typedef struct moqc_usage_counters {
 #undef MOQC__USAGE_FIELD
 } moqc_usage_counters;
 
+/**
+ * Returns the name of field i in schema order ("announced" ... "datagrams"), or NULL when i is
+ * out of range. Pure.
+ */
+MOQC_EXTERN const char *moqc_usage_field_name(int i);
+/** Returns the index of the open counter that field i closes, or MOQC_USAGE_FIELD_NONE. Pure. */
+MOQC_EXTERN int moqc_usage_field_closed_of(int i);
+/** Returns field i of c (0 when i is out of range). Pure. */
+MOQC_EXTERN uint64_t moqc_usage_counters_get(const moqc_usage_counters *c, int i);
+/** Adds every field of b into a (wrapping on overflow). Pure. */
+MOQC_EXTERN void moqc_usage_counters_add(moqc_usage_counters *a, const moqc_usage_counters *b);
+/**
+ * Returns true when c is idle: announced, subscriptions and broadcasts each equal their closed
+ * counter (upstream Traffic::is_idle). Pure.
+ */
+MOQC_EXTERN bool moqc_usage_counters_idle(const moqc_usage_counters *c);
+
 /** Traffic direction. Exports name EGRESS "publisher" and INGRESS "subscriber" (upstream). */
 typedef enum moqc_direction {
   MOQC_DIRECTION_INGRESS = 0,
   MOQC_DIRECTION_EGRESS = 1
 } moqc_direction;
 
+/** Returns the export role of dir: "publisher" for egress, "subscriber" for ingress. Pure. */
+MOQC_EXTERN const char *moqc_direction_role(moqc_direction dir);
+
 typedef struct moqc_usage moqc_usage;
 
-/** Creates a sink with all counters 0 and one reference. Returns 0 or MOQC_ERR_NOMEM. */
+/**
+ * Creates a sink with all counters 0 and one reference owned by the caller. mem (NULL = default)
+ * must outlive the sink. Returns 0 or MOQC_ERR_NOMEM. Thread-safe.
+ */
 MOQC_EXTERN int moqc_usage_new(moqc_usage **out, const moqc_mem *mem);
-/** Adds a reference. u may be NULL. */
+/** Adds a reference. u may be NULL. Thread-safe. */
 MOQC_EXTERN void moqc_usage_incref(moqc_usage *u);
-/** Drops a reference; the last frees. u may be NULL. */
+/** Drops a reference; the last frees. u may be NULL. Thread-safe. */
 MOQC_EXTERN void moqc_usage_decref(moqc_usage *u);
-/** Returns the reference count (the registry reclaims sinks only it references). */
+/**
+ * Returns the reference count (0 for NULL), loaded with acquire. The registry reclaims sinks that
+ * only it references. Thread-safe.
+ */
 MOQC_EXTERN uint32_t moqc_usage_refcount(const moqc_usage *u);
 
-/** Reads every counter: closed counters with acquire first, then the rest relaxed. */
+/**
+ * Reads every counter into *out: closed counters with acquire first, then the rest relaxed, so
+ * no closed value exceeds its open value. A NULL sink reads all zeros. Thread-safe.
+ */
 MOQC_EXTERN void moqc_usage_read(const moqc_usage *u, moqc_usage_counters *out);
 
 /*
- * Bumps. Each is a no-op for a NULL sink; n == 0 bumps nothing. Open and payload bumps are
- * relaxed; *_closed bumps are release.
+ * Bumps. Each is a no-op (no atomic operation) for a NULL sink; n == 0 bumps nothing. Open and
+ * payload bumps are relaxed; *_closed bumps are release. All are thread-safe.
  */
+/** groups += n. */
 MOQC_EXTERN void moqc_usage_add_groups(moqc_usage *u, uint64_t n);
+/** frames += n. */
 MOQC_EXTERN void moqc_usage_add_frames(moqc_usage *u, uint64_t n);
+/** bytes += n (payload bytes as the model holds them). */
 MOQC_EXTERN void moqc_usage_add_bytes(moqc_usage *u, uint64_t n);
 /** One datagram of len bytes: datagrams+1, groups+1, frames+1, bytes+len. */
 MOQC_EXTERN void moqc_usage_add_datagram(moqc_usage *u, uint64_t len);
+/** fetches += 1 (egress, at request time). */
 MOQC_EXTERN void moqc_usage_add_fetch(moqc_usage *u);
+/** subscriptions += 1. */
 MOQC_EXTERN void moqc_usage_open_subscription(moqc_usage *u);
+/** subscriptions_closed += 1 (release). */
 MOQC_EXTERN void moqc_usage_close_subscription(moqc_usage *u);
+/** broadcasts += 1 (a viewer on egress, a publisher on ingress). */
 MOQC_EXTERN void moqc_usage_open_broadcast(moqc_usage *u);
+/** broadcasts_closed += 1 (release). */
 MOQC_EXTERN void moqc_usage_close_broadcast(moqc_usage *u);
 /** announced+1 and announced_bytes += path_len. */
 MOQC_EXTERN void moqc_usage_open_announce(moqc_usage *u, uint64_t path_len);
-/** announced_closed+1 and announced_bytes += path_len. */
+/** announced_bytes += path_len, then announced_closed+1 (release). */
 MOQC_EXTERN void moqc_usage_close_announce(moqc_usage *u, uint64_t path_len);
 
 typedef struct moqc_usage_scope moqc_usage_scope;
@@ -114,10 +163,16 @@ struct moqc_usage_scope {
   moqc_str path;
 };
 
-/** Adds a reference to scope (NULL allowed). */
+/** Adds a reference to scope (NULL allowed). Thread-safe. */
 MOQC_EXTERN void moqc_usage_scope_incref(moqc_usage_scope *scope);
-/** Drops a reference to scope (NULL allowed). */
+/** Drops a reference to scope (NULL allowed). Thread-safe. */
 MOQC_EXTERN void moqc_usage_scope_decref(moqc_usage_scope *scope);
+/** Calls scope's viewer_open (NULL scope or NULL op: nothing). Thread-safe. */
+MOQC_EXTERN void moqc_usage_scope_viewer_open(moqc_usage_scope *scope);
+/** Calls scope's viewer_close (NULL scope or NULL op: nothing). Thread-safe. */
+MOQC_EXTERN void moqc_usage_scope_viewer_close(moqc_usage_scope *scope);
+/** Returns scope's sink, or NULL for a NULL scope (unmetered). */
+MOQC_EXTERN moqc_usage *moqc_usage_scope_sink(const moqc_usage_scope *scope);
 
 typedef struct moqc_usage_ctx moqc_usage_ctx;
 
