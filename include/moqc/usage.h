@@ -28,22 +28,30 @@ extern "C" {
 #endif
 
 /*
- * Every counter, in the order of the stats JSON schema: XX(field, closed_of), where closed_of is
- * the open counter a *_closed counter pairs with, or NONE.
+ * Every counter, in the order of the stats JSON schema: XX(field, closed_of, prom, help).
+ * - field: the struct member and the JSON key;
+ * - closed_of: the open counter a *_closed counter pairs with, or NONE;
+ * - prom: the Prometheus metric name after the "moq_relay_" prefix (upstream's names), or NULL
+ *   when the counter is not exported to Prometheus (announce counters are not);
+ * - help: the Prometheus HELP text (NULL when prom is NULL).
+ * The struct, the JSON output and the Prometheus output are all generated from this one list.
  */
-#define MOQC_USAGE_FOREACH(XX)                                                 \
-  XX(announced, NONE)                                                          \
-  XX(announced_closed, announced)                                              \
-  XX(announced_bytes, NONE)                                                    \
-  XX(broadcasts, NONE)                                                         \
-  XX(broadcasts_closed, broadcasts)                                            \
-  XX(subscriptions, NONE)                                                      \
-  XX(subscriptions_closed, subscriptions)                                      \
-  XX(fetches, NONE)                                                            \
-  XX(bytes, NONE)                                                              \
-  XX(frames, NONE)                                                             \
-  XX(groups, NONE)                                                             \
-  XX(datagrams, NONE)
+#define MOQC_USAGE_FOREACH(XX)                                                               \
+  XX(announced, NONE, NULL, NULL)                                                            \
+  XX(announced_closed, announced, NULL, NULL)                                                \
+  XX(announced_bytes, NONE, NULL, NULL)                                                      \
+  XX(broadcasts, NONE, "viewers_opened_total", "Viewers opened: a session's first live "     \
+                                               "subscription to a broadcast path")           \
+  XX(broadcasts_closed, broadcasts, "viewers_closed_total",                                  \
+     "Viewers closed: a session's last live subscription to a broadcast path ended")         \
+  XX(subscriptions, NONE, "subscriptions_opened_total", "Track subscriptions opened")         \
+  XX(subscriptions_closed, subscriptions, "subscriptions_closed_total",                      \
+     "Track subscriptions closed")                                                           \
+  XX(fetches, NONE, "fetches_total", "Fetch requests")                                       \
+  XX(bytes, NONE, "bytes_total", "Payload bytes moved through the model")                    \
+  XX(frames, NONE, "frames_total", "Frames moved through the model")                         \
+  XX(groups, NONE, "groups_total", "Groups moved through the model")                         \
+  XX(datagrams, NONE, "datagrams_total", "Datagrams moved through the model")
 
 /**
  * Field indexes in schema order: MOQC_USAGE_FIELD_<field> (e.g. MOQC_USAGE_FIELD_bytes), then
@@ -51,7 +59,7 @@ extern "C" {
  */
 typedef enum moqc_usage_field {
   MOQC_USAGE_FIELD_NONE = -1,
-#define MOQC__USAGE_IDX(f, c) MOQC_USAGE_FIELD_##f,
+#define MOQC__USAGE_IDX(f, c, p, h) MOQC_USAGE_FIELD_##f,
   MOQC_USAGE_FOREACH(MOQC__USAGE_IDX)
 #undef MOQC__USAGE_IDX
   MOQC_USAGE_FIELD_COUNT
@@ -59,7 +67,7 @@ typedef enum moqc_usage_field {
 
 /** A readout of one sink: plain values, consistent in that no closed exceeds its open. */
 typedef struct moqc_usage_counters {
-#define MOQC__USAGE_FIELD(f, c) uint64_t f;
+#define MOQC__USAGE_FIELD(f, c, p, h) uint64_t f;
   MOQC_USAGE_FOREACH(MOQC__USAGE_FIELD)
 #undef MOQC__USAGE_FIELD
 } moqc_usage_counters;
@@ -69,6 +77,13 @@ typedef struct moqc_usage_counters {
  * out of range. Pure.
  */
 MOQC_EXTERN const char *moqc_usage_field_name(int i);
+/**
+ * Returns the Prometheus metric name of field i without the "moq_relay_" prefix
+ * ("bytes_total"), or NULL when the field is not exported or i is out of range. Pure.
+ */
+MOQC_EXTERN const char *moqc_usage_field_prom_name(int i);
+/** Returns the Prometheus HELP text of field i, or NULL as moqc_usage_field_prom_name. Pure. */
+MOQC_EXTERN const char *moqc_usage_field_prom_help(int i);
 /** Returns the index of the open counter that field i closes, or MOQC_USAGE_FIELD_NONE. Pure. */
 MOQC_EXTERN int moqc_usage_field_closed_of(int i);
 /** Returns field i of c (0 when i is out of range). Pure. */

@@ -18,7 +18,7 @@ struct moqc_usage {
 
 /* For each field, the index of the open counter it closes, or -1. */
 static const int usage_closed_of[MOQC_USAGE_FIELD_COUNT] = {
-#define USAGE_CLOSED_OF(f, c) MOQC_USAGE_FIELD_##c,
+#define USAGE_CLOSED_OF(f, c, p, h) MOQC_USAGE_FIELD_##c,
     MOQC_USAGE_FOREACH(USAGE_CLOSED_OF)
 #undef USAGE_CLOSED_OF
 };
@@ -80,7 +80,7 @@ void moqc_usage_read(const moqc_usage *u, moqc_usage_counters *out) {
       v[i] = atomic_load_explicit(&m->c[i], memory_order_relaxed);
     }
   }
-#define USAGE_STORE(f, c) out->f = v[MOQC_USAGE_FIELD_##f];
+#define USAGE_STORE(f, c, p, h) out->f = v[MOQC_USAGE_FIELD_##f];
   MOQC_USAGE_FOREACH(USAGE_STORE)
 #undef USAGE_STORE
 }
@@ -223,7 +223,7 @@ void moqc_usage_ctx_decref(moqc_usage_ctx *ctx) {
 }
 
 static const char *const usage_names[MOQC_USAGE_FIELD_COUNT] = {
-#define USAGE_NAME(f, c) #f,
+#define USAGE_NAME(f, c, p, h) #f,
     MOQC_USAGE_FOREACH(USAGE_NAME)
 #undef USAGE_NAME
 };
@@ -235,6 +235,32 @@ const char *moqc_usage_field_name(int i) {
   return usage_names[i];
 }
 
+static const char *const usage_prom[MOQC_USAGE_FIELD_COUNT] = {
+#define USAGE_PROM(f, c, p, h) p,
+    MOQC_USAGE_FOREACH(USAGE_PROM)
+#undef USAGE_PROM
+};
+
+static const char *const usage_help[MOQC_USAGE_FIELD_COUNT] = {
+#define USAGE_HELP(f, c, p, h) h,
+    MOQC_USAGE_FOREACH(USAGE_HELP)
+#undef USAGE_HELP
+};
+
+const char *moqc_usage_field_prom_name(int i) {
+  if (i < 0 || i >= MOQC_USAGE_FIELD_COUNT) {
+    return NULL;
+  }
+  return usage_prom[i];
+}
+
+const char *moqc_usage_field_prom_help(int i) {
+  if (i < 0 || i >= MOQC_USAGE_FIELD_COUNT) {
+    return NULL;
+  }
+  return usage_help[i];
+}
+
 int moqc_usage_field_closed_of(int i) {
   if (i < 0 || i >= MOQC_USAGE_FIELD_COUNT) {
     return MOQC_USAGE_FIELD_NONE;
@@ -244,7 +270,7 @@ int moqc_usage_field_closed_of(int i) {
 
 uint64_t moqc_usage_counters_get(const moqc_usage_counters *c, int i) {
   switch (i) {
-#define USAGE_GET(f, cl)                                                                      \
+#define USAGE_GET(f, cl, p, h)                                                                      \
   case MOQC_USAGE_FIELD_##f:                                                                 \
     return c->f;
     MOQC_USAGE_FOREACH(USAGE_GET)
@@ -255,7 +281,7 @@ uint64_t moqc_usage_counters_get(const moqc_usage_counters *c, int i) {
 }
 
 void moqc_usage_counters_add(moqc_usage_counters *a, const moqc_usage_counters *b) {
-#define USAGE_SUM(f, c) a->f += b->f;
+#define USAGE_SUM(f, c, p, h) a->f += b->f;
   MOQC_USAGE_FOREACH(USAGE_SUM)
 #undef USAGE_SUM
 }

@@ -133,6 +133,21 @@ static void test_usage_field_table(void **state) {
   for (int i = 0; i < MOQC_USAGE_FIELD_COUNT; i++) {
     assert_int_equal(moqc_usage_counters_get(&sum, i), 2 * (100 + i));
   }
+  /* Prometheus names: upstream's, announce counters not exported. */
+  static const char *const prom[] = {
+      NULL, NULL, NULL, "viewers_opened_total", "viewers_closed_total",
+      "subscriptions_opened_total", "subscriptions_closed_total", "fetches_total",
+      "bytes_total", "frames_total", "groups_total", "datagrams_total"};
+  for (int i = 0; i < MOQC_USAGE_FIELD_COUNT; i++) {
+    if (prom[i] == NULL) {
+      assert_null(moqc_usage_field_prom_name(i));
+      assert_null(moqc_usage_field_prom_help(i));
+    } else {
+      assert_string_equal(moqc_usage_field_prom_name(i), prom[i]);
+      assert_non_null(moqc_usage_field_prom_help(i));
+    }
+  }
+  assert_null(moqc_usage_field_prom_name(MOQC_USAGE_FIELD_COUNT));
   assert_string_equal(moqc_direction_role(MOQC_DIRECTION_EGRESS), "publisher");
   assert_string_equal(moqc_direction_role(MOQC_DIRECTION_INGRESS), "subscriber");
 }
