@@ -14,6 +14,7 @@
 #include <moqc/usage.h>
 #include <moqc/path.h>
 #include <moqc/rcbuf.h>
+#include <moqc/stats.h>
 #include <moqc/session.h>
 #include <moqc/time.h>
 #include <moqc/version.h>
