@@ -55,11 +55,15 @@ typedef void (*moqc_wake_cb)(void *user_data);
  */
 MOQC_EXTERN int moqc_waker_new(moqc_waker **out, moqc_wake_cb cb, void *user_data,
                                const moqc_mem *mem);
-/** Calls the callback unless the waker is closed. Thread-safe. */
+/**
+ * Calls the callback unless the waker is closed. Thread-safe. The callback never runs twice at
+ * once: a wake arriving while it runs makes it run once more after it returns.
+ */
 MOQC_EXTERN void moqc_waker_wake(moqc_waker *w);
 /**
- * Closes the waker: once this returns, the callback is not running and never runs again.
- * Then drops the caller's reference. Must not be called from inside the waker's own callback.
+ * Closes the waker: once this returns, the callback is not running and never runs again (it
+ * waits for a call running on another thread). Then drops the caller's reference. w may be NULL.
+ * May be called from inside the waker's own callback: the running call then simply finishes.
  */
 MOQC_EXTERN void moqc_waker_close(moqc_waker *w);
 /** Adds a reference. Thread-safe. */
@@ -302,7 +306,12 @@ MOQC_EXTERN int moqc_track_subscriber_next_group(moqc_track_subscriber *ts,
 /** Every cached group once, in arrival order. Returns as next_group. */
 MOQC_EXTERN int moqc_track_subscriber_recv_group(moqc_track_subscriber *ts,
                                                  moqc_group_consumer **out, moqc_waker *w);
-/** The next datagram (payload copied into a new rcbuf). Returns as next_group. */
+/**
+ * The next buffered datagram: *payload gets a new reference to the datagram's buffer (release
+ * with moqc_rcbuf_decref), *timestamp may be NULL. Datagrams are buffered for 50 ms; a lagging
+ * reader silently skips those already dropped. Returns 0, MOQC_END once the track is finished or
+ * closed and nothing is buffered, MOQC_ERR_PENDING, or the abort error.
+ */
 MOQC_EXTERN int moqc_track_subscriber_recv_datagram(moqc_track_subscriber *ts, uint64_t *sequence,
                                                     uint64_t *timestamp, moqc_rcbuf **payload,
                                                     moqc_waker *w);
@@ -327,6 +336,53 @@ MOQC_EXTERN int moqc_track_request_accept(moqc_track_request *req, const moqc_tr
 /** Rejects the request with err; waiting subscribers see err. The handle is consumed. */
 MOQC_EXTERN void moqc_track_request_reject(moqc_track_request *req, int err);
 
+/* ---- Fetch handlers -------------------------------------------------------------------------- */
+
+/**
+ * A handler serving fetches of groups that are not cached. While a track has a live handler, a
+ * fetch miss below the final sequence is queued (coalesced by sequence) instead of failing with
+ * MOQC_ERR_NOT_FOUND; the handler serves it by creating the group on a track producer
+ * (moqc_track_producer_create_group), which resolves every fetch of that sequence.
+ * One thread at a time per handle.
+ */
+typedef struct moqc_track_dynamic moqc_track_dynamic;
+
+/** Makes a fetch handler for the producer's track (*out owned by the caller). */
+MOQC_EXTERN int moqc_track_producer_dynamic(moqc_track_producer *tp, moqc_track_dynamic **out);
+/**
+ * Pops the next requested sequence, in no particular order. Returns 0, MOQC_ERR_PENDING
+ * (registering w on new requests), MOQC_END once the track is closed, or the abort error.
+ */
+MOQC_EXTERN int moqc_track_dynamic_requested_group(moqc_track_dynamic *td, uint64_t *sequence,
+                                                   moqc_waker *w);
+/** Fails every pending fetch of sequence with err (a non-negative err means NOT_FOUND). */
+MOQC_EXTERN void moqc_track_dynamic_reject_group(moqc_track_dynamic *td, uint64_t sequence,
+                                                 int err);
+/** Releases the handler; the last one fails pending fetches with MOQC_ERR_NOT_FOUND. */
+MOQC_EXTERN void moqc_track_dynamic_del(moqc_track_dynamic *td);
+
+/* ---- Cache pool ------------------------------------------------------------------------------ */
+
+/**
+ * A byte budget shared by the group caches of many broadcasts (thread-safe, refcounted). Every
+ * cached group is charged its frame bytes plus 256 bytes. While the pool is over capacity, a
+ * writer inserting a group pays the debt by aborting its own track's oldest cached groups (never
+ * the latest) with MOQC_ERR_EVICTED.
+ */
+typedef struct moqc_cache_pool moqc_cache_pool;
+
+/** Creates a pool of capacity bytes with one reference. Returns 0 or MOQC_ERR_NOMEM. */
+MOQC_EXTERN int moqc_cache_pool_new(moqc_cache_pool **out, uint64_t capacity,
+                                    const moqc_mem *mem);
+/** Adds a reference (p may be NULL). */
+MOQC_EXTERN void moqc_cache_pool_incref(moqc_cache_pool *p);
+/** Drops a reference; the last frees (p may be NULL). */
+MOQC_EXTERN void moqc_cache_pool_decref(moqc_cache_pool *p);
+/** Changes the capacity; takes effect at the next group insert. */
+MOQC_EXTERN void moqc_cache_pool_set_capacity(moqc_cache_pool *p, uint64_t capacity);
+/** Returns the bytes currently charged. */
+MOQC_EXTERN uint64_t moqc_cache_pool_used(const moqc_cache_pool *p);
+
 /* ---- Broadcasts ------------------------------------------------------------------------------ */
 
 typedef struct moqc_broadcast_producer moqc_broadcast_producer;
@@ -335,10 +391,19 @@ typedef struct moqc_broadcast_dynamic moqc_broadcast_dynamic;
 
 /**
  * Creates a broadcast (*out owned by the caller). ingress is the scope its writes are metered
- * into, fixed for life (NULL = unmetered; the broadcast takes its own reference). mem may be NULL.
+ * into, fixed for life (NULL = unmetered; the broadcast takes its own reference). mem may be NULL
+ * and must outlive every handle. Returns 0 or MOQC_ERR_NOMEM.
  */
 MOQC_EXTERN int moqc_broadcast_new(moqc_broadcast_producer **out, moqc_usage_scope *ingress,
                                    const moqc_mem *mem);
+
+/**
+ * As moqc_broadcast_new, charging the groups cached by every track of the broadcast to pool
+ * (NULL = unbounded; the broadcast takes its own reference).
+ */
+MOQC_EXTERN int moqc_broadcast_new_with_pool(moqc_broadcast_producer **out,
+                                             moqc_usage_scope *ingress, moqc_cache_pool *pool,
+                                             const moqc_mem *mem);
 /**
  * Creates a track (*out owned by the caller). MOQC_ERR_DUPLICATE if a live track has the name.
  * A queued request for the name is fulfilled instead.
@@ -380,7 +445,12 @@ MOQC_EXTERN void moqc_broadcast_dynamic_del(moqc_broadcast_dynamic *d);
  */
 MOQC_EXTERN int moqc_broadcast_consumer_track(moqc_broadcast_consumer *bc, const char *name,
                                               moqc_track_consumer **out);
-/** Returns 0 while open; the close error (DROPPED or the abort error) once closed; or PENDING. */
+/**
+ * Reports whether the broadcast is closed. Returns MOQC_ERR_PENDING while open (registering w,
+ * which may be NULL, to fire on close), MOQC_END after moqc_broadcast_producer_finish, or the
+ * close error: MOQC_ERR_DROPPED when every producer and dynamic handler is gone, or the abort
+ * error.
+ */
 MOQC_EXTERN int moqc_broadcast_consumer_closed(moqc_broadcast_consumer *bc, moqc_waker *w);
 /** True when both handles share one broadcast. */
 MOQC_EXTERN bool moqc_broadcast_consumer_is_clone(const moqc_broadcast_consumer *a,
@@ -395,7 +465,9 @@ MOQC_EXTERN int moqc_broadcast_consumer_clone(const moqc_broadcast_consumer *bc,
 MOQC_EXTERN int moqc_broadcast_consumer_with_usage(const moqc_broadcast_consumer *bc,
                                                    moqc_usage_scope *egress,
                                                    moqc_broadcast_consumer **out);
-/** Releases the handle. */
+/** Returns the egress scope the handle carries (borrowed; NULL when unmetered). */
+MOQC_EXTERN moqc_usage_scope *moqc_broadcast_consumer_usage(const moqc_broadcast_consumer *bc);
+/** Releases the handle. bc may be NULL. */
 MOQC_EXTERN void moqc_broadcast_consumer_del(moqc_broadcast_consumer *bc);
 
 #ifdef __cplusplus
