@@ -11,8 +11,10 @@
 #include <moqc/error.h>
 #include <moqc/mem.h>
 #include <moqc/model.h>
+#include <moqc/origin.h>
 #include <moqc/usage.h>
 #include <moqc/path.h>
+#include <moqc/quic.h>
 #include <moqc/rcbuf.h>
 #include <moqc/stats.h>
 #include <moqc/session.h>
