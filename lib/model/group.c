@@ -185,9 +185,6 @@ int moqc_group_producer_create_frame(moqc_group_producer *gp, uint64_t size, uin
   if (rv != 0) {
     return rv;
   }
-  if (size == 0) {
-    f->finished = true;
-  }
   return group_producer_append(gp, f, out);
 }
 

@@ -68,4 +68,40 @@ static inline moqc_usage_counters tm_read(tm_scope *s) {
   return c;
 }
 
+/* A broadcast with one track "t", its consumer and one subscriber (resolved). */
+typedef struct tm_fixture {
+  moqc_broadcast_producer *bp;
+  moqc_broadcast_consumer *bc;
+  moqc_track_producer *tp;
+  moqc_track_consumer *tc;
+  moqc_track_subscriber *sub;
+} tm_fixture;
+
+static inline void tm_fixture_open(tm_fixture *fx, moqc_usage_scope *ingress,
+                                   moqc_usage_scope *egress, const moqc_track_info *info) {
+  moqc_broadcast_consumer *plain;
+  assert_int_equal(moqc_broadcast_new(&fx->bp, ingress, NULL), 0);
+  assert_int_equal(moqc_broadcast_producer_consume(fx->bp, &plain), 0);
+  assert_int_equal(moqc_broadcast_consumer_with_usage(plain, egress, &fx->bc), 0);
+  moqc_broadcast_consumer_del(plain);
+  assert_int_equal(moqc_broadcast_producer_create_track(fx->bp, "t", info, &fx->tp), 0);
+  assert_int_equal(moqc_broadcast_consumer_track(fx->bc, "t", &fx->tc), 0);
+  assert_int_equal(moqc_track_consumer_subscribe(fx->tc, NULL, &fx->sub, NULL), 0);
+}
+
+static inline void tm_fixture_close(tm_fixture *fx) {
+  moqc_track_subscriber_del(fx->sub);
+  moqc_track_consumer_del(fx->tc);
+  moqc_track_producer_del(fx->tp);
+  moqc_broadcast_consumer_del(fx->bc);
+  moqc_broadcast_producer_del(fx->bp);
+}
+
+/* Appends a group and takes its consumer through the subscriber. */
+static inline void tm_group(tm_fixture *fx, moqc_group_producer **gp, moqc_group_consumer **gc) {
+  assert_int_equal(moqc_track_producer_append_group(fx->tp, 0, gp), 0);
+  assert_int_equal(moqc_track_subscriber_next_group(fx->sub, gc, NULL), 0);
+  assert_int_equal(moqc_group_consumer_sequence(*gc), moqc_group_producer_sequence(*gp));
+}
+
 #endif /* MOQC_TEST_MODEL_UTIL_H */
