@@ -15,12 +15,12 @@ typedef int (*lt_dec_fn)(const uint8_t **p, const uint8_t *end, moqc_lite_versio
 typedef int (*lt_enc_fn)(moqc__writer *w, moqc_lite_version v, const void *m);
 
 #define LT_CODEC(name, type)                                                   \
-  static int lt_dec_##name(const uint8_t **p, const uint8_t *end,              \
-                           moqc_lite_version v, void *out) {                   \
+  __attribute__((unused)) static int lt_dec_##name(const uint8_t **p,           \
+                        const uint8_t *end, moqc_lite_version v, void *out) {  \
     return moqc__lite_decode_##name(p, end, v, (type *)out);                   \
   }                                                                            \
-  static int lt_enc_##name(moqc__writer *w, moqc_lite_version v,               \
-                           const void *m) {                                    \
+  __attribute__((unused)) static int lt_enc_##name(moqc__writer *w,            \
+                        moqc_lite_version v, const void *m) {                  \
     return moqc__lite_encode_##name(w, v, (const type *)m);                    \
   }
 
