@@ -80,7 +80,7 @@ int moqc_track_consumer_fetch_group(moqc_track_consumer *tc, uint64_t sequence,
         f->sequence = sequence;
         f->next = t->fetches;
         t->fetches = f;
-        moqc__wlist_drain(&t->pwait, &batch);
+        moqc__wlist_drain(&t->fwait, &batch);
       }
       f->refs++;
       tc->fetch = f;
@@ -134,7 +134,7 @@ int moqc_track_dynamic_requested_group(moqc_track_dynamic *td, uint64_t *sequenc
   } else if (t->closed) {
     rv = MOQC_END;
   } else {
-    rv = moqc__wlist_add(&t->pwait, &td->reg, td, w, c->mem);
+    rv = moqc__wlist_add(&t->fwait, &td->reg, td, w, c->mem);
     if (rv == 0) {
       rv = MOQC_ERR_PENDING;
     }

@@ -154,7 +154,9 @@ struct moqc__track {
   size_t dhead, dcount, dcap;
   uint64_t dbase;             /* datagram index of the oldest buffered */
   moqc__wlist wait;           /* consumer side */
-  moqc__wlist pwait;          /* producer side: used, subscription, fetch requests */
+  moqc__wlist pwait;          /* producer side: subscription aggregate changes */
+  moqc__wlist uwait;          /* producer side: used / unused changes */
+  moqc__wlist fwait;          /* fetch handlers: new fetch requests */
 };
 
 struct moqc__core {
@@ -276,7 +278,8 @@ struct moqc_group_consumer {
 struct moqc_track_producer {
   moqc__core *core;
   moqc__track *track;
-  moqc__wreg reg;
+  moqc__wreg reg;  /* subscription() */
+  moqc__wreg ureg; /* used() */
 };
 
 struct moqc_track_request {

@@ -51,6 +51,8 @@ void moqc__track_unref(moqc__core *c, moqc__track *t) {
   moqc_mem_free(c->mem, t->dgrams);
   moqc__wlist_clear(&t->wait, c->mem);
   moqc__wlist_clear(&t->pwait, c->mem);
+  moqc__wlist_clear(&t->uwait, c->mem);
+  moqc__wlist_clear(&t->fwait, c->mem);
   /* Nothing can be registered on the groups just released: nobody else referenced them. */
   moqc__wake_discard(&batch, c->mem);
   moqc_mem_free(c->mem, t->name);
@@ -75,6 +77,8 @@ void moqc__track_fail(moqc__core *c, moqc__track *t, int err, moqc__wake *batch)
   }
   moqc__wlist_drain(&t->wait, batch);
   moqc__wlist_drain(&t->pwait, batch);
+  moqc__wlist_drain(&t->uwait, batch);
+  moqc__wlist_drain(&t->fwait, batch);
 }
 
 void moqc__track_producer_drop(moqc__core *c, moqc__track *t, moqc__wake *batch) {
@@ -87,6 +91,8 @@ void moqc__track_producer_drop(moqc__core *c, moqc__track *t, moqc__wake *batch)
   } else {
     moqc__wlist_drain(&t->wait, batch);
     moqc__wlist_drain(&t->pwait, batch);
+    moqc__wlist_drain(&t->uwait, batch);
+    moqc__wlist_drain(&t->fwait, batch);
   }
   if (t->token) {
     t->token = false;
@@ -98,13 +104,13 @@ void moqc__track_producer_drop(moqc__core *c, moqc__track *t, moqc__wake *batch)
 
 void moqc__track_consumers_add(moqc__track *t, moqc__wake *batch) {
   if (t->consumers++ == 0) {
-    moqc__wlist_drain(&t->pwait, batch);
+    moqc__wlist_drain(&t->uwait, batch);
   }
 }
 
 void moqc__track_consumers_sub(moqc__track *t, moqc__wake *batch) {
   if (--t->consumers == 0) {
-    moqc__wlist_drain(&t->pwait, batch);
+    moqc__wlist_drain(&t->uwait, batch);
   }
 }
 
@@ -166,7 +172,7 @@ int moqc_track_producer_used(moqc_track_producer *tp, moqc_waker *w) {
   int rv;
 
   moqc__lock(c);
-  rv = moqc__wlist_add(&t->pwait, &tp->reg, tp, w, c->mem);
+  rv = moqc__wlist_add(&t->uwait, &tp->ureg, tp, w, c->mem);
   if (rv == 0) {
     rv = t->consumers > 0 ? 1 : 0;
   }
@@ -228,6 +234,7 @@ void moqc_track_producer_del(moqc_track_producer *tp) {
   c = tp->core;
   moqc__lock(c);
   moqc__wlist_remove(&tp->reg, tp, c->mem);
+  moqc__wlist_remove(&tp->ureg, tp, c->mem);
   moqc__track_producer_drop(c, tp->track, &batch);
   moqc__track_unref(c, tp->track);
   moqc__unlock_fire(c, &batch);
