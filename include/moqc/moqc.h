@@ -14,6 +14,7 @@
 #include <moqc/origin.h>
 #include <moqc/usage.h>
 #include <moqc/path.h>
+#include <moqc/quic.h>
 #include <moqc/rcbuf.h>
 #include <moqc/stats.h>
 #include <moqc/session.h>

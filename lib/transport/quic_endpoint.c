@@ -1,0 +1,498 @@
+/*
+ * The QUIC endpoint: one non-blocking UDP socket polled with uv_poll_t, recvmmsg/sendmmsg
+ * batches, packet dispatch by connection id, Version Negotiation and stateless resets for
+ * unknown packets, and the list of connections with pending writes.
+ */
+#include "transport/quic_internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+
+#include "core/log.h"
+
+/* Receive batches drained per readable event before the writes run. */
+#define EP_MAX_RECV_ROUNDS 8
+/* Stateless resets sent per readable event, at most. */
+#define EP_MAX_RESETS 16
+
+moqc_tstamp moqc__quic_now(void) { return (moqc_tstamp)uv_hrtime(); }
+
+void moqc_quic_settings_default(moqc_quic_settings *s) {
+  memset(s, 0, sizeof(*s));
+  s->alpns = MOQC_QUIC_DEFAULT_ALPNS;
+  s->idle_timeout = 30 * MOQC_SECONDS;
+  s->keep_alive = 0;
+  s->initial_rtt = 50 * MOQC_MILLISECONDS;
+  s->handshake_timeout = 10 * MOQC_SECONDS;
+  s->max_stream_data = 4U << 20;
+  s->max_data = 16U << 20;
+  s->max_stream_window = 16U << 20;
+  s->max_window = 64U << 20;
+  s->max_streams_bidi = 1000;
+  s->max_streams_uni = 1000;
+  s->max_datagram_frame_size = 1200;
+  s->max_connections = 10000;
+}
+
+void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep, moqc__quic_send_filter filter,
+                                         void *user_data) {
+  ep->filter = filter;
+  ep->filter_ud = user_data;
+}
+
+/* ---- sending ---- */
+
+static void ep_want_writable(moqc_quic_endpoint *ep, bool on);
+
+/* Sends msgs[0..n), returning how many went out; sets send_blocked on EAGAIN. */
+static size_t ep_sendmmsg(moqc_quic_endpoint *ep, struct mmsghdr *msgs, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    int rv = sendmmsg(ep->fd, msgs + done, (unsigned int)(n - done), 0);
+    if (rv < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        ep->send_blocked = true;
+        return done;
+      }
+      /* A datagram the kernel refuses (unreachable, too big): drop it like a lost packet. */
+      MOQC_LOG(ep->log, MOQC_LOG_DEBUG, "quic: sendmmsg: %s", strerror(errno));
+      done++;
+      continue;
+    }
+    done += (size_t)rv;
+  }
+  return done;
+}
+
+void moqc__ep_flush(moqc_quic_endpoint *ep) {
+  struct mmsghdr msgs[MOQC__QUIC_BATCH + 1];
+  struct iovec iov[MOQC__QUIC_BATCH + 1];
+  size_t n = 0;
+  bool release_held = false;
+  if (ep->nsend == 0) {
+    return;
+  }
+  memset(msgs, 0, sizeof(msgs));
+  for (size_t i = 0; i < ep->nsend; i++) {
+    uint8_t *pkt = ep->sendbuf + i * MOQC__QUIC_MAX_UDP;
+    if (ep->filter != NULL && !ep->send_blocked) {
+      int verdict = ep->filter(ep->filter_ud, pkt, ep->sendlen[i]);
+      if (verdict == MOQC__QUIC_FILTER_DROP) {
+        continue;
+      }
+      if (verdict == MOQC__QUIC_FILTER_DELAY && ep->heldlen == 0) {
+        memcpy(ep->held, pkt, ep->sendlen[i]);
+        ep->heldlen = ep->sendlen[i];
+        ep->helddst = ep->senddst[i];
+        ep->helddstlen = ep->senddstlen[i];
+        continue;
+      }
+      release_held = ep->heldlen > 0;
+    }
+    iov[n].iov_base = pkt;
+    iov[n].iov_len = ep->sendlen[i];
+    msgs[n].msg_hdr.msg_iov = &iov[n];
+    msgs[n].msg_hdr.msg_iovlen = 1;
+    msgs[n].msg_hdr.msg_name = &ep->senddst[i];
+    msgs[n].msg_hdr.msg_namelen = ep->senddstlen[i];
+    n++;
+  }
+  if (release_held) {
+    /* The held datagram goes out after a later one: a reordering. */
+    iov[n].iov_base = ep->held;
+    iov[n].iov_len = ep->heldlen;
+    msgs[n].msg_hdr.msg_iov = &iov[n];
+    msgs[n].msg_hdr.msg_iovlen = 1;
+    msgs[n].msg_hdr.msg_name = &ep->helddst;
+    msgs[n].msg_hdr.msg_namelen = ep->helddstlen;
+    n++;
+  }
+  if (ep->filter != NULL) {
+    /* Filtered batches are never kept for a retry: what did not go out is lost. */
+    (void)ep_sendmmsg(ep, msgs, n);
+    ep->send_blocked = false;
+    if (release_held) {
+      ep->heldlen = 0;
+    }
+    ep->nsend = 0;
+    return;
+  }
+  size_t sent = ep_sendmmsg(ep, msgs, n);
+  if (sent < ep->nsend) {
+    /* Keep the rest in order for when the socket is writable again. */
+    size_t rest = ep->nsend - sent;
+    memmove(ep->sendbuf, ep->sendbuf + sent * MOQC__QUIC_MAX_UDP, rest * MOQC__QUIC_MAX_UDP);
+    memmove(ep->sendlen, ep->sendlen + sent, rest * sizeof(ep->sendlen[0]));
+    memmove(ep->senddst, ep->senddst + sent, rest * sizeof(ep->senddst[0]));
+    memmove(ep->senddstlen, ep->senddstlen + sent, rest * sizeof(ep->senddstlen[0]));
+    ep->nsend = rest;
+    ep_want_writable(ep, true);
+    return;
+  }
+  ep->nsend = 0;
+}
+
+uint8_t *moqc__ep_send_slot(moqc_quic_endpoint *ep) {
+  if (ep->nsend == MOQC__QUIC_BATCH) {
+    moqc__ep_flush(ep);
+    if (ep->nsend == MOQC__QUIC_BATCH) {
+      return NULL;
+    }
+  }
+  return ep->sendbuf + ep->nsend * MOQC__QUIC_MAX_UDP;
+}
+
+void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len, const struct sockaddr *dst,
+                          socklen_t dstlen) {
+  ep->sendlen[ep->nsend] = len;
+  memcpy(&ep->senddst[ep->nsend], dst, (size_t)dstlen);
+  ep->senddstlen[ep->nsend] = dstlen;
+  ep->nsend++;
+}
+
+/* ---- dirty connections ---- */
+
+static void ep_prepare_cb(uv_prepare_t *h) {
+  moqc_quic_endpoint *ep = h->data;
+  moqc__ep_run_dirty(ep);
+}
+
+void moqc__ep_mark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn) {
+  if (conn->dirty || conn->state == MOQC__CONN_DEAD) {
+    return;
+  }
+  conn->dirty = true;
+  conn->dirty_prev = NULL;
+  conn->dirty_next = ep->dirty_head;
+  if (ep->dirty_head != NULL) {
+    ep->dirty_head->dirty_prev = conn;
+  }
+  ep->dirty_head = conn;
+  if (!ep->prepare_active && !ep->deleting) {
+    uv_prepare_start(&ep->prepare, ep_prepare_cb);
+    ep->prepare_active = true;
+  }
+}
+
+void moqc__ep_unmark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn) {
+  if (!conn->dirty) {
+    return;
+  }
+  if (conn->dirty_prev != NULL) {
+    conn->dirty_prev->dirty_next = conn->dirty_next;
+  } else {
+    ep->dirty_head = conn->dirty_next;
+  }
+  if (conn->dirty_next != NULL) {
+    conn->dirty_next->dirty_prev = conn->dirty_prev;
+  }
+  conn->dirty = false;
+  conn->dirty_prev = conn->dirty_next = NULL;
+}
+
+void moqc__ep_run_dirty(moqc_quic_endpoint *ep) {
+  /* A write may mark other connections dirty (never this one again in the same pass). */
+  while (ep->dirty_head != NULL && !ep->send_blocked) {
+    moqc_quic_conn *c = ep->dirty_head;
+    moqc__ep_unmark_dirty(ep, c);
+    moqc__conn_write(c);
+  }
+  moqc__ep_flush(ep);
+  if (ep->dirty_head == NULL && ep->prepare_active) {
+    uv_prepare_stop(&ep->prepare);
+    ep->prepare_active = false;
+  }
+}
+
+/* ---- receiving ---- */
+
+static void ep_send_raw(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t len,
+                        const struct sockaddr *dst, socklen_t dstlen) {
+  uint8_t *slot = moqc__ep_send_slot(ep);
+  if (slot == NULL || len > MOQC__QUIC_MAX_UDP) {
+    return;
+  }
+  memcpy(slot, pkt, len);
+  moqc__ep_send_commit(ep, len, dst, dstlen);
+}
+
+static void ep_send_version_negotiation(moqc_quic_endpoint *ep, const ngtcp2_version_cid *vc,
+                                        const struct sockaddr *src, socklen_t srclen) {
+  uint8_t buf[256];
+  uint8_t rnd;
+  const uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
+  (void)gnutls_rnd(GNUTLS_RND_NONCE, &rnd, 1);
+  ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), rnd, vc->scid,
+                                                        vc->scidlen, vc->dcid, vc->dcidlen,
+                                                        versions, 1);
+  if (n > 0) {
+    ep_send_raw(ep, buf, (size_t)n, src, srclen);
+  }
+}
+
+static void ep_send_stateless_reset(moqc_quic_endpoint *ep, const uint8_t *dcid, size_t len,
+                                    const struct sockaddr *src, socklen_t srclen) {
+  /* RFC 9000 10.3: smaller than the packet that triggered it, at least 41 bytes. */
+  uint8_t buf[64];
+  uint8_t rnd[64];
+  uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN];
+  ngtcp2_cid cid;
+  if (len < 43) {
+    return;
+  }
+  size_t out = len - 1 < sizeof(buf) ? len - 1 : sizeof(buf);
+  ngtcp2_cid_init(&cid, dcid, MOQC__QUIC_SCIDLEN);
+  if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->reset_secret,
+                                                   sizeof(ep->reset_secret), &cid) != 0) {
+    return;
+  }
+  size_t randlen = out - NGTCP2_STATELESS_RESET_TOKENLEN;
+  if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, randlen) < 0) {
+    return;
+  }
+  ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, sizeof(buf), token, rnd, randlen);
+  if (n > 0) {
+    ep_send_raw(ep, buf, (size_t)n, src, srclen);
+  }
+}
+
+static void ep_handle_packet(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t len,
+                             const struct sockaddr *src, socklen_t srclen, unsigned *resets) {
+  ngtcp2_version_cid vc;
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, pkt, len, MOQC__QUIC_SCIDLEN);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    if (ep->settings.cert != NULL && len >= 1200) {
+      ep_send_version_negotiation(ep, &vc, src, srclen);
+    }
+    return;
+  }
+  if (rv != 0) {
+    return;
+  }
+  moqc_quic_conn *conn = moqc__cid_table_find(&ep->cids, vc.dcid, vc.dcidlen);
+  if (conn != NULL) {
+    moqc__conn_read(conn, src, srclen, pkt, len);
+    return;
+  }
+  if ((pkt[0] & 0x80) == 0) {
+    /* A short header for a connection we do not know. */
+    if (*resets < EP_MAX_RESETS && vc.dcidlen == MOQC__QUIC_SCIDLEN) {
+      (*resets)++;
+      ep_send_stateless_reset(ep, vc.dcid, len, src, srclen);
+    }
+    return;
+  }
+  if (ep->settings.cert == NULL || ep->nconns >= ep->settings.max_connections) {
+    return;
+  }
+  ngtcp2_pkt_hd hd;
+  if (ngtcp2_accept(&hd, pkt, len) != 0) {
+    return;
+  }
+  if (moqc__conn_accept(ep, &hd, src, srclen, &conn) != 0) {
+    return;
+  }
+  moqc__conn_read(conn, src, srclen, pkt, len);
+}
+
+static void ep_recv(moqc_quic_endpoint *ep) {
+  unsigned resets = 0;
+  for (int round = 0; round < EP_MAX_RECV_ROUNDS; round++) {
+    for (size_t i = 0; i < MOQC__QUIC_BATCH; i++) {
+      ep->rmsgs[i].msg_hdr.msg_name = &ep->rsrc[i];
+      ep->rmsgs[i].msg_hdr.msg_namelen = sizeof(ep->rsrc[i]);
+      ep->rmsgs[i].msg_hdr.msg_iov = &ep->riov[i];
+      ep->rmsgs[i].msg_hdr.msg_iovlen = 1;
+      ep->rmsgs[i].msg_hdr.msg_control = NULL;
+      ep->rmsgs[i].msg_hdr.msg_controllen = 0;
+      ep->rmsgs[i].msg_hdr.msg_flags = 0;
+      ep->riov[i].iov_base = ep->recvbuf + i * MOQC__QUIC_RECV_SLOT;
+      ep->riov[i].iov_len = MOQC__QUIC_RECV_SLOT;
+    }
+    int n = recvmmsg(ep->fd, ep->rmsgs, MOQC__QUIC_BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) {
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      struct mmsghdr *m = &ep->rmsgs[i];
+      if ((m->msg_hdr.msg_flags & MSG_TRUNC) != 0 || m->msg_len == 0) {
+        continue;
+      }
+      ep_handle_packet(ep, ep->recvbuf + (size_t)i * MOQC__QUIC_RECV_SLOT, m->msg_len,
+                       (const struct sockaddr *)&ep->rsrc[i], m->msg_hdr.msg_namelen, &resets);
+    }
+    if ((size_t)n < MOQC__QUIC_BATCH) {
+      return;
+    }
+  }
+}
+
+static void ep_poll_cb(uv_poll_t *h, int status, int events) {
+  moqc_quic_endpoint *ep = h->data;
+  if (status < 0) {
+    MOQC_LOG(ep->log, MOQC_LOG_WARN, "quic: poll error: %s", uv_strerror(status));
+    return;
+  }
+  if ((events & UV_WRITABLE) != 0) {
+    ep->send_blocked = false;
+    moqc__ep_flush(ep);
+    if (!ep->send_blocked) {
+      ep_want_writable(ep, false);
+      for (moqc_quic_conn *c = ep->conns; c != NULL; c = c->next) {
+        if (c->write_blocked) {
+          c->write_blocked = false;
+          moqc__ep_mark_dirty(ep, c);
+        }
+      }
+    }
+  }
+  if ((events & UV_READABLE) != 0) {
+    ep_recv(ep);
+  }
+  moqc__ep_run_dirty(ep);
+}
+
+static void ep_want_writable(moqc_quic_endpoint *ep, bool on) {
+  if (ep->writable_wanted == on || ep->deleting) {
+    return;
+  }
+  ep->writable_wanted = on;
+  uv_poll_start(&ep->poll, UV_READABLE | (on ? UV_WRITABLE : 0), ep_poll_cb);
+}
+
+/* ---- lifecycle ---- */
+
+static int ep_socket(moqc_quic_endpoint *ep, const struct sockaddr *addr) {
+  socklen_t alen;
+  if (addr->sa_family == AF_INET) {
+    alen = sizeof(struct sockaddr_in);
+  } else if (addr->sa_family == AF_INET6) {
+    alen = sizeof(struct sockaddr_in6);
+  } else {
+    return MOQC_ERR_INVALID_ARGUMENT;
+  }
+  ep->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (ep->fd < 0) {
+    return MOQC_ERR_IO;
+  }
+  int bufsz = 8 << 20;
+  (void)setsockopt(ep->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+  (void)setsockopt(ep->fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+  if (addr->sa_family == AF_INET6) {
+    int off = 0;
+    (void)setsockopt(ep->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  }
+  if (bind(ep->fd, addr, alen) != 0) {
+    return MOQC_ERR_IO;
+  }
+  ep->locallen = sizeof(ep->local);
+  if (getsockname(ep->fd, (struct sockaddr *)&ep->local, &ep->locallen) != 0) {
+    return MOQC_ERR_IO;
+  }
+  return 0;
+}
+
+static void ep_free_mem(moqc_quic_endpoint *ep) {
+  const moqc_mem *mem = ep->mem;
+  moqc__cid_table_free(&ep->cids, mem);
+  moqc__alpn_list_free(&ep->alpns, mem);
+  moqc_mem_free(mem, ep->sendbuf);
+  moqc_mem_free(mem, ep->recvbuf);
+  moqc_mem_free(mem, ep);
+}
+
+int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
+                           const struct sockaddr *addr, const moqc_quic_settings *settings,
+                           const moqc_quic_callbacks *callbacks, void *user_data) {
+  if (out == NULL || loop == NULL || addr == NULL || settings == NULL) {
+    return MOQC_ERR_INVALID_ARGUMENT;
+  }
+  const moqc_mem *mem = settings->mem;
+  moqc_quic_endpoint *ep = moqc_mem_calloc(mem, 1, sizeof(*ep));
+  if (ep == NULL) {
+    return MOQC_ERR_NOMEM;
+  }
+  ep->mem = mem;
+  ep->log = settings->log;
+  ep->loop = loop;
+  ep->fd = -1;
+  ep->settings = *settings;
+  if (callbacks != NULL) {
+    ep->cb = *callbacks;
+  }
+  ep->user_data = user_data;
+  int rv = moqc__alpn_list_parse(&ep->alpns, settings->alpns, mem);
+  if (rv == 0) {
+    rv = moqc__cid_table_init(&ep->cids, mem);
+  }
+  if (rv == 0) {
+    ep->sendbuf = moqc_mem_malloc(mem, (size_t)MOQC__QUIC_BATCH * MOQC__QUIC_MAX_UDP);
+    ep->recvbuf = moqc_mem_malloc(mem, (size_t)MOQC__QUIC_BATCH * MOQC__QUIC_RECV_SLOT);
+    if (ep->sendbuf == NULL || ep->recvbuf == NULL) {
+      rv = MOQC_ERR_NOMEM;
+    }
+  }
+  if (rv == 0 && gnutls_rnd(GNUTLS_RND_RANDOM, ep->reset_secret, sizeof(ep->reset_secret)) < 0) {
+    rv = MOQC_ERR_INTERNAL;
+  }
+  if (rv == 0) {
+    rv = ep_socket(ep, addr);
+  }
+  if (rv == 0 && (uv_poll_init(loop, &ep->poll, ep->fd) != 0 ||
+                  uv_poll_start(&ep->poll, UV_READABLE, ep_poll_cb) != 0)) {
+    rv = MOQC_ERR_IO;
+  }
+  if (rv != 0) {
+    if (ep->fd >= 0) {
+      close(ep->fd);
+    }
+    ep_free_mem(ep);
+    return rv;
+  }
+  ep->poll.data = ep;
+  uv_prepare_init(loop, &ep->prepare);
+  ep->prepare.data = ep;
+  ep->open_handles = 2;
+  *out = ep;
+  return 0;
+}
+
+void moqc__ep_handle_closed(moqc_quic_endpoint *ep) {
+  if (--ep->open_handles == 0 && ep->deleting) {
+    if (ep->fd >= 0) {
+      close(ep->fd);
+    }
+    ep_free_mem(ep);
+  }
+}
+
+static void ep_close_cb(uv_handle_t *h) { moqc__ep_handle_closed(h->data); }
+
+void moqc_quic_endpoint_del(moqc_quic_endpoint *ep) {
+  if (ep == NULL || ep->deleting) {
+    return;
+  }
+  while (ep->conns != NULL) {
+    moqc__conn_abort(ep->conns);
+  }
+  moqc__ep_flush(ep);
+  ep->deleting = true;
+  ep->dirty_head = NULL;
+  uv_close((uv_handle_t *)&ep->poll, ep_close_cb);
+  uv_close((uv_handle_t *)&ep->prepare, ep_close_cb);
+}
+
+uint16_t moqc_quic_endpoint_port(const moqc_quic_endpoint *ep) {
+  if (ep->local.ss_family == AF_INET6) {
+    return ntohs(((const struct sockaddr_in6 *)&ep->local)->sin6_port);
+  }
+  return ntohs(((const struct sockaddr_in *)&ep->local)->sin_port);
+}
+
+size_t moqc_quic_endpoint_conn_count(const moqc_quic_endpoint *ep) { return ep->nconns; }

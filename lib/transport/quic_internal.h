@@ -1,0 +1,214 @@
+/*
+ * Internal structures of the QUIC endpoint (ngtcp2 0.12 + GnuTLS on libuv). One thread: the
+ * loop's. See include/moqc/quic.h for the public contract.
+ */
+#ifndef MOQC_TRANSPORT_QUIC_INTERNAL_H
+#define MOQC_TRANSPORT_QUIC_INTERNAL_H
+
+#include <moqc/quic.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <uv.h>
+
+#include "transport/ngtcp2_compat.h"
+#include "transport/quic_test.h"
+#include "transport/tls.h"
+
+/** Length of the connection ids we issue. */
+#define MOQC__QUIC_SCIDLEN 16
+/** Datagrams per recvmmsg / sendmmsg batch. */
+#define MOQC__QUIC_BATCH 64
+/** Largest UDP payload we send or accept (also our max_udp_payload_size parameter). */
+#define MOQC__QUIC_MAX_UDP 1500
+/** Receive slot size; bigger datagrams arrive truncated and are dropped. */
+#define MOQC__QUIC_RECV_SLOT 2048
+/** Datagrams queued per connection before send_datagram refuses. */
+#define MOQC__QUIC_MAX_DGRAMS 256
+/** Chunks handed to one writev_stream call. */
+#define MOQC__QUIC_MAX_VEC 16
+
+/* ---- connection id table (quic_cid.c) ---- */
+
+typedef struct moqc__cid_entry {
+  ngtcp2_cid cid;
+  moqc_quic_conn *conn;
+  struct moqc__cid_entry *next;  /* bucket chain */
+  struct moqc__cid_entry *cnext; /* the connection's own list */
+} moqc__cid_entry;
+
+typedef struct moqc__cid_table {
+  moqc__cid_entry **buckets;
+  size_t nbuckets; /* a power of two */
+  size_t count;
+  uint64_t seed;
+} moqc__cid_table;
+
+int moqc__cid_table_init(moqc__cid_table *t, const moqc_mem *mem);
+void moqc__cid_table_free(moqc__cid_table *t, const moqc_mem *mem);
+/** Returns the connection owning cid, or NULL. */
+moqc_quic_conn *moqc__cid_table_find(const moqc__cid_table *t, const uint8_t *cid, size_t len);
+/** Maps cid to conn (and links it into conn's list). Returns 0 or MOQC_ERR_NOMEM. */
+int moqc__cid_table_add(moqc__cid_table *t, const ngtcp2_cid *cid, moqc_quic_conn *conn,
+                        const moqc_mem *mem);
+/** Removes cid if conn owns it. */
+void moqc__cid_table_remove(moqc__cid_table *t, const ngtcp2_cid *cid, moqc_quic_conn *conn,
+                            const moqc_mem *mem);
+/** Removes every cid of conn. */
+void moqc__cid_table_remove_conn(moqc__cid_table *t, moqc_quic_conn *conn, const moqc_mem *mem);
+
+/* ---- streams (quic_stream.c) ---- */
+
+typedef struct moqc__quic_chunk {
+  moqc_rcbuf *buf;
+  const uint8_t *base;
+  size_t len;
+} moqc__quic_chunk;
+
+typedef struct moqc__quic_stream {
+  int64_t id;
+  struct moqc__quic_stream *hnext;              /* hash chain */
+  struct moqc__quic_stream *snext, *sprev;      /* send list */
+  moqc__quic_chunk *chunks;                     /* ring of queued chunks */
+  size_t cap, head, count;                      /* ring: first unacked chunk, chunk count */
+  size_t head_acked;                            /* bytes of chunks[head] already acked */
+  size_t sent_idx, sent_off;                    /* send cursor, relative to head */
+  uint64_t queued, sent, acked;                 /* byte totals */
+  bool can_send, can_recv;
+  bool fin_queued, fin_sent, reset, local_reset, blocked, in_send_list;
+} moqc__quic_stream;
+
+/* ---- connections (quic_conn.c) ---- */
+
+typedef enum moqc__conn_state {
+  MOQC__CONN_OPEN = 0,     /* handshaking or established */
+  MOQC__CONN_CLOSING = 1,  /* we sent CONNECTION_CLOSE; waiting 3 PTO */
+  MOQC__CONN_DRAINING = 2, /* the peer closed; waiting 3 PTO */
+  MOQC__CONN_DEAD = 3      /* destroyed, memory freed when the timer handle closes */
+} moqc__conn_state;
+
+typedef struct moqc__dgram {
+  struct moqc__dgram *next;
+  size_t len;
+  uint8_t data[];
+} moqc__dgram;
+
+struct moqc_quic_conn {
+  moqc__tls_peer tls_peer; /* must stay first: the GnuTLS session pointer */
+  moqc_quic_endpoint *ep;
+  ngtcp2_conn *conn;
+  gnutls_session_t tls;
+  gnutls_certificate_credentials_t client_cred;
+  moqc__alpn_list client_alpns;
+  uv_timer_t timer;
+  struct sockaddr_storage remote;
+  socklen_t remotelen;
+  void *user_data;
+  char alpn[MOQC__ALPN_MAXLEN + 1];
+  moqc__conn_state state;
+  bool server, handshake_done, reported, close_reported;
+  bool close_requested, dirty, write_blocked;
+  uint64_t close_app_code;
+  char *close_reason;
+  size_t close_reason_len;
+  uint8_t *close_pkt; /* the CONNECTION_CLOSE packet, resent in the closing period */
+  size_t close_pktlen;
+  unsigned close_resends;
+  /* streams */
+  moqc__quic_stream **sbuckets;
+  size_t nsbuckets, nstreams;
+  moqc__quic_stream *send_head, *send_tail;
+  /* datagrams */
+  moqc__dgram *dg_head, *dg_tail;
+  size_t ndgrams;
+  /* bookkeeping */
+  moqc__cid_entry *cids;
+  moqc_quic_conn *prev, *next;             /* the endpoint's list */
+  moqc_quic_conn *dirty_prev, *dirty_next; /* the endpoint's dirty list */
+  uint64_t pkts_sent, pkts_recv;
+};
+
+/* ---- endpoint (quic_endpoint.c) ---- */
+
+struct moqc_quic_endpoint {
+  const moqc_mem *mem;
+  const moqc_log *log;
+  uv_loop_t *loop;
+  uv_poll_t poll;
+  uv_prepare_t prepare;
+  int fd;
+  struct sockaddr_storage local;
+  socklen_t locallen;
+  moqc_quic_settings settings;
+  moqc_quic_callbacks cb;
+  void *user_data;
+  moqc__alpn_list alpns;
+  moqc__cid_table cids;
+  moqc_quic_conn *conns;
+  size_t nconns;
+  moqc_quic_conn *dirty_head;
+  bool deleting, writable_wanted, prepare_active;
+  unsigned open_handles;
+  uint8_t reset_secret[32];
+  /* send batch */
+  uint8_t *sendbuf; /* MOQC__QUIC_BATCH slots of MOQC__QUIC_MAX_UDP */
+  size_t sendlen[MOQC__QUIC_BATCH];
+  struct sockaddr_storage senddst[MOQC__QUIC_BATCH];
+  socklen_t senddstlen[MOQC__QUIC_BATCH];
+  size_t nsend;
+  bool send_blocked;
+  /* receive batch */
+  uint8_t *recvbuf; /* MOQC__QUIC_BATCH slots of MOQC__QUIC_RECV_SLOT */
+  struct mmsghdr rmsgs[MOQC__QUIC_BATCH];
+  struct iovec riov[MOQC__QUIC_BATCH];
+  struct sockaddr_storage rsrc[MOQC__QUIC_BATCH];
+  /* test-only send filter */
+  moqc__quic_send_filter filter;
+  void *filter_ud;
+  uint8_t held[MOQC__QUIC_MAX_UDP];
+  size_t heldlen;
+  struct sockaddr_storage helddst;
+  socklen_t helddstlen;
+};
+
+/** The current time of the loop's clock, ns. */
+moqc_tstamp moqc__quic_now(void);
+
+/** Returns a free send slot (flushing a full batch first), or NULL when the socket is blocked. */
+uint8_t *moqc__ep_send_slot(moqc_quic_endpoint *ep);
+/** Commits len bytes written into the current slot, to be sent to dst. */
+void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len, const struct sockaddr *dst,
+                          socklen_t dstlen);
+/** Sends every committed datagram (sendmmsg). */
+void moqc__ep_flush(moqc_quic_endpoint *ep);
+/** Marks conn as having work for the write loop (runs before the loop next blocks). */
+void moqc__ep_mark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn);
+/** Removes conn from the dirty list. */
+void moqc__ep_unmark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn);
+/** Counts one closed libuv handle of ep; the last one frees a deleted endpoint. */
+void moqc__ep_handle_closed(moqc_quic_endpoint *ep);
+/** Runs the write loop of every dirty connection, then flushes. */
+void moqc__ep_run_dirty(moqc_quic_endpoint *ep);
+
+/** Creates a server connection for an Initial packet. Returns 0 or a negative error. */
+int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
+                      const struct sockaddr *remote, socklen_t remotelen, moqc_quic_conn **out);
+/** Feeds one received datagram to conn. */
+void moqc__conn_read(moqc_quic_conn *conn, const struct sockaddr *remote, socklen_t remotelen,
+                     const uint8_t *data, size_t len);
+/** Runs conn's write loop (and a requested close), then re-arms its timer. */
+void moqc__conn_write(moqc_quic_conn *conn);
+/** Closes conn for endpoint deletion: best-effort CONNECTION_CLOSE, no callback. */
+void moqc__conn_abort(moqc_quic_conn *conn);
+
+/** The ngtcp2 callbacks for streams and datagrams (quic_stream.c). */
+void moqc__stream_fill_callbacks(ngtcp2_callbacks *cb);
+/** Frees every stream of conn, dropping queued buffers. */
+void moqc__streams_free(moqc_quic_conn *conn);
+/** Writes stream and datagram data into packets; returns 0 or a fatal ngtcp2 error. */
+int moqc__conn_write_streams(moqc_quic_conn *conn, moqc_tstamp ts);
+/** Frees queued datagrams. */
+void moqc__dgrams_free(moqc_quic_conn *conn);
+
+#endif /* MOQC_TRANSPORT_QUIC_INTERNAL_H */

@@ -1,0 +1,704 @@
+/*
+ * QUIC endpoint on loopback: a server and clients on one libuv loop exchange streams and
+ * datagrams; ALPN selection and refusal, certificate pinning, idle timeout and keep-alive,
+ * resets, many streams, many connections, and large transfers checked byte for byte (also
+ * through a lossy, reordering send filter).
+ */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include <moqc/moqc.h>
+
+#include "transport/quic_test.h"
+
+#define MAXSID 512
+
+typedef struct rxbuf {
+  uint8_t *data;
+  size_t len, cap;
+  bool fin;
+  bool was_reset;
+  uint64_t reset_code;
+} rxbuf;
+
+typedef struct peer {
+  moqc_quic_endpoint *ep;
+  moqc_quic_conn *conn; /* the last connection seen */
+  int connected;
+  char alpn[64];
+  int closed;
+  int close_err;
+  uint64_t close_app;
+  bool close_remote;
+  bool echo;   /* echo bidi stream data and datagrams */
+  bool verify; /* check stream bytes against pattern() instead of storing them */
+  uint64_t verified;
+  bool verify_failed;
+  bool verify_fin;
+  rxbuf rx[4][MAXSID];
+  int dgrams;
+  uint8_t dgram[64];
+  size_t dgramlen;
+  int resets;
+  uint64_t reset_code;
+  int stops;
+  uint64_t stop_code;
+  uint64_t acked;
+  int stream_closes;
+} peer;
+
+typedef struct env {
+  uv_loop_t loop;
+  uv_timer_t tick;
+  moqc_tls_cert *cert;
+  peer server, client;
+  struct sockaddr_in server_addr;
+} env;
+
+static moqc_tls_cert *g_cert;
+
+static uint8_t pattern(uint64_t off) { return (uint8_t)((off * 7) ^ (off >> 9) ^ (off >> 17)); }
+
+static rxbuf *rx_of(peer *p, int64_t sid) {
+  assert_true((sid >> 2) < MAXSID);
+  return &p->rx[sid & 3][sid >> 2];
+}
+
+static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud, void *cud) {
+  peer *p = ud;
+  p->connected++;
+  p->conn = conn;
+  snprintf(p->alpn, sizeof(p->alpn), "%s", alpn);
+  return 0;
+}
+
+static moqc_ssize on_stream_data(moqc_quic_conn *conn, int64_t sid, const uint8_t *data,
+                                 size_t len, bool fin, void *ud, void *cud) {
+  peer *p = ud;
+  if (p->verify) {
+    for (size_t i = 0; i < len; i++) {
+      if (data[i] != pattern(p->verified + i)) {
+        p->verify_failed = true;
+        break;
+      }
+    }
+    p->verified += len;
+    if (fin) {
+      p->verify_fin = true;
+    }
+    return (moqc_ssize)len;
+  }
+  if (p->echo && !MOQC_STREAM_IS_UNI(sid)) {
+    assert_int_equal(moqc_quic_conn_write_copy(conn, sid, data, len, fin), 0);
+  }
+  rxbuf *b = rx_of(p, sid);
+  if (b->len + len > b->cap) {
+    b->cap = (b->len + len) * 2 + 64;
+    b->data = realloc(b->data, b->cap);
+  }
+  if (len > 0) {
+    memcpy(b->data + b->len, data, len);
+  }
+  b->len += len;
+  if (fin) {
+    b->fin = true;
+  }
+  return (moqc_ssize)len;
+}
+
+static void on_stream_reset(moqc_quic_conn *conn, int64_t sid, uint64_t code, void *ud,
+                            void *cud) {
+  peer *p = ud;
+  p->resets++;
+  p->reset_code = code;
+  rx_of(p, sid)->was_reset = true;
+  rx_of(p, sid)->reset_code = code;
+}
+
+static void on_stream_stop(moqc_quic_conn *conn, int64_t sid, uint64_t code, void *ud,
+                           void *cud) {
+  peer *p = ud;
+  p->stops++;
+  p->stop_code = code;
+}
+
+static void on_stream_acked(moqc_quic_conn *conn, int64_t sid, uint64_t n, void *ud, void *cud) {
+  peer *p = ud;
+  p->acked += n;
+}
+
+static void on_stream_close(moqc_quic_conn *conn, int64_t sid, void *ud, void *cud) {
+  peer *p = ud;
+  p->stream_closes++;
+}
+
+static void on_datagram(moqc_quic_conn *conn, const uint8_t *data, size_t len, void *ud,
+                        void *cud) {
+  peer *p = ud;
+  p->dgrams++;
+  p->dgramlen = len < sizeof(p->dgram) ? len : sizeof(p->dgram);
+  memcpy(p->dgram, data, p->dgramlen);
+  if (p->echo) {
+    assert_int_equal(moqc_quic_conn_send_datagram(conn, data, len), 0);
+  }
+}
+
+static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote, void *ud,
+                     void *cud) {
+  peer *p = ud;
+  p->closed++;
+  p->close_err = err;
+  p->close_app = app;
+  p->close_remote = remote;
+  if (p->conn == conn) {
+    p->conn = NULL;
+  }
+}
+
+static const moqc_quic_callbacks callbacks = {
+    .on_connection = on_connection,
+    .on_stream_data = on_stream_data,
+    .on_stream_reset = on_stream_reset,
+    .on_stream_stop = on_stream_stop,
+    .on_stream_acked = on_stream_acked,
+    .on_stream_close = on_stream_close,
+    .on_datagram = on_datagram,
+    .on_close = on_close,
+};
+
+static void tick_cb(uv_timer_t *t) { (void)t; }
+
+static void settings_for_test(moqc_quic_settings *s) {
+  moqc_quic_settings_default(s);
+  s->initial_rtt = 10 * MOQC_MILLISECONDS;
+}
+
+static void env_start(env *e, const moqc_quic_settings *server_settings,
+                      const moqc_quic_settings *client_settings) {
+  memset(e, 0, sizeof(*e));
+  assert_int_equal(uv_loop_init(&e->loop), 0);
+  uv_timer_init(&e->loop, &e->tick);
+  uv_timer_start(&e->tick, tick_cb, 5, 5);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  moqc_quic_settings ss, cs;
+  if (server_settings == NULL) {
+    settings_for_test(&ss);
+    server_settings = &ss;
+  }
+  if (client_settings == NULL) {
+    settings_for_test(&cs);
+    client_settings = &cs;
+  }
+  moqc_quic_settings sss = *server_settings;
+  sss.cert = g_cert;
+  e->server.echo = true;
+  assert_int_equal(moqc_quic_endpoint_new(&e->server.ep, &e->loop, (struct sockaddr *)&a, &sss,
+                                          &callbacks, &e->server),
+                   0);
+  assert_int_equal(moqc_quic_endpoint_new(&e->client.ep, &e->loop, (struct sockaddr *)&a,
+                                          client_settings, &callbacks, &e->client),
+                   0);
+  e->server_addr = a;
+  e->server_addr.sin_port = htons(moqc_quic_endpoint_port(e->server.ep));
+  assert_true(moqc_quic_endpoint_port(e->server.ep) != 0);
+}
+
+static void free_peer(peer *p) {
+  for (int k = 0; k < 4; k++) {
+    for (int i = 0; i < MAXSID; i++) {
+      free(p->rx[k][i].data);
+    }
+  }
+}
+
+static void env_stop(env *e) {
+  moqc_quic_endpoint_del(e->client.ep);
+  moqc_quic_endpoint_del(e->server.ep);
+  uv_close((uv_handle_t *)&e->tick, NULL);
+  assert_int_equal(uv_run(&e->loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(uv_loop_close(&e->loop), 0);
+  free_peer(&e->server);
+  free_peer(&e->client);
+}
+
+typedef bool (*cond_fn)(env *e, void *arg);
+
+/* Runs the loop until cond holds or ms elapse; returns whether cond held. */
+static bool run_until(env *e, cond_fn cond, void *arg, uint64_t ms) {
+  uint64_t deadline = uv_hrtime() + ms * 1000000ULL;
+  while (!cond(e, arg)) {
+    if (uv_hrtime() > deadline) {
+      return false;
+    }
+    uv_run(&e->loop, UV_RUN_ONCE);
+  }
+  return true;
+}
+
+static void run_for(env *e, uint64_t ms) {
+  uint64_t deadline = uv_hrtime() + ms * 1000000ULL;
+  while (uv_hrtime() < deadline) {
+    uv_run(&e->loop, UV_RUN_ONCE);
+  }
+}
+
+static bool both_connected(env *e, void *arg) {
+  return e->client.connected > 0 && e->server.connected > 0;
+}
+
+static bool client_closed(env *e, void *arg) { return e->client.closed > 0; }
+
+static bool both_closed(env *e, void *arg) {
+  return e->client.closed > 0 && e->server.closed > 0;
+}
+
+static moqc_quic_connect_params pin_params(void) {
+  moqc_quic_connect_params p;
+  memset(&p, 0, sizeof(p));
+  p.server_name = "localhost";
+  p.verify.mode = MOQC_TLS_VERIFY_PIN;
+  p.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(g_cert);
+  p.verify.npins = 1;
+  return p;
+}
+
+static moqc_quic_conn *connect_ok(env *e, const char *alpns) {
+  moqc_quic_connect_params p = pin_params();
+  p.alpns = alpns;
+  moqc_quic_conn *c = NULL;
+  assert_int_equal(moqc_quic_connect(e->client.ep, (struct sockaddr *)&e->server_addr, &p, &c),
+                   0);
+  assert_non_null(c);
+  assert_true(run_until(e, both_connected, NULL, 3000));
+  assert_ptr_equal(e->client.conn, c);
+  return c;
+}
+
+/* ---- tests ---- */
+
+static bool echo_done(env *e, void *arg) {
+  int64_t sid = *(int64_t *)arg;
+  rxbuf *b = rx_of(&e->client, sid);
+  return b->fin && e->client.dgrams > 0 && rx_of(&e->client, 3)->fin;
+}
+
+static void test_echo_stream_datagram_close(void **state) {
+  env e;
+  env_start(&e, NULL, NULL);
+  moqc_quic_conn *c = connect_ok(&e, "moq-lite-03,moq-lite-05");
+  /* The server's preference order wins. */
+  assert_string_equal(e.client.alpn, "moq-lite-05");
+  assert_string_equal(e.server.alpn, "moq-lite-05");
+  assert_string_equal(moqc_quic_conn_alpn(c), "moq-lite-05");
+  assert_false(moqc_quic_conn_is_server(c));
+  assert_true(moqc_quic_conn_is_server(e.server.conn));
+
+  int64_t sid;
+  assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid), 0);
+  assert_int_equal(sid, 0);
+  assert_int_equal(moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"hello ", 6, false), 0);
+  assert_int_equal(moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"world", 5, true), 0);
+  assert_int_equal(moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"x", 1, false),
+                   MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_quic_conn_write_copy(c, 99, (const uint8_t *)"x", 1, false),
+                   MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_quic_conn_send_datagram(c, (const uint8_t *)"ping", 4), 0);
+  /* The server opens a uni stream to the client (id 3). */
+  int64_t usid;
+  assert_int_equal(moqc_quic_conn_open_stream(e.server.conn, true, &usid), 0);
+  assert_int_equal(usid, 3);
+  assert_int_equal(moqc_quic_conn_write_copy(e.server.conn, usid, (const uint8_t *)"uni", 3,
+                                             true),
+                   0);
+  assert_true(run_until(&e, echo_done, &sid, 3000));
+  rxbuf *b = rx_of(&e.client, sid);
+  assert_int_equal(b->len, 11);
+  assert_memory_equal(b->data, "hello world", 11);
+  assert_int_equal(e.server.dgrams, 1);
+  assert_int_equal(e.client.dgramlen, 4);
+  assert_memory_equal(e.client.dgram, "ping", 4);
+  assert_int_equal(rx_of(&e.client, 3)->len, 3);
+  assert_memory_equal(rx_of(&e.client, 3)->data, "uni", 3);
+  /* The client may not write on the server's uni stream. */
+  assert_int_equal(moqc_quic_conn_write_copy(c, 3, (const uint8_t *)"x", 1, false),
+                   MOQC_ERR_NOT_FOUND);
+
+  moqc_quic_conn_stats st;
+  moqc_quic_conn_get_stats(c, &st);
+  assert_true(st.packets_sent > 0 && st.packets_received > 0);
+  assert_true(st.smoothed_rtt > 0);
+
+  moqc_quic_conn_close(c, 42, "bye");
+  assert_true(run_until(&e, both_closed, NULL, 3000));
+  assert_int_equal(e.client.close_err, 0);
+  assert_int_equal(e.client.close_app, 42);
+  assert_false(e.client.close_remote);
+  assert_int_equal(e.server.close_err, 0);
+  assert_int_equal(e.server.close_app, 42);
+  assert_true(e.server.close_remote);
+  env_stop(&e);
+}
+
+#define NSTREAMS 300
+
+static bool many_done(env *e, void *arg) {
+  for (int i = 0; i < NSTREAMS; i++) {
+    if (!e->client.rx[0][i].fin) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static void test_many_streams(void **state) {
+  env e;
+  env_start(&e, NULL, NULL);
+  moqc_quic_conn *c = connect_ok(&e, NULL);
+  assert_string_equal(e.client.alpn, "moq-lite-05");
+  for (int i = 0; i < NSTREAMS; i++) {
+    int64_t sid;
+    assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid), 0);
+    assert_int_equal(sid, 4 * i);
+    size_t len = (size_t)(i * 37 % 5000) + 1;
+    uint8_t *buf = malloc(len);
+    for (size_t k = 0; k < len; k++) {
+      buf[k] = (uint8_t)(i + k);
+    }
+    assert_int_equal(moqc_quic_conn_write_copy(c, sid, buf, len, true), 0);
+    free(buf);
+  }
+  assert_true(run_until(&e, many_done, NULL, 5000));
+  for (int i = 0; i < NSTREAMS; i++) {
+    size_t len = (size_t)(i * 37 % 5000) + 1;
+    rxbuf *b = &e.client.rx[0][i];
+    assert_int_equal(b->len, len);
+    for (size_t k = 0; k < len; k++) {
+      assert_int_equal(b->data[k], (uint8_t)(i + k));
+    }
+  }
+  /* Streams closed on both sides once both FINs were acknowledged. */
+  run_for(&e, 50);
+  assert_true(e.client.stream_closes >= NSTREAMS - 1);
+  env_stop(&e);
+}
+
+typedef struct bulk {
+  size_t total;
+  moqc_rcbuf *first;
+} bulk;
+
+static bool bulk_done(env *e, void *arg) {
+  bulk *b = arg;
+  return e->server.verify_fin && e->client.acked == b->total;
+}
+
+/* Sends total bytes of pattern() on one uni stream in 1 MiB rcbufs; the server checks them. */
+static void bulk_transfer(env *e, size_t total, uint64_t ms) {
+  moqc_quic_conn *c = connect_ok(e, NULL);
+  e->server.verify = true;
+  int64_t sid;
+  assert_int_equal(moqc_quic_conn_open_stream(c, true, &sid), 0);
+  bulk b = {total, NULL};
+  const size_t chunk = 1 << 20;
+  for (size_t off = 0; off < total; off += chunk) {
+    size_t n = total - off < chunk ? total - off : chunk;
+    moqc_rcbuf *buf;
+    /* Write each buffer with an offset of 16 bytes to exercise ranges. */
+    assert_int_equal(moqc_rcbuf_new(&buf, n + 16, NULL), 0);
+    uint8_t *d = moqc_rcbuf_data_mut(buf);
+    for (size_t k = 0; k < n; k++) {
+      d[16 + k] = pattern(off + k);
+    }
+    assert_int_equal(moqc_quic_conn_write(c, sid, buf, 16, n, off + n == total), 0);
+    if (off == 0) {
+      b.first = buf; /* keep our reference to watch the library drop its own */
+      assert_int_equal(moqc_rcbuf_refcount(buf), 2);
+    } else {
+      moqc_rcbuf_decref(buf);
+    }
+  }
+  assert_int_equal(moqc_quic_conn_stream_unacked(c, sid), total);
+  assert_int_equal(moqc_quic_conn_write(c, sid, b.first, 0, 1 << 21, false),
+                   MOQC_ERR_CLOSED); /* FIN queued */
+  assert_true(run_until(e, bulk_done, &b, ms));
+  assert_false(e->server.verify_failed);
+  assert_int_equal(e->server.verified, total);
+  assert_int_equal(moqc_quic_conn_stream_unacked(c, sid), 0);
+  /* Acknowledged: the library released its reference. */
+  assert_int_equal(moqc_rcbuf_refcount(b.first), 1);
+  moqc_rcbuf_decref(b.first);
+}
+
+static void test_large_transfer(void **state) {
+  env e;
+  env_start(&e, NULL, NULL);
+  bulk_transfer(&e, 24u << 20, 10000);
+  env_stop(&e);
+}
+
+typedef struct lossy {
+  uint32_t rng;
+  unsigned drops, delays, passes;
+} lossy;
+
+static int lossy_filter(void *ud, const uint8_t *pkt, size_t len) {
+  lossy *l = ud;
+  l->rng = l->rng * 1103515245u + 12345u;
+  unsigned r = (l->rng >> 16) % 100;
+  if (r < 3) {
+    l->drops++;
+    return MOQC__QUIC_FILTER_DROP;
+  }
+  if (r < 8) {
+    l->delays++;
+    return MOQC__QUIC_FILTER_DELAY;
+  }
+  l->passes++;
+  return MOQC__QUIC_FILTER_PASS;
+}
+
+static void test_loss_and_reordering(void **state) {
+  env e;
+  env_start(&e, NULL, NULL);
+  lossy ls = {1, 0, 0, 0}, lc = {7, 0, 0, 0};
+  moqc__quic_endpoint_set_send_filter(e.server.ep, lossy_filter, &ls);
+  moqc__quic_endpoint_set_send_filter(e.client.ep, lossy_filter, &lc);
+  bulk_transfer(&e, 4u << 20, 15000);
+  /* The filter really dropped and reordered packets both ways. */
+  assert_true(lc.drops > 10 && lc.delays > 10);
+  assert_true(ls.drops > 0 && ls.delays > 0);
+  env_stop(&e);
+}
+
+static void test_unknown_alpn_refused(void **state) {
+  env e;
+  env_start(&e, NULL, NULL);
+  moqc_quic_connect_params p = pin_params();
+  p.alpns = "not-moq,also-not";
+  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, NULL), 0);
+  assert_true(run_until(&e, client_closed, NULL, 3000));
+  assert_int_equal(e.client.close_err, MOQC_ERR_UNKNOWN_ALPN);
+  assert_int_equal(e.client.connected, 0);
+  run_for(&e, 20);
+  assert_int_equal(e.server.connected, 0);
+  assert_int_equal(e.server.closed, 0);
+  env_stop(&e);
+}
+
+static void test_pin_mismatch(void **state) {
+  env e;
+  env_start(&e, NULL, NULL);
+  uint8_t wrong[1][32];
+  memcpy(wrong[0], moqc_tls_cert_fingerprint(g_cert), 32);
+  wrong[0][0] ^= 0x80;
+  moqc_quic_connect_params p = pin_params();
+  p.verify.pins = (const uint8_t(*)[32])wrong;
+  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, NULL), 0);
+  assert_true(run_until(&e, client_closed, NULL, 3000));
+  assert_int_equal(e.client.close_err, MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(e.client.connected, 0);
+  run_for(&e, 20);
+  assert_int_equal(e.server.connected, 0);
+  env_stop(&e);
+}
+
+static void test_ca_file_verification(void **state) {
+  char cpem[4096];
+  moqc_ssize n = moqc_tls_cert_export_pem(g_cert, false, cpem, sizeof(cpem));
+  assert_true(n > 0);
+  char path[] = "/tmp/moqc_quic_ca_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, cpem, (size_t)n), n);
+  close(fd);
+
+  env e;
+  env_start(&e, NULL, NULL);
+  moqc_quic_connect_params p;
+  memset(&p, 0, sizeof(p));
+  p.server_name = "localhost";
+  p.verify.mode = MOQC_TLS_VERIFY_CA_FILE;
+  p.verify.ca_file = path;
+  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, NULL), 0);
+  assert_true(run_until(&e, both_connected, NULL, 3000));
+  env_stop(&e);
+
+  /* The right root but the wrong name. */
+  env_start(&e, NULL, NULL);
+  p.server_name = "other.example";
+  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, NULL), 0);
+  assert_true(run_until(&e, client_closed, NULL, 3000));
+  assert_int_equal(e.client.close_err, MOQC_ERR_UNAUTHORIZED);
+  env_stop(&e);
+  unlink(path);
+
+  /* A CA file that does not exist fails at once, without a callback. */
+  env_start(&e, NULL, NULL);
+  p.verify.ca_file = "/nonexistent/ca.pem";
+  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, NULL),
+                   MOQC_ERR_IO);
+  assert_int_equal(moqc_quic_endpoint_conn_count(e.client.ep), 0);
+  env_stop(&e);
+}
+
+static void test_idle_timeout(void **state) {
+  moqc_quic_settings s;
+  settings_for_test(&s);
+  s.idle_timeout = 300 * MOQC_MILLISECONDS;
+  env e;
+  env_start(&e, &s, &s);
+  connect_ok(&e, NULL);
+  uint64_t t0 = uv_hrtime();
+  assert_true(run_until(&e, both_closed, NULL, 3000));
+  uint64_t took = (uv_hrtime() - t0) / 1000000ULL;
+  assert_true(took >= 250);
+  assert_int_equal(e.client.close_err, MOQC_ERR_TIMEOUT);
+  assert_int_equal(e.server.close_err, MOQC_ERR_TIMEOUT);
+  assert_int_equal(moqc_quic_endpoint_conn_count(e.client.ep), 0);
+  assert_int_equal(moqc_quic_endpoint_conn_count(e.server.ep), 0);
+  env_stop(&e);
+
+  /* With keep-alive on the client, the connection outlives the idle timeout. */
+  moqc_quic_settings k = s;
+  k.keep_alive = 100 * MOQC_MILLISECONDS;
+  env_start(&e, &s, &k);
+  connect_ok(&e, NULL);
+  run_for(&e, 900);
+  assert_int_equal(e.client.closed, 0);
+  assert_int_equal(e.server.closed, 0);
+  env_stop(&e);
+}
+
+static bool reset_seen(env *e, void *arg) {
+  return e->server.resets > 0 && e->client.stops > 0;
+}
+
+static void test_reset_and_stop(void **state) {
+  env e;
+  env_start(&e, NULL, NULL);
+  moqc_quic_conn *c = connect_ok(&e, NULL);
+  e.server.echo = false;
+  int64_t a, b;
+  assert_int_equal(moqc_quic_conn_open_stream(c, false, &a), 0);
+  assert_int_equal(moqc_quic_conn_open_stream(c, true, &b), 0);
+  assert_int_equal(moqc_quic_conn_write_copy(c, a, (const uint8_t *)"abc", 3, false), 0);
+  assert_int_equal(moqc_quic_conn_write_copy(c, b, (const uint8_t *)"def", 3, false), 0);
+  assert_true(run_until(&e, both_connected, NULL, 100));
+  run_for(&e, 30);
+  assert_int_equal(rx_of(&e.server, b)->len, 3);
+  /* Client resets a; server asks the client to stop sending on b. */
+  assert_int_equal(moqc_quic_conn_reset_stream(c, a, 7), 0);
+  assert_int_equal(moqc_quic_conn_stop_stream(e.server.conn, b, 9), 0);
+  assert_int_equal(moqc_quic_conn_stop_stream(e.server.conn, 1000, 9), MOQC_ERR_NOT_FOUND);
+  assert_true(run_until(&e, reset_seen, NULL, 3000));
+  assert_true(rx_of(&e.server, a)->was_reset);
+  assert_int_equal(rx_of(&e.server, a)->reset_code, 7);
+  assert_int_equal(e.client.stop_code, 9);
+  /* ngtcp2 answered the STOP_SENDING with a RESET_STREAM carrying the same code. */
+  run_for(&e, 30);
+  assert_true(rx_of(&e.server, b)->was_reset);
+  assert_int_equal(rx_of(&e.server, b)->reset_code, 9);
+  /* b's sending side is gone: writing fails. */
+  assert_true(moqc_quic_conn_write_copy(c, b, (const uint8_t *)"x", 1, false) < 0);
+  assert_true(moqc_quic_conn_write_copy(c, a, (const uint8_t *)"x", 1, false) < 0);
+  env_stop(&e);
+}
+
+#define NCLIENTS 16
+
+typedef struct multi {
+  env *e;
+  moqc_quic_endpoint *eps[NCLIENTS];
+  peer peers[NCLIENTS];
+} multi;
+
+static bool multi_done(env *e, void *arg) {
+  multi *m = arg;
+  for (int i = 0; i < NCLIENTS; i++) {
+    if (!m->peers[i].rx[0][0].fin) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static void test_many_connections(void **state) {
+  env e;
+  env_start(&e, NULL, NULL);
+  multi *m = calloc(1, sizeof(*m));
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  moqc_quic_settings s;
+  settings_for_test(&s);
+  for (int i = 0; i < NCLIENTS; i++) {
+    assert_int_equal(moqc_quic_endpoint_new(&m->eps[i], &e.loop, (struct sockaddr *)&a, &s,
+                                            &callbacks, &m->peers[i]),
+                     0);
+    moqc_quic_connect_params p = pin_params();
+    assert_int_equal(moqc_quic_connect(m->eps[i], (struct sockaddr *)&e.server_addr, &p, NULL), 0);
+  }
+  /* Each client sends its index once connected. */
+  uint64_t deadline = uv_hrtime() + 5000000000ULL;
+  int sent = 0;
+  bool started[NCLIENTS] = {false};
+  while (sent < NCLIENTS && uv_hrtime() < deadline) {
+    uv_run(&e.loop, UV_RUN_ONCE);
+    for (int i = 0; i < NCLIENTS; i++) {
+      if (!started[i] && m->peers[i].conn != NULL) {
+        int64_t sid;
+        uint8_t msg[2] = {'c', (uint8_t)i};
+        assert_int_equal(moqc_quic_conn_open_stream(m->peers[i].conn, false, &sid), 0);
+        assert_int_equal(moqc_quic_conn_write_copy(m->peers[i].conn, sid, msg, 2, true), 0);
+        started[i] = true;
+        sent++;
+      }
+    }
+  }
+  assert_int_equal(sent, NCLIENTS);
+  assert_true(run_until(&e, multi_done, m, 5000));
+  assert_int_equal(e.server.connected, NCLIENTS);
+  assert_int_equal(moqc_quic_endpoint_conn_count(e.server.ep), NCLIENTS);
+  for (int i = 0; i < NCLIENTS; i++) {
+    assert_int_equal(m->peers[i].rx[0][0].len, 2);
+    assert_int_equal(m->peers[i].rx[0][0].data[1], i);
+    moqc_quic_endpoint_del(m->eps[i]);
+    free_peer(&m->peers[i]);
+  }
+  free(m);
+  env_stop(&e);
+}
+
+static int group_setup(void **state) {
+  return moqc_tls_cert_generate(&g_cert, NULL, 0, (int64_t)time(NULL), 0, NULL);
+}
+
+static int group_teardown(void **state) {
+  moqc_tls_cert_del(g_cert);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_echo_stream_datagram_close),
+      cmocka_unit_test(test_many_streams),
+      cmocka_unit_test(test_large_transfer),
+      cmocka_unit_test(test_loss_and_reordering),
+      cmocka_unit_test(test_unknown_alpn_refused),
+      cmocka_unit_test(test_pin_mismatch),
+      cmocka_unit_test(test_ca_file_verification),
+      cmocka_unit_test(test_idle_timeout),
+      cmocka_unit_test(test_reset_and_stop),
+      cmocka_unit_test(test_many_connections),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
