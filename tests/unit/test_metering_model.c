@@ -465,6 +465,109 @@ static void test_presence_outlives_the_session_handle(void **state) {
   node_close(&n);
 }
 
+/* The worked example of docs/METERING.md, number for number. */
+static void test_docs_worked_example(void **state) {
+  (void)state;
+  node n;
+  moqc_stats_session *sp, *sa, *sb;
+  moqc_origin_producer *p;
+  moqc_origin_consumer *ca, *cb;
+  moqc_broadcast_producer *bp;
+  moqc_origin_publish *guard;
+  moqc_broadcast_consumer *ba, *bb;
+  moqc_track_producer *video, *audio;
+  moqc_track_consumer *tav, *taa, *tbv;
+  moqc_track_info info;
+  int frames = 0;
+  uint64_t bytes = 0;
+
+  node_open(&n);
+  assert_int_equal(moqc_stats_session_new(&sp, n.reg, S(""), S("acme")), 0);
+  assert_int_equal(moqc_stats_session_new(&sa, n.reg, S(""), S("acme")), 0);
+  assert_int_equal(moqc_stats_session_new(&sb, n.reg, S(""), S("acme")), 0);
+  assert_int_equal(moqc_origin_producer_with_usage(n.prod, moqc_stats_session_ctx(sp), &p), 0);
+  assert_int_equal(moqc_origin_consumer_with_usage(n.cons, moqc_stats_session_ctx(sa), &ca), 0);
+  assert_int_equal(moqc_origin_consumer_with_usage(n.cons, moqc_stats_session_ctx(sb), &cb), 0);
+  /* P publishes acme/live with two tracks. */
+  assert_int_equal(moqc_origin_producer_create_broadcast(p, S("acme/live"), NULL, &bp, &guard), 0);
+  moqc_track_info_default(&info);
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "video", &info, &video), 0);
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "audio", &info, &audio), 0);
+  /* A watches both tracks, B watches video. */
+  assert_int_equal(moqc_origin_consumer_consume_broadcast(ca, S("acme/live"), &ba), 0);
+  assert_int_equal(moqc_origin_consumer_consume_broadcast(cb, S("acme/live"), &bb), 0);
+  viewer va = {sa, ca, ba}, vb = {sb, cb, bb};
+  moqc_track_subscriber *sav = subscribe(&va, "video", &tav);
+  moqc_track_subscriber *saa = subscribe(&va, "audio", &taa);
+  moqc_track_subscriber *sbv = subscribe(&vb, "video", &tbv);
+  /* video: 2 groups x 3 frames x 100 bytes; audio: 1 group x 1 frame x 20 bytes. */
+  write_groups(video, 2, 3, 100);
+  write_groups(audio, 1, 1, 20);
+  assert_int_equal(read_all(sav, &frames, &bytes), 2);
+  assert_int_equal(read_all(saa, &frames, &bytes), 1);
+  assert_int_equal(read_all(sbv, &frames, &bytes), 2);
+  /* B fetches video group 0 again. */
+  moqc_group_consumer *gc;
+  assert_int_equal(moqc_track_consumer_fetch_group(tbv, 0, &gc, NULL), 0);
+  frames += read_group(gc, &bytes);
+  moqc_group_consumer_del(gc);
+  assert_int_equal(frames, 7 + 6 + 3);
+  assert_int_equal(bytes, 620 + 600 + 300);
+  /* Everyone leaves. */
+  moqc_track_subscriber_del(sav);
+  moqc_track_subscriber_del(saa);
+  moqc_track_subscriber_del(sbv);
+  moqc_track_consumer_del(tav);
+  moqc_track_consumer_del(taa);
+  moqc_track_consumer_del(tbv);
+  moqc_broadcast_consumer_del(ba);
+  moqc_broadcast_consumer_del(bb);
+  moqc_origin_consumer_del(ca);
+  moqc_origin_consumer_del(cb);
+  moqc_track_producer_del(video);
+  moqc_track_producer_del(audio);
+  moqc_origin_publish_del(guard);
+  moqc_broadcast_producer_del(bp);
+  moqc_origin_producer_del(p);
+  moqc_stats_session_decref(sp);
+  moqc_stats_session_decref(sa);
+  moqc_stats_session_decref(sb);
+
+  moqc_stats_report *rep;
+  char *json;
+  size_t len;
+  assert_int_equal(moqc_stats_registry_report(n.reg, &rep), 0);
+  assert_int_equal(moqc_stats_json_alloc(rep, NULL, &json, &len), 0);
+  assert_string_equal(
+      json,
+      "{\"tiers\":{\"\":{"
+      "\"publisher\":{\"acme/live\":{\"announced\":0,\"announced_closed\":0,"
+      "\"announced_bytes\":0,\"broadcasts\":2,\"broadcasts_closed\":2,\"subscriptions\":3,"
+      "\"subscriptions_closed\":3,\"fetches\":1,\"bytes\":1520,\"frames\":16,\"groups\":5,"
+      "\"datagrams\":0}},"
+      "\"subscriber\":{\"acme/live\":{\"announced\":1,\"announced_closed\":1,"
+      "\"announced_bytes\":18,\"broadcasts\":1,\"broadcasts_closed\":1,\"subscriptions\":2,"
+      "\"subscriptions_closed\":2,\"fetches\":0,\"bytes\":620,\"frames\":7,\"groups\":3,"
+      "\"datagrams\":0}},"
+      "\"sessions\":{\"acme\":{\"sessions\":3,\"sessions_closed\":3}}}}}");
+  free(json);
+  assert_true(rep->entries[0].reclaimed);
+  moqc_stats_report_del(rep);
+  /* Reclaimed, yet the host totals keep everything. */
+  moqc_stats_snapshot *snap;
+  char *prom;
+  assert_int_equal(moqc_stats_registry_snapshot(n.reg, &snap), 0);
+  assert_int_equal(moqc_stats_prometheus_alloc(snap, NULL, &prom, &len), 0);
+  assert_non_null(strstr(prom, "\nmoq_relay_bytes_total{tier=\"\",role=\"publisher\"} 1520\n"));
+  assert_non_null(strstr(prom, "\nmoq_relay_bytes_total{tier=\"\",role=\"subscriber\"} 620\n"));
+  assert_non_null(strstr(prom, "\nmoq_relay_viewers_opened_total{tier=\"\",role=\"publisher\"} 2\n"));
+  assert_non_null(strstr(prom, "\nmoq_relay_fetches_total{tier=\"\",role=\"publisher\"} 1\n"));
+  assert_non_null(strstr(prom, "\nmoq_relay_sessions_closed_total{tier=\"\"} 3\n"));
+  free(prom);
+  moqc_stats_snapshot_del(snap);
+  node_close(&n);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_traffic_exact_totals),
@@ -474,6 +577,7 @@ int main(void) {
       cmocka_unit_test(test_unmetered_touches_nothing),
       cmocka_unit_test(test_excluded_stats_prefix_produces_no_entries),
       cmocka_unit_test(test_presence_outlives_the_session_handle),
+      cmocka_unit_test(test_docs_worked_example),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
