@@ -1,0 +1,369 @@
+/*
+ * Model under threads: one writer, several readers parked on wakers (condition variables
+ * signalled from the waker callback), every byte checked; waker close racing with wakes.
+ * Run under ThreadSanitizer too.
+ */
+#include "test_model_util.h"
+
+#include <pthread.h>
+#include <time.h>
+
+enum { MT_GROUPS = 150, MT_FRAMES = 6, MT_READERS = 4, MT_CHUNK = 400 };
+
+static size_t mt_frame_size(int g, int f) { return (size_t)(1 + ((g * MT_FRAMES + f) * 389) % 2500); }
+
+static uint8_t mt_byte(int g, int f, size_t i) { return (uint8_t)(g * 131 + f * 17 + (int)i); }
+
+/* A parking spot: the waker sets the flag and signals. */
+typedef struct mt_park {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool flag;
+  moqc_waker *w;
+} mt_park;
+
+static void mt_park_cb(void *ud) {
+  mt_park *p = ud;
+  pthread_mutex_lock(&p->lock);
+  p->flag = true;
+  pthread_cond_signal(&p->cond);
+  pthread_mutex_unlock(&p->lock);
+}
+
+static void mt_park_init(mt_park *p) {
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->cond, NULL);
+  p->flag = false;
+  assert_int_equal(moqc_waker_new(&p->w, mt_park_cb, p, NULL), 0);
+}
+
+static void mt_park_wait(mt_park *p) {
+  pthread_mutex_lock(&p->lock);
+  while (!p->flag) {
+    pthread_cond_wait(&p->cond, &p->lock);
+  }
+  p->flag = false;
+  pthread_mutex_unlock(&p->lock);
+}
+
+static void mt_park_free(mt_park *p) {
+  moqc_waker_close(p->w);
+  pthread_cond_destroy(&p->cond);
+  pthread_mutex_destroy(&p->lock);
+}
+
+typedef struct mt_reader {
+  pthread_t thread;
+  moqc_track_subscriber *sub;
+  bool arrival; /* recv_group instead of next_group */
+  mt_park park;
+  int groups;
+  uint64_t bytes;
+  int errors;
+} mt_reader;
+
+static void *mt_reader_main(void *arg) {
+  mt_reader *r = arg;
+  for (;;) {
+    moqc_group_consumer *gc;
+    int rv = r->arrival ? moqc_track_subscriber_recv_group(r->sub, &gc, r->park.w)
+                        : moqc_track_subscriber_next_group(r->sub, &gc, r->park.w);
+    if (rv == MOQC_ERR_PENDING) {
+      mt_park_wait(&r->park);
+      continue;
+    }
+    if (rv == MOQC_END) {
+      break;
+    }
+    if (rv != 0) {
+      r->errors++;
+      break;
+    }
+    int g = (int)moqc_group_consumer_sequence(gc);
+    if (!r->arrival && g != r->groups) {
+      r->errors++;
+    }
+    int f = 0;
+    for (;;) {
+      moqc_frame_consumer *fc;
+      rv = moqc_group_consumer_next_frame(gc, &fc, r->park.w);
+      if (rv == MOQC_ERR_PENDING) {
+        mt_park_wait(&r->park);
+        continue;
+      }
+      if (rv != 0) {
+        if (rv != MOQC_END) {
+          r->errors++;
+        }
+        break;
+      }
+      size_t pos = 0;
+      if (moqc_frame_consumer_size(fc) != mt_frame_size(g, f)) {
+        r->errors++;
+      }
+      for (;;) {
+        moqc_rcbuf *buf;
+        size_t off, len;
+        rv = moqc_frame_consumer_read_chunk(fc, &buf, &off, &len, r->park.w);
+        if (rv == MOQC_ERR_PENDING) {
+          mt_park_wait(&r->park);
+          continue;
+        }
+        if (rv != 0) {
+          if (rv != MOQC_END) {
+            r->errors++;
+          }
+          break;
+        }
+        if (off != pos) {
+          r->errors++;
+        }
+        const uint8_t *d = moqc_rcbuf_data(buf);
+        for (size_t i = 0; i < len; i++) {
+          if (d[off + i] != mt_byte(g, f, off + i)) {
+            r->errors++;
+            break;
+          }
+        }
+        pos += len;
+        r->bytes += len;
+        moqc_rcbuf_decref(buf);
+      }
+      if (pos != mt_frame_size(g, f)) {
+        r->errors++;
+      }
+      moqc_frame_consumer_del(fc);
+      f++;
+    }
+    if (f != MT_FRAMES) {
+      r->errors++;
+    }
+    moqc_group_consumer_del(gc);
+    r->groups++;
+  }
+  return NULL;
+}
+
+typedef struct mt_writer {
+  moqc_track_producer *tp;
+  uint64_t bytes;
+} mt_writer;
+
+static void *mt_writer_main(void *arg) {
+  mt_writer *w = arg;
+  uint8_t chunk[MT_CHUNK];
+  for (int g = 0; g < MT_GROUPS; g++) {
+    moqc_group_producer *gp;
+    if (moqc_track_producer_append_group(w->tp, 0, &gp) != 0) {
+      return NULL;
+    }
+    for (int f = 0; f < MT_FRAMES; f++) {
+      moqc_frame_producer *fp;
+      size_t size = mt_frame_size(g, f);
+      if (moqc_group_producer_create_frame(gp, size, (uint64_t)g, &fp) != 0) {
+        return NULL;
+      }
+      for (size_t pos = 0; pos < size;) {
+        size_t n = size - pos < MT_CHUNK ? size - pos : MT_CHUNK;
+        for (size_t i = 0; i < n; i++) {
+          chunk[i] = mt_byte(g, f, pos + i);
+        }
+        if (moqc_frame_producer_write(fp, chunk, n) != 0) {
+          return NULL;
+        }
+        pos += n;
+        w->bytes += n;
+      }
+      moqc_frame_producer_finish(fp);
+      moqc_frame_producer_del(fp);
+    }
+    moqc_group_producer_finish(gp);
+    moqc_group_producer_del(gp);
+  }
+  moqc_track_producer_finish(w->tp);
+  return NULL;
+}
+
+static void test_mt_writer_readers(void **state) {
+  tm_scope ing, eg;
+  moqc_broadcast_producer *bp;
+  moqc_broadcast_consumer *plain, *bc;
+  moqc_track_consumer *tc;
+  mt_reader readers[MT_READERS];
+  mt_writer writer = {NULL, 0};
+  pthread_t wt;
+  uint64_t expect = 0;
+  moqc_subscription sub;
+  moqc_usage_counters c;
+  (void)state;
+  for (int g = 0; g < MT_GROUPS; g++) {
+    for (int f = 0; f < MT_FRAMES; f++) {
+      expect += mt_frame_size(g, f);
+    }
+  }
+  tm_scope_init(&ing, "mt");
+  tm_scope_init(&eg, "mt");
+  assert_int_equal(moqc_broadcast_new(&bp, &ing.base, NULL), 0);
+  assert_int_equal(moqc_broadcast_producer_consume(bp, &plain), 0);
+  assert_int_equal(moqc_broadcast_consumer_with_usage(plain, &eg.base, &bc), 0);
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "t", NULL, &writer.tp), 0);
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &tc), 0);
+  moqc_subscription_default(&sub);
+  sub.has_start = true;
+  for (int i = 0; i < MT_READERS; i++) {
+    memset(&readers[i], 0, sizeof(readers[i]));
+    readers[i].arrival = (i % 2) == 1;
+    mt_park_init(&readers[i].park);
+    assert_int_equal(moqc_track_consumer_subscribe(tc, &sub, &readers[i].sub, NULL), 0);
+  }
+  for (int i = 0; i < MT_READERS; i++) {
+    assert_int_equal(pthread_create(&readers[i].thread, NULL, mt_reader_main, &readers[i]), 0);
+  }
+  assert_int_equal(pthread_create(&wt, NULL, mt_writer_main, &writer), 0);
+  pthread_join(wt, NULL);
+  assert_int_equal(writer.bytes, expect);
+  for (int i = 0; i < MT_READERS; i++) {
+    pthread_join(readers[i].thread, NULL);
+    assert_int_equal(readers[i].errors, 0);
+    assert_int_equal(readers[i].groups, MT_GROUPS);
+    assert_int_equal(readers[i].bytes, expect);
+    moqc_track_subscriber_del(readers[i].sub);
+    mt_park_free(&readers[i].park);
+  }
+  c = tm_read(&ing);
+  assert_int_equal(c.groups, MT_GROUPS);
+  assert_int_equal(c.frames, MT_GROUPS * MT_FRAMES);
+  assert_int_equal(c.bytes, expect);
+  c = tm_read(&eg);
+  assert_int_equal(c.groups, MT_READERS * MT_GROUPS);
+  assert_int_equal(c.frames, MT_READERS * MT_GROUPS * MT_FRAMES);
+  assert_int_equal(c.bytes, MT_READERS * expect);
+  assert_int_equal(c.subscriptions, MT_READERS);
+  assert_int_equal(c.subscriptions_closed, MT_READERS);
+  moqc_track_consumer_del(tc);
+  moqc_track_producer_del(writer.tp);
+  moqc_broadcast_consumer_del(bc);
+  moqc_broadcast_consumer_del(plain);
+  moqc_broadcast_producer_del(bp);
+  tm_scope_free(&ing);
+  tm_scope_free(&eg);
+}
+
+/* A writer that drops its track mid-stream: parked readers wake and see DROPPED. */
+static void *mt_dropper_main(void *arg) {
+  moqc_track_producer *tp = arg;
+  for (int g = 0; g < 20; g++) {
+    moqc_track_producer_write_frame(tp, (const uint8_t *)"x", 1, 0, 0);
+  }
+  moqc_track_producer_del(tp);
+  return NULL;
+}
+
+static void *mt_drain_main(void *arg) {
+  mt_reader *r = arg;
+  for (;;) {
+    moqc_group_consumer *gc;
+    int rv = moqc_track_subscriber_next_group(r->sub, &gc, r->park.w);
+    if (rv == MOQC_ERR_PENDING) {
+      mt_park_wait(&r->park);
+      continue;
+    }
+    if (rv != 0) {
+      r->errors = rv;
+      break;
+    }
+    r->groups++;
+    moqc_group_consumer_del(gc);
+  }
+  return NULL;
+}
+
+static void test_mt_drop_wakes_readers(void **state) {
+  moqc_broadcast_producer *bp;
+  moqc_broadcast_consumer *bc;
+  moqc_track_producer *tp;
+  moqc_track_consumer *tc;
+  mt_reader readers[2];
+  pthread_t wt;
+  (void)state;
+  assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
+  assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "t", NULL, &tp), 0);
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &tc), 0);
+  for (int i = 0; i < 2; i++) {
+    memset(&readers[i], 0, sizeof(readers[i]));
+    mt_park_init(&readers[i].park);
+    assert_int_equal(moqc_track_consumer_subscribe(tc, NULL, &readers[i].sub, NULL), 0);
+    assert_int_equal(pthread_create(&readers[i].thread, NULL, mt_drain_main, &readers[i]), 0);
+  }
+  assert_int_equal(pthread_create(&wt, NULL, mt_dropper_main, tp), 0);
+  pthread_join(wt, NULL);
+  for (int i = 0; i < 2; i++) {
+    pthread_join(readers[i].thread, NULL);
+    assert_int_equal(readers[i].errors, MOQC_ERR_DROPPED);
+    moqc_track_subscriber_del(readers[i].sub);
+    mt_park_free(&readers[i].park);
+  }
+  moqc_track_consumer_del(tc);
+  moqc_broadcast_consumer_del(bc);
+  moqc_broadcast_producer_del(bp);
+}
+
+/* waker_close racing with wakes from another thread. */
+typedef struct mt_slow {
+  atomic_int running;
+  atomic_int calls;
+  atomic_bool stop;
+  moqc_waker *w;
+} mt_slow;
+
+static void mt_slow_cb(void *ud) {
+  mt_slow *s = ud;
+  struct timespec ts = {0, 200000};
+  atomic_store(&s->running, 1);
+  atomic_fetch_add(&s->calls, 1);
+  nanosleep(&ts, NULL);
+  atomic_store(&s->running, 0);
+}
+
+static void *mt_waking_main(void *arg) {
+  mt_slow *s = arg;
+  while (!atomic_load(&s->stop)) {
+    moqc_waker_wake(s->w);
+  }
+  return NULL;
+}
+
+static void test_mt_waker_close_waits(void **state) {
+  (void)state;
+  for (int round = 0; round < 20; round++) {
+    mt_slow s;
+    pthread_t th;
+    struct timespec ts = {0, 500000};
+    atomic_init(&s.running, 0);
+    atomic_init(&s.calls, 0);
+    atomic_init(&s.stop, false);
+    assert_int_equal(moqc_waker_new(&s.w, mt_slow_cb, &s, NULL), 0);
+    moqc_waker_incref(s.w); /* the waking thread's reference */
+    assert_int_equal(pthread_create(&th, NULL, mt_waking_main, &s), 0);
+    nanosleep(&ts, NULL);
+    moqc_waker_close(s.w);
+    /* Once close returned the callback is not running and never runs again. */
+    assert_int_equal(atomic_load(&s.running), 0);
+    int calls = atomic_load(&s.calls);
+    nanosleep(&ts, NULL);
+    assert_int_equal(atomic_load(&s.calls), calls);
+    atomic_store(&s.stop, true);
+    pthread_join(th, NULL);
+    moqc_waker_decref(s.w);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_mt_writer_readers),
+      cmocka_unit_test(test_mt_drop_wakes_readers),
+      cmocka_unit_test(test_mt_waker_close_waits),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
