@@ -30,8 +30,9 @@
  * Threads: the origin and the state behind every handle are thread-safe; each handle is used by
  * one thread at a time. Nothing blocks: calls that must wait return MOQC_ERR_PENDING and register
  * the given waker (model.h), which fires once, possibly on another thread. No origin call invokes
- * a user callback (waker, usage context or scope operation) while holding the origin's lock, and
- * every origin call may be made from inside a waker callback.
+ * a waker, usage context or scope operation while holding the origin's lock, and every origin
+ * call may be made from inside a waker callback. The allocator (moqc_mem) may be called with the
+ * lock held. Deleting a handle never blocks on other threads.
  *
  * Since 0.1.0.
  */
@@ -142,7 +143,9 @@ MOQC_EXTERN int moqc_origin_producer_publish(moqc_origin_producer *p, moqc_str p
  * Creates a broadcast and publishes it at path: *bp is the new producer and *guard the publish
  * guard (both owned by the caller). When the handle is tagged, the broadcast's ingress scope is
  * moqc_usage_ctx_scope(ctx, MOQC_DIRECTION_INGRESS, absolute path), and that scope counts
- * announced +1 now and announced_closed +1 when the guard is deleted. Errors as
+ * announced +1 now (the broadcast is live in the origin, active or waiting as a backup) and
+ * announced_closed +1 when the guard is deleted. Deleting the guard does not end the broadcast,
+ * and ending the broadcast does not remove the publication: delete both. Errors as
  * moqc_origin_producer_publish; on error nothing is created.
  */
 MOQC_EXTERN int moqc_origin_producer_create_broadcast(moqc_origin_producer *p, moqc_str path,
@@ -266,9 +269,12 @@ typedef struct moqc_origin_announce {
 /**
  * Takes the next event. Changes are coalesced per path (spec/upstream-model.md 2.3) and delivered
  * in byte order of the path; a replaced broadcast is delivered as an end and then (next call) as
- * active. Memory is bounded by the number of distinct paths. Returns 0 with *out filled,
- * MOQC_ERR_PENDING (the waker, when given, fires when an event is queued), or MOQC_ERR_NOMEM
- * (nothing taken; call again).
+ * active. Memory is bounded by the number of distinct paths. A tagged cursor counts egress
+ * announced (+ the absolute path length in announced_bytes) when it delivers a path as active
+ * and announced_closed when it delivers its end. Returns 0 with *out filled, MOQC_ERR_PENDING
+ * (the waker, when given, fires when an event is queued), or MOQC_ERR_NOMEM: nothing was taken,
+ * call again; if the cursor itself lost an event because memory ran out while a publication was
+ * removed, it keeps returning MOQC_ERR_NOMEM and must be deleted and opened again.
  */
 MOQC_EXTERN int moqc_origin_announced_next(moqc_origin_announced *a, moqc_origin_announce *out,
                                            moqc_waker *w);
