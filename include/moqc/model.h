@@ -2,15 +2,21 @@
  * moqc: the pub/sub model. A broadcast is made of tracks, a track of groups, a group of frames.
  *
  * Every level is a producer/consumer pair of handles over one shared state. Handles are
- * heap objects owned by whoever received them and released with their _del function. Any handle
- * may be used from any thread, but one handle by one thread at a time; the shared state behind
- * it is protected inside the model (a mutex per state, atomics for refcounts and counters).
+ * heap objects owned by whoever received them and released with their _del function (every _del
+ * accepts NULL). Any handle may be used from any thread, but one handle by one thread at a time;
+ * the shared state behind it is protected inside the model (one mutex per broadcast, covering
+ * its tracks, groups and frames; atomics for the usage counters and buffer refcounts). A handle
+ * keeps what it points at alive: a group consumer stays readable after its track is gone.
  *
  * Nothing here blocks. A call that would have to wait returns MOQC_ERR_PENDING and, if a waker
- * was given, registers it: the waker fires once, possibly on another thread, when the call may
- * succeed. Calls return MOQC_END (a positive value) when a stream of results ends normally.
- * No model call invokes a user callback while holding a model lock; every model call may be made
- * from inside a waker callback except moqc_waker_close on that same waker.
+ * was given, registers it (the model takes its own reference): the waker fires once, possibly on
+ * another thread, when the call may succeed; then poll again. Wakes may be spurious. Polling
+ * again before the wake does not register twice. Deleting the handle cancels its registration.
+ * Calls return MOQC_END (a positive value) when a stream of results ends normally.
+ * No model call invokes a user callback (waker, scope viewer_open/viewer_close/decref) while
+ * holding a model lock; only the scope's incref (which must be a plain atomic increment) may run
+ * under it. Every model call may be made from inside a waker callback, including
+ * moqc_waker_close on that same waker.
  *
  * Metering: a broadcast carries its ingress usage scope for life; consumer handles carry the
  * egress scope stamped by the origin at hand-off (moqc_broadcast_consumer_with_usage). See
@@ -46,11 +52,15 @@ extern "C" {
 
 typedef struct moqc_waker moqc_waker;
 
-/** Called when a pending call may now succeed. Must be quick and thread-safe. */
+/**
+ * Called when a pending call may now succeed. Must be quick and thread-safe; it runs on the
+ * thread that changed the state (a writer), after the model released its locks.
+ */
 typedef void (*moqc_wake_cb)(void *user_data);
 
 /**
- * Creates a waker calling cb(user_data), with one reference owned by the caller.
+ * Creates a waker calling cb(user_data), with one reference owned by the caller (release it with
+ * moqc_waker_close, or moqc_waker_decref when no call can be running). mem may be NULL.
  * Returns 0 or MOQC_ERR_NOMEM.
  */
 MOQC_EXTERN int moqc_waker_new(moqc_waker **out, moqc_wake_cb cb, void *user_data,
@@ -154,18 +164,24 @@ MOQC_EXTERN void moqc_group_producer_del(moqc_group_producer *gp);
 MOQC_EXTERN uint64_t moqc_group_consumer_sequence(const moqc_group_consumer *gc);
 /**
  * Hands out the next frame for chunked reading (*out owned by the caller). Returns 0, MOQC_END
- * at the end of a finished group, MOQC_ERR_PENDING, MOQC_ERR_LAGGED when the frame was evicted,
- * or the abort error.
+ * at the end of a finished group, MOQC_ERR_PENDING, MOQC_ERR_LAGGED when the frame was evicted
+ * from the group's cache (the cursor then jumps to the oldest cached frame, so the next call
+ * continues there), or the abort error (an aborted group's cache is cleared: frames not yet
+ * handed out are gone; frame consumers already handed out keep working). Counts one egress frame.
  */
 MOQC_EXTERN int moqc_group_consumer_next_frame(moqc_group_consumer *gc, moqc_frame_consumer **out,
                                                moqc_waker *w);
 /**
  * Reads the next whole frame: *buf gets a new reference, *timestamp its timestamp (may be NULL).
- * Returns as moqc_group_consumer_next_frame.
+ * Waits (PENDING) until the frame is complete. Returns as moqc_group_consumer_next_frame; an
+ * aborted frame returns its error and is skipped. Counts one egress frame and its bytes.
  */
 MOQC_EXTERN int moqc_group_consumer_read_frame(moqc_group_consumer *gc, moqc_rcbuf **buf,
                                                uint64_t *timestamp, moqc_waker *w);
-/** Random access to frame index (waits for it). Returns as next_frame; does not move the cursor. */
+/**
+ * Random access to frame index (waits for it). Returns as next_frame (LAGGED for an evicted
+ * index, MOQC_END past the end of a finished group); does not move the cursor.
+ */
 MOQC_EXTERN int moqc_group_consumer_get_frame(moqc_group_consumer *gc, uint64_t index,
                                               moqc_frame_consumer **out, moqc_waker *w);
 /**
@@ -174,7 +190,10 @@ MOQC_EXTERN int moqc_group_consumer_get_frame(moqc_group_consumer *gc, uint64_t 
  */
 MOQC_EXTERN int moqc_group_consumer_finished(moqc_group_consumer *gc, uint64_t *count,
                                              moqc_waker *w);
-/** Clones with the same cursor; the clone does not count the group again. */
+/**
+ * Clones with the same cursor and egress scope; the clone does not count the group again (its
+ * frame reads do count). Returns 0 or MOQC_ERR_NOMEM.
+ */
 MOQC_EXTERN int moqc_group_consumer_clone(const moqc_group_consumer *gc,
                                           moqc_group_consumer **out);
 /** Releases the handle. gc may be NULL. */
@@ -226,42 +245,65 @@ typedef struct moqc_track_request moqc_track_request;
 /** Returns the track name (NUL-terminated, valid as long as the handle). */
 MOQC_EXTERN const char *moqc_track_producer_name(const moqc_track_producer *tp);
 /**
- * Creates group sequence (owned by the caller). now drives retention. Returns 0,
- * MOQC_ERR_DUPLICATE if cached, MOQC_ERR_CLOSED if at or past the final sequence or aborted.
+ * Creates group sequence (owned by the caller). now drives retention: on every insert, cached
+ * groups older than the track's retention (by insertion time) are evicted and aborted with
+ * MOQC_ERR_OLD, except the group with the highest sequence, which is always kept; with a cache
+ * pool over capacity, this track's oldest groups are aborted with MOQC_ERR_EVICTED. A group
+ * fetched through moqc_track_dynamic is served by creating it here. Returns 0,
+ * MOQC_ERR_DUPLICATE if cached, MOQC_ERR_CLOSED if at or past the final sequence, aborted or
+ * closed, MOQC_ERR_NOMEM. Counts one ingress group.
  */
 MOQC_EXTERN int moqc_track_producer_create_group(moqc_track_producer *tp, uint64_t sequence,
                                                  moqc_tstamp now, moqc_group_producer **out);
-/** Creates the group after the highest so far (0 first). MOQC_ERR_BOUNDS_EXCEEDED on overflow. */
+/**
+ * Creates the group after the highest sequence so far (0 first), as create_group.
+ * MOQC_ERR_BOUNDS_EXCEEDED when the highest is UINT64_MAX.
+ */
 MOQC_EXTERN int moqc_track_producer_append_group(moqc_track_producer *tp, moqc_tstamp now,
                                                  moqc_group_producer **out);
-/** Appends a group holding one frame (copied) and finishes it. */
+/**
+ * Appends a group holding one frame (copied) and finishes it (the single-frame-group idiom).
+ * Errors as append_group and moqc_group_producer_write_frame.
+ */
 MOQC_EXTERN int moqc_track_producer_write_frame(moqc_track_producer *tp, const uint8_t *data,
                                                 size_t len, uint64_t timestamp, moqc_tstamp now);
 /**
- * Writes a datagram: the next sequence of the same namespace as groups. Buffered briefly;
- * payload at most MOQC_MAX_DATAGRAM_SIZE (MOQC_ERR_FRAME_TOO_LARGE).
+ * Writes a datagram (payload copied): it takes the next sequence of the same namespace as
+ * groups and is buffered for 50 ms of the caller's clock (now), best effort, for subscribers'
+ * moqc_track_subscriber_recv_datagram. Returns 0, MOQC_ERR_FRAME_TOO_LARGE above
+ * MOQC_MAX_DATAGRAM_SIZE, MOQC_ERR_BOUNDS_EXCEEDED, MOQC_ERR_CLOSED, MOQC_ERR_NOMEM. Counts one
+ * ingress datagram (with its group, frame and bytes).
  */
 MOQC_EXTERN int moqc_track_producer_write_datagram(moqc_track_producer *tp, const uint8_t *data,
                                                    size_t len, uint64_t timestamp,
                                                    moqc_tstamp now);
-/** Finishes the track: final sequence = highest + 1. Twice is MOQC_ERR_CLOSED. */
+/**
+ * Finishes the track: final sequence = highest + 1 (0 when empty). Lower sequences may still be
+ * created. Readers drain the cache, then get MOQC_END. Twice (or after abort) is MOQC_ERR_CLOSED.
+ */
 MOQC_EXTERN int moqc_track_producer_finish(moqc_track_producer *tp);
-/** Aborts the track with err, clearing its cache. */
+/**
+ * Aborts the track with err (a non-negative err becomes MOQC_ERR_CANCEL): cached groups are
+ * aborted and dropped, pending fetches and subscribers see err, later writes MOQC_ERR_CLOSED.
+ */
 MOQC_EXTERN void moqc_track_producer_abort(moqc_track_producer *tp, int err);
 /**
- * Reports whether any consumer uses the track: returns 1 when used, 0 when unused. With a
- * waker, registers it to fire when the answer changes.
+ * Reports whether any consumer uses the track (track consumers and subscribers, not the
+ * broadcast's weak lookup): returns 1 when used, 0 when unused. With a waker, registers it to
+ * fire when the answer changes (relays cancel upstream when unused). Or MOQC_ERR_NOMEM.
  */
 MOQC_EXTERN int moqc_track_producer_used(moqc_track_producer *tp, moqc_waker *w);
 /**
- * Stores the aggregate of all live subscriptions in *out. Returns 0, or MOQC_END when there is
- * no live subscriber. With a waker, registers it to fire when the aggregate changes.
+ * Stores the aggregate of all live subscriptions (resolved or pending) in *out, folded with
+ * moqc_subscription_fold and its latency clamped to the track's retention. Returns 0, or
+ * MOQC_END when there is no live subscriber. With a waker, registers it to fire only when the
+ * aggregate actually changes (including becoming none).
  */
 MOQC_EXTERN int moqc_track_producer_subscription(moqc_track_producer *tp, moqc_subscription *out,
                                                  moqc_waker *w);
-/** Makes a consumer of this track (owned by the caller, untagged). */
+/** Makes a consumer of this track (owned by the caller, unmetered). */
 MOQC_EXTERN int moqc_track_producer_consume(moqc_track_producer *tp, moqc_track_consumer **out);
-/** Another writer handle on the same track. */
+/** Another writer handle on the same track. MOQC_ERR_CLOSED once every producer is gone. */
 MOQC_EXTERN int moqc_track_producer_clone(const moqc_track_producer *tp,
                                           moqc_track_producer **out);
 /** Releases the handle; the last producer of an unfinished track aborts it with DROPPED. */
@@ -278,19 +320,26 @@ MOQC_EXTERN int moqc_track_consumer_info(moqc_track_consumer *tc, moqc_track_inf
 /**
  * Subscribes with preferences sub (NULL = defaults). The preference counts towards the
  * aggregate at once. Resolves to *out (owned by the caller) when the track's info is known.
- * Returns 0, MOQC_ERR_PENDING (call again with the same arguments), or the rejection error.
- * A resolved subscription counts once in metering (subscriptions, and the viewer of its scope).
+ * Returns 0, MOQC_ERR_PENDING (call again; a new sub replaces the pending preference), or the
+ * rejection error. Without an explicit start the subscriber begins at the latest group at
+ * resolution (the live edge), or at 0 when there is none. A resolved subscription counts once in
+ * metering (egress subscriptions +1 and the scope's viewer_open; both close when the subscriber
+ * is deleted).
  */
 MOQC_EXTERN int moqc_track_consumer_subscribe(moqc_track_consumer *tc,
                                               const moqc_subscription *sub,
                                               moqc_track_subscriber **out, moqc_waker *w);
 /**
- * Fetches a cached group by sequence (*out owned by the caller). Counts one fetch at the first
- * call. Returns 0, MOQC_ERR_PENDING while a dynamic handler serves it, MOQC_ERR_NOT_FOUND.
+ * Fetches a group by sequence (*out owned by the caller). A cached group resolves at once. A
+ * miss is MOQC_ERR_NOT_FOUND at or past the final sequence or when no moqc_track_dynamic handler
+ * lives; otherwise it is queued for the handler (coalesced with other fetches of the sequence)
+ * and returns MOQC_ERR_PENDING until served or rejected. On a requested track not accepted yet,
+ * it waits for the accept. Counts one egress fetch at the first call for a sequence (even if it
+ * ends not found), and frames and bytes as read, never a group. Also the track's abort error.
  */
 MOQC_EXTERN int moqc_track_consumer_fetch_group(moqc_track_consumer *tc, uint64_t sequence,
                                                 moqc_group_consumer **out, moqc_waker *w);
-/** Clones the consumer. */
+/** Clones the consumer (same egress scope). Returns 0 or MOQC_ERR_NOMEM. */
 MOQC_EXTERN int moqc_track_consumer_clone(const moqc_track_consumer *tc,
                                           moqc_track_consumer **out);
 /** Releases the handle. */
@@ -298,12 +347,18 @@ MOQC_EXTERN void moqc_track_consumer_del(moqc_track_consumer *tc);
 
 /**
  * The next group in sequence order: the smallest cached sequence above the last returned (and at
- * least the start), not above the end. Late arrivals below the cursor are skipped. Returns 0,
- * MOQC_END when the track finished and nothing remains, MOQC_ERR_PENDING, or the abort error.
+ * least the start), not above the end. Late arrivals below the cursor are skipped; groups above
+ * the end stay cached and become eligible if moqc_track_subscriber_update raises it (until then
+ * the call is PENDING, even on a finished track). Returns 0, MOQC_END when the track finished
+ * and nothing remains, MOQC_ERR_PENDING, or the abort error (MOQC_ERR_DROPPED when the last
+ * producer left unfinished). Counts one egress group per group handed out.
  */
 MOQC_EXTERN int moqc_track_subscriber_next_group(moqc_track_subscriber *ts,
                                                  moqc_group_consumer **out, moqc_waker *w);
-/** Every cached group once, in arrival order. Returns as next_group. */
+/**
+ * Every cached group at or above the start once, in arrival order (a cursor independent of
+ * next_group's). Returns as next_group.
+ */
 MOQC_EXTERN int moqc_track_subscriber_recv_group(moqc_track_subscriber *ts,
                                                  moqc_group_consumer **out, moqc_waker *w);
 /**
@@ -315,7 +370,10 @@ MOQC_EXTERN int moqc_track_subscriber_recv_group(moqc_track_subscriber *ts,
 MOQC_EXTERN int moqc_track_subscriber_recv_datagram(moqc_track_subscriber *ts, uint64_t *sequence,
                                                     uint64_t *timestamp, moqc_rcbuf **payload,
                                                     moqc_waker *w);
-/** Replaces the subscriber's preferences. */
+/**
+ * Replaces the subscriber's preferences (the aggregate follows; a raised start moves the cursors
+ * forward, a raised end releases parked groups). Returns 0 or MOQC_ERR_INVALID_ARGUMENT.
+ */
 MOQC_EXTERN int moqc_track_subscriber_update(moqc_track_subscriber *ts,
                                              const moqc_subscription *sub);
 /** Stores the track info. */
@@ -328,12 +386,17 @@ MOQC_EXTERN void moqc_track_subscriber_del(moqc_track_subscriber *ts);
 /** The name asked for. */
 MOQC_EXTERN const char *moqc_track_request_name(const moqc_track_request *req);
 /**
- * Accepts the request with info: every waiting subscriber resolves. *out is the new producer
- * (owned by the caller). The request handle is consumed either way.
+ * Accepts the request with info (NULL = defaults): every waiting subscriber resolves. *out is
+ * the new producer (owned by the caller). The request handle is consumed either way. Returns 0,
+ * MOQC_ERR_INVALID_ARGUMENT (bad timescale), the error that already failed the track (the
+ * broadcast closed, ...) or MOQC_ERR_NOMEM; on error waiting subscribers see the error.
  */
 MOQC_EXTERN int moqc_track_request_accept(moqc_track_request *req, const moqc_track_info *info,
                                           moqc_track_producer **out);
-/** Rejects the request with err; waiting subscribers see err. The handle is consumed. */
+/**
+ * Rejects the request with err (non-negative becomes MOQC_ERR_CANCEL); waiting subscribers see
+ * err. The handle is consumed.
+ */
 MOQC_EXTERN void moqc_track_request_reject(moqc_track_request *req, int err);
 
 /* ---- Fetch handlers -------------------------------------------------------------------------- */
@@ -405,43 +468,70 @@ MOQC_EXTERN int moqc_broadcast_new_with_pool(moqc_broadcast_producer **out,
                                              moqc_usage_scope *ingress, moqc_cache_pool *pool,
                                              const moqc_mem *mem);
 /**
- * Creates a track (*out owned by the caller). MOQC_ERR_DUPLICATE if a live track has the name.
- * A queued request for the name is fulfilled instead.
+ * Creates a track (*out owned by the caller); info NULL = defaults. The broadcast keeps only a
+ * weak lookup entry: the track lives as long as its producers. A request for the name queued by
+ * a consumer (and not yet popped by a handler) is fulfilled instead. Returns 0,
+ * MOQC_ERR_DUPLICATE if a live track or a popped request has the name, MOQC_ERR_CLOSED after
+ * finish or abort, MOQC_ERR_INVALID_ARGUMENT, MOQC_ERR_NOMEM. Takes an ingress publisher token.
  */
 MOQC_EXTERN int moqc_broadcast_producer_create_track(moqc_broadcast_producer *bp, const char *name,
                                                      const moqc_track_info *info,
                                                      moqc_track_producer **out);
-/** Makes a request visible to consumers at once, to be accepted later. */
+/**
+ * Makes a request visible to consumers at once, to be accepted later (no dynamic handler is
+ * involved). Errors as create_track. Takes an ingress publisher token.
+ */
 MOQC_EXTERN int moqc_broadcast_producer_reserve_track(moqc_broadcast_producer *bp,
                                                       const char *name, moqc_track_request **out);
-/** Removes a track from the lookup. MOQC_ERR_NOT_FOUND if absent. */
+/**
+ * Removes a track from the lookup (the track itself lives on with its handles).
+ * MOQC_ERR_NOT_FOUND if absent.
+ */
 MOQC_EXTERN int moqc_broadcast_producer_remove_track(moqc_broadcast_producer *bp,
                                                      const char *name);
-/** An untagged consumer (owned by the caller). */
+/** An unmetered consumer (owned by the caller). Returns 0 or MOQC_ERR_NOMEM. */
 MOQC_EXTERN int moqc_broadcast_producer_consume(moqc_broadcast_producer *bp,
                                                 moqc_broadcast_consumer **out);
-/** A handler for requests of unknown tracks. */
+/**
+ * A handler for requests of unknown tracks (owned by the caller). While one lives, consumers
+ * asking for an unknown name queue a request instead of getting MOQC_ERR_NOT_FOUND, and the
+ * broadcast stays open even without producers.
+ */
 MOQC_EXTERN int moqc_broadcast_producer_dynamic(moqc_broadcast_producer *bp,
                                                 moqc_broadcast_dynamic **out);
-/** Ends the broadcast deliberately; existing tracks stay readable. */
+/**
+ * Ends the broadcast deliberately, even with other producer clones alive: closed() reports
+ * MOQC_END, queued requests fail MOQC_ERR_NOT_FOUND, no new tracks; existing tracks stay
+ * readable and writable.
+ */
 MOQC_EXTERN void moqc_broadcast_producer_finish(moqc_broadcast_producer *bp);
-/** Aborts the broadcast with err. */
+/**
+ * Aborts the broadcast with err (non-negative becomes MOQC_ERR_CANCEL): closed() and lookups of
+ * unknown names report err, queued requests fail with err. Existing tracks are not aborted.
+ */
 MOQC_EXTERN void moqc_broadcast_producer_abort(moqc_broadcast_producer *bp, int err);
+/** Another producer handle on the same broadcast. Returns 0 or MOQC_ERR_NOMEM. */
 MOQC_EXTERN int moqc_broadcast_producer_clone(const moqc_broadcast_producer *bp,
                                               moqc_broadcast_producer **out);
 /** Releases the handle; the last producer (and dynamic) closes the broadcast with DROPPED. */
 MOQC_EXTERN void moqc_broadcast_producer_del(moqc_broadcast_producer *bp);
 
-/** Pops the next queued track request, FIFO. Returns 0 or MOQC_ERR_PENDING. */
+/**
+ * Pops the next queued track request, FIFO (*out owned by the caller; it stays visible to
+ * consumers until accepted or rejected). Returns 0, MOQC_ERR_PENDING, or once the broadcast is
+ * closed MOQC_END (finished) or the close error.
+ */
 MOQC_EXTERN int moqc_broadcast_dynamic_requested_track(moqc_broadcast_dynamic *d,
                                                        moqc_track_request **out, moqc_waker *w);
 /** Releases the handler; the last one rejects pending requests with MOQC_ERR_DROPPED. */
 MOQC_EXTERN void moqc_broadcast_dynamic_del(moqc_broadcast_dynamic *d);
 
 /**
- * Looks up a track (*out owned by the caller): a live track, else a pending request for the
- * name, else a new request queued for a dynamic handler. MOQC_ERR_NOT_FOUND with no handler,
- * MOQC_ERR_DROPPED if the broadcast is closed.
+ * Looks up a track (*out owned by the caller, carrying bc's egress scope): a live track or a
+ * pending request for the name (a track whose producers are all gone is dropped from the lookup
+ * and not returned), else a new request queued FIFO for a dynamic handler. Errors: the close
+ * error if the broadcast is closed (MOQC_ERR_NOT_FOUND after finish), MOQC_ERR_NOT_FOUND with no
+ * handler, MOQC_ERR_NOMEM. A lookup is not metered.
  */
 MOQC_EXTERN int moqc_broadcast_consumer_track(moqc_broadcast_consumer *bc, const char *name,
                                               moqc_track_consumer **out);
@@ -452,10 +542,10 @@ MOQC_EXTERN int moqc_broadcast_consumer_track(moqc_broadcast_consumer *bc, const
  * error.
  */
 MOQC_EXTERN int moqc_broadcast_consumer_closed(moqc_broadcast_consumer *bc, moqc_waker *w);
-/** True when both handles share one broadcast. */
+/** True when both handles share one broadcast (whatever their scopes). */
 MOQC_EXTERN bool moqc_broadcast_consumer_is_clone(const moqc_broadcast_consumer *a,
                                                   const moqc_broadcast_consumer *b);
-/** A clone carrying the same egress scope. */
+/** A clone carrying the same egress scope. Returns 0 or MOQC_ERR_NOMEM. */
 MOQC_EXTERN int moqc_broadcast_consumer_clone(const moqc_broadcast_consumer *bc,
                                               moqc_broadcast_consumer **out);
 /**
