@@ -1,6 +1,6 @@
 /*
- * The origin: lifetime, the path tree, publications and duplicate-publisher ordering
- * (spec/upstream-model.md 2.2-2.4).
+ * The origin: lifetime, the path tree, publications and duplicate-publisher
+ * ordering (spec/upstream-model.md 2.2-2.4).
  */
 #include "model/origin_internal.h"
 
@@ -42,7 +42,9 @@ int moqc_origin_new_versioned(moqc_origin **out, int settings_version,
   return 0;
 }
 
-uint64_t moqc_origin_id(const moqc_origin *o) { return o->id; }
+uint64_t moqc_origin_id(const moqc_origin *o) {
+  return o->id;
+}
 
 void moqc_origin_incref(moqc_origin *o) {
   atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
@@ -53,7 +55,8 @@ void moqc_origin_decref(moqc_origin *o) {
       atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) != 1) {
     return;
   }
-  /* Every handle holds a reference, so the tree holds nothing but the root now. */
+  /* Every handle holds a reference, so the tree holds nothing but the root now.
+   */
   moqc_mem_free(o->mem, o->root.kids);
   moqc_mem_free(o->mem, o->root.backups);
   moqc_mem_free(o->mem, o->root.cursors);
@@ -61,11 +64,15 @@ void moqc_origin_decref(moqc_origin *o) {
   moqc_mem_free(o->mem, o);
 }
 
-void moqc__origin_lock(moqc_origin *o) { pthread_mutex_lock(&o->lock); }
+void moqc__origin_lock(moqc_origin *o) {
+  pthread_mutex_lock(&o->lock);
+}
 
-void moqc__origin_unlock(moqc_origin *o) { pthread_mutex_unlock(&o->lock); }
+void moqc__origin_unlock(moqc_origin *o) {
+  pthread_mutex_unlock(&o->lock);
+}
 
-/* ---- Deferred work ---------------------------------------------------------------------------- */
+/* ---- Deferred work ------------------------------------------------------- */
 
 void moqc__origin_defer_init(origin_defer *d, const moqc_mem *mem) {
   memset(d, 0, sizeof(*d));
@@ -96,8 +103,9 @@ int moqc__origin_defer_reserve(origin_defer *d, size_t extra) {
 }
 
 /*
- * Moves the waker registered in *slot (if any) to the list fired after unlocking. When the list
- * cannot grow (out of memory on a path that cannot fail) the waker stays registered.
+ * Moves the waker registered in *slot (if any) to the list fired after
+ * unlocking. When the list cannot grow (out of memory on a path that cannot
+ * fail) the waker stays registered.
  */
 void moqc__origin_defer_take(origin_defer *d, moqc_waker **slot) {
   if (*slot == NULL) {
@@ -143,8 +151,8 @@ void moqc__origin_defer_run(origin_defer *d) {
 }
 
 /*
- * Registers w in *slot (w may be NULL: nothing registered). A different waker already there is
- * released after unlocking. Returns 0.
+ * Registers w in *slot (w may be NULL: nothing registered). A different waker
+ * already there is released after unlocking. Returns 0.
  */
 int moqc__origin_register_waker(moqc_waker **slot, moqc_waker *w,
                                 origin_defer *d) {
@@ -159,7 +167,7 @@ int moqc__origin_register_waker(moqc_waker **slot, moqc_waker *w,
   return 0;
 }
 
-/* ---- Publications ----------------------------------------------------------------------------- */
+/* ---- Publications -------------------------------------------------------- */
 
 void moqc__origin_pub_incref(origin_pub *p) {
   atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
@@ -211,7 +219,7 @@ static int origin_pub_cmp(const origin_pub *a, const origin_pub *b) {
   return 0;
 }
 
-/* ---- The path tree ---------------------------------------------------------------------------- */
+/* ---- The path tree ------------------------------------------------------- */
 
 static int origin_seg_cmp(const origin_node *n, moqc_str seg) {
   size_t nlen = n->len - n->seg_off;
@@ -224,8 +232,10 @@ static int origin_seg_cmp(const origin_node *n, moqc_str seg) {
   return nlen < seg.len ? -1 : nlen > seg.len ? 1 : 0;
 }
 
-/* Binary search of seg among n's children: returns the index where it is or would be. */
-static size_t origin_kid_index(const origin_node *n, moqc_str seg, bool *found) {
+/* Binary search of seg among n's children: returns the index where it is or
+ * would be. */
+static size_t origin_kid_index(const origin_node *n, moqc_str seg,
+                               bool *found) {
   size_t lo = 0, hi = n->nkids;
 
   *found = false;
@@ -339,7 +349,7 @@ void moqc__origin_node_prune(moqc_origin *o, origin_node *n) {
   }
 }
 
-/* ---- Publish and unpublish -------------------------------------------------------------------- */
+/* ---- Publish and unpublish ----------------------------------------------- */
 
 int moqc__origin_stamp(moqc_usage_ctx *ctx, moqc_str abs,
                        const moqc_broadcast_consumer *bc,
@@ -382,7 +392,8 @@ static origin_pub *origin_find_clone(origin_node *n,
                                      const moqc_broadcast_consumer *bc) {
   size_t i;
 
-  if (n->active != NULL && moqc_broadcast_consumer_is_clone(n->active->bc, bc)) {
+  if (n->active != NULL &&
+      moqc_broadcast_consumer_is_clone(n->active->bc, bc)) {
     return n->active;
   }
   for (i = 0; i < n->nbackups; i++) {
@@ -393,12 +404,14 @@ static origin_pub *origin_find_clone(origin_node *n,
   return NULL;
 }
 
-/* Inserts pub at n (locked). Returns 0 or MOQC_ERR_NOMEM with nothing changed. */
+/* Inserts pub at n (locked). Returns 0 or MOQC_ERR_NOMEM with nothing changed.
+ */
 static int origin_insert_locked(moqc_origin *o, origin_node *n, origin_pub *pub,
                                 origin_defer *d) {
   if (n->active == NULL) {
     if (moqc__origin_fanout_reserve(o, n, d) != 0 ||
-        moqc__origin_defer_reserve(d, moqc__origin_req_waiter_count(n->req)) != 0) {
+        moqc__origin_defer_reserve(d, moqc__origin_req_waiter_count(n->req)) !=
+            0) {
       return MOQC_ERR_NOMEM;
     }
     n->active = pub;
@@ -475,7 +488,8 @@ int moqc__origin_publish(const origin_view *v, moqc_str path,
   if (rc == 0) {
     existing = origin_find_clone(g->node, bc);
     if (existing != NULL) {
-      /* The same broadcast again: one more guard on the existing publication. */
+      /* The same broadcast again: one more guard on the existing publication.
+       */
       existing->guards++;
       moqc__origin_pub_incref(existing);
       moqc__origin_pub_decref_locked(pub, &d);
@@ -522,9 +536,10 @@ fail:
   return rc;
 }
 
-/* Removes pub from n (locked); the caller holds the tree's reference to drop afterwards. */
-static void origin_remove_locked(moqc_origin *o, origin_node *n, origin_pub *pub,
-                                 origin_defer *d) {
+/* Removes pub from n (locked); the caller holds the tree's reference to drop
+ * afterwards. */
+static void origin_remove_locked(moqc_origin *o, origin_node *n,
+                                 origin_pub *pub, origin_defer *d) {
   size_t i, best;
 
   if (n->active != pub) {
@@ -538,7 +553,8 @@ static void origin_remove_locked(moqc_origin *o, origin_node *n, origin_pub *pub
     }
     return;
   }
-  (void)moqc__origin_fanout_reserve(o, n, d); /* best effort: removal cannot fail */
+  (void)moqc__origin_fanout_reserve(o, n,
+                                    d); /* best effort: removal cannot fail */
   if (n->nbackups == 0) {
     n->active = NULL;
     moqc__origin_fanout(o, n, ORIGIN_EV_UNANNOUNCE, NULL, d);

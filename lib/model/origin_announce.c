@@ -1,6 +1,7 @@
 /*
- * Announce cursors: initial set, per-path coalescing (spec/upstream-model.md 2.3), delivery with
- * egress stamping and announced metering (spec/metering.md 4).
+ * Announce cursors: initial set, per-path coalescing
+ * (spec/upstream-model.md 2.3), delivery with egress stamping and announced
+ * metering (spec/metering.md 4).
  */
 #include "model/origin_internal.h"
 
@@ -16,7 +17,8 @@ static int announce_path_cmp(const origin_node *a, const origin_node *b) {
   return a->len < b->len ? -1 : a->len > b->len ? 1 : 0;
 }
 
-/* Binary search of n among the cursor's pending entries (sorted by path bytes). */
+/* Binary search of n among the cursor's pending entries (sorted by path bytes).
+ */
 static size_t announce_pending_index(const moqc_origin_announced *a,
                                      const origin_node *n, bool *found) {
   size_t lo = 0, hi = a->npending;
@@ -98,8 +100,8 @@ static void announce_erase(moqc_origin_announced *a, size_t i,
 }
 
 /*
- * Applies event ev at node n to cursor a by the coalescing table. Returns 0 or MOQC_ERR_NOMEM
- * (nothing changed) when a new entry could not be stored.
+ * Applies event ev at node n to cursor a by the coalescing table. Returns 0 or
+ * MOQC_ERR_NOMEM (nothing changed) when a new entry could not be stored.
  */
 static int announce_coalesce(moqc_origin *o, moqc_origin_announced *a,
                              origin_node *n, origin_event ev, origin_pub *pub,
@@ -119,7 +121,7 @@ static int announce_coalesce(moqc_origin *o, moqc_origin_announced *a,
     e->node = n;
     e->pub = NULL;
     n->pins++;
-    e->state = ev == ORIGIN_EV_ANNOUNCE   ? ORIGIN_PEND_ANNOUNCE
+    e->state = ev == ORIGIN_EV_ANNOUNCE  ? ORIGIN_PEND_ANNOUNCE
                : ev == ORIGIN_EV_RESTART ? ORIGIN_PEND_RESTART
                                          : ORIGIN_PEND_UNANNOUNCE;
     announce_set_pub(e, pub, d);
@@ -226,7 +228,8 @@ static void announce_unregister(moqc_origin *o, moqc_origin_announced *a,
   moqc__origin_node_prune(o, n);
 }
 
-/* Drops every registration, pending entry and guard (locked); scopes are kept for later. */
+/* Drops every registration, pending entry and guard (locked); scopes are kept
+ * for later. */
 static void announce_detach_locked(moqc_origin *o, moqc_origin_announced *a,
                                    origin_defer *d) {
   size_t i;
@@ -349,9 +352,10 @@ static int announce_out_path(moqc_origin_announced *a, moqc_str rel) {
 }
 
 /*
- * Commits the delivery of the first pending entry (locked; verified unchanged). active tells
- * whether it is delivered as active; scope is the egress scope the consumer was stamped with.
- * Returns the scope the caller must release, or MOQC_ERR_NOMEM through *rc.
+ * Commits the delivery of the first pending entry (locked; verified unchanged).
+ * active tells whether it is delivered as active; scope is the egress scope the
+ * consumer was stamped with. Returns the scope the caller must release, or
+ * MOQC_ERR_NOMEM through *rc.
  */
 static moqc_usage_scope *announce_commit(moqc_origin_announced *a, bool active,
                                          moqc_usage_scope *scope,

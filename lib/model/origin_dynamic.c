@@ -1,6 +1,7 @@
 /*
- * Dynamic broadcast requests: consumers ask for paths that are not announced, handlers serve
- * them (spec/upstream-model.md 2.3, request_broadcast and OriginDynamic).
+ * Dynamic broadcast requests: consumers ask for paths that are not announced,
+ * handlers serve them (spec/upstream-model.md 2.3, request_broadcast and
+ * OriginDynamic).
  */
 #include "model/origin_internal.h"
 
@@ -70,8 +71,10 @@ void moqc__origin_req_resolve_locked(moqc_origin *o, origin_req *r,
   }
 }
 
-/* Drops one reference to r (locked); a request nobody waits for any more is cancelled. */
-static void dynamic_req_release(moqc_origin *o, origin_req *r, origin_defer *d) {
+/* Drops one reference to r (locked); a request nobody waits for any more is
+ * cancelled. */
+static void dynamic_req_release(moqc_origin *o, origin_req *r,
+                                origin_defer *d) {
   if (--r->refs > 0) {
     return;
   }
@@ -250,7 +253,7 @@ void moqc_origin_request_del(moqc_origin_request *h) {
   moqc_origin_decref(o);
 }
 
-/* ---- Handlers --------------------------------------------------------------------------------- */
+/* ---- Handlers ------------------------------------------------------------ */
 
 static int dynamic_add(moqc_origin_dynamic *h) {
   moqc_origin *o = h->v.o;
@@ -378,8 +381,8 @@ int moqc_origin_dynamic_next(moqc_origin_dynamic *h,
   return 0;
 }
 
-moqc_str moqc_origin_broadcast_request_path(
-    const moqc_origin_broadcast_request *r) {
+moqc_str
+moqc_origin_broadcast_request_path(const moqc_origin_broadcast_request *r) {
   moqc_str s = {r->rel, r->rel_len};
   return s;
 }

@@ -1,11 +1,13 @@
 /*
- * Producer and consumer handles of an origin: views, publishing, consuming by path.
+ * Producer and consumer handles of an origin: views, publishing, consuming by
+ * path.
  */
 #include "model/origin_internal.h"
 
 #include <string.h>
 
-/* Allocates a handle struct holding only a view (producer and consumer alike). */
+/* Allocates a handle struct holding only a view (producer and consumer alike).
+ */
 static int handle_alloc(const moqc_mem *mem, origin_view **out) {
   origin_view *v = moqc_mem_calloc(mem, 1, sizeof(moqc_origin_producer));
 
@@ -91,7 +93,7 @@ static moqc_str handle_allowed(const origin_view *v, size_t i) {
   return i < v->nallowed ? v->allowed[i] : empty;
 }
 
-/* ---- Producer --------------------------------------------------------------------------------- */
+/* ---- Producer ------------------------------------------------------------ */
 
 int moqc_origin_producer_new(moqc_origin *o, moqc_origin_producer **out) {
   origin_view *v;
@@ -106,11 +108,13 @@ int moqc_origin_producer_new(moqc_origin *o, moqc_origin_producer **out) {
 int moqc_origin_producer_scope(const moqc_origin_producer *p,
                                const moqc_str *prefixes, size_t count,
                                moqc_origin_producer **out) {
-  HANDLE_DERIVE(moqc_origin_producer, &p->v, HANDLE_SCOPE, prefixes, count, out);
+  HANDLE_DERIVE(moqc_origin_producer, &p->v, HANDLE_SCOPE, prefixes, count,
+                out);
 }
 
 int moqc_origin_producer_with_root(const moqc_origin_producer *p,
-                                   moqc_str prefix, moqc_origin_producer **out) {
+                                   moqc_str prefix,
+                                   moqc_origin_producer **out) {
   HANDLE_DERIVE(moqc_origin_producer, &p->v, HANDLE_ROOT, &prefix, 1, out);
 }
 
@@ -201,7 +205,7 @@ int moqc_origin_producer_create_broadcast(moqc_origin_producer *p,
   return 0;
 }
 
-/* ---- Consumer --------------------------------------------------------------------------------- */
+/* ---- Consumer ------------------------------------------------------------ */
 
 int moqc_origin_consumer_new(moqc_origin *o, moqc_origin_consumer **out) {
   origin_view *v;
@@ -216,11 +220,13 @@ int moqc_origin_consumer_new(moqc_origin *o, moqc_origin_consumer **out) {
 int moqc_origin_consumer_scope(const moqc_origin_consumer *c,
                                const moqc_str *prefixes, size_t count,
                                moqc_origin_consumer **out) {
-  HANDLE_DERIVE(moqc_origin_consumer, &c->v, HANDLE_SCOPE, prefixes, count, out);
+  HANDLE_DERIVE(moqc_origin_consumer, &c->v, HANDLE_SCOPE, prefixes, count,
+                out);
 }
 
 int moqc_origin_consumer_with_root(const moqc_origin_consumer *c,
-                                   moqc_str prefix, moqc_origin_consumer **out) {
+                                   moqc_str prefix,
+                                   moqc_origin_consumer **out) {
   HANDLE_DERIVE(moqc_origin_consumer, &c->v, HANDLE_ROOT, &prefix, 1, out);
 }
 

@@ -62,7 +62,8 @@ int moqc__origin_view_root(origin_view *v, moqc_origin *o) {
   return 0;
 }
 
-/* Finishes dst with root and allowed list, taking the origin and context references. */
+/* Finishes dst with root and allowed list, taking the origin and context
+ * references. */
 static int view_finish(origin_view *dst, const origin_view *src,
                        const char *root, size_t root_len, const moqc_str *list,
                        size_t n) {
@@ -159,8 +160,9 @@ moqc_str moqc__origin_strip_root(const char *root, size_t root_len,
 }
 
 /*
- * Intersects src's allowed prefixes with the absolute prefixes want[0..n): a wanted prefix under
- * an allowed one is kept, an allowed one under a wanted one is kept. Builds dst with root.
+ * Intersects src's allowed prefixes with the absolute prefixes want[0..n): a
+ * wanted prefix under an allowed one is kept, an allowed one under a wanted one
+ * is kept. Builds dst with root.
  */
 static int view_intersect(origin_view *dst, const origin_view *src,
                           const char *root, size_t root_len,

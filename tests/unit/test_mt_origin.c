@@ -1,9 +1,10 @@
 /*
- * Origin under threads: publishers churning their own and a shared contended path while announce
- * consumers (one tagged) drain their cursors with wakers, and a prober consumes, requests and
- * opens cursors. Each consumer checks that its event stream is consistent (never active twice,
- * never ended without being active) and that the final state is empty; the tagged consumer's
- * announced counts must balance. Run under ThreadSanitizer too.
+ * Origin under threads: publishers churning their own and a shared contended
+ * path while announce consumers (one tagged) drain their cursors with wakers,
+ * and a prober consumes, requests and opens cursors. Each consumer checks that
+ * its event stream is consistent (never active twice, never ended without being
+ * active) and that the final state is empty; the tagged consumer's announced
+ * counts must balance. Run under ThreadSanitizer too.
  */
 #include "test_origin_util.h"
 
@@ -14,7 +15,8 @@
 #define NPATH 8
 #define ITER 20000
 
-/* cmocka assertions must stay on the main thread: worker threads count failures instead. */
+/* cmocka assertions must stay on the main thread: worker threads count failures
+ * instead. */
 static atomic_int mt_failures;
 #define CHECK(x)                                                               \
   do {                                                                         \
@@ -69,7 +71,8 @@ static void *pub_main(void *arg) {
       g[k] = NULL;
     } else {
       snprintf(path, sizeof(path), "t%d/p%d", pa->id, k);
-      CHECK(moqc_origin_producer_publish(pa->s->p, moqc_str_c(path), b.c, NULL, &g[k]) == 0);
+      CHECK(moqc_origin_producer_publish(pa->s->p, moqc_str_c(path), b.c, NULL,
+                                         &g[k]) == 0);
     }
     if (x % 3 == 0) {
       if (gs != NULL) {
@@ -77,8 +80,8 @@ static void *pub_main(void *arg) {
         gs = NULL;
       } else {
         route.count = (size_t)(x >> 8) % 3;
-        CHECK((
-            moqc_origin_producer_publish(pa->s->p, moqc_str_c("shared"), b.c, &route, &gs)) == 0);
+        CHECK((moqc_origin_producer_publish(pa->s->p, moqc_str_c("shared"), b.c,
+                                            &route, &gs)) == 0);
       }
     }
   }
@@ -181,12 +184,14 @@ static void *probe_main(void *arg) {
     moqc_origin_announced *a;
     moqc_origin_request *r;
     moqc_origin_broadcast_request *br;
-    int rc = moqc_origin_consumer_consume_broadcast(s->c, moqc_str_c("shared"), &bc);
+    int rc =
+        moqc_origin_consumer_consume_broadcast(s->c, moqc_str_c("shared"), &bc);
     CHECK(rc == 0 || rc == MOQC_ERR_NOT_FOUND);
     if (rc == 0) {
       moqc_broadcast_consumer_del(bc);
     }
-    CHECK((moqc_origin_consumer_request_broadcast(s->c, moqc_str_c("t1/p1"), &r)) == 0);
+    CHECK((moqc_origin_consumer_request_broadcast(s->c, moqc_str_c("t1/p1"),
+                                                  &r)) == 0);
     if (moqc_origin_dynamic_next(d, &br, NULL) == 0) {
       moqc_origin_broadcast_request_reject(br, MOQC_ERR_NOT_FOUND);
     }
@@ -258,7 +263,8 @@ static void test_mt_publishers_and_cursors(void **state) {
     assert_int_equal(s.ctx.e[i].dir, MOQC_DIRECTION_EGRESS);
     assert_true(k.announced > 0);
     assert_int_equal(k.announced, k.announced_closed);
-    assert_int_equal(k.announced_bytes, 2 * k.announced * strlen(s.ctx.e[i].path));
+    assert_int_equal(k.announced_bytes,
+                     2 * k.announced * strlen(s.ctx.e[i].path));
   }
   assert_true(s.ctx.n > 0);
   moqc_origin_consumer_del(s.c);

@@ -1,6 +1,6 @@
 /*
- * Origin: announce/unannounce, late joiners, duplicate publishers, views (root and scope),
- * coalescing, hops and loops (spec/upstream-model.md 2 and 5.5).
+ * Origin: announce/unannounce, late joiners, duplicate publishers, views (root
+ * and scope), coalescing, hops and loops (spec/upstream-model.md 2 and 5.5).
  */
 #include "test_origin_util.h"
 
@@ -51,8 +51,10 @@ static void test_origin_id(void **state) {
 
   s.random = UINT64_MAX;
   assert_int_equal(moqc_origin_new(&o, &s), 0);
-  assert_true(moqc_origin_id(o) >= 1 && moqc_origin_id(o) < MOQC_ORIGIN_ID_LIMIT);
-  assert_int_equal(moqc_origin_id(o), 1 + UINT64_MAX % (MOQC_ORIGIN_ID_LIMIT - 1));
+  assert_true(moqc_origin_id(o) >= 1 &&
+              moqc_origin_id(o) < MOQC_ORIGIN_ID_LIMIT);
+  assert_int_equal(moqc_origin_id(o),
+                   1 + UINT64_MAX % (MOQC_ORIGIN_ID_LIMIT - 1));
   moqc_origin_decref(o);
 
   s.id = 99;
@@ -60,7 +62,8 @@ static void test_origin_id(void **state) {
   assert_int_equal(moqc_origin_id(o), 99);
   moqc_origin_decref(o);
 
-  assert_int_equal(moqc_origin_new_versioned(&o, 999, &s), MOQC_ERR_INVALID_ARGUMENT);
+  assert_int_equal(moqc_origin_new_versioned(&o, 999, &s),
+                   MOQC_ERR_INVALID_ARGUMENT);
   assert_int_equal(moqc_origin_new(&o, NULL), 0);
   assert_int_equal(moqc_origin_id(o), 1);
   moqc_origin_decref(o);
@@ -81,13 +84,16 @@ static void test_announce_unannounce(void **state) {
     moqc_origin_announce ev;
     assert_int_equal(moqc_origin_announced_next(a, &ev, w.w), MOQC_ERR_PENDING);
   }
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("foo"), &bc),
-                   MOQC_ERR_NOT_FOUND);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("foo"), &bc),
+      MOQC_ERR_NOT_FOUND);
   g = tpub(f->p, "foo", &b, NULL);
   assert_int_equal(atomic_load(&w.fired), 1);
   tnext(a, "foo", true, &b);
   tnone(a);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("/foo/"), &bc), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("/foo/"), &bc),
+      0);
   assert_true(moqc_broadcast_consumer_is_clone(bc, b.c));
   moqc_broadcast_consumer_del(bc);
 
@@ -99,9 +105,11 @@ static void test_announce_unannounce(void **state) {
   assert_int_equal(atomic_load(&w.fired), 2);
   tnext(a, "foo", false, NULL);
   tnone(a);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("foo"), &bc),
-                   MOQC_ERR_NOT_FOUND);
-  /* The guard, not the broadcast, decides: the broadcast is still alive here. */
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("foo"), &bc),
+      MOQC_ERR_NOT_FOUND);
+  /* The guard, not the broadcast, decides: the broadcast is still alive here.
+   */
   moqc_origin_announced_del(a);
   tbc_free(&b);
   tw_free(&w);
@@ -167,7 +175,8 @@ static void test_duplicate_backups_in_order(void **state) {
   /* Equal keys: the first stays active, the others wait silently. */
   tnext(a, "dup", true, &b[0]);
   tnone(a);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("dup"), &bc), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("dup"), &bc), 0);
   assert_true(moqc_broadcast_consumer_is_clone(bc, b[0].c));
   moqc_broadcast_consumer_del(bc);
 
@@ -179,7 +188,8 @@ static void test_duplicate_backups_in_order(void **state) {
   moqc_origin_publish *gc = tpub(f->p, "dup", &c, NULL);
   tnone(a);
 
-  /* The active leaves: the earliest remaining backup is promoted, seen as ended then active. */
+  /* The active leaves: the earliest remaining backup is promoted, seen as ended
+   * then active. */
   moqc_origin_publish_del(g[0]);
   tnext(a, "dup", false, NULL);
   tnext(a, "dup", true, &b[2]);
@@ -304,16 +314,19 @@ static void test_deterministic_tiebreak(void **state) {
       g2 = tpub(p, "t", &bb, &rb);
       g1 = tpub(p, "t", &ba, &ra);
     }
-    assert_int_equal(moqc_origin_consumer_consume_broadcast(c, moqc_str_c("t"), &bc), 0);
+    assert_int_equal(
+        moqc_origin_consumer_consume_broadcast(c, moqc_str_c("t"), &bc), 0);
     assert_true(moqc_broadcast_consumer_is_clone(bc, a_wins ? ba.c : bb.c));
     moqc_broadcast_consumer_del(bc);
     /* A shorter chain always wins, published first or last. */
     g3 = tpub(p, "t", &bcc, &rc);
-    assert_int_equal(moqc_origin_consumer_consume_broadcast(c, moqc_str_c("t"), &bc), 0);
+    assert_int_equal(
+        moqc_origin_consumer_consume_broadcast(c, moqc_str_c("t"), &bc), 0);
     assert_true(moqc_broadcast_consumer_is_clone(bc, bcc.c));
     moqc_broadcast_consumer_del(bc);
     moqc_origin_publish_del(g3);
-    assert_int_equal(moqc_origin_consumer_consume_broadcast(c, moqc_str_c("t"), &bc), 0);
+    assert_int_equal(
+        moqc_origin_consumer_consume_broadcast(c, moqc_str_c("t"), &bc), 0);
     assert_true(moqc_broadcast_consumer_is_clone(bc, a_wins ? ba.c : bb.c));
     moqc_broadcast_consumer_del(bc);
     moqc_origin_publish_del(g1);
@@ -337,16 +350,19 @@ static void test_double_publish(void **state) {
   tbc_new(&b);
   assert_int_equal(moqc_origin_consumer_announced(f->c, &a), 0);
   g1 = tpub(f->p, "d", &b, NULL);
-  /* The same broadcast again, through another consumer of it: one announcement. */
+  /* The same broadcast again, through another consumer of it: one announcement.
+   */
   assert_int_equal(moqc_broadcast_consumer_clone(b.c, &clone), 0);
-  assert_int_equal(moqc_origin_producer_publish(f->p, moqc_str_c("d"), clone, NULL, &g2), 0);
+  assert_int_equal(
+      moqc_origin_producer_publish(f->p, moqc_str_c("d"), clone, NULL, &g2), 0);
   moqc_broadcast_consumer_del(clone);
   tnext(a, "d", true, &b);
   tnone(a);
   assert_int_equal(f->o->root.kids[0]->nbackups, 0);
   moqc_origin_publish_del(g1);
   tnone(a);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("d"), &bc), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("d"), &bc), 0);
   moqc_broadcast_consumer_del(bc);
   moqc_origin_publish_del(g2);
   tnext(a, "d", false, NULL);
@@ -365,27 +381,35 @@ static void test_with_root(void **state) {
   tbc b;
 
   tbc_new(&b);
-  assert_int_equal(moqc_origin_producer_with_root(f->p, moqc_str_c("room"), &rp), 0);
+  assert_int_equal(
+      moqc_origin_producer_with_root(f->p, moqc_str_c("room"), &rp), 0);
   assert_true(moqc_str_eq(moqc_origin_producer_root(rp), moqc_str_c("room")));
   /* A trailing slash names the same root. */
-  assert_int_equal(moqc_origin_producer_with_root(f->p, moqc_str_c("/room/"), &rp2), 0);
+  assert_int_equal(
+      moqc_origin_producer_with_root(f->p, moqc_str_c("/room/"), &rp2), 0);
   assert_true(moqc_str_eq(moqc_origin_producer_root(rp2), moqc_str_c("room")));
-  assert_int_equal(moqc_origin_consumer_with_root(f->c, moqc_str_c("room/"), &rc), 0);
-  assert_int_equal(moqc_origin_consumer_with_root(rc, moqc_str_c("alice"), &rc2), 0);
-  assert_true(moqc_str_eq(moqc_origin_consumer_root(rc2), moqc_str_c("room/alice")));
+  assert_int_equal(
+      moqc_origin_consumer_with_root(f->c, moqc_str_c("room/"), &rc), 0);
+  assert_int_equal(
+      moqc_origin_consumer_with_root(rc, moqc_str_c("alice"), &rc2), 0);
+  assert_true(
+      moqc_str_eq(moqc_origin_consumer_root(rc2), moqc_str_c("room/alice")));
   assert_int_equal(moqc_origin_consumer_announced(f->c, &a), 0);
   assert_int_equal(moqc_origin_consumer_announced(rc, &ra), 0);
 
   g = tpub(rp, "alice", &b, NULL);
   tnext(a, "room/alice", true, &b);
   tnext(ra, "alice", true, &b);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(rc, moqc_str_c("alice"), &bc), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(rc, moqc_str_c("alice"), &bc), 0);
   moqc_broadcast_consumer_del(bc);
   /* The root itself as a path. */
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(rc2, moqc_str_c(""), &bc), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(rc2, moqc_str_c(""), &bc), 0);
   moqc_broadcast_consumer_del(bc);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(rc, moqc_str_c("room/alice"), &bc),
-                   MOQC_ERR_NOT_FOUND);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(rc, moqc_str_c("room/alice"), &bc),
+      MOQC_ERR_NOT_FOUND);
   moqc_origin_publish_del(g);
   tnext(ra, "alice", false, NULL);
   tnext(a, "room/alice", false, NULL);
@@ -403,26 +427,32 @@ static void test_scope_permissions(void **state) {
   fx *f = *state;
   moqc_origin_producer *sp, *sp2, *sp3, *rp;
   moqc_origin_publish *g;
-  moqc_str demo[] = {moqc_str_c("demo/")}, narrow[] = {moqc_str_c("demo/foo"),
-                                                         moqc_str_c("anon")};
+  moqc_str demo[] = {moqc_str_c("demo/")},
+           narrow[] = {moqc_str_c("demo/foo"), moqc_str_c("anon")};
   moqc_str other[] = {moqc_str_c("anon")}, all[] = {moqc_str_c("")};
-  moqc_str dedup[] = {moqc_str_c("demo"), moqc_str_c("demo/foo"), moqc_str_c("anon")};
+  moqc_str dedup[] = {moqc_str_c("demo"), moqc_str_c("demo/foo"),
+                      moqc_str_c("anon")};
   tbc b;
 
   tbc_new(&b);
   assert_int_equal(moqc_origin_producer_scope(f->p, dedup, 3, &sp), 0);
   assert_int_equal(moqc_origin_producer_allowed_count(sp), 2);
-  assert_true(moqc_str_eq(moqc_origin_producer_allowed(sp, 0), moqc_str_c("anon")));
-  assert_true(moqc_str_eq(moqc_origin_producer_allowed(sp, 1), moqc_str_c("demo")));
+  assert_true(
+      moqc_str_eq(moqc_origin_producer_allowed(sp, 0), moqc_str_c("anon")));
+  assert_true(
+      moqc_str_eq(moqc_origin_producer_allowed(sp, 1), moqc_str_c("demo")));
   moqc_origin_producer_del(sp);
 
   assert_int_equal(moqc_origin_producer_scope(f->p, demo, 1, &sp), 0);
   assert_int_equal(moqc_origin_producer_allowed_count(sp), 1);
-  assert_true(moqc_str_eq(moqc_origin_producer_allowed(sp, 0), moqc_str_c("demo")));
-  assert_int_equal(moqc_origin_producer_publish(sp, moqc_str_c("other/x"), b.c, NULL, &g),
-                   MOQC_ERR_UNAUTHORIZED);
-  assert_int_equal(moqc_origin_producer_publish(sp, moqc_str_c("demox"), b.c, NULL, &g),
-                   MOQC_ERR_UNAUTHORIZED);
+  assert_true(
+      moqc_str_eq(moqc_origin_producer_allowed(sp, 0), moqc_str_c("demo")));
+  assert_int_equal(
+      moqc_origin_producer_publish(sp, moqc_str_c("other/x"), b.c, NULL, &g),
+      MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(
+      moqc_origin_producer_publish(sp, moqc_str_c("demox"), b.c, NULL, &g),
+      MOQC_ERR_UNAUTHORIZED);
   g = tpub(sp, "demo/x", &b, NULL);
   moqc_origin_publish_del(g);
   g = tpub(sp, "demo", &b, NULL);
@@ -431,34 +461,45 @@ static void test_scope_permissions(void **state) {
   /* Narrowing keeps the intersection; disjoint scopes give nothing. */
   assert_int_equal(moqc_origin_producer_scope(sp, narrow, 2, &sp2), 0);
   assert_int_equal(moqc_origin_producer_allowed_count(sp2), 1);
-  assert_true(moqc_str_eq(moqc_origin_producer_allowed(sp2, 0), moqc_str_c("demo/foo")));
-  assert_int_equal(moqc_origin_producer_publish(sp2, moqc_str_c("demo/x"), b.c, NULL, &g),
+  assert_true(moqc_str_eq(moqc_origin_producer_allowed(sp2, 0),
+                          moqc_str_c("demo/foo")));
+  assert_int_equal(
+      moqc_origin_producer_publish(sp2, moqc_str_c("demo/x"), b.c, NULL, &g),
+      MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_origin_producer_scope(sp, other, 1, &sp3),
                    MOQC_ERR_UNAUTHORIZED);
-  assert_int_equal(moqc_origin_producer_scope(sp, other, 1, &sp3), MOQC_ERR_UNAUTHORIZED);
-  assert_int_equal(moqc_origin_producer_scope(sp, other, 0, &sp3), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_origin_producer_scope(sp, other, 0, &sp3),
+                   MOQC_ERR_UNAUTHORIZED);
   /* Asking for everything does not widen. */
   assert_int_equal(moqc_origin_producer_scope(sp, all, 1, &sp3), 0);
   assert_int_equal(moqc_origin_producer_allowed_count(sp3), 1);
-  assert_true(moqc_str_eq(moqc_origin_producer_allowed(sp3, 0), moqc_str_c("demo")));
+  assert_true(
+      moqc_str_eq(moqc_origin_producer_allowed(sp3, 0), moqc_str_c("demo")));
   moqc_origin_producer_del(sp3);
 
   /* with_root inside the scope: paths relative to the root, the scope kept. */
-  assert_int_equal(moqc_origin_producer_with_root(sp2, moqc_str_c("demo"), &rp), 0);
-  assert_true(moqc_str_eq(moqc_origin_producer_allowed(rp, 0), moqc_str_c("demo/foo")));
-  assert_int_equal(moqc_origin_producer_publish(rp, moqc_str_c("bar"), b.c, NULL, &g),
-                   MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_origin_producer_with_root(sp2, moqc_str_c("demo"), &rp),
+                   0);
+  assert_true(
+      moqc_str_eq(moqc_origin_producer_allowed(rp, 0), moqc_str_c("demo/foo")));
+  assert_int_equal(
+      moqc_origin_producer_publish(rp, moqc_str_c("bar"), b.c, NULL, &g),
+      MOQC_ERR_UNAUTHORIZED);
   g = tpub(rp, "foo/bar", &b, NULL);
   moqc_origin_publish_del(g);
   moqc_origin_producer_del(rp);
   /* A root deeper than the scope narrows to the root. */
-  assert_int_equal(moqc_origin_producer_with_root(sp2, moqc_str_c("demo/foo/deep"), &rp), 0);
-  assert_true(moqc_str_eq(moqc_origin_producer_allowed(rp, 0), moqc_str_c("demo/foo/deep")));
+  assert_int_equal(
+      moqc_origin_producer_with_root(sp2, moqc_str_c("demo/foo/deep"), &rp), 0);
+  assert_true(moqc_str_eq(moqc_origin_producer_allowed(rp, 0),
+                          moqc_str_c("demo/foo/deep")));
   moqc_origin_producer_del(rp);
   /* A root outside the scope is refused. */
   assert_int_equal(moqc_origin_producer_with_root(sp2, moqc_str_c("anon"), &rp),
                    MOQC_ERR_UNAUTHORIZED);
-  assert_int_equal(moqc_origin_producer_with_root(sp2, moqc_str_c("demo/foobar"), &rp),
-                   MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(
+      moqc_origin_producer_with_root(sp2, moqc_str_c("demo/foobar"), &rp),
+      MOQC_ERR_UNAUTHORIZED);
   moqc_origin_producer_del(sp2);
   moqc_origin_producer_del(sp);
   tbc_free(&b);
@@ -483,10 +524,12 @@ static void test_consumer_scope_filters_announces(void **state) {
   tnext(a, "a/1", true, &b);
   tnext(a, "c/1", true, &b);
   tnone(a);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(sc, moqc_str_c("b/1"), &bc),
-                   MOQC_ERR_UNAUTHORIZED);
-  assert_int_equal(moqc_origin_consumer_request_broadcast(sc, moqc_str_c("b/1"), &r),
-                   MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(sc, moqc_str_c("b/1"), &bc),
+      MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(
+      moqc_origin_consumer_request_broadcast(sc, moqc_str_c("b/1"), &r),
+      MOQC_ERR_UNAUTHORIZED);
   for (int i = 0; i < 3; i++) {
     moqc_origin_publish_del(g[i]);
   }
@@ -540,7 +583,8 @@ static void test_coalesce_unannounce_announce(void **state) {
   tbc_free(&b3);
 }
 
-/* Pending Announce (unseen) + restart: a single announce of the new broadcast. */
+/* Pending Announce (unseen) + restart: a single announce of the new broadcast.
+ */
 static void test_coalesce_announce_restart(void **state) {
   fx *f = *state;
   moqc_origin_announced *a;
@@ -565,7 +609,8 @@ static void test_coalesce_announce_restart(void **state) {
   tbc_free(&b2);
 }
 
-/* Seen active, restart + unannounce: just the end. Restart + restart: end, latest. */
+/* Seen active, restart + unannounce: just the end. Restart + restart: end,
+ * latest. */
 static void test_coalesce_restart(void **state) {
   fx *f = *state;
   moqc_origin_announced *a;
@@ -580,7 +625,7 @@ static void test_coalesce_restart(void **state) {
   assert_int_equal(moqc_origin_consumer_announced(f->c, &a), 0);
   g1 = tpub(f->p, "x", &b1, &r2);
   tnext(a, "x", true, &b1);
-  g2 = tpub(f->p, "x", &b2, &r1); /* restart */
+  g2 = tpub(f->p, "x", &b2, &r1);  /* restart */
   g3 = tpub(f->p, "x", &b3, NULL); /* restart again */
   assert_int_equal(a->npending, 1);
   tnext(a, "x", false, NULL);
@@ -678,7 +723,8 @@ static void test_consumer_clone_is_side_effect_free(void **state) {
   assert_int_equal(moqc_origin_consumer_clone(f->c, &c2), 0);
   tnext(a, "x", true, &b);
   tnone(a);
-  /* A cursor on the clone gets its own initial set; deleting it touches nothing else. */
+  /* A cursor on the clone gets its own initial set; deleting it touches nothing
+   * else. */
   assert_int_equal(moqc_origin_consumer_announced(c2, &a2), 0);
   tnext(a2, "x", true, &b);
   moqc_origin_announced_del(a2);
@@ -706,25 +752,29 @@ static void test_hops_loop_and_limits(void **state) {
     hops[i] = 1000 + (uint64_t)i;
   }
   r.count = MOQC_ORIGIN_MAX_HOPS + 1;
-  assert_int_equal(moqc_origin_producer_publish(f->p, moqc_str_c("h"), b.c, &r, &g),
-                   MOQC_ERR_TOO_MANY_ORIGINS);
+  assert_int_equal(
+      moqc_origin_producer_publish(f->p, moqc_str_c("h"), b.c, &r, &g),
+      MOQC_ERR_TOO_MANY_ORIGINS);
   r.count = MOQC_ORIGIN_MAX_HOPS;
   g = tpub(f->p, "h", &b, &r);
   moqc_origin_publish_del(g);
   /* Our own id in the chain is a loop: refused. */
   hops[3] = moqc_origin_id(f->o);
   r.count = 5;
-  assert_int_equal(moqc_origin_producer_publish(f->p, moqc_str_c("h"), b.c, &r, &g),
-                   MOQC_ERR_LOOP);
-  assert_int_equal(moqc_origin_producer_create_broadcast(f->p, moqc_str_c("h"), &r, &bp, &g),
-                   MOQC_ERR_LOOP);
+  assert_int_equal(
+      moqc_origin_producer_publish(f->p, moqc_str_c("h"), b.c, &r, &g),
+      MOQC_ERR_LOOP);
+  assert_int_equal(
+      moqc_origin_producer_create_broadcast(f->p, moqc_str_c("h"), &r, &bp, &g),
+      MOQC_ERR_LOOP);
   /* Paths: normalized, at most 32 segments. */
   deep[0] = '\0';
   for (i = 0; i < MOQC_PATH_MAX_PARTS + 1; i++) {
     strcat(deep, "/x/");
   }
-  assert_int_equal(moqc_origin_producer_publish(f->p, moqc_str_c(deep), b.c, NULL, &g),
-                   MOQC_ERR_BOUNDS_EXCEEDED);
+  assert_int_equal(
+      moqc_origin_producer_publish(f->p, moqc_str_c(deep), b.c, NULL, &g),
+      MOQC_ERR_BOUNDS_EXCEEDED);
   deep[strlen(deep) - 3] = '\0';
   g = tpub(f->p, deep, &b, NULL);
   moqc_origin_publish_del(g);
@@ -740,13 +790,17 @@ static void test_create_broadcast(void **state) {
   moqc_origin_announce ev;
 
   assert_int_equal(moqc_origin_consumer_announced(f->c, &a), 0);
-  assert_int_equal(
-      moqc_origin_producer_create_broadcast(f->p, moqc_str_c("//made//here"), NULL, &bp, &g), 0);
+  assert_int_equal(moqc_origin_producer_create_broadcast(
+                       f->p, moqc_str_c("//made//here"), NULL, &bp, &g),
+                   0);
   assert_int_equal(moqc_origin_announced_next(a, &ev, NULL), 0);
   assert_true(moqc_str_eq(ev.path, moqc_str_c("made/here")));
   assert_non_null(ev.broadcast);
-  assert_int_equal(moqc_broadcast_consumer_closed(ev.broadcast, NULL), MOQC_ERR_PENDING);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("made/here"), &bc), 0);
+  assert_int_equal(moqc_broadcast_consumer_closed(ev.broadcast, NULL),
+                   MOQC_ERR_PENDING);
+  assert_int_equal(moqc_origin_consumer_consume_broadcast(
+                       f->c, moqc_str_c("made/here"), &bc),
+                   0);
   assert_true(moqc_broadcast_consumer_is_clone(bc, ev.broadcast));
   moqc_broadcast_consumer_del(bc);
   moqc_broadcast_consumer_del(ev.broadcast);
@@ -756,7 +810,9 @@ static void test_create_broadcast(void **state) {
   moqc_origin_announced_del(a);
 }
 
-/* ---- Out of memory: every failure leaves the origin as it was, and leaks nothing ------------- */
+/*
+ * Out of memory: every failure leaves the origin as it was, and leaks nothing.
+ */
 
 static atomic_long oom_budget = -1; /* allocations left; negative = unlimited */
 
@@ -785,7 +841,8 @@ static void *oom_realloc(void *p, size_t n, void *ud) {
   (void)ud;
   return oom_take() ? realloc(p, n) : NULL;
 }
-static const moqc_mem oom_mem = {NULL, oom_malloc, oom_free, oom_calloc, oom_realloc};
+static const moqc_mem oom_mem = {NULL, oom_malloc, oom_free, oom_calloc,
+                                 oom_realloc};
 
 static void test_out_of_memory(void **state) {
   moqc_origin_settings s;
@@ -816,7 +873,8 @@ static void test_out_of_memory(void **state) {
   assert_int_equal(moqc_origin_consumer_announced(tc, &a), 0);
   assert_int_equal(moqc_origin_producer_dynamic(p, &d), 0);
 
-  /* Publishing (first and as a backup), opening a cursor, taking events, requesting, scoping. */
+  /* Publishing (first and as a backup), opening a cursor, taking events,
+   * requesting, scoping. */
   for (n = 0;; n++) {
     atomic_store(&oom_budget, n);
     rc = moqc_origin_producer_publish(p, moqc_str_c("x/y/z"), b.c, NULL, &g);
@@ -825,8 +883,9 @@ static void test_out_of_memory(void **state) {
       break;
     }
     assert_int_equal(rc, MOQC_ERR_NOMEM);
-    assert_int_equal(moqc_origin_consumer_consume_broadcast(c, moqc_str_c("x/y/z"), &bc),
-                     MOQC_ERR_NOT_FOUND);
+    assert_int_equal(
+        moqc_origin_consumer_consume_broadcast(c, moqc_str_c("x/y/z"), &bc),
+        MOQC_ERR_NOT_FOUND);
     tnone(a);
     assert_int_equal(o->root.nkids, 0);
   }
@@ -862,7 +921,8 @@ static void test_out_of_memory(void **state) {
     }
     assert_int_equal(rc, MOQC_ERR_NOMEM);
   }
-  assert_int_equal(tctx_read(&ctx, MOQC_DIRECTION_EGRESS, "x/y/z").announced, 1);
+  assert_int_equal(tctx_read(&ctx, MOQC_DIRECTION_EGRESS, "x/y/z").announced,
+                   1);
   for (n = 0;; n++) {
     atomic_store(&oom_budget, n);
     rc = moqc_origin_consumer_request_broadcast(c, moqc_str_c("x/q"), &r);
@@ -893,7 +953,8 @@ static void test_out_of_memory(void **state) {
   /* a2 did not look meanwhile: restart + unannounce coalesce into the end. */
   tnext(a2, "x/y/z", false, NULL);
   tnone(a2);
-  assert_int_equal(tctx_read(&ctx, MOQC_DIRECTION_EGRESS, "x/y/z").announced_closed, 2);
+  assert_int_equal(
+      tctx_read(&ctx, MOQC_DIRECTION_EGRESS, "x/y/z").announced_closed, 2);
   moqc_origin_announced_del(a2);
   moqc_origin_announced_del(a);
   moqc_origin_dynamic_del(d);

@@ -1,5 +1,6 @@
 /*
- * Origin dynamic broadcast requests (spec/upstream-model.md 2.3 request_broadcast, 5.5).
+ * Origin dynamic broadcast requests (spec/upstream-model.md 2.3
+ * request_broadcast, 5.5).
  */
 #include "test_origin_util.h"
 
@@ -36,7 +37,8 @@ static int fx_teardown(void **state) {
 
 static moqc_origin_request *treq(moqc_origin_consumer *c, const char *path) {
   moqc_origin_request *r = NULL;
-  assert_int_equal(moqc_origin_consumer_request_broadcast(c, moqc_str_c(path), &r), 0);
+  assert_int_equal(
+      moqc_origin_consumer_request_broadcast(c, moqc_str_c(path), &r), 0);
   return r;
 }
 
@@ -44,8 +46,9 @@ static void test_unroutable_without_handler(void **state) {
   fx *f = *state;
   moqc_origin_request *r;
 
-  assert_int_equal(moqc_origin_consumer_request_broadcast(f->c, moqc_str_c("x"), &r),
-                   MOQC_ERR_UNROUTABLE);
+  assert_int_equal(
+      moqc_origin_consumer_request_broadcast(f->c, moqc_str_c("x"), &r),
+      MOQC_ERR_UNROUTABLE);
 }
 
 static void test_served_not_announced(void **state) {
@@ -68,8 +71,10 @@ static void test_served_not_announced(void **state) {
   assert_int_equal(atomic_load(&wd.fired), 1);
   assert_int_equal(moqc_origin_request_poll(r, &bc, wr.w), MOQC_ERR_PENDING);
   assert_int_equal(moqc_origin_dynamic_next(d, &br, NULL), 0);
-  assert_true(moqc_str_eq(moqc_origin_broadcast_request_path(br), moqc_str_c("on/demand")));
-  assert_int_equal(moqc_origin_dynamic_next(d, &br, NULL) == MOQC_ERR_PENDING, 1);
+  assert_true(moqc_str_eq(moqc_origin_broadcast_request_path(br),
+                          moqc_str_c("on/demand")));
+  assert_int_equal(moqc_origin_dynamic_next(d, &br, NULL) == MOQC_ERR_PENDING,
+                   1);
   assert_int_equal(atomic_load(&wr.fired), 0);
   assert_int_equal(moqc_origin_broadcast_request_accept(br, b.c), 0);
   assert_int_equal(atomic_load(&wr.fired), 1);
@@ -81,7 +86,8 @@ static void test_served_not_announced(void **state) {
   moqc_broadcast_consumer_del(bc);
   /* Served broadcasts are not announced, and are not found by path. */
   tnone(a);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("on/demand"), &bc),
+  assert_int_equal(moqc_origin_consumer_consume_broadcast(
+                       f->c, moqc_str_c("on/demand"), &bc),
                    MOQC_ERR_NOT_FOUND);
   moqc_origin_request_del(r);
   moqc_origin_dynamic_del(d);
@@ -105,7 +111,8 @@ static void test_requests_coalesce(void **state) {
   tw_init(&w2);
   tbc_new(&b);
   assert_int_equal(moqc_origin_producer_dynamic(f->p, &d), 0);
-  assert_int_equal(moqc_origin_consumer_with_root(f->c, moqc_str_c("a"), &rc), 0);
+  assert_int_equal(moqc_origin_consumer_with_root(f->c, moqc_str_c("a"), &rc),
+                   0);
   r1 = treq(f->c, "a/x");
   r2 = treq(rc, "x"); /* the same absolute path through another root */
   r3 = treq(f->c, "a/y");
@@ -113,12 +120,15 @@ static void test_requests_coalesce(void **state) {
   assert_int_equal(moqc_origin_request_poll(r2, &bc, w2.w), MOQC_ERR_PENDING);
   /* One request per absolute path, FIFO. */
   assert_int_equal(moqc_origin_dynamic_next(d, &br, NULL), 0);
-  assert_true(moqc_str_eq(moqc_origin_broadcast_request_path(br), moqc_str_c("a/x")));
+  assert_true(
+      moqc_str_eq(moqc_origin_broadcast_request_path(br), moqc_str_c("a/x")));
   assert_int_equal(moqc_origin_dynamic_next(d, &br2, NULL), 0);
-  assert_true(moqc_str_eq(moqc_origin_broadcast_request_path(br2), moqc_str_c("a/y")));
+  assert_true(
+      moqc_str_eq(moqc_origin_broadcast_request_path(br2), moqc_str_c("a/y")));
   {
     moqc_origin_broadcast_request *none = NULL;
-    assert_int_equal(moqc_origin_dynamic_next(d, &none, NULL), MOQC_ERR_PENDING);
+    assert_int_equal(moqc_origin_dynamic_next(d, &none, NULL),
+                     MOQC_ERR_PENDING);
     assert_null(none);
   }
   assert_int_equal(moqc_origin_broadcast_request_accept(br, b.c), 0);
@@ -184,8 +194,9 @@ static void test_handler_dropped(void **state) {
   assert_int_equal(atomic_load(&w.fired), 1);
   assert_int_equal(moqc_origin_request_poll(r, &bc, NULL), MOQC_ERR_UNROUTABLE);
   moqc_origin_request_del(r);
-  assert_int_equal(moqc_origin_consumer_request_broadcast(f->c, moqc_str_c("x"), &r),
-                   MOQC_ERR_UNROUTABLE);
+  assert_int_equal(
+      moqc_origin_consumer_request_broadcast(f->c, moqc_str_c("x"), &r),
+      MOQC_ERR_UNROUTABLE);
   tw_free(&w);
 }
 
@@ -285,14 +296,17 @@ static void test_scoped_handler(void **state) {
   moqc_broadcast_consumer *bc;
 
   assert_int_equal(moqc_origin_producer_scope(f->p, &pre, 1, &sp), 0);
-  assert_int_equal(moqc_origin_producer_with_root(sp, moqc_str_c("cams"), &rp), 0);
+  assert_int_equal(moqc_origin_producer_with_root(sp, moqc_str_c("cams"), &rp),
+                   0);
   assert_int_equal(moqc_origin_producer_dynamic(rp, &d), 0);
-  assert_int_equal(moqc_origin_consumer_request_broadcast(f->c, moqc_str_c("mics/1"), &r),
-                   MOQC_ERR_UNROUTABLE);
+  assert_int_equal(
+      moqc_origin_consumer_request_broadcast(f->c, moqc_str_c("mics/1"), &r),
+      MOQC_ERR_UNROUTABLE);
   r = treq(f->c, "cams/1");
   /* The handler sees the path relative to its own root. */
   assert_int_equal(moqc_origin_dynamic_next(d, &br, NULL), 0);
-  assert_true(moqc_str_eq(moqc_origin_broadcast_request_path(br), moqc_str_c("1")));
+  assert_true(
+      moqc_str_eq(moqc_origin_broadcast_request_path(br), moqc_str_c("1")));
   moqc_origin_broadcast_request_reject(br, MOQC_ERR_NOT_FOUND);
   /* Requests nobody waits for any more are withdrawn. */
   r2 = treq(f->c, "cams/2");

@@ -1,7 +1,8 @@
 /*
- * Origin metering: egress stamping at every hand-off of a tagged consumer, announced counts per
- * cursor, ingress scope and announced counts of broadcasts created through a tagged producer,
- * and nothing at all for untagged handles (spec/metering.md 2 and 4).
+ * Origin metering: egress stamping at every hand-off of a tagged consumer,
+ * announced counts per cursor, ingress scope and announced counts of broadcasts
+ * created through a tagged producer, and nothing at all for untagged handles
+ * (spec/metering.md 2 and 4).
  */
 #include "test_origin_util.h"
 
@@ -19,8 +20,10 @@ static int fx_setup(void **state) {
   assert_int_equal(moqc_origin_new(&f->o, NULL), 0);
   assert_int_equal(moqc_origin_producer_new(f->o, &f->p), 0);
   assert_int_equal(moqc_origin_consumer_new(f->o, &f->c), 0);
-  assert_int_equal(moqc_origin_producer_with_usage(f->p, &f->ctx.base, &f->tp), 0);
-  assert_int_equal(moqc_origin_consumer_with_usage(f->c, &f->ctx.base, &f->tc), 0);
+  assert_int_equal(moqc_origin_producer_with_usage(f->p, &f->ctx.base, &f->tp),
+                   0);
+  assert_int_equal(moqc_origin_consumer_with_usage(f->c, &f->ctx.base, &f->tc),
+                   0);
   assert_int_equal(atomic_load(&f->ctx.refs), 3);
   *state = f;
   return 0;
@@ -41,8 +44,8 @@ static int fx_teardown(void **state) {
 #define EG MOQC_DIRECTION_EGRESS
 #define IN MOQC_DIRECTION_INGRESS
 
-static void assert_announced(fx *f, moqc_direction dir, const char *path, uint64_t open,
-                             uint64_t closed) {
+static void assert_announced(fx *f, moqc_direction dir, const char *path,
+                             uint64_t open, uint64_t closed) {
   moqc_usage_counters k = tctx_read(&f->ctx, dir, path);
   assert_int_equal(k.announced, open);
   assert_int_equal(k.announced_closed, closed);
@@ -64,7 +67,8 @@ static void test_egress_announce_counts(void **state) {
   assert_non_null(ev.broadcast);
   assert_int_equal(atomic_load(&f->ctx.scope_calls[EG]), 1);
   assert_announced(f, EG, "room/a", 1, 0);
-  /* One scope: held by the stamped consumer and by the cursor's announced guard. */
+  /* One scope: held by the stamped consumer and by the cursor's announced
+   * guard. */
   assert_int_equal(atomic_load(&f->ctx.live_scopes), 1);
   moqc_broadcast_consumer_del(ev.broadcast);
   assert_int_equal(atomic_load(&f->ctx.live_scopes), 1);
@@ -136,7 +140,8 @@ static void test_egress_root_uses_absolute_path(void **state) {
 
   tbc_new(&b);
   /* Derived handles inherit the context. */
-  assert_int_equal(moqc_origin_consumer_with_root(f->tc, moqc_str_c("room"), &rc), 0);
+  assert_int_equal(
+      moqc_origin_consumer_with_root(f->tc, moqc_str_c("room"), &rc), 0);
   assert_int_equal(moqc_origin_consumer_announced(rc, &ra), 0);
   g = tpub(f->p, "room/alice", &b, NULL);
   tnext(ra, "alice", true, &b);
@@ -150,7 +155,8 @@ static void test_egress_root_uses_absolute_path(void **state) {
 }
 
 /* Subscribes to track name of bc and returns the subscriber. */
-static moqc_track_subscriber *tsub(moqc_broadcast_consumer *bc, const char *name) {
+static moqc_track_subscriber *tsub(moqc_broadcast_consumer *bc,
+                                   const char *name) {
   moqc_track_consumer *tc;
   moqc_track_subscriber *s;
   assert_int_equal(moqc_broadcast_consumer_track(bc, name, &tc), 0);
@@ -171,11 +177,14 @@ static void test_egress_stamp_on_consume(void **state) {
 
   tbc_new(&b);
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(b.p, "video", &info, &trk), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(b.p, "video", &info, &trk), 0);
   g = tpub(f->p, "cam", &b, NULL);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(f->tc, moqc_str_c("cam"), &bc), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(f->tc, moqc_str_c("cam"), &bc), 0);
   assert_int_equal(atomic_load(&f->ctx.scope_calls[EG]), 1);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("cam"), &ubc), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(f->c, moqc_str_c("cam"), &ubc), 0);
   assert_int_equal(atomic_load(&f->ctx.scope_calls[EG]), 1);
   s = tsub(bc, "video");
   us = tsub(ubc, "video");
@@ -183,8 +192,11 @@ static void test_egress_stamp_on_consume(void **state) {
   /* Only the stamped consumer's subscription counts, as one viewer. */
   assert_int_equal(k.subscriptions, 1);
   assert_int_equal(atomic_load(&f->ctx.viewers), 1);
-  assert_int_equal(k.announced, 0); /* consuming by path is not an announcement */
-  assert_int_equal(moqc_track_producer_write_frame(trk, (const uint8_t *)"abcd", 4, 0, 0), 0);
+  assert_int_equal(k.announced,
+                   0); /* consuming by path is not an announcement */
+  assert_int_equal(
+      moqc_track_producer_write_frame(trk, (const uint8_t *)"abcd", 4, 0, 0),
+      0);
   {
     moqc_group_consumer *gc;
     moqc_rcbuf *buf;
@@ -226,10 +238,13 @@ static void test_egress_stamp_on_dynamic_request(void **state) {
 
   tbc_new(&b);
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(b.p, "t", &info, &trk), 0);
+  assert_int_equal(moqc_broadcast_producer_create_track(b.p, "t", &info, &trk),
+                   0);
   assert_int_equal(moqc_origin_producer_dynamic(f->p, &d), 0);
-  assert_int_equal(moqc_origin_consumer_request_broadcast(f->tc, moqc_str_c("dyn"), &r), 0);
-  assert_int_equal(moqc_origin_consumer_request_broadcast(f->c, moqc_str_c("dyn"), &ur), 0);
+  assert_int_equal(
+      moqc_origin_consumer_request_broadcast(f->tc, moqc_str_c("dyn"), &r), 0);
+  assert_int_equal(
+      moqc_origin_consumer_request_broadcast(f->c, moqc_str_c("dyn"), &ur), 0);
   assert_int_equal(moqc_origin_dynamic_next(d, &br, NULL), 0);
   assert_int_equal(moqc_origin_broadcast_request_accept(br, b.c), 0);
   assert_int_equal(moqc_origin_request_poll(ur, &bc, NULL), 0);
@@ -256,14 +271,17 @@ static void test_ingress_create_broadcast(void **state) {
   moqc_track_info info;
   moqc_usage_counters k;
 
-  assert_int_equal(
-      moqc_origin_producer_create_broadcast(f->tp, moqc_str_c("live/x"), NULL, &bp, &g), 0);
+  assert_int_equal(moqc_origin_producer_create_broadcast(
+                       f->tp, moqc_str_c("live/x"), NULL, &bp, &g),
+                   0);
   assert_int_equal(atomic_load(&f->ctx.scope_calls[IN]), 1);
   assert_announced(f, IN, "live/x", 1, 0);
   /* The ingress scope is baked into the broadcast: its writes count. */
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "t", &info, &trk), 0);
-  assert_int_equal(moqc_track_producer_write_frame(trk, (const uint8_t *)"xyz", 3, 0, 0), 0);
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "t", &info, &trk),
+                   0);
+  assert_int_equal(
+      moqc_track_producer_write_frame(trk, (const uint8_t *)"xyz", 3, 0, 0), 0);
   k = tctx_read(&f->ctx, IN, "live/x");
   assert_int_equal(k.subscriptions, 1);
   assert_int_equal(k.broadcasts, 1);
@@ -282,8 +300,9 @@ static void test_ingress_create_broadcast(void **state) {
   assert_int_equal(k.broadcasts_closed, 1);
 
   /* Through an untagged producer: nothing. */
-  assert_int_equal(
-      moqc_origin_producer_create_broadcast(f->p, moqc_str_c("live/y"), NULL, &ubp, &ug), 0);
+  assert_int_equal(moqc_origin_producer_create_broadcast(
+                       f->p, moqc_str_c("live/y"), NULL, &ubp, &ug),
+                   0);
   assert_int_equal(atomic_load(&f->ctx.scope_calls[IN]), 1);
   moqc_origin_publish_del(ug);
   moqc_broadcast_producer_del(ubp);
@@ -304,7 +323,8 @@ static void test_untagged_meters_nothing(void **state) {
   /* A handle derived from an untagged one stays untagged. */
   assert_int_equal(moqc_origin_consumer_scope(f->c, &pre, 1, &derived), 0);
   assert_int_equal(moqc_origin_consumer_announced(derived, &a), 0);
-  assert_int_equal(moqc_origin_producer_create_broadcast(f->p, moqc_str_c("u/1"), NULL, &bp, &g),
+  assert_int_equal(moqc_origin_producer_create_broadcast(
+                       f->p, moqc_str_c("u/1"), NULL, &bp, &g),
                    0);
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
   {
@@ -313,7 +333,9 @@ static void test_untagged_meters_nothing(void **state) {
     moqc_broadcast_consumer_del(ev.broadcast);
   }
   assert_int_equal(moqc_origin_producer_dynamic(f->p, &d), 0);
-  assert_int_equal(moqc_origin_consumer_request_broadcast(derived, moqc_str_c("u/2"), &r), 0);
+  assert_int_equal(
+      moqc_origin_consumer_request_broadcast(derived, moqc_str_c("u/2"), &r),
+      0);
   assert_int_equal(moqc_origin_dynamic_next(d, &br, NULL), 0);
   assert_int_equal(moqc_origin_broadcast_request_accept(br, bc), 0);
   moqc_broadcast_consumer_del(bc);
@@ -334,12 +356,9 @@ static void test_untagged_meters_nothing(void **state) {
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
   const struct CMUnitTest tests[] = {
-      T(test_egress_announce_counts),
-      T(test_egress_restart_counts),
-      T(test_egress_root_uses_absolute_path),
-      T(test_egress_stamp_on_consume),
-      T(test_egress_stamp_on_dynamic_request),
-      T(test_ingress_create_broadcast),
+      T(test_egress_announce_counts),          T(test_egress_restart_counts),
+      T(test_egress_root_uses_absolute_path),  T(test_egress_stamp_on_consume),
+      T(test_egress_stamp_on_dynamic_request), T(test_ingress_create_broadcast),
       T(test_untagged_meters_nothing),
   };
 #undef T

@@ -1,6 +1,6 @@
 /*
- * Helpers shared by the origin tests: a counting waker, a small usage context with real sinks,
- * and short-hands for publishing and taking announce events.
+ * Helpers shared by the origin tests: a counting waker, a small usage context
+ * with real sinks, and short-hands for publishing and taking announce events.
  */
 #ifndef MOQC_TEST_ORIGIN_UTIL_H
 #define MOQC_TEST_ORIGIN_UTIL_H
@@ -12,23 +12,27 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* ---- Counting waker --------------------------------------------------------------------------- */
+/* ---- Counting waker ------------------------------------------------------ */
 
 typedef struct tw {
   moqc_waker *w;
   atomic_int fired;
 } tw;
 
-static void tw_cb(void *ud) { atomic_fetch_add(&((tw *)ud)->fired, 1); }
+static void tw_cb(void *ud) {
+  atomic_fetch_add(&((tw *)ud)->fired, 1);
+}
 
 static inline void tw_init(tw *t) {
   atomic_init(&t->fired, 0);
   assert_int_equal(moqc_waker_new(&t->w, tw_cb, t, NULL), 0);
 }
 
-static inline void tw_free(tw *t) { moqc_waker_close(t->w); }
+static inline void tw_free(tw *t) {
+  moqc_waker_close(t->w);
+}
 
-/* ---- Test usage context: one real sink per (direction, absolute path) ------------------------ */
+/* ---- Test usage context: one real sink per (direction, absolute path) ---- */
 
 #define TCTX_MAX 32
 
@@ -77,7 +81,8 @@ static const moqc_usage_scope_ops tscope_ops = {
     tscope_viewer_open, tscope_viewer_close, tscope_incref, tscope_decref};
 
 /* Returns the sink of (dir, path), creating it. */
-static inline moqc_usage *tctx_sink(tctx *c, moqc_direction dir, const char *path) {
+static inline moqc_usage *tctx_sink(tctx *c, moqc_direction dir,
+                                    const char *path) {
   moqc_usage *u = NULL;
   int i;
   pthread_mutex_lock(&c->lock);
@@ -97,7 +102,8 @@ static inline moqc_usage *tctx_sink(tctx *c, moqc_direction dir, const char *pat
   return u;
 }
 
-static moqc_usage_scope *tctx_scope(moqc_usage_ctx *ctx, moqc_direction dir, moqc_str abs) {
+static moqc_usage_scope *tctx_scope(moqc_usage_ctx *ctx, moqc_direction dir,
+                                    moqc_str abs) {
   tctx *c = (tctx *)ctx;
   tscope *s = calloc(1, sizeof(*s));
   char path[128];
@@ -118,9 +124,14 @@ static moqc_usage_scope *tctx_scope(moqc_usage_ctx *ctx, moqc_direction dir, moq
   s->base.path.len = abs.len;
   return &s->base;
 }
-static void tctx_incref(moqc_usage_ctx *ctx) { atomic_fetch_add(&((tctx *)ctx)->refs, 1); }
-static void tctx_decref(moqc_usage_ctx *ctx) { atomic_fetch_sub(&((tctx *)ctx)->refs, 1); }
-static const moqc_usage_ctx_ops tctx_ops = {tctx_scope, tctx_incref, tctx_decref};
+static void tctx_incref(moqc_usage_ctx *ctx) {
+  atomic_fetch_add(&((tctx *)ctx)->refs, 1);
+}
+static void tctx_decref(moqc_usage_ctx *ctx) {
+  atomic_fetch_sub(&((tctx *)ctx)->refs, 1);
+}
+static const moqc_usage_ctx_ops tctx_ops = {tctx_scope, tctx_incref,
+                                            tctx_decref};
 
 static inline void tctx_init(tctx *c) {
   memset(c, 0, sizeof(*c));
@@ -141,13 +152,14 @@ static inline void tctx_free(tctx *c) {
   pthread_mutex_destroy(&c->lock);
 }
 
-static inline moqc_usage_counters tctx_read(tctx *c, moqc_direction dir, const char *path) {
+static inline moqc_usage_counters tctx_read(tctx *c, moqc_direction dir,
+                                            const char *path) {
   moqc_usage_counters k;
   moqc_usage_read(tctx_sink(c, dir, path), &k);
   return k;
 }
 
-/* ---- Origin short-hands ----------------------------------------------------------------------- */
+/* ---- Origin short-hands -------------------------------------------------- */
 
 /* A broadcast producer and one untagged consumer of it. */
 typedef struct tbc {
@@ -165,21 +177,27 @@ static inline void tbc_free(tbc *b) {
   moqc_broadcast_producer_del(b->p);
 }
 
-static inline moqc_origin_publish *tpub(moqc_origin_producer *p, const char *path,
-                                        const tbc *b, const moqc_origin_route *route) {
+static inline moqc_origin_publish *tpub(moqc_origin_producer *p,
+                                        const char *path, const tbc *b,
+                                        const moqc_origin_route *route) {
   moqc_origin_publish *g = NULL;
-  assert_int_equal(moqc_origin_producer_publish(p, moqc_str_c(path), b->c, route, &g), 0);
+  assert_int_equal(
+      moqc_origin_producer_publish(p, moqc_str_c(path), b->c, route, &g), 0);
   assert_non_null(g);
   return g;
 }
 
-/* Takes the next event and checks its path and whether it is active (and, if b, which broadcast). */
-static inline void tnext(moqc_origin_announced *a, const char *path, bool active, const tbc *b) {
+/* Takes the next event and checks its path and whether it is active (and, if b,
+ * which broadcast). */
+static inline void tnext(moqc_origin_announced *a, const char *path,
+                         bool active, const tbc *b) {
   moqc_origin_announce ev;
   memset(&ev, 0, sizeof(ev));
   assert_int_equal(moqc_origin_announced_next(a, &ev, NULL), 0);
-  if (strlen(path) != ev.path.len || memcmp(path, ev.path.ptr, ev.path.len) != 0) {
-    fail_msg("expected path '%s', got '%.*s'", path, (int)ev.path.len, ev.path.ptr);
+  if (strlen(path) != ev.path.len ||
+      memcmp(path, ev.path.ptr, ev.path.len) != 0) {
+    fail_msg("expected path '%s', got '%.*s'", path, (int)ev.path.len,
+             ev.path.ptr);
   }
   if (active) {
     assert_non_null(ev.broadcast);
