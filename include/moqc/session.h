@@ -131,6 +131,195 @@ typedef struct moqc_stream_app_ops {
   void (*closed)(void *app, uint64_t code, const char *reason, size_t reason_len);
 } moqc_stream_app_ops;
 
+/* ---- moq-lite sessions -------------------------------------------------------------------------- */
+
+typedef struct moqc_origin_producer moqc_origin_producer;
+typedef struct moqc_origin_consumer moqc_origin_consumer;
+
+/** A moq-lite session (client or server, publisher and subscriber at once). Opaque. */
+typedef struct moqc_session moqc_session;
+
+/** Which end of the connection the session is. */
+typedef enum moqc_session_perspective {
+  MOQC_SESSION_CLIENT = 0,
+  MOQC_SESSION_SERVER = 1
+} moqc_session_perspective;
+
+/** Version selection: pinned by ALPN / subprotocol, or negotiated by the legacy handshake. */
+#define MOQC_SESSION_VERSION_LEGACY 0U
+#define MOQC_SESSION_VERSION_LITE_03 3U
+#define MOQC_SESSION_VERSION_LITE_04 4U
+#define MOQC_SESSION_VERSION_LITE_05 5U
+
+/** The current version of moqc_session_settings, passed by moqc_session_new. */
+#define MOQC_SESSION_SETTINGS_V1 1
+#define MOQC_SESSION_SETTINGS_VERSION MOQC_SESSION_SETTINGS_V1
+
+/** Settings of a session, copied at creation (strings included). */
+typedef struct moqc_session_settings {
+  /** Client or server (default client). */
+  moqc_session_perspective perspective;
+  /**
+   * The wire version: MOQC_SESSION_VERSION_LITE_03/04/05 when the ALPN, wt-protocol or WebSocket
+   * subprotocol pinned it; MOQC_SESSION_VERSION_LEGACY (0) for the `moql` legacy handshake,
+   * which picks lite-02 or lite-01 (default LITE_05).
+   */
+  uint32_t version;
+  /** This node's origin (hop) id, sent in SETUP and ANNOUNCE_OK and used for loop detection;
+   * 0 = none (then loops are not detected). Keep it below 2^53. */
+  uint64_t origin_id;
+  /** lite-05 client on raw QUIC: the SETUP Path parameter; NULL = not sent. */
+  const char *setup_path;
+  /**
+   * The prefix (relative to the producer handle's root) whose broadcasts the session asks the
+   * peer to announce; NULL = do not ask (the session mirrors nothing). Default "".
+   */
+  const char *announce_prefix;
+  /** A server waits this long for the client's SETUP (lite-05) or CLIENT_SETUP (legacy), then
+   * closes with MOQC_ERR_TIMEOUT; 0 = forever. Default 10 s. */
+  moqc_tstamp setup_timeout;
+  /** The largest control message (and buffered partial message) accepted; default 64 KiB. */
+  size_t max_message_size;
+  /** Bytes queued ahead per group stream before the session stops reading the model for it;
+   * default 64 KiB. */
+  size_t group_queue_bytes;
+  /** The log hook (copied; NULL write = silent). */
+  moqc_log log;
+  /** The allocator of the session (NULL = default; must outlive it). */
+  const moqc_mem *mem;
+} moqc_session_settings;
+
+/** Fills s with the defaults listed above. */
+MOQC_EXTERN void moqc_session_settings_default(moqc_session_settings *s);
+
+/**
+ * Creates a session over transport (copied) with settings (copied; NULL = defaults). Use the
+ * moqc_session_new macro.
+ *
+ * - publish (may be NULL: nothing is offered to the peer): what the peer may announce-list,
+ *   track-info and subscribe to. The session keeps its own clone; when usage is given the clone
+ *   is tagged with it, so egress is metered by the origin at hand-off.
+ * - mirror (may be NULL: nothing the peer announces is mirrored): where the broadcasts the peer
+ *   announces are published, with their hop lists; local demand for their tracks becomes remote
+ *   subscriptions. The session keeps its own clone, tagged with usage when given (ingress).
+ * - usage (may be NULL): the session's attribution context; the session takes a reference and
+ *   writes no counter itself.
+ *
+ * The session does nothing on the transport until moqc_session_start. Returns 0,
+ * MOQC_ERR_INVALID_ARGUMENT (unknown settings version, version or perspective), or
+ * MOQC_ERR_NOMEM. One thread at a time.
+ */
+MOQC_EXTERN int moqc_session_new_versioned(moqc_session **out, int settings_version,
+                                           const moqc_session_settings *settings,
+                                           const moqc_transport *transport,
+                                           const moqc_origin_consumer *publish,
+                                           const moqc_origin_producer *mirror,
+                                           moqc_usage_ctx *usage);
+#define moqc_session_new(out, settings, transport, publish, mirror, usage)      \
+  moqc_session_new_versioned((out), MOQC_SESSION_SETTINGS_VERSION, (settings), (transport), \
+                             (publish), (mirror), (usage))
+
+/**
+ * Starts the session: a lite-05 endpoint opens its Setup stream, a legacy client opens the
+ * CLIENT_SETUP stream, and (once the version is known) the subscriber half opens its Announce
+ * stream. Returns 0, or a fatal error (the session closed the transport).
+ */
+MOQC_EXTERN int moqc_session_start(moqc_session *s, moqc_tstamp ts);
+
+/**
+ * Closes the session with err (0 = clean close, wire code 0; otherwise moqc_err_to_lite_code)
+ * and a reason (NUL-terminated, may be NULL). Every model handle the session holds is released:
+ * mirrored broadcasts end, local subscriptions served to the peer end. Idempotent.
+ */
+MOQC_EXTERN void moqc_session_close(moqc_session *s, int err, const char *reason);
+
+/** Frees the session (closing it first with 0 if still open). s may be NULL. */
+MOQC_EXTERN void moqc_session_del(moqc_session *s);
+
+/** Returns true once the session is closed (by either side or by moqc_session_close). */
+MOQC_EXTERN bool moqc_session_is_closed(const moqc_session *s);
+
+/**
+ * Returns the error that closed the session: 0 for a clean close or while open; a local protocol
+ * error (MOQC_ERR_DECODE...), or for a close by the peer moqc_err_from_lite_code of its code.
+ */
+MOQC_EXTERN int moqc_session_error(const moqc_session *s);
+
+/** Returns the negotiated wire version (1..5), or 0 while the legacy handshake runs. */
+MOQC_EXTERN uint32_t moqc_session_version(const moqc_session *s);
+
+/** Returns the peer's origin id from its lite-05 SETUP (0 when unknown). */
+MOQC_EXTERN uint64_t moqc_session_peer_origin(const moqc_session *s);
+
+/**
+ * Hands received stream bytes in: data[0..len), then the end of the stream when fin. A stream
+ * id not seen before is a new peer-opened stream. Returns the bytes consumed, always len for an
+ * open session (partial messages are buffered, at most max_message_size per stream, and
+ * frame payloads go straight into the model); the transport credits them to flow control.
+ * Protocol errors reset the stream or close the session as spec/moq-lite-wire.md 5.2 says and
+ * still return len. Returns a negative error only when fatal (MOQC_ERR_NOMEM): the transport
+ * then closes the connection. data is only read during the call.
+ */
+MOQC_EXTERN moqc_ssize moqc_session_read_stream(moqc_session *s, moqc_stream_id id,
+                                                const uint8_t *data, size_t len, bool fin,
+                                                moqc_tstamp ts);
+
+/**
+ * Pulls the next bytes to send: stores the stream in *id (MOQC_STREAM_NONE when nothing is
+ * ready), up to veccnt ranges in vec, and *fin when the ranges end the stream. Streams are chosen
+ * by priority: control streams first, then group streams by subscriber priority, then publisher
+ * priority, then newest group first (oldest first for an ordered subscription). Blocked streams
+ * are skipped. The ranges stay valid until acknowledged with moqc_session_add_ack_offset (or
+ * until the stream is reset or closed). Returns the number of ranges (0 with *fin true is a bare
+ * FIN), or a fatal error.
+ */
+MOQC_EXTERN moqc_ssize moqc_session_writev_stream(moqc_session *s, moqc_stream_id *id,
+                                                  bool *fin, moqc_vec *vec, size_t veccnt,
+                                                  moqc_tstamp ts);
+
+/**
+ * Reports that the transport took n more bytes of stream id from the ranges last returned (the
+ * FIN counts as taken when n covers every byte offered with it). Returns 0, or
+ * MOQC_ERR_INVALID_ARGUMENT when n exceeds what was offered.
+ */
+MOQC_EXTERN int moqc_session_add_write_offset(moqc_session *s, moqc_stream_id id, size_t n);
+
+/** Reports that the peer acknowledged n more bytes of stream id, in order; the session drops
+ * its references to them. Returns 0. */
+MOQC_EXTERN int moqc_session_add_ack_offset(moqc_session *s, moqc_stream_id id, uint64_t n);
+
+/** Marks stream id flow-control blocked (writev skips it) / unblocked. Return 0. */
+MOQC_EXTERN int moqc_session_block_stream(moqc_session *s, moqc_stream_id id);
+MOQC_EXTERN int moqc_session_unblock_stream(moqc_session *s, moqc_stream_id id);
+
+/** The peer reset its sending side of stream id with a wire code. Returns 0 or a fatal error. */
+MOQC_EXTERN int moqc_session_recv_reset(moqc_session *s, moqc_stream_id id, uint64_t code,
+                                        moqc_tstamp ts);
+/** The peer asked us to stop sending on stream id. Returns 0 or a fatal error. */
+MOQC_EXTERN int moqc_session_recv_stop_sending(moqc_session *s, moqc_stream_id id,
+                                               uint64_t code, moqc_tstamp ts);
+/** Both directions of stream id are finished in the transport; the session forgets it. */
+MOQC_EXTERN int moqc_session_close_stream(moqc_session *s, moqc_stream_id id, moqc_tstamp ts);
+/** A datagram arrived (lite-05 datagrams; currently dropped). Returns 0. */
+MOQC_EXTERN int moqc_session_recv_datagram(moqc_session *s, const uint8_t *data, size_t len,
+                                           moqc_tstamp ts);
+/**
+ * Does the work model wakers asked for (new announces, groups, frames, subscription changes).
+ * The transport calls it on its own thread after moqc_transport_ops.wake. Returns 0 or a fatal
+ * error.
+ */
+MOQC_EXTERN int moqc_session_poll(moqc_session *s, moqc_tstamp ts);
+/** Returns when moqc_session_handle_expiry must next be called (UINT64_MAX = never). */
+MOQC_EXTERN moqc_tstamp moqc_session_get_expiry(const moqc_session *s);
+/** Handles timers due at ts (the setup timeout). Returns 0 or a fatal error. */
+MOQC_EXTERN int moqc_session_handle_expiry(moqc_session *s, moqc_tstamp ts);
+/** The transport's connection closed (by the peer, with a wire code and reason). */
+MOQC_EXTERN void moqc_session_closed(moqc_session *s, uint64_t code, const char *reason,
+                                     size_t reason_len);
+
+/** The session's moqc_stream_app_ops (app = the moqc_session). Static; never NULL. */
+MOQC_EXTERN const moqc_stream_app_ops *moqc_session_app_ops(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,480 @@
+/*
+ * Publisher half, Subscribe streams (spec 4.5) and the group streams they open (spec 4.6):
+ * each group goes on its own uni stream, scheduled by subscriber priority, then publisher
+ * priority, then newest first; groups the subscriber no longer wants are reset.
+ */
+#include <string.h>
+
+#include "session/pub_resolve.h"
+
+typedef struct pub_sub {
+  uint64_t id;
+  pub_resolve r;
+  moqc_subscription prefs;
+  uint8_t priority;
+  bool ordered;
+  uint64_t latency_ms;
+  moqc_track_subscriber *ts;
+  moqc_track_info info;
+  bool ok_sent;
+  bool ended;     /* the track ended: no more groups */
+  bool end_sent;  /* SUBSCRIBE_END (lite-05) queued */
+  uint64_t end_group;
+  moqc_group_consumer *pending; /* a group waiting for stream credit */
+  moqc_tstamp pending_at;
+} pub_sub;
+
+typedef struct pub_group {
+  moqc_stream_id sub_stream;
+  moqc_group_consumer *gc;
+  moqc_frame_consumer *fc;
+  uint64_t last_ts;
+  moqc_tstamp arrival;
+  bool done;
+} pub_group;
+
+/* ---- Group streams ------------------------------------------------------------------------- */
+
+void moqc__pub_group_free(moqc_session *s, sess_stream *st) {
+  pub_group *g = st->ctx;
+  if (g == NULL) {
+    return;
+  }
+  moqc_frame_consumer_del(g->fc);
+  moqc_group_consumer_del(g->gc);
+  moqc_mem_free(s->mem, g);
+  st->ctx = NULL;
+}
+
+static pub_sub *group_sub(moqc_session *s, const pub_group *g, sess_stream **sub_st) {
+  sess_stream *st = moqc__sess_find(s, g->sub_stream);
+  if (st == NULL || st->kind != SK_SUBSCRIBE_PUB || st->ctx == NULL) {
+    return NULL;
+  }
+  if (sub_st != NULL) {
+    *sub_st = st;
+  }
+  return st->ctx;
+}
+
+static int sub_maybe_finish(moqc_session *s, sess_stream *sub_st);
+
+/* The group stream will carry nothing more: drop its model handles. */
+static void group_done(moqc_session *s, sess_stream *st) {
+  pub_group *g = st->ctx;
+  if (g == NULL || g->done) {
+    return;
+  }
+  g->done = true;
+  moqc_frame_consumer_del(g->fc);
+  g->fc = NULL;
+  moqc_group_consumer_del(g->gc);
+  g->gc = NULL;
+  sess_stream *sub_st;
+  if (group_sub(s, g, &sub_st) != NULL) {
+    (void)sub_maybe_finish(s, sub_st);
+  }
+}
+
+void moqc__pub_group_stopped(moqc_session *s, sess_stream *st) {
+  if (st->kind == SK_GROUP_TX) {
+    group_done(s, st);
+  }
+}
+
+int moqc__pub_group_poll(moqc_session *s, sess_stream *st) {
+  pub_group *g = st->ctx;
+  if (g == NULL || g->done || st->send_done) {
+    return 0;
+  }
+  int rv;
+  while (moqc__sess_unwritten(st) < s->settings.group_queue_bytes) {
+    if (g->fc == NULL) {
+      rv = moqc_group_consumer_next_frame(g->gc, &g->fc, s->waker);
+      if (rv == MOQC_ERR_PENDING) {
+        return 0;
+      }
+      if (rv == MOQC_END) {
+        moqc__sess_queue_fin(s, st);
+        group_done(s, st);
+        return 0;
+      }
+      if (rv < 0) {
+        if (rv == MOQC_ERR_NOMEM) {
+          return rv;
+        }
+        moqc__sess_reset(s, st, rv);
+        group_done(s, st);
+        return 0;
+      }
+      uint64_t ts = moqc_frame_consumer_timestamp(g->fc);
+      moqc__lite_frame_header h;
+      h.size = moqc_frame_consumer_size(g->fc);
+      h.ts_delta = s->version == MOQC_LITE_05 ? (int64_t)(ts - g->last_ts) : 0;
+      g->last_ts = ts;
+      uint8_t buf[MOQC_LITE_MAX_FRAME_HEADER_SIZE];
+      moqc__writer w;
+      moqc__writer_init(&w, buf, sizeof(buf));
+      if (moqc__lite_encode_frame_header(&w, s->version, &h) < 0) {
+        moqc__sess_reset(s, st, MOQC_ERR_FRAME_TOO_LARGE);
+        group_done(s, st);
+        return 0;
+      }
+      if ((rv = moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w))) < 0) {
+        return rv;
+      }
+    }
+    moqc_rcbuf *buf;
+    size_t off, len;
+    rv = moqc_frame_consumer_read_chunk(g->fc, &buf, &off, &len, s->waker);
+    if (rv == MOQC_ERR_PENDING) {
+      return 0;
+    }
+    if (rv == MOQC_END) {
+      moqc_frame_consumer_del(g->fc);
+      g->fc = NULL;
+      continue;
+    }
+    if (rv < 0) {
+      if (rv == MOQC_ERR_NOMEM) {
+        return rv;
+      }
+      moqc__sess_reset(s, st, rv);
+      group_done(s, st);
+      return 0;
+    }
+    /* Zero copy: the chunk keeps a reference to the model's buffer until acknowledged. */
+    rv = moqc__sess_queue_buf(s, st, buf, off, len);
+    moqc_rcbuf_decref(buf);
+    if (rv < 0) {
+      return rv;
+    }
+  }
+  return 0;
+}
+
+/* ---- Subscribe streams --------------------------------------------------------------------- */
+
+void moqc__pub_subscribe_free(moqc_session *s, sess_stream *st) {
+  pub_sub *u = st->ctx;
+  if (u == NULL) {
+    return;
+  }
+  st->ctx = NULL;
+  /* Unsubscribed or gone: groups still being sent are no longer wanted. */
+  for (size_t i = 0; i < s->nstreams; i++) {
+    sess_stream *gs = s->streams[i];
+    pub_group *g = gs->kind == SK_GROUP_TX ? gs->ctx : NULL;
+    if (g != NULL && g->sub_stream == st->id) {
+      if (!g->done || !gs->fin_written) {
+        moqc__sess_reset(s, gs, MOQC_ERR_CANCEL);
+      }
+      moqc__pub_group_free(s, gs);
+      gs->kind = SK_DISCARD;
+    }
+  }
+  moqc_group_consumer_del(u->pending);
+  moqc_track_subscriber_del(u->ts);
+  moqc__pub_resolve_free(s, &u->r);
+  moqc_mem_free(s->mem, u);
+}
+
+static size_t sub_groups_in_flight(moqc_session *s, const sess_stream *sub_st) {
+  size_t n = 0;
+  for (size_t i = 0; i < s->nstreams; i++) {
+    const sess_stream *gs = s->streams[i];
+    const pub_group *g = gs->kind == SK_GROUP_TX ? gs->ctx : NULL;
+    if (g != NULL && g->sub_stream == sub_st->id && !g->done) {
+      n++;
+    }
+  }
+  return n;
+}
+
+/* After the track ended, FIN the Subscribe stream once every group went out. */
+static int sub_maybe_finish(moqc_session *s, sess_stream *sub_st) {
+  pub_sub *u = sub_st->ctx;
+  if (u == NULL || !u->ended || u->pending != NULL || sub_st->fin_queued) {
+    return 0;
+  }
+  if (sub_groups_in_flight(s, sub_st) > 0) {
+    return 0;
+  }
+  moqc__sess_queue_fin(s, sub_st);
+  return 0;
+}
+
+static int sub_queue_response(moqc_session *s, sess_stream *st,
+                              const moqc__lite_subscribe_response *m) {
+  uint8_t buf[MOQC_LITE_MAX_SUBSCRIBE_RESPONSE_SIZE];
+  moqc__writer w;
+  moqc__writer_init(&w, buf, sizeof(buf));
+  int rv = moqc__lite_encode_subscribe_response(&w, s->version, m);
+  if (rv < 0) {
+    return MOQC_ERR_INTERNAL;
+  }
+  return moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w));
+}
+
+/* Resets the sub's older unfinished groups that exceed its latency budget (spec 5.1). */
+static void sub_expire_groups(moqc_session *s, sess_stream *sub_st, pub_sub *u,
+                              uint64_t newest, moqc_tstamp now) {
+  moqc_tstamp budget = u->latency_ms * MOQC_MILLISECONDS;
+  for (size_t i = 0; i < s->nstreams; i++) {
+    sess_stream *gs = s->streams[i];
+    pub_group *g = gs->kind == SK_GROUP_TX ? gs->ctx : NULL;
+    if (g == NULL || g->sub_stream != sub_st->id || gs->send_done || gs->fin_written) {
+      continue;
+    }
+    if (gs->sequence < newest && now > g->arrival && now - g->arrival > budget) {
+      MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "subscription %llu: group %llu too old, reset",
+               (unsigned long long)u->id, (unsigned long long)gs->sequence);
+      moqc__sess_reset(s, gs, MOQC_ERR_OLD);
+      group_done(s, gs);
+    }
+  }
+}
+
+/* Opens the group stream for u->pending. Returns 0 (pending stays on WOULD_BLOCK) or error. */
+static int sub_open_group(moqc_session *s, sess_stream *sub_st, pub_sub *u) {
+  sess_stream *gs;
+  int rv = moqc__sess_open(s, true, SK_GROUP_TX, &gs);
+  if (rv == MOQC_ERR_WOULD_BLOCK) {
+    return 0;
+  }
+  if (rv < 0) {
+    return rv;
+  }
+  pub_group *g = moqc_mem_calloc(s->mem, 1, sizeof(*g));
+  if (g == NULL) {
+    moqc__sess_reset(s, gs, MOQC_ERR_CANCEL);
+    gs->kind = SK_DISCARD;
+    return MOQC_ERR_NOMEM;
+  }
+  g->sub_stream = sub_st->id;
+  g->gc = u->pending;
+  g->arrival = u->pending_at;
+  u->pending = NULL;
+  gs->ctx = g;
+  gs->sclass = SESS_CLASS_GROUP;
+  gs->sub_priority = u->priority;
+  gs->pub_priority = u->info.priority;
+  gs->ordered = u->ordered;
+  gs->sequence = moqc_group_consumer_sequence(g->gc);
+
+  uint8_t buf[1 + MOQC_LITE_MAX_GROUP_SIZE];
+  moqc__writer w;
+  moqc__writer_init(&w, buf, sizeof(buf));
+  moqc__lite_group m = {u->id, gs->sequence};
+  if (moqc__lite_encode_stream_type(&w, MOQC_LITE_UNI_GROUP) < 0 ||
+      moqc__lite_encode_group(&w, s->version, &m) < 0) {
+    moqc__sess_reset(s, gs, MOQC_ERR_BOUNDS_EXCEEDED);
+    group_done(s, gs);
+    return 0;
+  }
+  if ((rv = moqc__sess_queue_copy(s, gs, buf, (size_t)moqc__writer_result(&w))) < 0) {
+    return rv;
+  }
+  return moqc__pub_group_poll(s, gs);
+}
+
+static int sub_subscribe(moqc_session *s, sess_stream *st, pub_sub *u) {
+  int rv = moqc__pub_resolve_track(s, &u->r);
+  if (rv == 0) {
+    rv = moqc_track_consumer_subscribe(u->r.tc, &u->prefs, &u->ts, s->waker);
+  }
+  if (rv < 0) {
+    return rv;
+  }
+  moqc_track_subscriber_info(u->ts, &u->info);
+  if (s->version == MOQC_LITE_05) {
+    return 0; /* START goes with the first group. */
+  }
+  moqc__lite_subscribe_response m;
+  memset(&m, 0, sizeof(m));
+  m.kind = MOQC_LITE_SUBSCRIBE_OK;
+  m.priority = u->priority;
+  m.ordered = u->ordered;
+  m.max_latency_ms = u->latency_ms;
+  m.has_start = u->prefs.has_start;
+  m.start_group = u->prefs.start;
+  m.has_end = u->prefs.has_end;
+  m.end_group = u->prefs.end;
+  u->ok_sent = true;
+  return sub_queue_response(s, st, &m);
+}
+
+int moqc__pub_subscribe_poll(moqc_session *s, sess_stream *st) {
+  pub_sub *u = st->ctx;
+  if (u == NULL || st->send_done || u->ended) {
+    return u != NULL && u->pending != NULL ? sub_open_group(s, st, u) : 0;
+  }
+  int rv;
+  if (u->ts == NULL) {
+    rv = sub_subscribe(s, st, u);
+    if (rv == MOQC_ERR_PENDING) {
+      return 0;
+    }
+    if (rv == MOQC_ERR_NOMEM) {
+      return rv;
+    }
+    if (rv < 0) {
+      MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "subscription %llu refused: %s",
+               (unsigned long long)u->id, moqc_strerror(rv));
+      moqc__sess_abandon(s, st, rv);
+      return 0;
+    }
+  }
+  for (;;) {
+    if (u->pending != NULL) {
+      if ((rv = sub_open_group(s, st, u)) < 0) {
+        return rv;
+      }
+      if (u->pending != NULL) {
+        return 0; /* Out of stream credit; the transport wakes us. */
+      }
+    }
+    moqc_group_consumer *gc;
+    rv = moqc_track_subscriber_recv_group(u->ts, &gc, s->waker);
+    if (rv == MOQC_ERR_PENDING) {
+      return 0;
+    }
+    if (rv == MOQC_END) {
+      u->ended = true;
+      if (s->version == MOQC_LITE_05) {
+        uint64_t latest;
+        moqc__lite_subscribe_response m;
+        memset(&m, 0, sizeof(m));
+        m.kind = MOQC_LITE_SUBSCRIBE_END;
+        m.group = moqc_track_subscriber_latest(u->ts, &latest) == 0 ? latest + 1 : 0;
+        u->end_sent = true;
+        if ((rv = sub_queue_response(s, st, &m)) < 0) {
+          return rv;
+        }
+      }
+      return sub_maybe_finish(s, st);
+    }
+    if (rv < 0) {
+      if (rv == MOQC_ERR_NOMEM) {
+        return rv;
+      }
+      /* The track went away: end the subscription with its error. */
+      moqc__sess_abandon(s, st, rv);
+      return 0;
+    }
+    uint64_t seq = moqc_group_consumer_sequence(gc);
+    if (!u->ok_sent) {
+      moqc__lite_subscribe_response m;
+      memset(&m, 0, sizeof(m));
+      m.kind = MOQC_LITE_SUBSCRIBE_OK;
+      m.group = seq;
+      u->ok_sent = true;
+      if ((rv = sub_queue_response(s, st, &m)) < 0) {
+        moqc_group_consumer_del(gc);
+        return rv;
+      }
+    }
+    sub_expire_groups(s, st, u, seq, s->now);
+    u->pending = gc;
+    u->pending_at = s->now;
+  }
+}
+
+static void sub_apply_prefs(pub_sub *u, uint8_t priority, bool ordered, uint64_t latency_ms,
+                            bool has_start, uint64_t start, bool has_end, uint64_t end) {
+  moqc_subscription_default(&u->prefs);
+  u->priority = priority;
+  u->ordered = ordered;
+  u->latency_ms = latency_ms;
+  u->prefs.priority = priority;
+  u->prefs.ordered = ordered;
+  if (latency_ms != 0) {
+    u->prefs.latency_max = latency_ms * MOQC_MILLISECONDS;
+  }
+  u->prefs.has_start = has_start;
+  u->prefs.start = start;
+  u->prefs.has_end = has_end;
+  u->prefs.end = end;
+}
+
+static int sub_read_update(moqc_session *s, sess_stream *st, pub_sub *u, const uint8_t **p,
+                           const uint8_t *end, bool fin) {
+  while (*p < end) {
+    moqc__lite_subscribe_update m;
+    int rv = s->version >= MOQC_LITE_03
+                 ? moqc__lite_decode_subscribe_update(p, end, s->version, &m)
+                 : MOQC_ERR_MALFORMED;
+    if (rv == MOQC_ERR_INCOMPLETE) {
+      if (fin) {
+        moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+      }
+      return 0;
+    }
+    if (rv < 0) {
+      moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+      return 0;
+    }
+    sub_apply_prefs(u, m.priority, m.ordered, m.max_latency_ms, m.has_start, m.start_group,
+                    m.has_end, m.end_group);
+    if (u->ts != NULL) {
+      (void)moqc_track_subscriber_update(u->ts, &u->prefs);
+    }
+    /* Re-rank the groups in flight. */
+    for (size_t i = 0; i < s->nstreams; i++) {
+      sess_stream *gs = s->streams[i];
+      pub_group *g = gs->kind == SK_GROUP_TX ? gs->ctx : NULL;
+      if (g != NULL && g->sub_stream == st->id) {
+        gs->sub_priority = u->priority;
+        gs->ordered = u->ordered;
+      }
+    }
+  }
+  return 0;
+}
+
+int moqc__pub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+                             const uint8_t *end, bool fin) {
+  pub_sub *u = st->ctx;
+  int rv;
+  if (u == NULL) {
+    moqc__lite_subscribe m;
+    rv = moqc__lite_decode_subscribe(p, end, s->version, &m);
+    if (rv == MOQC_ERR_INCOMPLETE) {
+      if (fin) {
+        moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+      }
+      return 0;
+    }
+    if (rv < 0) {
+      moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+      return 0;
+    }
+    u = moqc_mem_calloc(s->mem, 1, sizeof(*u));
+    if (u == NULL) {
+      return MOQC_ERR_NOMEM;
+    }
+    st->ctx = u;
+    u->id = m.id;
+    sub_apply_prefs(u, m.priority, m.ordered, m.max_latency_ms, m.has_start, m.start_group,
+                    m.has_end, m.end_group);
+    if ((rv = moqc__pub_resolve_init(s, &u->r, m.broadcast, m.track)) < 0) {
+      return rv;
+    }
+    if ((rv = moqc__pub_subscribe_poll(s, st)) < 0) {
+      return rv;
+    }
+    if (st->ctx == NULL) {
+      return 0; /* Refused. */
+    }
+  }
+  if ((rv = sub_read_update(s, st, u, p, end, fin)) < 0 || st->ctx == NULL) {
+    return rv;
+  }
+  if (fin && *p == end) {
+    /* Unsubscribe: FIN ours, reset groups in flight, drop the subscription. */
+    st->rx_done = true;
+    moqc__sess_queue_fin(s, st);
+    moqc__pub_subscribe_free(s, st);
+  }
+  return 0;
+}

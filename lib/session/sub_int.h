@@ -1,0 +1,43 @@
+/*
+ * Subscriber half state: broadcasts mirrored from the peer and their remotely served tracks.
+ * Streams and tracks refer to each other by stream id (never by pointer), so either may go
+ * first.
+ */
+#ifndef MOQC_SESSION_SUB_INT_H
+#define MOQC_SESSION_SUB_INT_H
+
+#include "session/session_int.h"
+
+struct sub_broadcast {
+  sub_broadcast *next;
+  /** The path, relative to the mirror handle's root and equal to the path on the wire. */
+  char *path;
+  moqc_broadcast_producer *bp;
+  moqc_origin_publish *guard;
+  moqc_broadcast_dynamic *dyn;
+};
+
+struct sub_track {
+  sub_track *next;
+  sub_broadcast *b;
+  char *name;
+  /** The local request, until accepted with the peer's TRACK_INFO. */
+  moqc_track_request *req;
+  moqc_track_producer *tp;
+  uint64_t sub_id;
+  moqc_stream_id info_stream;
+  moqc_stream_id sub_stream;
+  moqc_track_info info;
+  bool subscribed;
+};
+
+/** Frees a track: rejects or drops the local side with err, cancels its streams. */
+void moqc__sub_track_del(moqc_session *s, sub_track *t, int err);
+/** Starts serving a new local request for a track of b. */
+int moqc__sub_track_start(moqc_session *s, sub_broadcast *b, moqc_track_request *req);
+/** Checks a track's local demand and subscribes / unsubscribes. */
+int moqc__sub_track_poll(moqc_session *s, sub_track *t);
+/** Finds the track owning a stream id (info or subscribe stream), or NULL. */
+sub_track *moqc__sub_track_by_stream(moqc_session *s, moqc_stream_id id);
+
+#endif /* MOQC_SESSION_SUB_INT_H */

@@ -1,0 +1,462 @@
+/*
+ * Subscriber half, tracks: local demand for a track of a mirrored broadcast becomes a Track
+ * request (lite-05) and a Subscribe stream to the peer; group streams from the peer are written
+ * into the track; the subscription is cancelled when the last local consumer leaves.
+ */
+#include <string.h>
+
+#include "session/sub_int.h"
+
+typedef struct sub_group_rx {
+  moqc_group_producer *gp;
+  moqc_frame_producer *fp;
+  uint64_t remaining;
+  bool header_read;
+  moqc_timescale timescale;
+  moqc__lite_frame_reader fr;
+} sub_group_rx;
+
+sub_track *moqc__sub_track_by_stream(moqc_session *s, moqc_stream_id id) {
+  for (sub_track *t = s->tracks; t != NULL; t = t->next) {
+    if (t->info_stream == id || t->sub_stream == id) {
+      return t;
+    }
+  }
+  return NULL;
+}
+
+static sub_track *track_by_sub_id(moqc_session *s, uint64_t id) {
+  for (sub_track *t = s->tracks; t != NULL; t = t->next) {
+    if (t->subscribed && t->sub_id == id) {
+      return t;
+    }
+  }
+  return NULL;
+}
+
+/* Ends our side of a stream the track used and forgets it. */
+static void track_drop_stream(moqc_session *s, moqc_stream_id id, int err) {
+  if (id == MOQC_STREAM_NONE) {
+    return;
+  }
+  sess_stream *st = moqc__sess_find(s, id);
+  if (st == NULL) {
+    return;
+  }
+  if (err == 0) {
+    /* Unsubscribe: FIN our side (spec 4.5) and read the peer's remaining responses away. */
+    moqc__sess_queue_fin(s, st);
+  } else {
+    moqc__sess_reset(s, st, err);
+    moqc__sess_stop(s, st, err);
+  }
+  st->kind = SK_DISCARD;
+  st->ctx = NULL;
+}
+
+void moqc__sub_track_del(moqc_session *s, sub_track *t, int err) {
+  track_drop_stream(s, t->info_stream, err == 0 ? MOQC_ERR_CANCEL : err);
+  track_drop_stream(s, t->sub_stream, err);
+  if (t->req != NULL) {
+    moqc_track_request_reject(t->req, err != 0 ? err : MOQC_ERR_CANCEL);
+  }
+  if (t->tp != NULL) {
+    if (err != 0) {
+      moqc_track_producer_abort(t->tp, err);
+    }
+    if (t->b != NULL) {
+      (void)moqc_broadcast_producer_remove_track(t->b->bp, t->name);
+    }
+    moqc_track_producer_del(t->tp);
+  }
+  moqc_mem_free(s->mem, t->name);
+  moqc_mem_free(s->mem, t);
+}
+
+/* Unlinks t from the session and deletes it. */
+static void track_remove(moqc_session *s, sub_track *t, int err) {
+  for (sub_track **p = &s->tracks; *p != NULL; p = &(*p)->next) {
+    if (*p == t) {
+      *p = t->next;
+      break;
+    }
+  }
+  moqc__sub_track_del(s, t, err);
+}
+
+static int track_open_info(moqc_session *s, sub_track *t) {
+  sess_stream *st;
+  int rv = moqc__sess_open(s, false, SK_TRACK_SUB, &st);
+  if (rv < 0) {
+    return rv;
+  }
+  t->info_stream = st->id;
+  uint8_t buf[32 + 2 * 4096];
+  moqc__writer w;
+  moqc__writer_init(&w, buf, sizeof(buf));
+  moqc__lite_track m = {moqc_str_c(t->b->path), moqc_str_c(t->name)};
+  if (moqc__lite_encode_stream_type(&w, MOQC_LITE_BIDI_TRACK) < 0 ||
+      moqc__lite_encode_track(&w, s->version, &m) < 0) {
+    return MOQC_ERR_INVALID_ARGUMENT;
+  }
+  return moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w));
+}
+
+static int track_open_subscribe(moqc_session *s, sub_track *t) {
+  moqc_subscription agg;
+  if (moqc_track_producer_subscription(t->tp, &agg, NULL) != 0) {
+    moqc_subscription_default(&agg);
+  }
+  sess_stream *st;
+  int rv = moqc__sess_open(s, false, SK_SUBSCRIBE_SUB, &st);
+  if (rv < 0) {
+    return rv;
+  }
+  t->sub_stream = st->id;
+  t->sub_id = s->next_subscribe_id++;
+  t->subscribed = true;
+  uint8_t buf[64 + 2 * 4096];
+  moqc__writer w;
+  moqc__writer_init(&w, buf, sizeof(buf));
+  moqc__lite_subscribe m;
+  memset(&m, 0, sizeof(m));
+  m.id = t->sub_id;
+  m.broadcast = moqc_str_c(t->b->path);
+  m.track = moqc_str_c(t->name);
+  m.priority = agg.priority;
+  m.ordered = agg.ordered;
+  m.max_latency_ms = agg.latency_max / MOQC_MILLISECONDS;
+  m.has_start = agg.has_start;
+  m.start_group = agg.start;
+  m.has_end = agg.has_end;
+  m.end_group = agg.end;
+  if (moqc__lite_encode_stream_type(&w, MOQC_LITE_BIDI_SUBSCRIBE) < 0 ||
+      moqc__lite_encode_subscribe(&w, s->version, &m) < 0) {
+    return MOQC_ERR_INVALID_ARGUMENT;
+  }
+  return moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w));
+}
+
+static int track_accept(moqc_session *s, sub_track *t, const moqc_track_info *info) {
+  t->info = *info;
+  int rv = moqc_track_request_accept(t->req, info, &t->tp);
+  t->req = NULL;
+  if (rv < 0) {
+    return rv;
+  }
+  return track_open_subscribe(s, t);
+}
+
+int moqc__sub_track_start(moqc_session *s, sub_broadcast *b, moqc_track_request *req) {
+  sub_track *t = moqc_mem_calloc(s->mem, 1, sizeof(*t));
+  const char *name = moqc_track_request_name(req);
+  size_t n = strlen(name);
+  if (t == NULL || (t->name = moqc_mem_malloc(s->mem, n + 1)) == NULL) {
+    moqc_mem_free(s->mem, t);
+    moqc_track_request_reject(req, MOQC_ERR_NOMEM);
+    return MOQC_ERR_NOMEM;
+  }
+  memcpy(t->name, name, n + 1);
+  t->b = b;
+  t->req = req;
+  t->info_stream = MOQC_STREAM_NONE;
+  t->sub_stream = MOQC_STREAM_NONE;
+  t->next = s->tracks;
+  s->tracks = t;
+  int rv;
+  if (s->version == MOQC_LITE_05) {
+    rv = track_open_info(s, t);
+  } else {
+    /* No TRACK_INFO before lite-05: millisecond timestamps stamped on arrival. */
+    moqc_track_info info;
+    moqc_track_info_default(&info);
+    rv = track_accept(s, t, &info);
+  }
+  if (rv < 0) {
+    track_remove(s, t, rv == MOQC_ERR_WOULD_BLOCK ? MOQC_ERR_UNROUTABLE : rv);
+    return rv == MOQC_ERR_NOMEM ? rv : 0;
+  }
+  return 0;
+}
+
+int moqc__sub_track_poll(moqc_session *s, sub_track *t) {
+  if (t->tp == NULL || !t->subscribed) {
+    return 0;
+  }
+  int used = moqc_track_producer_used(t->tp, s->waker);
+  MOQC_LOG(&s->settings.log, MOQC_LOG_TRACE, "track %s used %d", t->name, used);
+  if (used == 0) {
+    /* The last local consumer left: cancel the remote subscription. */
+    MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "unsubscribing %s/%s", t->b->path, t->name);
+    track_remove(s, t, 0);
+  }
+  return 0;
+}
+
+int moqc__sub_track_info_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+                              const uint8_t *end, bool fin) {
+  sub_track *t = moqc__sub_track_by_stream(s, st->id);
+  if (t == NULL || t->req == NULL) {
+    *p = end;
+    st->rx_done = fin;
+    return 0;
+  }
+  moqc__lite_track_info m;
+  int rv = moqc__lite_decode_track_info(p, end, s->version, &m);
+  if (rv == MOQC_ERR_INCOMPLETE && !fin) {
+    return 0;
+  }
+  if (rv < 0) {
+    track_remove(s, t, MOQC_ERR_DECODE);
+    return 0;
+  }
+  moqc_track_info info;
+  moqc_track_info_default(&info);
+  info.priority = m.priority;
+  info.ordered = m.ordered;
+  info.timescale = m.timescale;
+  if (m.max_latency_ms != 0) {
+    info.retention = m.max_latency_ms * MOQC_MILLISECONDS;
+  }
+  /* Done with the Track stream: FIN ours (spec 5.2), ignore the rest. */
+  moqc__sess_queue_fin(s, st);
+  t->info_stream = MOQC_STREAM_NONE;
+  st->kind = SK_DISCARD;
+  rv = track_accept(s, t, &info);
+  if (rv < 0) {
+    track_remove(s, t, rv == MOQC_ERR_WOULD_BLOCK ? MOQC_ERR_UNROUTABLE : rv);
+    return rv == MOQC_ERR_NOMEM ? rv : 0;
+  }
+  return 0;
+}
+
+int moqc__sub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+                             const uint8_t *end, bool fin) {
+  sub_track *t = moqc__sub_track_by_stream(s, st->id);
+  while (*p < end) {
+    moqc__lite_subscribe_response m;
+    int rv = moqc__lite_decode_subscribe_response(p, end, s->version, &m);
+    if (rv == MOQC_ERR_INCOMPLETE) {
+      break;
+    }
+    if (rv < 0) {
+      if (t != NULL) {
+        track_remove(s, t, MOQC_ERR_DECODE);
+      }
+      return 0;
+    }
+    /* START/OK and DROP need no action; END is followed by the FIN. */
+  }
+  if (fin) {
+    st->rx_done = true;
+    if (t != NULL && t->tp != NULL) {
+      /* The publisher ended the subscription: the track is finished. */
+      (void)moqc_track_producer_finish(t->tp);
+      t->sub_stream = MOQC_STREAM_NONE;
+      moqc__sess_queue_fin(s, st);
+      st->kind = SK_DISCARD;
+      track_remove(s, t, 0);
+    }
+  }
+  return 0;
+}
+
+/* ---- Group streams in -------------------------------------------------------------------- */
+
+static void group_abort(moqc_session *s, sess_stream *st, sub_group_rx *g, int err) {
+  if (g->fp != NULL) {
+    moqc_frame_producer_abort(g->fp, err);
+    moqc_frame_producer_del(g->fp);
+    g->fp = NULL;
+  }
+  if (g->gp != NULL) {
+    moqc_group_producer_abort(g->gp, err);
+    moqc_group_producer_del(g->gp);
+    g->gp = NULL;
+  }
+  moqc__sess_stop(s, st, err);
+}
+
+/* Tells an oversize frame from other header errors, for the stop code. */
+static int group_header_error(moqc_session *s, const uint8_t *p, const uint8_t *end) {
+  uint64_t v;
+  if (s->version == MOQC_LITE_05 && moqc__get_varint(&p, end, &v) != 0) {
+    return MOQC_ERR_DECODE;
+  }
+  if (moqc__get_varint(&p, end, &v) == 0 && v > MOQC_LITE_MAX_FRAME_SIZE) {
+    return MOQC_ERR_FRAME_TOO_LARGE;
+  }
+  return MOQC_ERR_DECODE;
+}
+
+static int group_start(moqc_session *s, sess_stream *st, sub_group_rx *g, const uint8_t **p,
+                       const uint8_t *end, bool fin) {
+  moqc__lite_group m;
+  int rv = moqc__lite_decode_group(p, end, s->version, &m);
+  if (rv == MOQC_ERR_INCOMPLETE) {
+    if (fin) {
+      moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+    }
+    return 0;
+  }
+  if (rv < 0) {
+    moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+    return 0;
+  }
+  sub_track *t = track_by_sub_id(s, m.subscribe_id);
+  if (t == NULL || t->tp == NULL) {
+    /* Unknown or cancelled subscription: stop it (spec 4.6). */
+    moqc__sess_abandon(s, st, MOQC_ERR_CANCEL);
+    return 0;
+  }
+  rv = moqc_track_producer_create_group(t->tp, m.sequence, s->now, &g->gp);
+  if (rv < 0) {
+    if (rv == MOQC_ERR_NOMEM) {
+      return rv;
+    }
+    moqc__sess_abandon(s, st, rv);
+    return 0;
+  }
+  g->header_read = true;
+  g->timescale = t->info.timescale != 0 ? t->info.timescale : MOQC_TIMESCALE_MILLI;
+  moqc__lite_frame_reader_init(&g->fr, s->version);
+  return 0;
+}
+
+int moqc__sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+                         bool fin) {
+  sub_group_rx *g = st->ctx;
+  int rv;
+  if (g == NULL) {
+    g = moqc_mem_calloc(s->mem, 1, sizeof(*g));
+    if (g == NULL) {
+      return MOQC_ERR_NOMEM;
+    }
+    st->ctx = g;
+  }
+  if (!g->header_read) {
+    if ((rv = group_start(s, st, g, p, end, fin)) < 0 || !g->header_read) {
+      return rv;
+    }
+  }
+  while (*p < end) {
+    if (g->fp == NULL) {
+      moqc__lite_frame_header h;
+      int64_t abs_ts;
+      const uint8_t *before = *p;
+      rv = moqc__lite_frame_reader_read(&g->fr, p, end, &h, &abs_ts);
+      if (rv == MOQC_ERR_INCOMPLETE) {
+        break;
+      }
+      if (rv < 0) {
+        group_abort(s, st, g, group_header_error(s, before, end));
+        *p = end;
+        return 0;
+      }
+      uint64_t ts;
+      if (s->version == MOQC_LITE_05) {
+        ts = (uint64_t)abs_ts;
+      } else {
+        moqc_timestamp now;
+        ts = moqc_timestamp_from_tstamp(s->now, g->timescale, &now) == 0 ? now.value : 0;
+      }
+      rv = moqc_group_producer_create_frame(g->gp, h.size, ts, &g->fp);
+      if (rv < 0) {
+        if (rv == MOQC_ERR_NOMEM) {
+          return rv;
+        }
+        group_abort(s, st, g, rv);
+        *p = end;
+        return 0;
+      }
+      g->remaining = h.size;
+    }
+    size_t n = (size_t)(end - *p);
+    if (n > g->remaining) {
+      n = (size_t)g->remaining;
+    }
+    if (n > 0 && (rv = moqc_frame_producer_write(g->fp, *p, n)) < 0) {
+      group_abort(s, st, g, rv);
+      *p = end;
+      return 0;
+    }
+    *p += n;
+    g->remaining -= n;
+    if (g->remaining == 0) {
+      rv = moqc_frame_producer_finish(g->fp);
+      moqc_frame_producer_del(g->fp);
+      g->fp = NULL;
+      if (rv < 0) {
+        group_abort(s, st, g, rv);
+        *p = end;
+        return 0;
+      }
+    }
+  }
+  if (fin && *p == end) {
+    st->rx_done = true;
+    if (g->fp != NULL || !moqc__lite_frame_reader_at_boundary(&g->fr)) {
+      /* FIN inside a frame: a truncated group (spec 4.6). */
+      group_abort(s, st, g, MOQC_ERR_WRONG_SIZE);
+      return 0;
+    }
+    (void)moqc_group_producer_finish(g->gp);
+    moqc_group_producer_del(g->gp);
+    g->gp = NULL;
+  }
+  return 0;
+}
+
+/* ---- Stream end and teardown -------------------------------------------------------------- */
+
+void moqc__sub_stream_reset(moqc_session *s, sess_stream *st, int err) {
+  switch (st->kind) {
+  case SK_ANNOUNCE_SUB:
+    moqc__sub_announce_ended(s, MOQC_ERR_DROPPED);
+    moqc__sess_reset(s, st, MOQC_ERR_CANCEL);
+    break;
+  case SK_TRACK_SUB:
+  case SK_SUBSCRIBE_SUB: {
+    sub_track *t = moqc__sub_track_by_stream(s, st->id);
+    if (t != NULL) {
+      track_remove(s, t, err == MOQC_ERR_CANCEL ? MOQC_ERR_DROPPED : err);
+    }
+    break;
+  }
+  case SK_GROUP_RX: {
+    sub_group_rx *g = st->ctx;
+    if (g != NULL) {
+      group_abort(s, st, g, err);
+    }
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+void moqc__sub_stream_free(moqc_session *s, sess_stream *st) {
+  if (st->kind == SK_GROUP_RX) {
+    sub_group_rx *g = st->ctx;
+    if (g != NULL) {
+      moqc_frame_producer_del(g->fp);
+      moqc_group_producer_del(g->gp);
+    }
+  }
+  if (st->kind == SK_TRACK_SUB || st->kind == SK_SUBSCRIBE_SUB) {
+    sub_track *t = moqc__sub_track_by_stream(s, st->id);
+    if (t != NULL) {
+      if (t->info_stream == st->id) {
+        t->info_stream = MOQC_STREAM_NONE;
+      }
+      if (t->sub_stream == st->id) {
+        t->sub_stream = MOQC_STREAM_NONE;
+      }
+    }
+  }
+  if (st == s->announce_sub) {
+    s->announce_sub = NULL;
+  }
+  moqc_mem_free(s->mem, st->ctx);
+  st->ctx = NULL;
+}
