@@ -12,6 +12,8 @@
  *
  * Everything here is pure: no I/O, no clock, no thread of its own. Role names on every export:
  * "publisher" = egress (the node sends), "subscriber" = ingress (the node receives).
+ *
+ * Since 0.1.0.
  */
 #ifndef MOQC_STATS_H
 #define MOQC_STATS_H
@@ -23,6 +25,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/**
+ * The stats counter list (STYLE.md 2.8): the same X-macro as MOQC_USAGE_FOREACH, which generates
+ * the counters struct, the JSON keys and the Prometheus names.
+ */
+#define MOQC_STATS_FOREACH(XX) MOQC_USAGE_FOREACH(XX)
 
 /** The default excluded prefix, also the stats broadcast's prefix. */
 #define MOQC_STATS_DEFAULT_PREFIX ".stats"

@@ -16,6 +16,8 @@
  *
  * Thread-safe: counters are atomics (open and payload bumps relaxed, closed bumps release;
  * moqc_usage_read loads every closed counter with acquire first).
+ *
+ * Since 0.1.0.
  */
 #ifndef MOQC_USAGE_H
 #define MOQC_USAGE_H

@@ -9,7 +9,7 @@
 
 #define PROM_PREFIX "moq_relay_"
 
-static void prom_head(moqc__sbuf *b, const char *name, const char *help) {
+static void prometheus_head(moqc__sbuf *b, const char *name, const char *help) {
   moqc__sbuf_puts(b, "# HELP " PROM_PREFIX);
   moqc__sbuf_puts(b, name);
   moqc__sbuf_puts(b, " ");
@@ -19,7 +19,7 @@ static void prom_head(moqc__sbuf *b, const char *name, const char *help) {
   moqc__sbuf_puts(b, " counter\n");
 }
 
-static void prom_tier(moqc__sbuf *b, const char *name, moqc_str tier) {
+static void prometheus_tier(moqc__sbuf *b, const char *name, moqc_str tier) {
   moqc__sbuf_puts(b, PROM_PREFIX);
   moqc__sbuf_puts(b, name);
   moqc__sbuf_puts(b, "{tier=\"");
@@ -27,7 +27,7 @@ static void prom_tier(moqc__sbuf *b, const char *name, moqc_str tier) {
   moqc__sbuf_puts(b, "\"");
 }
 
-static void prom_render(moqc__sbuf *b, const void *arg) {
+static void prometheus_render(moqc__sbuf *b, const void *arg) {
   const moqc_stats_snapshot *snap = arg;
 
   for (int f = 0; f < MOQC_USAGE_FIELD_COUNT; f++) {
@@ -35,10 +35,10 @@ static void prom_render(moqc__sbuf *b, const void *arg) {
     if (name == NULL) {
       continue;
     }
-    prom_head(b, name, moqc_usage_field_prom_help(f));
+    prometheus_head(b, name, moqc_usage_field_prom_help(f));
     for (size_t i = 0; i < snap->n_traffic; i++) {
       const moqc_stats_traffic_row *r = &snap->traffic[i];
-      prom_tier(b, name, r->tier);
+      prometheus_tier(b, name, r->tier);
       moqc__sbuf_puts(b, ",role=\"");
       moqc__sbuf_puts(b, moqc_direction_role(r->dir));
       moqc__sbuf_puts(b, "\"} ");
@@ -48,11 +48,11 @@ static void prom_render(moqc__sbuf *b, const void *arg) {
   }
   for (int closed = 0; closed < 2; closed++) {
     const char *name = closed ? "sessions_closed_total" : "sessions_opened_total";
-    prom_head(b, name, closed ? "Sessions closed (last reference to the context gone)"
+    prometheus_head(b, name, closed ? "Sessions closed (last reference to the context gone)"
                               : "Sessions opened (stats context created)");
     for (size_t i = 0; i < snap->n_sessions; i++) {
       const moqc_stats_tier_sessions *s = &snap->sessions[i];
-      prom_tier(b, name, s->tier);
+      prometheus_tier(b, name, s->tier);
       moqc__sbuf_puts(b, "} ");
       moqc__sbuf_u64(b, closed ? s->p.sessions_closed : s->p.sessions);
       moqc__sbuf_puts(b, "\n");
@@ -63,11 +63,11 @@ static void prom_render(moqc__sbuf *b, const void *arg) {
 moqc_ssize moqc_stats_prometheus(const moqc_stats_snapshot *snap, char *buf, size_t cap) {
   moqc__sbuf b = {buf, cap, 0};
 
-  prom_render(&b, snap);
+  prometheus_render(&b, snap);
   return moqc__sbuf_finish(&b);
 }
 
 int moqc_stats_prometheus_alloc(const moqc_stats_snapshot *snap, const moqc_mem *mem, char **out,
                                 size_t *len) {
-  return moqc__sbuf_alloc(prom_render, snap, mem, out, len);
+  return moqc__sbuf_alloc(prometheus_render, snap, mem, out, len);
 }

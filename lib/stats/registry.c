@@ -6,6 +6,7 @@
  * lock, before its counters are read): nothing else holds it, and nothing can take a new
  * reference without the lock, so its values are final and no bump can land on it afterwards.
  * Reclaimed values move into the tier's retired totals, so snapshots never decrease.
+ * Readouts live in snapshot.c and report.c.
  */
 #include <moqc/error.h>
 #include <moqc/stats.h>
@@ -16,41 +17,6 @@
 
 #include "stats/map.h"
 #include "stats/registry.h"
-
-/* Key kinds. */
-#define REG_KEY_ENTRY 'E'
-#define REG_KEY_PRESENCE 'P'
-#define REG_KEY_RETIRED 'R'
-
-/* The sinks of one (tier, path): index = moqc_direction. */
-typedef struct reg_entry {
-  moqc_str tier;
-  moqc_str path;
-  moqc_usage *sink[2];
-  char data[];
-} reg_entry;
-
-/* Totals of reclaimed entries of one tier. */
-typedef struct reg_retired {
-  moqc_str tier;
-  moqc_usage_counters c[2];
-  moqc_stats_presence p;
-  bool has_traffic;
-  bool has_sessions;
-  char data[];
-} reg_retired;
-
-struct moqc_stats_registry {
-  const moqc_mem *mem;
-  atomic_uint_fast32_t refs;
-  bool enabled;
-  pthread_mutex_t lock;
-  moqc_str *exclude;
-  size_t n_exclude;
-  moqc__map entries;
-  moqc__map presence;
-  moqc__map retired;
-};
 
 int moqc__str_cmp(moqc_str a, moqc_str b) {
   size_t n = a.len < b.len ? a.len : b.len;
@@ -63,7 +29,7 @@ int moqc__str_cmp(moqc_str a, moqc_str b) {
 }
 
 /* Copies two strings into one allocation of head bytes plus the strings; sets *a and *b. */
-static void *reg_alloc2(const moqc_mem *mem, size_t head, moqc_str a, moqc_str b, moqc_str *oa,
+static void *registry_alloc2(const moqc_mem *mem, size_t head, moqc_str a, moqc_str b, moqc_str *oa,
                         moqc_str *ob) {
   char *p;
 
@@ -85,7 +51,7 @@ static void *reg_alloc2(const moqc_mem *mem, size_t head, moqc_str a, moqc_str b
   return p;
 }
 
-static int reg_alloc(moqc_stats_registry **out, bool enabled, const moqc_mem *mem) {
+static int registry_alloc(moqc_stats_registry **out, bool enabled, const moqc_mem *mem) {
   moqc_stats_registry *reg = moqc_mem_calloc(mem, 1, sizeof(*reg));
 
   if (reg == NULL) {
@@ -123,7 +89,7 @@ int moqc_stats_registry_new(moqc_stats_registry **out, const moqc_str *exclude, 
     }
     total += exclude[i].len;
   }
-  rv = reg_alloc(&reg, true, mem);
+  rv = registry_alloc(&reg, true, mem);
   if (rv != 0) {
     return rv;
   }
@@ -152,7 +118,7 @@ int moqc_stats_registry_new(moqc_stats_registry **out, const moqc_str *exclude, 
 }
 
 int moqc_stats_registry_new_disabled(moqc_stats_registry **out, const moqc_mem *mem) {
-  return reg_alloc(out, false, mem);
+  return registry_alloc(out, false, mem);
 }
 
 void moqc_stats_registry_incref(moqc_stats_registry *reg) {
@@ -161,12 +127,12 @@ void moqc_stats_registry_incref(moqc_stats_registry *reg) {
   }
 }
 
-static void reg_free(moqc_stats_registry *reg) {
+static void registry_free(moqc_stats_registry *reg) {
   size_t slot = 0;
   moqc__map_node *next = NULL, *n;
 
   while ((n = moqc__map_next(&reg->entries, &slot, &next)) != NULL) {
-    reg_entry *e = n->val;
+    moqc__stats_entry *e = n->val;
     moqc_usage_decref(e->sink[0]);
     moqc_usage_decref(e->sink[1]);
     moqc_mem_free(reg->mem, e);
@@ -194,7 +160,7 @@ static void reg_free(moqc_stats_registry *reg) {
 
 void moqc_stats_registry_decref(moqc_stats_registry *reg) {
   if (reg != NULL && atomic_fetch_sub_explicit(&reg->refs, 1, memory_order_acq_rel) == 1) {
-    reg_free(reg);
+    registry_free(reg);
   }
 }
 
@@ -218,13 +184,12 @@ bool moqc_stats_registry_excluded(const moqc_stats_registry *reg, moqc_str path)
   return false;
 }
 
-/* Finds or creates the retired totals of tier; lock held. NULL on out-of-memory. */
-static reg_retired *reg_retired_get(moqc_stats_registry *reg, moqc_str tier) {
+moqc__stats_retired *moqc__stats_retired_get(moqc_stats_registry *reg, moqc_str tier) {
   char stack[MOQC__KEY_STACK];
   size_t len;
-  char *key = moqc__key_make(reg->mem, stack, REG_KEY_RETIRED, tier, (moqc_str){"", 0}, &len);
+  char *key = moqc__key_make(reg->mem, stack, MOQC__STATS_KEY_RETIRED, tier, (moqc_str){"", 0}, &len);
   moqc__map_node *n;
-  reg_retired *r;
+  moqc__stats_retired *r;
   moqc_str t, unused;
 
   if (key == NULL) {
@@ -235,7 +200,7 @@ static reg_retired *reg_retired_get(moqc_stats_registry *reg, moqc_str tier) {
     moqc__key_free(reg->mem, stack, key);
     return n->val;
   }
-  r = reg_alloc2(reg->mem, sizeof(*r), tier, (moqc_str){"", 0}, &t, &unused);
+  r = registry_alloc2(reg->mem, sizeof(*r), tier, (moqc_str){"", 0}, &t, &unused);
   if (r != NULL) {
     r->tier = t;
     if (moqc__map_insert(&reg->retired, key, len, r) == NULL) {
@@ -253,14 +218,14 @@ int moqc_stats_registry_sink(moqc_stats_registry *reg, moqc_str tier, moqc_direc
   size_t len;
   char *key;
   moqc__map_node *n;
-  reg_entry *e;
+  moqc__stats_entry *e;
   int rv = 0;
 
   *out = NULL;
   if (!moqc_stats_registry_enabled(reg) || moqc_stats_registry_excluded(reg, path)) {
     return 0;
   }
-  key = moqc__key_make(reg->mem, stack, REG_KEY_ENTRY, tier, path, &len);
+  key = moqc__key_make(reg->mem, stack, MOQC__STATS_KEY_ENTRY, tier, path, &len);
   if (key == NULL) {
     return MOQC_ERR_NOMEM;
   }
@@ -269,7 +234,7 @@ int moqc_stats_registry_sink(moqc_stats_registry *reg, moqc_str tier, moqc_direc
   if (n != NULL) {
     e = n->val;
   } else {
-    e = reg_alloc2(reg->mem, sizeof(*e), tier, path, &tier, &path);
+    e = registry_alloc2(reg->mem, sizeof(*e), tier, path, &tier, &path);
     if (e == NULL) {
       rv = MOQC_ERR_NOMEM;
       goto done;
@@ -298,7 +263,7 @@ int moqc__stats_presence_open(moqc_stats_registry *reg, moqc_str tier, moqc_str 
                               moqc__presence **out) {
   char stack[MOQC__KEY_STACK];
   size_t len;
-  char *key = moqc__key_make(reg->mem, stack, REG_KEY_PRESENCE, tier, root, &len);
+  char *key = moqc__key_make(reg->mem, stack, MOQC__STATS_KEY_PRESENCE, tier, root, &len);
   moqc__map_node *n;
   moqc__presence *p;
   int rv = 0;
@@ -311,7 +276,7 @@ int moqc__stats_presence_open(moqc_stats_registry *reg, moqc_str tier, moqc_str 
   if (n != NULL) {
     p = n->val;
   } else {
-    p = reg_alloc2(reg->mem, sizeof(*p), tier, root, &tier, &root);
+    p = registry_alloc2(reg->mem, sizeof(*p), tier, root, &tier, &root);
     if (p == NULL) {
       rv = MOQC_ERR_NOMEM;
       goto done;
@@ -355,278 +320,7 @@ moqc_stats_presence moqc__stats_presence_read(moqc__presence *p) {
   return r;
 }
 
-/* ---- snapshot ---- */
-
-/* Per-tier accumulator while building a snapshot. */
-typedef struct snap_acc {
-  moqc_str tier;
-  moqc_usage_counters c[2];
-  moqc_stats_presence p;
-  bool has_traffic;
-  bool has_sessions;
-} snap_acc;
-
-static int snap_acc_cmp(const void *a, const void *b) {
-  return moqc__str_cmp(((const snap_acc *)a)->tier, ((const snap_acc *)b)->tier);
-}
-
-/* Returns the accumulator of tier in acc[0..*n) (tiers are few: linear), adding it. */
-static snap_acc *snap_acc_get(snap_acc *acc, size_t *n, moqc_str tier) {
-  for (size_t i = 0; i < *n; i++) {
-    if (moqc_str_eq(acc[i].tier, tier)) {
-      return &acc[i];
-    }
-  }
-  acc[*n] = (snap_acc){.tier = tier};
-  return &acc[(*n)++];
-}
-
-static void presence_add(moqc_stats_presence *a, moqc_stats_presence b) {
+void moqc__stats_presence_add(moqc_stats_presence *a, moqc_stats_presence b) {
   a->sessions += b.sessions;
   a->sessions_closed += b.sessions_closed;
-}
-
-int moqc_stats_registry_snapshot(moqc_stats_registry *reg, moqc_stats_snapshot **out) {
-  const moqc_mem *mem = reg != NULL ? reg->mem : NULL;
-  moqc_stats_snapshot *snap;
-  snap_acc *acc = NULL;
-  size_t nacc = 0, cap, strbytes = 0, ntraffic = 0, nsess = 0;
-  size_t slot;
-  moqc__map_node *next, *n;
-  char *arena;
-
-  if (!moqc_stats_registry_enabled(reg)) {
-    snap = moqc_mem_calloc(mem, 1, sizeof(*snap));
-    if (snap == NULL) {
-      return MOQC_ERR_NOMEM;
-    }
-    snap->mem = mem;
-    *out = snap;
-    return 0;
-  }
-  pthread_mutex_lock(&reg->lock);
-  cap = reg->entries.count + reg->presence.count + reg->retired.count + 1;
-  acc = moqc_mem_calloc(mem, cap, sizeof(*acc));
-  if (acc == NULL) {
-    pthread_mutex_unlock(&reg->lock);
-    return MOQC_ERR_NOMEM;
-  }
-  slot = 0;
-  next = NULL;
-  while ((n = moqc__map_next(&reg->retired, &slot, &next)) != NULL) {
-    reg_retired *r = n->val;
-    snap_acc *a = snap_acc_get(acc, &nacc, r->tier);
-    moqc_usage_counters_add(&a->c[0], &r->c[0]);
-    moqc_usage_counters_add(&a->c[1], &r->c[1]);
-    presence_add(&a->p, r->p);
-    a->has_traffic |= r->has_traffic;
-    a->has_sessions |= r->has_sessions;
-  }
-  slot = 0;
-  next = NULL;
-  while ((n = moqc__map_next(&reg->entries, &slot, &next)) != NULL) {
-    reg_entry *e = n->val;
-    snap_acc *a = snap_acc_get(acc, &nacc, e->tier);
-    for (int d = 0; d < 2; d++) {
-      moqc_usage_counters c;
-      moqc_usage_read(e->sink[d], &c);
-      moqc_usage_counters_add(&a->c[d], &c);
-    }
-    a->has_traffic = true;
-  }
-  slot = 0;
-  next = NULL;
-  while ((n = moqc__map_next(&reg->presence, &slot, &next)) != NULL) {
-    moqc__presence *p = n->val;
-    snap_acc *a = snap_acc_get(acc, &nacc, p->tier);
-    presence_add(&a->p, moqc__stats_presence_read(p));
-    a->has_sessions = true;
-  }
-  for (size_t i = 0; i < nacc; i++) {
-    strbytes += acc[i].tier.len;
-    ntraffic += acc[i].has_traffic ? 2 : 0;
-    nsess += acc[i].has_sessions ? 1 : 0;
-  }
-  snap = moqc_mem_calloc(mem, 1, sizeof(*snap) + ntraffic * sizeof(moqc_stats_traffic_row) +
-                                     nsess * sizeof(moqc_stats_tier_sessions) + strbytes + 1);
-  if (snap == NULL) {
-    pthread_mutex_unlock(&reg->lock);
-    moqc_mem_free(mem, acc);
-    return MOQC_ERR_NOMEM;
-  }
-  snap->mem = mem;
-  snap->traffic = (moqc_stats_traffic_row *)(snap + 1);
-  snap->sessions = (moqc_stats_tier_sessions *)(snap->traffic + ntraffic);
-  arena = (char *)(snap->sessions + nsess);
-  /* Copy the tier labels (they point into registry storage) before unlocking. */
-  for (size_t i = 0; i < nacc; i++) {
-    if (acc[i].tier.len > 0) {
-      memcpy(arena, acc[i].tier.ptr, acc[i].tier.len);
-    }
-    acc[i].tier.ptr = arena;
-    arena += acc[i].tier.len;
-  }
-  pthread_mutex_unlock(&reg->lock);
-  if (nacc > 1) {
-    qsort(acc, nacc, sizeof(*acc), snap_acc_cmp);
-  }
-  for (size_t i = 0; i < nacc; i++) {
-    if (acc[i].has_traffic) {
-      snap->traffic[snap->n_traffic++] =
-          (moqc_stats_traffic_row){acc[i].tier, MOQC_DIRECTION_EGRESS, acc[i].c[1]};
-      snap->traffic[snap->n_traffic++] =
-          (moqc_stats_traffic_row){acc[i].tier, MOQC_DIRECTION_INGRESS, acc[i].c[0]};
-    }
-    if (acc[i].has_sessions) {
-      snap->sessions[snap->n_sessions++] = (moqc_stats_tier_sessions){acc[i].tier, acc[i].p};
-    }
-  }
-  moqc_mem_free(mem, acc);
-  *out = snap;
-  return 0;
-}
-
-void moqc_stats_snapshot_del(moqc_stats_snapshot *snap) {
-  if (snap != NULL) {
-    moqc_mem_free(snap->mem, snap);
-  }
-}
-
-/* ---- report ---- */
-
-static int report_entry_cmp(const void *a, const void *b) {
-  const moqc_stats_traffic_entry *x = a, *y = b;
-  int c = moqc__str_cmp(x->tier, y->tier);
-  return c != 0 ? c : moqc__str_cmp(x->path, y->path);
-}
-
-static int report_session_cmp(const void *a, const void *b) {
-  const moqc_stats_session_entry *x = a, *y = b;
-  int c = moqc__str_cmp(x->tier, y->tier);
-  return c != 0 ? c : moqc__str_cmp(x->root, y->root);
-}
-
-static char *arena_copy(char **arena, moqc_str s) {
-  char *p = *arena;
-  if (s.len > 0) {
-    memcpy(p, s.ptr, s.len);
-  }
-  *arena += s.len;
-  return p;
-}
-
-static int reg_report(moqc_stats_registry *reg, bool reclaim, moqc_stats_report **out) {
-  const moqc_mem *mem = reg != NULL ? reg->mem : NULL;
-  moqc_stats_report *rep;
-  size_t slot, strbytes = 0, ne, np;
-  moqc__map_node *next, *n;
-  char *arena;
-
-  if (!moqc_stats_registry_enabled(reg)) {
-    rep = moqc_mem_calloc(mem, 1, sizeof(*rep));
-    if (rep == NULL) {
-      return MOQC_ERR_NOMEM;
-    }
-    rep->mem = mem;
-    *out = rep;
-    return 0;
-  }
-  pthread_mutex_lock(&reg->lock);
-  ne = reg->entries.count;
-  np = reg->presence.count;
-  /* Pass 1: sizes, and the retired totals every reclaim may need, so pass 2 cannot fail. */
-  slot = 0;
-  next = NULL;
-  while ((n = moqc__map_next(&reg->entries, &slot, &next)) != NULL) {
-    reg_entry *e = n->val;
-    strbytes += e->tier.len + e->path.len;
-    if (reclaim && reg_retired_get(reg, e->tier) == NULL) {
-      pthread_mutex_unlock(&reg->lock);
-      return MOQC_ERR_NOMEM;
-    }
-  }
-  slot = 0;
-  next = NULL;
-  while ((n = moqc__map_next(&reg->presence, &slot, &next)) != NULL) {
-    moqc__presence *p = n->val;
-    strbytes += p->tier.len + p->root.len;
-    if (reclaim && reg_retired_get(reg, p->tier) == NULL) {
-      pthread_mutex_unlock(&reg->lock);
-      return MOQC_ERR_NOMEM;
-    }
-  }
-  rep = moqc_mem_calloc(mem, 1, sizeof(*rep) + ne * sizeof(moqc_stats_traffic_entry) +
-                                    np * sizeof(moqc_stats_session_entry) + strbytes + 1);
-  if (rep == NULL) {
-    pthread_mutex_unlock(&reg->lock);
-    return MOQC_ERR_NOMEM;
-  }
-  rep->mem = mem;
-  rep->entries = (moqc_stats_traffic_entry *)(rep + 1);
-  rep->sessions = (moqc_stats_session_entry *)(rep->entries + ne);
-  arena = (char *)(rep->sessions + np);
-  /* Pass 2: read, copy, reclaim. Refcounts are loaded (acquire) before the counters. */
-  slot = 0;
-  next = NULL;
-  while ((n = moqc__map_next(&reg->entries, &slot, &next)) != NULL) {
-    reg_entry *e = n->val;
-    moqc_stats_traffic_entry *t = &rep->entries[rep->n_entries++];
-    bool only_us = moqc_usage_refcount(e->sink[0]) == 1 && moqc_usage_refcount(e->sink[1]) == 1;
-    moqc_usage_read(e->sink[1], &t->publisher);
-    moqc_usage_read(e->sink[0], &t->subscriber);
-    t->tier = (moqc_str){arena_copy(&arena, e->tier), e->tier.len};
-    t->path = (moqc_str){arena_copy(&arena, e->path), e->path.len};
-    if (reclaim && only_us) {
-      reg_retired *r = reg_retired_get(reg, e->tier); /* exists since pass 1 */
-      moqc_usage_counters_add(&r->c[1], &t->publisher);
-      moqc_usage_counters_add(&r->c[0], &t->subscriber);
-      r->has_traffic = true;
-      t->reclaimed = true;
-      moqc__map_remove(&reg->entries, n);
-      moqc_usage_decref(e->sink[0]);
-      moqc_usage_decref(e->sink[1]);
-      moqc_mem_free(reg->mem, e);
-    }
-  }
-  slot = 0;
-  next = NULL;
-  while ((n = moqc__map_next(&reg->presence, &slot, &next)) != NULL) {
-    moqc__presence *p = n->val;
-    moqc_stats_session_entry *s = &rep->sessions[rep->n_sessions++];
-    bool only_us = atomic_load_explicit(&p->refs, memory_order_acquire) == 1;
-    s->presence = moqc__stats_presence_read(p);
-    s->tier = (moqc_str){arena_copy(&arena, p->tier), p->tier.len};
-    s->root = (moqc_str){arena_copy(&arena, p->root), p->root.len};
-    if (reclaim && only_us) {
-      reg_retired *r = reg_retired_get(reg, p->tier);
-      presence_add(&r->p, s->presence);
-      r->has_sessions = true;
-      s->reclaimed = true;
-      moqc__map_remove(&reg->presence, n);
-      moqc_mem_free(p->mem, p);
-    }
-  }
-  pthread_mutex_unlock(&reg->lock);
-  if (rep->n_entries > 1) {
-    qsort(rep->entries, rep->n_entries, sizeof(*rep->entries), report_entry_cmp);
-  }
-  if (rep->n_sessions > 1) {
-    qsort(rep->sessions, rep->n_sessions, sizeof(*rep->sessions), report_session_cmp);
-  }
-  *out = rep;
-  return 0;
-}
-
-int moqc_stats_registry_report(moqc_stats_registry *reg, moqc_stats_report **out) {
-  return reg_report(reg, true, out);
-}
-
-int moqc_stats_registry_detail(moqc_stats_registry *reg, moqc_stats_report **out) {
-  return reg_report(reg, false, out);
-}
-
-void moqc_stats_report_del(moqc_stats_report *rep) {
-  if (rep != NULL) {
-    moqc_mem_free(rep->mem, rep);
-  }
 }

@@ -1,12 +1,55 @@
 /*
- * Registry internals shared by the stats layer's files (registry, session).
+ * Registry internals shared by the stats layer's files (registry, snapshot, report, session).
  */
 #ifndef MOQC_STATS_REGISTRY_H
 #define MOQC_STATS_REGISTRY_H
 
 #include <moqc/stats.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
+
+#include "stats/map.h"
+
+/* Key kinds. */
+#define MOQC__STATS_KEY_ENTRY 'E'
+#define MOQC__STATS_KEY_PRESENCE 'P'
+#define MOQC__STATS_KEY_RETIRED 'R'
+
+/* The sinks of one (tier, path): index = moqc_direction. */
+typedef struct moqc__stats_entry {
+  moqc_str tier;
+  moqc_str path;
+  moqc_usage *sink[2];
+  char data[];
+} moqc__stats_entry;
+
+/* Totals of reclaimed entries of one tier. */
+typedef struct moqc__stats_retired {
+  moqc_str tier;
+  moqc_usage_counters c[2];
+  moqc_stats_presence p;
+  bool has_traffic;
+  bool has_sessions;
+  char data[];
+} moqc__stats_retired;
+
+struct moqc_stats_registry {
+  const moqc_mem *mem;
+  atomic_uint_fast32_t refs;
+  bool enabled;
+  pthread_mutex_t lock;
+  moqc_str *exclude;
+  size_t n_exclude;
+  moqc__map entries;
+  moqc__map presence;
+  moqc__map retired;
+};
+
+/** Finds or creates the retired totals of tier; registry lock held. NULL on out-of-memory. */
+moqc__stats_retired *moqc__stats_retired_get(moqc_stats_registry *reg, moqc_str tier);
+/** Adds b into a. */
+void moqc__stats_presence_add(moqc_stats_presence *a, moqc_stats_presence b);
 
 /*
  * Presence counters of one (tier, auth root), refcounted: the registry holds one reference, each

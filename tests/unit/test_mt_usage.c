@@ -11,6 +11,7 @@
 #include <moqc/moqc.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #define S(x) moqc_str_c(x)
@@ -25,7 +26,23 @@ typedef struct shared {
   atomic_int writers_left;
   atomic_ulong reads;
   atomic_ulong written;
+  atomic_int readers_ready; /* readers that have read once */
+  int readers;              /* how many readers the writers wait for */
 } shared;
+
+/* Writers start once every reader is running, so reads overlap writes even on a busy machine. */
+static void wait_readers(shared *sh) {
+  while (atomic_load(&sh->readers_ready) < sh->readers) {
+    sched_yield();
+  }
+}
+
+static void reader_ready(shared *sh, bool *first) {
+  if (*first) {
+    *first = false;
+    atomic_fetch_add(&sh->readers_ready, 1);
+  }
+}
 
 /* Violations seen by reader threads (cmocka asserts belong on the main thread). */
 static atomic_ulong violations;
@@ -47,6 +64,7 @@ static void check_presence(moqc_stats_presence p) {
 
 static void *sink_writer(void *arg) {
   shared *sh = arg;
+  wait_readers(sh);
   for (int i = 0; i < WRITER_ROUNDS; i++) {
     moqc_usage_open_subscription(sh->sink);
     moqc_usage_open_broadcast(sh->sink);
@@ -62,12 +80,14 @@ static void *sink_writer(void *arg) {
 
 static void *sink_reader(void *arg) {
   shared *sh = arg;
-  while (atomic_load(&sh->writers_left) > 0) {
+  bool first = true;
+  do {
     moqc_usage_counters c;
     moqc_usage_read(sh->sink, &c);
     check_pairs(&c);
     atomic_fetch_add(&sh->reads, 1);
-  }
+    reader_ready(sh, &first);
+  } while (atomic_load(&sh->writers_left) > 0);
   return NULL;
 }
 
@@ -77,6 +97,7 @@ static void test_mt_sink_never_closed_above_open(void **state) {
   pthread_t w[2], r[2];
   assert_int_equal(moqc_usage_new(&sh.sink, NULL), 0);
   atomic_init(&sh.writers_left, 2);
+  sh.readers = 2;
   for (int i = 0; i < 2; i++) {
     pthread_create(&w[i], NULL, sink_writer, &sh);
     pthread_create(&r[i], NULL, sink_reader, &sh);
@@ -101,6 +122,7 @@ static void test_mt_sink_never_closed_above_open(void **state) {
 
 static void *session_writer(void *arg) {
   shared *sh = arg;
+  wait_readers(sh);
   for (int i = 0; i < WRITER_ROUNDS / 10; i++) {
     /* A short session: presence, a scope, two subscriptions (one viewer), traffic. */
     moqc_stats_session *s;
@@ -134,7 +156,8 @@ static void *session_writer(void *arg) {
 
 static void *snapshot_reader(void *arg) {
   shared *sh = arg;
-  while (atomic_load(&sh->writers_left) > 0) {
+  bool first = true;
+  do {
     moqc_stats_snapshot *snap;
     if (moqc_stats_registry_snapshot(sh->reg, &snap) != 0) {
       atomic_fetch_add(&violations, 1);
@@ -148,13 +171,15 @@ static void *snapshot_reader(void *arg) {
     }
     moqc_stats_snapshot_del(snap);
     atomic_fetch_add(&sh->reads, 1);
-  }
+    reader_ready(sh, &first);
+  } while (atomic_load(&sh->writers_left) > 0);
   return NULL;
 }
 
 static void *report_reader(void *arg) {
   shared *sh = arg;
-  while (atomic_load(&sh->writers_left) > 0) {
+  bool first = true;
+  do {
     moqc_stats_report *rep;
     if (moqc_stats_registry_report(sh->reg, &rep) != 0) {
       atomic_fetch_add(&violations, 1);
@@ -169,7 +194,8 @@ static void *report_reader(void *arg) {
     }
     moqc_stats_report_del(rep);
     atomic_fetch_add(&sh->reads, 1);
-  }
+    reader_ready(sh, &first);
+  } while (atomic_load(&sh->writers_left) > 0);
   return NULL;
 }
 
@@ -180,6 +206,7 @@ static void test_mt_sessions_snapshot_and_report(void **state) {
   assert_int_equal(moqc_stats_registry_new(&sh.reg, NULL, 0, NULL), 0);
   assert_int_equal(moqc_stats_session_new(&sh.session, sh.reg, S(""), S("main")), 0);
   atomic_init(&sh.writers_left, 2);
+  sh.readers = 2;
   for (int i = 0; i < 2; i++) {
     pthread_create(&w[i], NULL, session_writer, &sh);
   }
@@ -216,6 +243,7 @@ static void test_mt_sessions_snapshot_and_report(void **state) {
 
 static void *reclaim_writer(void *arg) {
   shared *sh = arg;
+  wait_readers(sh);
   moqc_usage_scope *sc = NULL;
   for (int i = 0; i < WRITER_ROUNDS; i++) {
     if (sc == NULL) {
@@ -266,9 +294,11 @@ static void reporter_step(reporter *rp) {
 
 static void *reclaim_reporter(void *arg) {
   reporter *rp = arg;
-  while (atomic_load(&rp->sh->writers_left) > 0) {
+  bool first = true;
+  do {
     reporter_step(rp);
-  }
+    reader_ready(rp->sh, &first);
+  } while (atomic_load(&rp->sh->writers_left) > 0);
   return NULL;
 }
 
@@ -280,6 +310,7 @@ static void test_mt_reclamation_never_loses_a_bump(void **state) {
   assert_int_equal(moqc_stats_registry_new(&sh.reg, NULL, 0, NULL), 0);
   assert_int_equal(moqc_stats_session_new(&sh.session, sh.reg, S(""), S("")), 0);
   atomic_init(&sh.writers_left, 1);
+  sh.readers = 1;
   pthread_create(&w, NULL, reclaim_writer, &sh);
   pthread_create(&r, NULL, reclaim_reporter, &rp);
   pthread_join(w, NULL);
