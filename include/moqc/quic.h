@@ -187,7 +187,7 @@ MOQC_EXTERN void moqc_quic_settings_default(moqc_quic_settings *s);
  * Events of an endpoint. Every callback receives the endpoint's user_data and the connection's
  * own user data (moqc_quic_conn_set_user_data; NULL until set). Any callback may be NULL.
  * Inside a callback every moqc_quic_conn_* call is allowed; effects (data, close) are sent when
- * the callback returns. moqc_quic_endpoint_del is not allowed inside a callback.
+ * the callback returns. moqc_quic_endpoint_del is allowed only inside on_close.
  */
 typedef struct moqc_quic_callbacks {
   /**
@@ -251,7 +251,8 @@ MOQC_EXTERN int moqc_quic_endpoint_new(moqc_quic_endpoint **out, struct uv_loop_
 /**
  * Closes every connection (CONNECTION_CLOSE with app_code 0, without calling on_close) and the
  * socket, then frees the endpoint once libuv has closed its handles: the caller must run the
- * loop afterwards (uv_run) for the memory to be released. ep may be NULL. Not inside a callback.
+ * loop afterwards (uv_run) for the memory to be released. ep may be NULL. Not inside a callback
+ * other than on_close.
  */
 MOQC_EXTERN void moqc_quic_endpoint_del(moqc_quic_endpoint *ep);
 

@@ -344,9 +344,9 @@ static void conn_close_local(moqc_quic_conn *c, const moqc__ccerr *ccerr, int er
     n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, slot, cap, ccerr,
                                            moqc__quic_now());
   }
-  conn_report_close(c, err, app_code, false);
   if (n <= 0) {
     conn_destroy(c);
+    conn_report_close(c, err, app_code, false);
     return;
   }
   c->close_pkt = moqc_mem_malloc(ep->mem, (size_t)n);
@@ -357,9 +357,12 @@ static void conn_close_local(moqc_quic_conn *c, const moqc__ccerr *ccerr, int er
   moqc__ep_send_commit(ep, (size_t)n, (const struct sockaddr *)ps.path.remote.addr,
                        (socklen_t)ps.path.remote.addrlen);
   c->state = MOQC__CONN_CLOSING;
+  moqc__ep_unmark_dirty(ep, c);
   moqc__streams_free(c);
   moqc__dgrams_free(c);
   conn_arm_deadline(c);
+  /* Last: on_close may delete the endpoint. */
+  conn_report_close(c, err, app_code, false);
 }
 
 static void conn_close_liberr(moqc_quic_conn *c, int liberr) {
@@ -379,19 +382,17 @@ static void conn_close_app(moqc_quic_conn *c) {
 static void conn_enter_draining(moqc_quic_conn *c) {
   moqc__ccerr ccerr;
   moqc__conn_remote_ccerr(c->conn, &ccerr);
-  if (ccerr.type == MOQC__CCERR_TYPE_APPLICATION) {
-    conn_report_close(c, 0, ccerr.error_code, true);
-  } else {
-    conn_report_close(c, conn_map_transport_code(ccerr.error_code), 0, true);
-  }
-  if (c->state == MOQC__CONN_DEAD) {
-    return;
-  }
   c->state = MOQC__CONN_DRAINING;
   moqc__ep_unmark_dirty(c->ep, c);
   moqc__streams_free(c);
   moqc__dgrams_free(c);
   conn_arm_deadline(c);
+  /* Last: on_close may delete the endpoint. */
+  if (ccerr.type == MOQC__CCERR_TYPE_APPLICATION) {
+    conn_report_close(c, 0, ccerr.error_code, true);
+  } else {
+    conn_report_close(c, conn_map_transport_code(ccerr.error_code), 0, true);
+  }
 }
 
 void moqc_quic_conn_close(moqc_quic_conn *conn, uint64_t app_code, const char *reason) {
@@ -520,8 +521,8 @@ void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote, socklen_t
   }
   case NGTCP2_ERR_DROP_CONN:
   case NGTCP2_ERR_RETRY:
-    conn_report_close(c, MOQC_ERR_TRANSPORT, 0, false);
     conn_destroy(c);
+    conn_report_close(c, MOQC_ERR_TRANSPORT, 0, false);
     return;
   default:
     conn_close_liberr(c, rv);
@@ -539,9 +540,12 @@ static void conn_arm_timer(moqc_quic_conn *c) {
     return;
   }
   moqc_tstamp now = moqc__quic_now();
+  /* libuv timers count whole milliseconds: round down, so that sub-millisecond pacing gaps
+   * are served on the next loop iteration instead of a millisecond late (the write loop
+   * simply finds nothing to send when called early). */
   uint64_t ms = 0;
   if (expiry > now) {
-    ms = (expiry - now + MOQC_MILLISECONDS - 1) / MOQC_MILLISECONDS;
+    ms = (expiry - now) / MOQC_MILLISECONDS;
   }
   uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
 }
@@ -576,15 +580,17 @@ static void conn_timer_cb(uv_timer_t *t) {
   }
   int rv = ngtcp2_conn_handle_expiry(c->conn, moqc__quic_now());
   if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
-    conn_report_close(c, MOQC_ERR_TIMEOUT, 0, false);
     conn_destroy(c);
+    conn_report_close(c, MOQC_ERR_TIMEOUT, 0, false);
   } else if (rv != 0) {
     conn_close_liberr(c, rv);
   } else {
     moqc__ep_unmark_dirty(ep, c);
     moqc__conn_write(c);
   }
-  moqc__ep_run_dirty(ep);
+  if (!ep->deleting) {
+    moqc__ep_run_dirty(ep);
+  }
 }
 
 /* ---- accessors ---- */

@@ -160,7 +160,9 @@ void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len, const struct socka
 
 static void ep_prepare_cb(uv_prepare_t *h) {
   moqc_quic_endpoint *ep = h->data;
-  moqc__ep_run_dirty(ep);
+  if (!ep->deleting) {
+    moqc__ep_run_dirty(ep);
+  }
 }
 
 void moqc__ep_mark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn) {
@@ -198,10 +200,13 @@ void moqc__ep_unmark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn) {
 
 void moqc__ep_run_dirty(moqc_quic_endpoint *ep) {
   /* A write may mark other connections dirty (never this one again in the same pass). */
-  while (ep->dirty_head != NULL && !ep->send_blocked) {
+  while (ep->dirty_head != NULL && !ep->send_blocked && !ep->deleting) {
     moqc_quic_conn *c = ep->dirty_head;
     moqc__ep_unmark_dirty(ep, c);
     moqc__conn_write(c);
+  }
+  if (ep->deleting) {
+    return;
   }
   moqc__ep_flush(ep);
   if (ep->dirty_head == NULL && ep->prepare_active) {
@@ -301,33 +306,48 @@ static void ep_handle_packet(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t 
   moqc__conn_read(conn, src, srclen, pkt, len);
 }
 
+/* Reads one recvmmsg batch and feeds it to the connections. Returns the datagram count. */
+static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
+  for (size_t i = 0; i < MOQC__QUIC_BATCH; i++) {
+    ep->rmsgs[i].msg_hdr.msg_name = &ep->rsrc[i];
+    ep->rmsgs[i].msg_hdr.msg_namelen = sizeof(ep->rsrc[i]);
+    ep->rmsgs[i].msg_hdr.msg_iov = &ep->riov[i];
+    ep->rmsgs[i].msg_hdr.msg_iovlen = 1;
+    ep->rmsgs[i].msg_hdr.msg_control = NULL;
+    ep->rmsgs[i].msg_hdr.msg_controllen = 0;
+    ep->rmsgs[i].msg_hdr.msg_flags = 0;
+    ep->riov[i].iov_base = ep->recvbuf + i * MOQC__QUIC_RECV_SLOT;
+    ep->riov[i].iov_len = MOQC__QUIC_RECV_SLOT;
+  }
+  int n = recvmmsg(ep->fd, ep->rmsgs, MOQC__QUIC_BATCH, MSG_DONTWAIT, NULL);
+  if (n <= 0) {
+    return 0;
+  }
+  for (int i = 0; i < n; i++) {
+    struct mmsghdr *m = &ep->rmsgs[i];
+    if ((m->msg_hdr.msg_flags & MSG_TRUNC) != 0 || m->msg_len == 0) {
+      continue;
+    }
+    ep_handle_packet(ep, ep->recvbuf + (size_t)i * MOQC__QUIC_RECV_SLOT, m->msg_len,
+                     (const struct sockaddr *)&ep->rsrc[i], m->msg_hdr.msg_namelen, resets);
+    if (ep->deleting) {
+      return 0; /* on_close deleted the endpoint */
+    }
+  }
+  return n;
+}
+
+/* Alternates reading a batch and running the writes (ACKs go out after each batch: a late ACK
+ * on a sub-millisecond path looks like loss to the sender), for a bounded number of rounds. */
 static void ep_recv(moqc_quic_endpoint *ep) {
   unsigned resets = 0;
   for (int round = 0; round < EP_MAX_RECV_ROUNDS; round++) {
-    for (size_t i = 0; i < MOQC__QUIC_BATCH; i++) {
-      ep->rmsgs[i].msg_hdr.msg_name = &ep->rsrc[i];
-      ep->rmsgs[i].msg_hdr.msg_namelen = sizeof(ep->rsrc[i]);
-      ep->rmsgs[i].msg_hdr.msg_iov = &ep->riov[i];
-      ep->rmsgs[i].msg_hdr.msg_iovlen = 1;
-      ep->rmsgs[i].msg_hdr.msg_control = NULL;
-      ep->rmsgs[i].msg_hdr.msg_controllen = 0;
-      ep->rmsgs[i].msg_hdr.msg_flags = 0;
-      ep->riov[i].iov_base = ep->recvbuf + i * MOQC__QUIC_RECV_SLOT;
-      ep->riov[i].iov_len = MOQC__QUIC_RECV_SLOT;
-    }
-    int n = recvmmsg(ep->fd, ep->rmsgs, MOQC__QUIC_BATCH, MSG_DONTWAIT, NULL);
-    if (n <= 0) {
+    int n = ep_recv_batch(ep, &resets);
+    if (ep->deleting) {
       return;
     }
-    for (int i = 0; i < n; i++) {
-      struct mmsghdr *m = &ep->rmsgs[i];
-      if ((m->msg_hdr.msg_flags & MSG_TRUNC) != 0 || m->msg_len == 0) {
-        continue;
-      }
-      ep_handle_packet(ep, ep->recvbuf + (size_t)i * MOQC__QUIC_RECV_SLOT, m->msg_len,
-                       (const struct sockaddr *)&ep->rsrc[i], m->msg_hdr.msg_namelen, &resets);
-    }
-    if ((size_t)n < MOQC__QUIC_BATCH) {
+    moqc__ep_run_dirty(ep);
+    if ((size_t)n < MOQC__QUIC_BATCH || ep->deleting) {
       return;
     }
   }
@@ -355,7 +375,9 @@ static void ep_poll_cb(uv_poll_t *h, int status, int events) {
   if ((events & UV_READABLE) != 0) {
     ep_recv(ep);
   }
-  moqc__ep_run_dirty(ep);
+  if (!ep->deleting) {
+    moqc__ep_run_dirty(ep);
+  }
 }
 
 static void ep_want_writable(moqc_quic_endpoint *ep, bool on) {
