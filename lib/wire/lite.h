@@ -650,9 +650,10 @@ void moqc__lite_frame_reader_init(moqc__lite_frame_reader *r, moqc_lite_version 
  *   - 0 when a header is complete: *p is advanced to the first payload byte, *out holds the
  *     header and *timestamp (may be NULL) the frame's absolute timestamp;
  *   - MOQC_ERR_INCOMPLETE: every input byte was buffered (*p == end); feed more;
- *   - MOQC_ERR_MALFORMED: the header is invalid (size above MOQC_LITE_MAX_FRAME_SIZE, delta
- *     above the 53-bit limit, or the absolute timestamp leaves [0, MOQC_JS_INT_MAX]); *p is
- *     untouched and the reader must not be used again.
+ *   - MOQC_ERR_MALFORMED: the header is invalid (size above MOQC_LITE_MAX_FRAME_SIZE, zigzag
+ *     delta above MOQC_JS_INT_MAX, or the running timestamp leaves
+ *     [-MOQC_JS_INT_MAX, MOQC_JS_INT_MAX]); *p is untouched and the reader must not be used
+ *     again (reset the stream).
  */
 int moqc__lite_frame_reader_read(moqc__lite_frame_reader *r, const uint8_t **p,
                                  const uint8_t *end, moqc__lite_frame_header *out,
