@@ -174,6 +174,9 @@ typedef struct moqc_quic_settings {
   uint64_t max_datagram_frame_size;
   /** Connections a server accepts at once; Initial packets beyond are dropped. Default 10000. */
   size_t max_connections;
+  /** Do not batch datagrams with UDP generic segmentation offload (GSO is on by default and
+   * switched off by itself where the kernel refuses it). */
+  bool no_gso;
   /** Log hook (may be NULL); referenced. */
   const moqc_log *log;
   /** Allocator (may be NULL); referenced. */

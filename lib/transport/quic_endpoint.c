@@ -6,6 +6,7 @@
 #include "transport/quic_internal.h"
 
 #include <errno.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -60,6 +61,10 @@ static size_t ep_sendmmsg(moqc_quic_endpoint *ep, struct mmsghdr *msgs, size_t n
         ep->send_blocked = true;
         return done;
       }
+      if ((errno == EIO || errno == EINVAL) && ep->gso && msgs[done].msg_hdr.msg_controllen > 0) {
+        /* No GSO here (or not for this device): stop using it; this batch is lost. */
+        ep->gso = false;
+      }
       /* A datagram the kernel refuses (unreachable, too big): drop it like a lost packet. */
       MOQC_LOG(ep->log, MOQC_LOG_DEBUG, "quic: sendmmsg: %s", strerror(errno));
       done++;
@@ -70,31 +75,27 @@ static size_t ep_sendmmsg(moqc_quic_endpoint *ep, struct mmsghdr *msgs, size_t n
   return done;
 }
 
-void moqc__ep_flush(moqc_quic_endpoint *ep) {
+/* The test-only path: every datagram passes the filter, one message each, nothing retried. */
+static void ep_flush_filtered(moqc_quic_endpoint *ep) {
   struct mmsghdr msgs[MOQC__QUIC_BATCH + 1];
   struct iovec iov[MOQC__QUIC_BATCH + 1];
   size_t n = 0;
   bool release_held = false;
-  if (ep->nsend == 0) {
-    return;
-  }
   memset(msgs, 0, sizeof(msgs));
   for (size_t i = 0; i < ep->nsend; i++) {
     uint8_t *pkt = ep->sendbuf + i * MOQC__QUIC_MAX_UDP;
-    if (ep->filter != NULL && !ep->send_blocked) {
-      int verdict = ep->filter(ep->filter_ud, pkt, ep->sendlen[i]);
-      if (verdict == MOQC__QUIC_FILTER_DROP) {
-        continue;
-      }
-      if (verdict == MOQC__QUIC_FILTER_DELAY && ep->heldlen == 0) {
-        memcpy(ep->held, pkt, ep->sendlen[i]);
-        ep->heldlen = ep->sendlen[i];
-        ep->helddst = ep->senddst[i];
-        ep->helddstlen = ep->senddstlen[i];
-        continue;
-      }
-      release_held = ep->heldlen > 0;
+    int verdict = ep->filter(ep->filter_ud, pkt, ep->sendlen[i]);
+    if (verdict == MOQC__QUIC_FILTER_DROP) {
+      continue;
     }
+    if (verdict == MOQC__QUIC_FILTER_DELAY && ep->heldlen == 0) {
+      memcpy(ep->held, pkt, ep->sendlen[i]);
+      ep->heldlen = ep->sendlen[i];
+      ep->helddst = ep->senddst[i];
+      ep->helddstlen = ep->senddstlen[i];
+      continue;
+    }
+    release_held = ep->heldlen > 0;
     iov[n].iov_base = pkt;
     iov[n].iov_len = ep->sendlen[i];
     msgs[n].msg_hdr.msg_iov = &iov[n];
@@ -112,27 +113,103 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
     msgs[n].msg_hdr.msg_name = &ep->helddst;
     msgs[n].msg_hdr.msg_namelen = ep->helddstlen;
     n++;
+    ep->heldlen = 0;
   }
-  if (ep->filter != NULL) {
-    /* Filtered batches are never kept for a retry: what did not go out is lost. */
-    (void)ep_sendmmsg(ep, msgs, n);
-    ep->send_blocked = false;
-    if (release_held) {
-      ep->heldlen = 0;
-    }
-    ep->nsend = 0;
+  (void)ep_sendmmsg(ep, msgs, n);
+  ep->send_blocked = false;
+  ep->nsend = 0;
+}
+
+/* Largest UDP payload of one GSO send. */
+#define EP_GSO_MAX_BYTES 65000U
+/* Most segments per GSO send (the kernel's UDP_MAX_SEGMENTS). */
+#define EP_GSO_MAX_SEGS 64U
+
+void moqc__ep_flush(moqc_quic_endpoint *ep) {
+  struct mmsghdr msgs[MOQC__QUIC_BATCH];
+  struct iovec iov[MOQC__QUIC_BATCH];
+  size_t npkts[MOQC__QUIC_BATCH];
+  char ctrl[MOQC__QUIC_BATCH][CMSG_SPACE(sizeof(uint16_t))];
+  size_t n = 0;
+  if (ep->nsend == 0) {
     return;
   }
-  size_t sent = ep_sendmmsg(ep, msgs, n);
+  if (ep->filter != NULL) {
+    ep_flush_filtered(ep);
+    return;
+  }
+  memset(msgs, 0, sizeof(msgs));
+  /* Runs of datagrams to one destination with one size (the last may be shorter) become one
+   * message with UDP_SEGMENT (GSO) when the kernel supports it. */
+  for (size_t i = 0; i < ep->nsend;) {
+    size_t seg = ep->sendlen[i];
+    size_t j = i + 1;
+    size_t bytes = seg;
+    if (ep->gso) {
+      while (j < ep->nsend && j - i < EP_GSO_MAX_SEGS && bytes + ep->sendlen[j] <= EP_GSO_MAX_BYTES &&
+             ep->sendlen[j - 1] == seg && ep->sendlen[j] <= seg &&
+             ep->senddstlen[j] == ep->senddstlen[i] &&
+             memcmp(&ep->senddst[j], &ep->senddst[i], (size_t)ep->senddstlen[i]) == 0) {
+        bytes += ep->sendlen[j];
+        j++;
+      }
+    }
+    /* Packets sit in fixed slots, so a run is one iovec per packet. */
+    struct msghdr *h = &msgs[n].msg_hdr;
+    iov[n].iov_base = ep->sendbuf + i * MOQC__QUIC_MAX_UDP;
+    iov[n].iov_len = seg;
+    h->msg_iov = &iov[n];
+    h->msg_iovlen = 1;
+    if (j - i > 1) {
+      /* Compact the run so it is contiguous: slots are MOQC__QUIC_MAX_UDP apart. */
+      uint8_t *dst = ep->sendbuf + i * MOQC__QUIC_MAX_UDP + seg;
+      for (size_t k = i + 1; k < j; k++) {
+        memmove(dst, ep->sendbuf + k * MOQC__QUIC_MAX_UDP, ep->sendlen[k]);
+        dst += ep->sendlen[k];
+      }
+      iov[n].iov_len = bytes;
+      memset(ctrl[n], 0, sizeof(ctrl[n]));
+      h->msg_control = ctrl[n];
+      h->msg_controllen = sizeof(ctrl[n]);
+      struct cmsghdr *cm = CMSG_FIRSTHDR(h);
+      cm->cmsg_level = SOL_UDP;
+      cm->cmsg_type = UDP_SEGMENT;
+      cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t gso = (uint16_t)seg;
+      memcpy(CMSG_DATA(cm), &gso, sizeof(gso));
+    }
+    h->msg_name = &ep->senddst[i];
+    h->msg_namelen = ep->senddstlen[i];
+    npkts[n] = j - i;
+    n++;
+    i = j;
+  }
+  size_t sent_msgs = ep_sendmmsg(ep, msgs, n);
+  size_t sent = 0;
+  for (size_t k = 0; k < sent_msgs; k++) {
+    sent += npkts[k];
+  }
   if (sent < ep->nsend) {
-    /* Keep the rest in order for when the socket is writable again. */
-    size_t rest = ep->nsend - sent;
-    memmove(ep->sendbuf, ep->sendbuf + sent * MOQC__QUIC_MAX_UDP, rest * MOQC__QUIC_MAX_UDP);
-    memmove(ep->sendlen, ep->sendlen + sent, rest * sizeof(ep->sendlen[0]));
-    memmove(ep->senddst, ep->senddst + sent, rest * sizeof(ep->senddst[0]));
-    memmove(ep->senddstlen, ep->senddstlen + sent, rest * sizeof(ep->senddstlen[0]));
-    ep->nsend = rest;
-    ep_want_writable(ep, true);
+    /* Blocked: keep the rest (expanded back into slots) for when the socket is writable. A
+     * compacted run that did not go out is dropped whole; QUIC recovers it as loss. */
+    size_t keep = 0;
+    for (size_t k = sent_msgs, i = sent; k < n; i += npkts[k], k++) {
+      if (npkts[k] != 1) {
+        continue;
+      }
+      if (keep != i) {
+        memmove(ep->sendbuf + keep * MOQC__QUIC_MAX_UDP, ep->sendbuf + i * MOQC__QUIC_MAX_UDP,
+                ep->sendlen[i]);
+        ep->sendlen[keep] = ep->sendlen[i];
+        ep->senddst[keep] = ep->senddst[i];
+        ep->senddstlen[keep] = ep->senddstlen[i];
+      }
+      keep++;
+    }
+    ep->nsend = keep;
+    if (ep->send_blocked) {
+      ep_want_writable(ep, true);
+    }
     return;
   }
   ep->nsend = 0;
@@ -478,6 +555,7 @@ int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
     return rv;
   }
   ep->poll.data = ep;
+  ep->gso = !settings->no_gso;
   uv_prepare_init(loop, &ep->prepare);
   ep->prepare.data = ep;
   ep->open_handles = 2;

@@ -158,6 +158,7 @@ struct moqc_quic_endpoint {
   socklen_t senddstlen[MOQC__QUIC_BATCH];
   size_t nsend;
   bool send_blocked;
+  bool gso; /* send runs of datagrams with UDP_SEGMENT */
   /* receive batch */
   uint8_t *recvbuf; /* MOQC__QUIC_BATCH slots of MOQC__QUIC_RECV_SLOT */
   struct mmsghdr rmsgs[MOQC__QUIC_BATCH];
