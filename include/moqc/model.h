@@ -356,6 +356,16 @@ MOQC_EXTERN void moqc_track_consumer_del(moqc_track_consumer *tc);
 MOQC_EXTERN int moqc_track_subscriber_next_group(moqc_track_subscriber *ts,
                                                  moqc_group_consumer **out, moqc_waker *w);
 /**
+ * The single-frame-group shortcut, on next_group's cursor: the first frame of the smallest
+ * eligible group whose first frame is complete (*buf a new reference, *sequence its group,
+ * *timestamp may be NULL). A stalled group (first frame still being written) is skipped when a
+ * newer one is ready; groups that can never yield a first frame (aborted, empty, evicted) are
+ * skipped. Returns as next_group. Counts one egress group, one frame and its bytes.
+ */
+MOQC_EXTERN int moqc_track_subscriber_read_frame(moqc_track_subscriber *ts, moqc_rcbuf **buf,
+                                                 uint64_t *sequence, uint64_t *timestamp,
+                                                 moqc_waker *w);
+/**
  * Every cached group at or above the start once, in arrival order (a cursor independent of
  * next_group's). Returns as next_group.
  */

@@ -88,6 +88,9 @@ int moqc_frame_producer_finish(moqc_frame_producer *fp) {
   } else {
     f->finished = true;
     moqc__wlist_drain(&f->wait, &batch);
+    if (f->group != NULL) {
+      moqc__group_notify_track(f->group, &batch);
+    }
   }
   moqc__unlock_fire(c, &batch);
   return rv;

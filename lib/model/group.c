@@ -24,9 +24,16 @@ int moqc__group_new(moqc__core *c, moqc__track *t, uint64_t seq, moqc_tstamp now
   return 0;
 }
 
+void moqc__group_notify_track(moqc__group *g, moqc__wake *batch) {
+  if (g->track != NULL) {
+    moqc__wlist_drain(&g->track->rwait, batch);
+  }
+}
+
 /* Drops every cached frame (the index offset moves past them). */
 static void group_clear(moqc__core *c, moqc__group *g) {
   for (size_t i = 0; i < g->nframes; i++) {
+    g->frames[i]->group = NULL;
     moqc__frame_unref(c, g->frames[i]);
   }
   g->offset += g->nframes;
@@ -55,6 +62,7 @@ void moqc__group_abort(moqc__core *c, moqc__group *g, int err, moqc__wake *batch
   }
   group_clear(c, g);
   moqc__wlist_drain(&g->wait, batch);
+  moqc__group_notify_track(g, batch);
 }
 
 int moqc__group_append(moqc__core *c, moqc__group *g, moqc__frame *f, moqc__wake *batch) {
@@ -74,6 +82,7 @@ int moqc__group_append(moqc__core *c, moqc__group *g, moqc__frame *f, moqc__wake
   while (g->nframes > 0 && g->cached_bytes + f->size > MOQC_MAX_GROUP_CACHE) {
     moqc__frame *old = g->frames[0];
     g->cached_bytes -= old->size;
+    old->group = NULL;
     moqc__frame_unref(c, old);
     for (size_t i = 1; i < g->nframes; i++) {
       g->frames[i - 1] = g->frames[i];
@@ -82,10 +91,14 @@ int moqc__group_append(moqc__core *c, moqc__group *g, moqc__frame *f, moqc__wake
     g->offset++;
   }
   g->frames[g->nframes++] = f;
+  f->group = g;
   g->cached_bytes += f->size;
   moqc__pool_charge(c, g, f->size);
   moqc_usage_add_frames(c->isink, 1);
   moqc__wlist_drain(&g->wait, batch);
+  if (f->finished) {
+    moqc__group_notify_track(g, batch);
+  }
   return 0;
 }
 
@@ -210,6 +223,7 @@ int moqc_group_producer_finish(moqc_group_producer *gp) {
   } else {
     g->finished = true;
     moqc__wlist_drain(&g->wait, &batch);
+    moqc__group_notify_track(g, &batch);
   }
   moqc__unlock_fire(c, &batch);
   return rv;

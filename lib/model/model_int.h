@@ -73,6 +73,7 @@ typedef struct moqc__frame moqc__frame;
 typedef struct moqc__psub moqc__psub;
 
 struct moqc__frame {
+  moqc__group *group; /* the group caching it, NULL once evicted or cleared */
   size_t refs;
   moqc_rcbuf *buf;
   uint64_t size;
@@ -157,6 +158,7 @@ struct moqc__track {
   moqc__wlist pwait;          /* producer side: subscription aggregate changes */
   moqc__wlist uwait;          /* producer side: used / unused changes */
   moqc__wlist fwait;          /* fetch handlers: new fetch requests */
+  moqc__wlist rwait;          /* subscriber read_frame: first frames of cached groups */
 };
 
 struct moqc__core {
@@ -240,6 +242,9 @@ void moqc__track_agg_update(moqc__track *t, moqc__wake *batch);
 /* Pool bookkeeping: charge or release bytes of a group. */
 void moqc__pool_charge(moqc__core *c, moqc__group *g, uint64_t bytes);
 void moqc__pool_release(moqc__core *c, moqc__group *g);
+
+/* Wakes read_frame waiters of the track caching g (if any). Under the lock. */
+void moqc__group_notify_track(moqc__group *g, moqc__wake *batch);
 
 /* Frees the cached groups (aborting them with err) and datagrams of t. */
 void moqc__track_clear_cache(moqc__core *c, moqc__track *t, int err, moqc__wake *batch);

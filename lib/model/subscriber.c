@@ -147,6 +147,70 @@ int moqc_track_subscriber_next_group(moqc_track_subscriber *ts, moqc_group_consu
   return rv;
 }
 
+/* Whether g can never yield a first frame (aborted, empty and finished, first frame lost). */
+static bool subscriber_dead_group(const moqc__group *g) {
+  if (g->err != 0 || g->offset > 0) {
+    return true;
+  }
+  if (g->nframes == 0) {
+    return g->finished;
+  }
+  return g->frames[0]->err != 0;
+}
+
+int moqc_track_subscriber_read_frame(moqc_track_subscriber *ts, moqc_rcbuf **buf,
+                                     uint64_t *sequence, uint64_t *timestamp, moqc_waker *w) {
+  moqc__core *c = ts->core;
+  moqc__track *t = ts->track;
+  const moqc_subscription *sub = &ts->psub.sub;
+  moqc__group *ready = NULL;
+  bool waiting = false; /* a live group that may still become ready, or one parked above end */
+  int rv;
+
+  moqc__lock(c);
+  if (!ts->seq_done) {
+    for (size_t i = 0; i < t->ngroups; i++) {
+      moqc__group *g = t->groups[i];
+      if (g == NULL || g->sequence < ts->next_min) {
+        continue;
+      }
+      if (sub->has_end && g->sequence > sub->end) {
+        waiting = true;
+        continue;
+      }
+      if (g->nframes > 0 && g->offset == 0 && g->err == 0 && g->frames[0]->finished) {
+        if (ready == NULL || g->sequence < ready->sequence) {
+          ready = g;
+        }
+      } else if (!subscriber_dead_group(g)) {
+        waiting = true;
+      }
+    }
+  }
+  if (ready != NULL) {
+    moqc__frame *f = ready->frames[0];
+    moqc_rcbuf_incref(f->buf);
+    *buf = f->buf;
+    *sequence = ready->sequence;
+    if (timestamp != NULL) {
+      *timestamp = f->timestamp;
+    }
+    if (ready->sequence == UINT64_MAX) {
+      ts->seq_done = true;
+    } else {
+      ts->next_min = ready->sequence + 1;
+    }
+    moqc_usage_add_groups(ts->esink, 1);
+    moqc_usage_add_frames(ts->esink, 1);
+    moqc_usage_add_bytes(ts->esink, f->size);
+    rv = 0;
+  } else {
+    rv = subscriber_idle(ts, !waiting, &t->rwait, w);
+  }
+  moqc__unlock(c);
+  return rv;
+}
+
 int moqc_track_subscriber_recv_group(moqc_track_subscriber *ts, moqc_group_consumer **out,
                                      moqc_waker *w) {
   moqc__core *c = ts->core;

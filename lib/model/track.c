@@ -53,6 +53,7 @@ void moqc__track_unref(moqc__core *c, moqc__track *t) {
   moqc__wlist_clear(&t->pwait, c->mem);
   moqc__wlist_clear(&t->uwait, c->mem);
   moqc__wlist_clear(&t->fwait, c->mem);
+  moqc__wlist_clear(&t->rwait, c->mem);
   /* Nothing can be registered on the groups just released: nobody else referenced them. */
   moqc__wake_discard(&batch, c->mem);
   moqc_mem_free(c->mem, t->name);
@@ -79,6 +80,7 @@ void moqc__track_fail(moqc__core *c, moqc__track *t, int err, moqc__wake *batch)
   moqc__wlist_drain(&t->pwait, batch);
   moqc__wlist_drain(&t->uwait, batch);
   moqc__wlist_drain(&t->fwait, batch);
+  moqc__wlist_drain(&t->rwait, batch);
 }
 
 void moqc__track_producer_drop(moqc__core *c, moqc__track *t, moqc__wake *batch) {
@@ -93,6 +95,7 @@ void moqc__track_producer_drop(moqc__core *c, moqc__track *t, moqc__wake *batch)
     moqc__wlist_drain(&t->pwait, batch);
     moqc__wlist_drain(&t->uwait, batch);
     moqc__wlist_drain(&t->fwait, batch);
+    moqc__wlist_drain(&t->rwait, batch);
   }
   if (t->token) {
     t->token = false;
@@ -149,6 +152,7 @@ int moqc_track_producer_finish(moqc_track_producer *tp) {
       t->final_seq = UINT64_MAX;
     }
     moqc__wlist_drain(&t->wait, &batch);
+    moqc__wlist_drain(&t->rwait, &batch);
   }
   moqc__unlock_fire(c, &batch);
   return rv;

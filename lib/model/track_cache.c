@@ -191,6 +191,7 @@ int moqc__track_insert_group(moqc__core *c, moqc__track *t, uint64_t seq, moqc_t
   track_pay_debt(c, t, batch);
   track_trim(t);
   moqc__wlist_drain(&t->wait, batch);
+  moqc__wlist_drain(&t->rwait, batch);
   *out = g;
   return 0;
 }

@@ -404,6 +404,29 @@ static void test_metering_pending_subscription(void **state) {
   tm_scope_free(&eg);
 }
 
+static void test_metering_read_frame_shortcut(void **state) {
+  tm_scope eg;
+  tm_fixture fx;
+  moqc_rcbuf *buf;
+  uint64_t seq;
+  moqc_usage_counters c;
+  (void)state;
+  tm_scope_init(&eg, "x");
+  tm_fixture_open(&fx, NULL, &eg.base, NULL);
+  assert_int_equal(moqc_track_producer_write_frame(fx.tp, (const uint8_t *)"abcd", 4, 0, 0), 0);
+  assert_int_equal(moqc_track_producer_write_frame(fx.tp, (const uint8_t *)"ef", 2, 0, 0), 0);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(moqc_track_subscriber_read_frame(fx.sub, &buf, &seq, NULL, NULL), 0);
+    moqc_rcbuf_decref(buf);
+  }
+  c = tm_read(&eg);
+  assert_int_equal(c.groups, 2);
+  assert_int_equal(c.frames, 2);
+  assert_int_equal(c.bytes, 6);
+  tm_fixture_close(&fx);
+  tm_scope_free(&eg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_metering_known_traffic),
@@ -413,6 +436,7 @@ int main(void) {
       cmocka_unit_test(test_metering_publisher_tokens),
       cmocka_unit_test(test_metering_datagrams),
       cmocka_unit_test(test_metering_pending_subscription),
+      cmocka_unit_test(test_metering_read_frame_shortcut),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

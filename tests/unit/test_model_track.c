@@ -678,6 +678,126 @@ static void test_track_cache_pool_evicts_own_oldest(void **state) {
   moqc_cache_pool_decref(pool);
 }
 
+static void expect_read_frame(moqc_track_subscriber *s, uint64_t seq) {
+  moqc_rcbuf *buf;
+  uint64_t got = 99, ts = 99;
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &got, &ts, NULL), 0);
+  assert_int_equal(got, seq);
+  assert_int_equal(ts, seq);
+  assert_int_equal(moqc_rcbuf_len(buf), 1);
+  assert_int_equal(moqc_rcbuf_data(buf)[0], (uint8_t)seq);
+  moqc_rcbuf_decref(buf);
+}
+
+static void test_track_read_frame_in_order(void **state) {
+  ftrack f;
+  moqc_track_subscriber *s;
+  moqc_rcbuf *buf;
+  uint64_t seq;
+  tm_wake k;
+  (void)state;
+  tm_wake_init(&k);
+  ftrack_open(&f, NULL);
+  s = sub_from(&f, true, 0, false, 0);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w), MOQC_ERR_PENDING);
+  put(&f, 1, 0);
+  assert_int_equal(tm_wake_take(&k), 1);
+  put(&f, 0, 0);
+  expect_read_frame(s, 0);
+  expect_read_frame(s, 1);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w), MOQC_ERR_PENDING);
+  put(&f, 2, 0);
+  assert_int_equal(tm_wake_take(&k), 1);
+  expect_read_frame(s, 2);
+  /* Shares next_group's cursor. */
+  put(&f, 3, 0);
+  expect_next(s, false, 3);
+  assert_int_equal(moqc_track_producer_finish(f.tp), 0);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL), MOQC_END);
+  moqc_track_subscriber_del(s);
+  ftrack_close(&f);
+  moqc_waker_close(k.w);
+}
+
+static void test_track_read_frame_waits_for_stalled(void **state) {
+  ftrack f;
+  moqc_track_subscriber *s;
+  moqc_group_producer *gp;
+  moqc_frame_producer *fp;
+  moqc_rcbuf *buf;
+  uint64_t seq;
+  tm_wake k;
+  (void)state;
+  tm_wake_init(&k);
+  ftrack_open(&f, NULL);
+  s = sub_from(&f, true, 0, false, 0);
+  assert_int_equal(moqc_track_producer_create_group(f.tp, 0, 0, &gp), 0);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w), MOQC_ERR_PENDING);
+  tm_wake_take(&k);
+  assert_int_equal(moqc_group_producer_create_frame(gp, 1, 0, &fp), 0);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_frame_producer_write(fp, (const uint8_t *)"\0", 1), 0);
+  assert_int_equal(moqc_frame_producer_finish(fp), 0);
+  assert_int_equal(tm_wake_take(&k), 1); /* the first frame completed */
+  expect_read_frame(s, 0);
+  moqc_frame_producer_del(fp);
+  moqc_group_producer_del(gp);
+  moqc_track_subscriber_del(s);
+  ftrack_close(&f);
+  moqc_waker_close(k.w);
+}
+
+static void test_track_read_frame_skips_stalled_and_dead(void **state) {
+  ftrack f;
+  moqc_track_subscriber *s;
+  moqc_group_producer *stalled, *aborted, *empty;
+  moqc_frame_producer *fp;
+  moqc_rcbuf *buf;
+  uint64_t seq;
+  (void)state;
+  ftrack_open(&f, NULL);
+  s = sub_from(&f, true, 0, false, 0);
+  assert_int_equal(moqc_track_producer_create_group(f.tp, 0, 0, &stalled), 0);
+  assert_int_equal(moqc_group_producer_create_frame(stalled, 4, 0, &fp), 0);
+  assert_int_equal(moqc_frame_producer_write(fp, (const uint8_t *)"ab", 2), 0);
+  put(&f, 1, 0);
+  /* Group 0 is stalled while group 1 is ready: skip 0. */
+  expect_read_frame(s, 1);
+  assert_int_equal(moqc_frame_producer_write(fp, (const uint8_t *)"cd", 2), 0);
+  assert_int_equal(moqc_frame_producer_finish(fp), 0);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL), MOQC_ERR_PENDING);
+  /* Aborted and empty finished groups never block. */
+  assert_int_equal(moqc_track_producer_create_group(f.tp, 2, 0, &aborted), 0);
+  assert_int_equal(moqc_track_producer_create_group(f.tp, 3, 0, &empty), 0);
+  moqc_group_producer_abort(aborted, MOQC_ERR_CANCEL);
+  assert_int_equal(moqc_group_producer_finish(empty), 0);
+  assert_int_equal(moqc_track_producer_finish(f.tp), 0);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL), MOQC_END);
+  moqc_frame_producer_del(fp);
+  moqc_group_producer_del(stalled);
+  moqc_group_producer_del(aborted);
+  moqc_group_producer_del(empty);
+  moqc_track_subscriber_del(s);
+  ftrack_close(&f);
+}
+
+static void test_track_read_frame_end_cap(void **state) {
+  ftrack f;
+  moqc_track_subscriber *s;
+  moqc_rcbuf *buf;
+  uint64_t seq;
+  (void)state;
+  ftrack_open(&f, NULL);
+  s = sub_from(&f, true, 0, true, 0);
+  put(&f, 0, 0);
+  put(&f, 1, 0);
+  assert_int_equal(moqc_track_producer_finish(f.tp), 0);
+  expect_read_frame(s, 0);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL), MOQC_ERR_PENDING);
+  moqc_track_subscriber_del(s);
+  ftrack_close(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_track_group_rules),
@@ -697,6 +817,10 @@ int main(void) {
       cmocka_unit_test(test_track_pending_subscribe_counts),
       cmocka_unit_test(test_track_used_unused),
       cmocka_unit_test(test_track_cache_pool_evicts_own_oldest),
+      cmocka_unit_test(test_track_read_frame_in_order),
+      cmocka_unit_test(test_track_read_frame_waits_for_stalled),
+      cmocka_unit_test(test_track_read_frame_skips_stalled_and_dead),
+      cmocka_unit_test(test_track_read_frame_end_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
