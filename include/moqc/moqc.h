@@ -19,6 +19,7 @@
 #include <moqc/stats.h>
 #include <moqc/session.h>
 #include <moqc/time.h>
+#include <moqc/transport.h>
 #include <moqc/version.h>
 
 #endif /* MOQC_H */
