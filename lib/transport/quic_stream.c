@@ -307,7 +307,14 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64
                            void *ud, void *sud) {
   moqc_quic_conn *c = ud;
   moqc__quic_stream *s = sud;
-  (void)conn;
+  if (!ngtcp2_conn_is_local_stream(conn, id)) {
+    /* Give the peer back the credit for one more stream of this kind. */
+    if (ngtcp2_is_bidi_stream(id)) {
+      ngtcp2_conn_extend_max_streams_bidi(conn, 1);
+    } else {
+      ngtcp2_conn_extend_max_streams_uni(conn, 1);
+    }
+  }
   if (s == NULL) {
     return 0;
   }

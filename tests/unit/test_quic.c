@@ -612,6 +612,48 @@ static void test_reset_and_stop(void **state) {
   env_stop(&e);
 }
 
+/* The server allows 8 bidi streams at once; 60 sequential-ish streams need renewed credit. */
+static void test_stream_limit_renewal(void **state) {
+  moqc_quic_settings ss;
+  settings_for_test(&ss);
+  ss.max_streams_bidi = 8;
+  env e;
+  env_start(&e, &ss, NULL);
+  moqc_quic_conn *c = connect_ok(&e, NULL);
+  int opened = 0, blocked = 0;
+  uint64_t deadline = uv_hrtime() + 4000000000ULL;
+  while (uv_hrtime() < deadline) {
+    while (opened < 60) {
+      int64_t sid;
+      int rv = moqc_quic_conn_open_stream(c, false, &sid);
+      if (rv == MOQC_ERR_WOULD_BLOCK) {
+        blocked++;
+        break;
+      }
+      assert_int_equal(rv, 0);
+      uint8_t b = (uint8_t)opened;
+      assert_int_equal(moqc_quic_conn_write_copy(c, sid, &b, 1, true), 0);
+      opened++;
+    }
+    int fins = 0;
+    for (int i = 0; i < 60; i++) {
+      fins += e.client.rx[0][i].fin;
+    }
+    if (fins == 60) {
+      break;
+    }
+    uv_run(&e.loop, UV_RUN_ONCE);
+  }
+  assert_int_equal(opened, 60);
+  assert_true(blocked > 0); /* the limit was really hit */
+  for (int i = 0; i < 60; i++) {
+    assert_true(e.client.rx[0][i].fin);
+    assert_int_equal(e.client.rx[0][i].len, 1);
+    assert_int_equal(e.client.rx[0][i].data[0], i);
+  }
+  env_stop(&e);
+}
+
 #define NCLIENTS 16
 
 typedef struct multi {
@@ -698,6 +740,7 @@ int main(void) {
       cmocka_unit_test(test_ca_file_verification),
       cmocka_unit_test(test_idle_timeout),
       cmocka_unit_test(test_reset_and_stop),
+      cmocka_unit_test(test_stream_limit_renewal),
       cmocka_unit_test(test_many_connections),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
