@@ -1,10 +1,12 @@
 /*
- * Fan-out benchmark: one track read by N in-process consumers (N = 1, 100, 1000), with metering
- * off (NULL scopes) and on (a stats registry, one session context per consumer), in the same
- * run. Prints deliveries (frames read by a consumer) per second for each and the ratio on/off;
- * the target is >= 0.97 at N = 1000. Prints, never asserts.
+ * Fan-out benchmark: one track read by N in-process consumers (N = 1, 100,
+ * 1000), with metering off (NULL scopes) and on (a stats registry, one session
+ * context per consumer), in the same run. Prints deliveries (frames read by a
+ * consumer) per second for each and the ratio on/off; the target is >= 0.97 at
+ * N = 1000. Prints, never asserts.
  *
- * Usage: bench_model_fanout [deliveries per measurement, default 2000000] [rounds, default 3]
+ * Usage: bench_model_fanout [deliveries per measurement, default 2000000]
+ * [rounds, default 3]
  */
 #include <moqc/moqc.h>
 #include <moqc/origin.h>
@@ -50,18 +52,19 @@ static void fanout_open(fanout *f, size_t n, bool metered) {
   f->n = n;
   if (metered) {
     if ((rv = moqc_stats_registry_new(&f->reg, NULL, 0, NULL)) != 0 ||
-        (rv = moqc_stats_session_new(&f->pub_session, f->reg, moqc_str_c(""), moqc_str_c(""))) !=
-            0) {
+        (rv = moqc_stats_session_new(&f->pub_session, f->reg, moqc_str_c(""),
+                                     moqc_str_c(""))) != 0) {
       die("registry", rv);
     }
-    f->ingress = moqc_stats_session_scope(f->pub_session, MOQC_DIRECTION_INGRESS,
-                                          moqc_str_c("bench/demo"));
+    f->ingress = moqc_stats_session_scope(
+        f->pub_session, MOQC_DIRECTION_INGRESS, moqc_str_c("bench/demo"));
   }
   if ((rv = moqc_broadcast_new(&f->bp, f->ingress, NULL)) != 0) {
     die("broadcast", rv);
   }
   moqc_track_info_default(&info);
-  if ((rv = moqc_broadcast_producer_create_track(f->bp, "video", &info, &f->tp)) != 0) {
+  if ((rv = moqc_broadcast_producer_create_track(f->bp, "video", &info,
+                                                 &f->tp)) != 0) {
     die("track", rv);
   }
   if ((rv = moqc_broadcast_producer_consume(f->bp, &plain)) != 0) {
@@ -81,12 +84,15 @@ static void fanout_open(fanout *f, size_t n, bool metered) {
                                        moqc_str_c(""))) != 0) {
         die("session", rv);
       }
-      f->scopes[i] = moqc_stats_session_scope(f->sessions[i], MOQC_DIRECTION_EGRESS,
-                                              moqc_str_c("bench/demo"));
+      f->scopes[i] = moqc_stats_session_scope(
+          f->sessions[i], MOQC_DIRECTION_EGRESS, moqc_str_c("bench/demo"));
     }
-    if ((rv = moqc_broadcast_consumer_with_usage(plain, f->scopes[i], &f->bcs[i])) != 0 ||
-        (rv = moqc_broadcast_consumer_track(f->bcs[i], "video", &f->tcs[i])) != 0 ||
-        (rv = moqc_track_consumer_subscribe(f->tcs[i], NULL, &f->subs[i], NULL)) != 0) {
+    if ((rv = moqc_broadcast_consumer_with_usage(plain, f->scopes[i],
+                                                 &f->bcs[i])) != 0 ||
+        (rv = moqc_broadcast_consumer_track(f->bcs[i], "video", &f->tcs[i])) !=
+            0 ||
+        (rv = moqc_track_consumer_subscribe(f->tcs[i], NULL, &f->subs[i],
+                                            NULL)) != 0) {
       die("subscribe", rv);
     }
   }
@@ -113,8 +119,8 @@ static void fanout_close(fanout *f) {
   free(f->subs);
 }
 
-/* Writes groups of one frame each; after every group each consumer reads it. Returns the
- * deliveries per second. */
+/* Writes groups of one frame each; after every group each consumer reads it.
+ * Returns the deliveries per second. */
 static double fanout_run(fanout *f, uint64_t groups, uint64_t *deliveries) {
   static uint8_t payload[FRAME_BYTES];
   moqc_tstamp now = 0;
@@ -126,7 +132,8 @@ static double fanout_run(fanout *f, uint64_t groups, uint64_t *deliveries) {
     moqc_group_producer *gp;
     now += MOQC_SECONDS; /* old groups leave the cache after the retention */
     if ((rv = moqc_track_producer_append_group(f->tp, now, &gp)) != 0 ||
-        (rv = moqc_group_producer_write_frame(gp, payload, sizeof(payload), g)) != 0 ||
+        (rv = moqc_group_producer_write_frame(gp, payload, sizeof(payload),
+                                              g)) != 0 ||
         (rv = moqc_group_producer_finish(gp)) != 0) {
       die("write", rv);
     }
@@ -160,8 +167,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_model_fanout [deliveries] [rounds]\n");
     return 2;
   }
-  printf("one track, 1 frame of %d bytes per group, best of %d rounds\n", FRAME_BYTES, rounds);
-  printf("%6s %16s %16s %8s  %s\n", "N", "off deliv/s", "on deliv/s", "on/off", "metered check");
+  printf("one track, 1 frame of %d bytes per group, best of %d rounds\n",
+         FRAME_BYTES, rounds);
+  printf("%6s %16s %16s %8s  %s\n", "N", "off deliv/s", "on deliv/s", "on/off",
+         "metered check");
   for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
     size_t n = ns[k];
     uint64_t groups = target / n;
@@ -185,13 +194,15 @@ int main(int argc, char **argv) {
                                    moqc_str_c("bench/demo"), &u);
           moqc_usage_read(u, &c);
           moqc_usage_decref(u);
-          exact = exact && c.frames == delivered && c.bytes == delivered * FRAME_BYTES &&
-                  c.groups == delivered && c.broadcasts == n;
+          exact = exact && c.frames == delivered &&
+                  c.bytes == delivered * FRAME_BYTES && c.groups == delivered &&
+                  c.broadcasts == n;
         }
         fanout_close(&f);
       }
     }
-    printf("%6zu %16.0f %16.0f %8.3f  %s\n", n, best[0], best[1], best[1] / best[0],
+    printf("%6zu %16.0f %16.0f %8.3f  %s\n", n, best[0], best[1],
+           best[1] / best[0],
            exact ? "egress counters exact" : "EGRESS COUNTERS WRONG");
   }
   return 0;

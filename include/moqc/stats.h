@@ -1,17 +1,23 @@
 /*
- * moqc: the stats layer. It owns the usage sinks of the model, resolves sessions to sinks, and
- * turns them into readouts (spec/metering.md 6 and 7, spec/upstream-model.md 3 and 4).
+ * moqc: the stats layer. It owns the usage sinks of the model, resolves
+ * sessions to sinks, and turns them into readouts (spec/metering.md 6 and 7,
+ * spec/upstream-model.md 3 and 4).
  *
- * - moqc_stats_registry: every sink by (absolute path, tier label, direction), the session
- *   presence counters by (tier, auth root), the excluded prefixes. Thread-safe.
- * - moqc_stats_session: a session's attribution context (implements moqc_usage_ctx). Thread-safe.
- * - Readouts: snapshot (totals per tier and role, for /metrics; never reclaims) and report (per
- *   path and tier detail, for the stats broadcast; reclaims what only the registry references).
- * - Exports: Prometheus text format 0.0.4 with upstream's metric names, a JSON readout, and the
- *   per-drain emission of the stats broadcast's tracks (moqc_stats_emitter).
+ * - moqc_stats_registry: every sink by (absolute path, tier label, direction),
+ * the session presence counters by (tier, auth root), the excluded prefixes.
+ * Thread-safe.
+ * - moqc_stats_session: a session's attribution context (implements
+ * moqc_usage_ctx). Thread-safe.
+ * - Readouts: snapshot (totals per tier and role, for /metrics; never reclaims)
+ * and report (per path and tier detail, for the stats broadcast; reclaims what
+ * only the registry references).
+ * - Exports: Prometheus text format 0.0.4 with upstream's metric names, a JSON
+ * readout, and the per-drain emission of the stats broadcast's tracks
+ * (moqc_stats_emitter).
  *
- * Everything here is pure: no I/O, no clock, no thread of its own. Role names on every export:
- * "publisher" = egress (the node sends), "subscriber" = ingress (the node receives).
+ * Everything here is pure: no I/O, no clock, no thread of its own. Role names
+ * on every export: "publisher" = egress (the node sends), "subscriber" =
+ * ingress (the node receives).
  *
  * Since 0.1.0.
  */
@@ -27,84 +33,104 @@ extern "C" {
 #endif
 
 /**
- * The stats counter list (STYLE.md 2.8): the same X-macro as MOQC_USAGE_FOREACH, which generates
- * the counters struct, the JSON keys and the Prometheus names.
+ * The stats counter list (STYLE.md 2.8): the same X-macro as
+ * MOQC_USAGE_FOREACH, which generates the counters struct, the JSON keys and
+ * the Prometheus names.
  */
 #define MOQC_STATS_FOREACH(XX) MOQC_USAGE_FOREACH(XX)
 
 /** The default excluded prefix, also the stats broadcast's prefix. */
 #define MOQC_STATS_DEFAULT_PREFIX ".stats"
 
-/* ---- Registry -------------------------------------------------------------------------------- */
+/* ---- Registry
+ * --------------------------------------------------------------------------------
+ */
 
 typedef struct moqc_stats_registry moqc_stats_registry;
 
 /**
- * Creates an enabled registry with one reference owned by the caller. exclude lists n_exclude
- * normalized path prefixes whose paths get NULL sinks (segment-boundary match); exclude == NULL
- * means the default, {".stats"}; a non-NULL exclude with n_exclude == 0 excludes nothing. The
- * strings are copied. mem (NULL = default) must outlive the registry and everything derived from
- * it. Returns 0, MOQC_ERR_INVALID_ARGUMENT for a prefix that is not normalized, or
- * MOQC_ERR_NOMEM.
+ * Creates an enabled registry with one reference owned by the caller. exclude
+ * lists n_exclude normalized path prefixes whose paths get NULL sinks
+ * (segment-boundary match); exclude == NULL means the default, {".stats"}; a
+ * non-NULL exclude with n_exclude == 0 excludes nothing. The strings are
+ * copied. mem (NULL = default) must outlive the registry and everything derived
+ * from it. Returns 0, MOQC_ERR_INVALID_ARGUMENT for a prefix that is not
+ * normalized, or MOQC_ERR_NOMEM.
  */
-MOQC_EXTERN int moqc_stats_registry_new(moqc_stats_registry **out, const moqc_str *exclude,
+MOQC_EXTERN int moqc_stats_registry_new(moqc_stats_registry **out,
+                                        const moqc_str *exclude,
                                         size_t n_exclude, const moqc_mem *mem);
 /**
- * Creates a disabled registry: every sink it hands out is NULL, sessions count nothing, readouts
- * are empty. Returns 0 or MOQC_ERR_NOMEM.
+ * Creates a disabled registry: every sink it hands out is NULL, sessions count
+ * nothing, readouts are empty. Returns 0 or MOQC_ERR_NOMEM.
  */
-MOQC_EXTERN int moqc_stats_registry_new_disabled(moqc_stats_registry **out, const moqc_mem *mem);
+MOQC_EXTERN int moqc_stats_registry_new_disabled(moqc_stats_registry **out,
+                                                 const moqc_mem *mem);
 /** Adds a reference (NULL allowed). Thread-safe. */
 MOQC_EXTERN void moqc_stats_registry_incref(moqc_stats_registry *reg);
 /**
- * Drops a reference (NULL allowed); the last frees the registry and its references to sinks.
- * Sinks still held elsewhere stay valid until their last holder drops them. Thread-safe.
+ * Drops a reference (NULL allowed); the last frees the registry and its
+ * references to sinks. Sinks still held elsewhere stay valid until their last
+ * holder drops them. Thread-safe.
  */
 MOQC_EXTERN void moqc_stats_registry_decref(moqc_stats_registry *reg);
 /** Returns true unless reg is NULL or disabled. */
 MOQC_EXTERN bool moqc_stats_registry_enabled(const moqc_stats_registry *reg);
-/** Returns true when path lies under one of reg's excluded prefixes. Thread-safe. */
-MOQC_EXTERN bool moqc_stats_registry_excluded(const moqc_stats_registry *reg, moqc_str path);
+/** Returns true when path lies under one of reg's excluded prefixes.
+ * Thread-safe. */
+MOQC_EXTERN bool moqc_stats_registry_excluded(const moqc_stats_registry *reg,
+                                              moqc_str path);
 /**
- * Resolves the sink of (tier, dir, absolute path) into *out with a new reference owned by the
- * caller, creating the entry on first use. *out is NULL (and 0 returned) when reg is NULL or
- * disabled or the path is excluded. Returns 0 or MOQC_ERR_NOMEM. Thread-safe.
+ * Resolves the sink of (tier, dir, absolute path) into *out with a new
+ * reference owned by the caller, creating the entry on first use. *out is NULL
+ * (and 0 returned) when reg is NULL or disabled or the path is excluded.
+ * Returns 0 or MOQC_ERR_NOMEM. Thread-safe.
  */
-MOQC_EXTERN int moqc_stats_registry_sink(moqc_stats_registry *reg, moqc_str tier,
-                                         moqc_direction dir, moqc_str path, moqc_usage **out);
+MOQC_EXTERN int moqc_stats_registry_sink(moqc_stats_registry *reg,
+                                         moqc_str tier, moqc_direction dir,
+                                         moqc_str path, moqc_usage **out);
 
-/* ---- Session context ------------------------------------------------------------------------- */
+/* ---- Session context
+ * ------------------------------------------------------------------------- */
 
 typedef struct moqc_stats_session moqc_stats_session;
 
 /**
- * Creates a session's stats context for (tier label, auth root) on reg (which it references),
- * with one reference owned by the caller. Counts presence: sessions +1 for (tier, root) now,
- * sessions_closed +1 when the last reference goes; every scope handed out holds a reference, so
- * presence ends only when the session and every model handle derived from it are gone. On a
- * NULL or disabled registry the context is a valid no-op (its scopes are NULL). Returns 0 or
- * MOQC_ERR_NOMEM. Thread-safe.
+ * Creates a session's stats context for (tier label, auth root) on reg (which
+ * it references), with one reference owned by the caller. Counts presence:
+ * sessions +1 for (tier, root) now, sessions_closed +1 when the last reference
+ * goes; every scope handed out holds a reference, so presence ends only when
+ * the session and every model handle derived from it are gone. On a NULL or
+ * disabled registry the context is a valid no-op (its scopes are NULL). Returns
+ * 0 or MOQC_ERR_NOMEM. Thread-safe.
  */
-MOQC_EXTERN int moqc_stats_session_new(moqc_stats_session **out, moqc_stats_registry *reg,
-                                       moqc_str tier, moqc_str root);
-/** The session as a moqc_usage_ctx (the same object; pass it to the origin). Never NULL for s. */
+MOQC_EXTERN int moqc_stats_session_new(moqc_stats_session **out,
+                                       moqc_stats_registry *reg, moqc_str tier,
+                                       moqc_str root);
+/** The session as a moqc_usage_ctx (the same object; pass it to the origin).
+ * Never NULL for s. */
 MOQC_EXTERN moqc_usage_ctx *moqc_stats_session_ctx(moqc_stats_session *s);
 /** Adds a reference (NULL allowed). Thread-safe. */
 MOQC_EXTERN void moqc_stats_session_incref(moqc_stats_session *s);
 /** Drops a reference (NULL allowed). Thread-safe. */
 MOQC_EXTERN void moqc_stats_session_decref(moqc_stats_session *s);
 /**
- * Resolves (dir, absolute path) to the session's scope for it, with a new reference owned by
- * the caller (same as moqc_usage_ctx_scope on the context). One scope object exists per
- * (session, dir, path) at a time; it carries the registry sink and, on egress, the session's
- * viewer refcount for the path: viewer_open 0 -> 1 bumps broadcasts, viewer_close 1 -> 0 bumps
- * broadcasts_closed. Ingress scopes ignore viewer calls. Returns NULL when the path is not
- * metered (disabled registry, excluded prefix) or on out-of-memory. Thread-safe.
+ * Resolves (dir, absolute path) to the session's scope for it, with a new
+ * reference owned by the caller (same as moqc_usage_ctx_scope on the context).
+ * One scope object exists per (session, dir, path) at a time; it carries the
+ * registry sink and, on egress, the session's viewer refcount for the path:
+ * viewer_open 0 -> 1 bumps broadcasts, viewer_close 1 -> 0 bumps
+ * broadcasts_closed. Ingress scopes ignore viewer calls. Returns NULL when the
+ * path is not metered (disabled registry, excluded prefix) or on out-of-memory.
+ * Thread-safe.
  */
-MOQC_EXTERN moqc_usage_scope *moqc_stats_session_scope(moqc_stats_session *s, moqc_direction dir,
+MOQC_EXTERN moqc_usage_scope *moqc_stats_session_scope(moqc_stats_session *s,
+                                                       moqc_direction dir,
                                                        moqc_str abs_path);
 
-/* ---- Readouts -------------------------------------------------------------------------------- */
+/* ---- Readouts
+ * --------------------------------------------------------------------------------
+ */
 
 /** Session presence counters: live sessions = sessions - sessions_closed. */
 typedef struct moqc_stats_presence {
@@ -126,10 +152,11 @@ typedef struct moqc_stats_tier_sessions {
 } moqc_stats_tier_sessions;
 
 /**
- * Host rollup. traffic: sorted by tier label (bytewise), publisher (egress) before subscriber
- * (ingress), both roles for every tier present. sessions: sorted by tier label. Strings point
- * into the snapshot. Totals include the final values of entries reclaimed by earlier reports, so
- * they never decrease while the registry lives.
+ * Host rollup. traffic: sorted by tier label (bytewise), publisher (egress)
+ * before subscriber (ingress), both roles for every tier present. sessions:
+ * sorted by tier label. Strings point into the snapshot. Totals include the
+ * final values of entries reclaimed by earlier reports, so they never decrease
+ * while the registry lives.
  */
 typedef struct moqc_stats_snapshot {
   moqc_stats_traffic_row *traffic;
@@ -140,9 +167,9 @@ typedef struct moqc_stats_snapshot {
 } moqc_stats_snapshot;
 
 /**
- * Builds a snapshot of reg into *out (owned by the caller, free with moqc_stats_snapshot_del).
- * Never reclaims. A NULL or disabled registry gives an empty snapshot. Returns 0 or
- * MOQC_ERR_NOMEM. Thread-safe.
+ * Builds a snapshot of reg into *out (owned by the caller, free with
+ * moqc_stats_snapshot_del). Never reclaims. A NULL or disabled registry gives
+ * an empty snapshot. Returns 0 or MOQC_ERR_NOMEM. Thread-safe.
  */
 MOQC_EXTERN int moqc_stats_registry_snapshot(moqc_stats_registry *reg,
                                              moqc_stats_snapshot **out);
@@ -156,8 +183,9 @@ typedef struct moqc_stats_traffic_entry {
   moqc_usage_counters publisher;  /**< egress */
   moqc_usage_counters subscriber; /**< ingress */
   /**
-   * True when this report reclaimed the entry: these values are final, and a later entry for the
-   * same (path, tier) starts a new segment from zero (sum across segments).
+   * True when this report reclaimed the entry: these values are final, and a
+   * later entry for the same (path, tier) starts a new segment from zero (sum
+   * across segments).
    */
   bool reclaimed;
 } moqc_stats_traffic_entry;
@@ -171,8 +199,8 @@ typedef struct moqc_stats_session_entry {
 } moqc_stats_session_entry;
 
 /**
- * Per-entry detail. entries sorted by (tier, path), sessions by (tier, root); strings point into
- * the report.
+ * Per-entry detail. entries sorted by (tier, path), sessions by (tier, root);
+ * strings point into the report.
  */
 typedef struct moqc_stats_report {
   moqc_stats_traffic_entry *entries;
@@ -183,70 +211,89 @@ typedef struct moqc_stats_report {
 } moqc_stats_report;
 
 /**
- * Builds the detail report of reg into *out (free with moqc_stats_report_del), then reclaims every
- * path entry whose sinks only the registry references and every presence entry only the
- * registry references: their values in this report are final, so a closed entry is reported
- * exactly once, and no bump can land on a reclaimed sink. On error nothing is reclaimed. A NULL
- * or disabled registry gives an empty report. Returns 0 or MOQC_ERR_NOMEM. Thread-safe; meant
- * for one drainer (the stats broadcast).
+ * Builds the detail report of reg into *out (free with moqc_stats_report_del),
+ * then reclaims every path entry whose sinks only the registry references and
+ * every presence entry only the registry references: their values in this
+ * report are final, so a closed entry is reported exactly once, and no bump can
+ * land on a reclaimed sink. On error nothing is reclaimed. A NULL or disabled
+ * registry gives an empty report. Returns 0 or MOQC_ERR_NOMEM. Thread-safe;
+ * meant for one drainer (the stats broadcast).
  */
-MOQC_EXTERN int moqc_stats_registry_report(moqc_stats_registry *reg, moqc_stats_report **out);
-/** As moqc_stats_registry_report, but never reclaims (for read-only readouts such as HTTP). */
-MOQC_EXTERN int moqc_stats_registry_detail(moqc_stats_registry *reg, moqc_stats_report **out);
+MOQC_EXTERN int moqc_stats_registry_report(moqc_stats_registry *reg,
+                                           moqc_stats_report **out);
+/** As moqc_stats_registry_report, but never reclaims (for read-only readouts
+ * such as HTTP). */
+MOQC_EXTERN int moqc_stats_registry_detail(moqc_stats_registry *reg,
+                                           moqc_stats_report **out);
 /** Frees a report (NULL allowed). */
 MOQC_EXTERN void moqc_stats_report_del(moqc_stats_report *rep);
 
-/* ---- Exports --------------------------------------------------------------------------------- */
+/* ---- Exports
+ * ---------------------------------------------------------------------------------
+ */
 
 /**
- * Writes snap in Prometheus text format 0.0.4 into buf (capacity cap), NUL-terminated:
- * moq_relay_<name>{tier="...",role="publisher|subscriber"} for every exported counter of
- * MOQC_USAGE_FOREACH, then moq_relay_sessions_opened_total / _closed_total {tier="..."}, each
- * metric with its HELP and TYPE lines; label values escaped. Returns the length without the NUL,
- * or MOQC_ERR_NOBUF when cap is too small (buf contents then unspecified). Pure.
+ * Writes snap in Prometheus text format 0.0.4 into buf (capacity cap),
+ * NUL-terminated: moq_relay_<name>{tier="...",role="publisher|subscriber"} for
+ * every exported counter of MOQC_USAGE_FOREACH, then
+ * moq_relay_sessions_opened_total / _closed_total {tier="..."}, each metric
+ * with its HELP and TYPE lines; label values escaped. Returns the length
+ * without the NUL, or MOQC_ERR_NOBUF when cap is too small (buf contents then
+ * unspecified). Pure.
  */
-MOQC_EXTERN moqc_ssize moqc_stats_prometheus(const moqc_stats_snapshot *snap, char *buf,
-                                             size_t cap);
+MOQC_EXTERN moqc_ssize moqc_stats_prometheus(const moqc_stats_snapshot *snap,
+                                             char *buf, size_t cap);
 /**
- * As moqc_stats_prometheus into a fresh NUL-terminated string *out (free with moqc_mem_free(mem,
- * *out)); *len gets the length. Returns 0 or MOQC_ERR_NOMEM.
+ * As moqc_stats_prometheus into a fresh NUL-terminated string *out (free with
+ * moqc_mem_free(mem, *out)); *len gets the length. Returns 0 or MOQC_ERR_NOMEM.
  */
-MOQC_EXTERN int moqc_stats_prometheus_alloc(const moqc_stats_snapshot *snap, const moqc_mem *mem,
-                                            char **out, size_t *len);
+MOQC_EXTERN int moqc_stats_prometheus_alloc(const moqc_stats_snapshot *snap,
+                                            const moqc_mem *mem, char **out,
+                                            size_t *len);
 
 /**
  * Writes the JSON readout of rep into buf, NUL-terminated:
- * {"tiers": {"<tier>": {"publisher": {"<path>": {counters}}, "subscriber": {...},
- * "sessions": {"<root>": {"sessions": n, "sessions_closed": n}}}}}. The default tier is the key
- * "", counters are in schema order (MOQC_USAGE_FOREACH), a role whose counters are all zero for a
- * path is left out (an unused slot). Returns the length or MOQC_ERR_NOBUF. Pure.
+ * {"tiers": {"<tier>": {"publisher": {"<path>": {counters}}, "subscriber":
+ * {...}, "sessions": {"<root>": {"sessions": n, "sessions_closed": n}}}}}. The
+ * default tier is the key
+ * "", counters are in schema order (MOQC_USAGE_FOREACH), a role whose counters
+ * are all zero for a path is left out (an unused slot). Returns the length or
+ * MOQC_ERR_NOBUF. Pure.
  */
-MOQC_EXTERN moqc_ssize moqc_stats_json(const moqc_stats_report *rep, char *buf, size_t cap);
-/** As moqc_stats_json into a fresh string (free with moqc_mem_free). Returns 0 or NOMEM. */
-MOQC_EXTERN int moqc_stats_json_alloc(const moqc_stats_report *rep, const moqc_mem *mem,
-                                      char **out, size_t *len);
+MOQC_EXTERN moqc_ssize moqc_stats_json(const moqc_stats_report *rep, char *buf,
+                                       size_t cap);
+/** As moqc_stats_json into a fresh string (free with moqc_mem_free). Returns 0
+ * or NOMEM. */
+MOQC_EXTERN int moqc_stats_json_alloc(const moqc_stats_report *rep,
+                                      const moqc_mem *mem, char **out,
+                                      size_t *len);
 
-/* ---- Stats broadcast emission (spec/upstream-model.md 4.4) ------------------------------------ */
+/* ---- Stats broadcast emission (spec/upstream-model.md 4.4)
+ * ------------------------------------ */
 
 typedef struct moqc_stats_emitter moqc_stats_emitter;
 
 /** Which document of a tier a frame belongs to. */
 typedef enum moqc_stats_doc {
-  MOQC_STATS_DOC_PUBLISHER = 0,  /**< "publisher.json": egress traffic by path */
-  MOQC_STATS_DOC_SUBSCRIBER = 1, /**< "subscriber.json": ingress traffic by path */
-  MOQC_STATS_DOC_SESSIONS = 2    /**< "sessions.json": presence by auth root */
+  MOQC_STATS_DOC_PUBLISHER = 0, /**< "publisher.json": egress traffic by path */
+  MOQC_STATS_DOC_SUBSCRIBER =
+      1,                      /**< "subscriber.json": ingress traffic by path */
+  MOQC_STATS_DOC_SESSIONS = 2 /**< "sessions.json": presence by auth root */
 } moqc_stats_doc;
 
 /** One track's document after a drain. */
 typedef struct moqc_stats_frame {
-  moqc_str tier;  /**< tier label ("" = default) */
+  moqc_str tier; /**< tier label ("" = default) */
   moqc_stats_doc doc;
-  moqc_str track; /**< "publisher.json" on the default tier, "<tier>/publisher.json" otherwise */
+  moqc_str track; /**< "publisher.json" on the default tier,
+                     "<tier>/publisher.json" otherwise */
   moqc_str json;  /**< the whole document, e.g. {} or {"room/cam":{...}} */
-  bool write;     /**< true when the document differs from the last one written (or is the first) */
+  bool write; /**< true when the document differs from the last one written (or
+                 is the first) */
 } moqc_stats_frame;
 
-/** The result of one drain: three frames per known tier, tiers sorted, default tier first. */
+/** The result of one drain: three frames per known tier, tiers sorted, default
+ * tier first. */
 typedef struct moqc_stats_emission {
   moqc_stats_frame *frames;
   size_t n_frames;
@@ -254,24 +301,28 @@ typedef struct moqc_stats_emission {
 } moqc_stats_emission;
 
 /**
- * Creates an emitter: the change-detection state of one stats broadcast. The default tier's
- * three tracks exist from the start. Returns 0 or MOQC_ERR_NOMEM. Not thread-safe (one drainer).
+ * Creates an emitter: the change-detection state of one stats broadcast. The
+ * default tier's three tracks exist from the start. Returns 0 or
+ * MOQC_ERR_NOMEM. Not thread-safe (one drainer).
  */
-MOQC_EXTERN int moqc_stats_emitter_new(moqc_stats_emitter **out, const moqc_mem *mem);
+MOQC_EXTERN int moqc_stats_emitter_new(moqc_stats_emitter **out,
+                                       const moqc_mem *mem);
 /** Frees an emitter (NULL allowed). */
 MOQC_EXTERN void moqc_stats_emitter_del(moqc_stats_emitter *e);
 /**
- * Applies one drain's report (from moqc_stats_registry_report) and builds every track's document:
- * an entry (path, tier, role) is included iff it is live (not idle) or changed since it was last
- * included (an entry never included compares against zeros, so unused slots never appear);
- * sessions are live while sessions > sessions_closed. A tier first seen in a report gets its
- * three tracks, kept for the emitter's life; a track with no entries this drain holds {}. A frame
- * is marked write only when its document differs from the last one written on that track.
- * Change state is forgotten for entries absent from the report. On error (MOQC_ERR_NOMEM) the
- * emitter state is unchanged. The emission is owned by the caller
- * (moqc_stats_emission_del).
+ * Applies one drain's report (from moqc_stats_registry_report) and builds every
+ * track's document: an entry (path, tier, role) is included iff it is live (not
+ * idle) or changed since it was last included (an entry never included compares
+ * against zeros, so unused slots never appear); sessions are live while
+ * sessions > sessions_closed. A tier first seen in a report gets its three
+ * tracks, kept for the emitter's life; a track with no entries this drain holds
+ * {}. A frame is marked write only when its document differs from the last one
+ * written on that track. Change state is forgotten for entries absent from the
+ * report. On error (MOQC_ERR_NOMEM) the emitter state is unchanged. The
+ * emission is owned by the caller (moqc_stats_emission_del).
  */
-MOQC_EXTERN int moqc_stats_emitter_drain(moqc_stats_emitter *e, const moqc_stats_report *rep,
+MOQC_EXTERN int moqc_stats_emitter_drain(moqc_stats_emitter *e,
+                                         const moqc_stats_report *rep,
                                          moqc_stats_emission **out);
 /** Frees an emission (NULL allowed). */
 MOQC_EXTERN void moqc_stats_emission_del(moqc_stats_emission *em);

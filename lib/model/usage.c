@@ -1,9 +1,10 @@
 /*
  * Usage sinks: refcounted sets of atomic counters (spec/metering.md 1 and 5).
  *
- * Counters are an array indexed by the field order of MOQC_USAGE_FOREACH. Open and payload bumps
- * are relaxed; *_closed bumps are release; a readout loads every *_closed counter with acquire
- * before it loads anything else, so it never sees a closed counter above its open counter.
+ * Counters are an array indexed by the field order of MOQC_USAGE_FOREACH. Open
+ * and payload bumps are relaxed; *_closed bumps are release; a readout loads
+ * every *_closed counter with acquire before it loads anything else, so it
+ * never sees a closed counter above its open counter.
  */
 #include <moqc/error.h>
 #include <moqc/usage.h>
@@ -57,8 +58,10 @@ uint32_t moqc_usage_refcount(const moqc_usage *u) {
   if (u == NULL) {
     return 0;
   }
-  /* Acquire: a caller that sees 1 also sees every bump made before the other holders left. */
-  return (uint32_t)atomic_load_explicit(&((moqc_usage *)u)->refs, memory_order_acquire);
+  /* Acquire: a caller that sees 1 also sees every bump made before the other
+   * holders left. */
+  return (uint32_t)atomic_load_explicit(&((moqc_usage *)u)->refs,
+                                        memory_order_acquire);
 }
 
 void moqc_usage_read(const moqc_usage *u, moqc_usage_counters *out) {
@@ -69,7 +72,8 @@ void moqc_usage_read(const moqc_usage *u, moqc_usage_counters *out) {
     *out = (moqc_usage_counters){0};
     return;
   }
-  /* Closed counters first, with acquire: every open bump that preceded them is then visible. */
+  /* Closed counters first, with acquire: every open bump that preceded them is
+   * then visible. */
   for (size_t i = 0; i < MOQC_USAGE_FIELD_COUNT; i++) {
     if (usage_closed_of[i] >= 0) {
       v[i] = atomic_load_explicit(&m->c[i], memory_order_acquire);
@@ -167,7 +171,8 @@ void moqc_usage_close_announce(moqc_usage *u, uint64_t path_len) {
   if (u == NULL) {
     return;
   }
-  /* Bytes before the release bump, so a reader that sees the close also sees the bytes. */
+  /* Bytes before the release bump, so a reader that sees the close also sees
+   * the bytes. */
   if (path_len != 0) {
     usage_add(u, MOQC_USAGE_FIELD_announced_bytes, path_len);
   }
@@ -270,8 +275,8 @@ int moqc_usage_field_closed_of(int i) {
 
 uint64_t moqc_usage_counters_get(const moqc_usage_counters *c, int i) {
   switch (i) {
-#define USAGE_GET(f, cl, p, h)                                                                      \
-  case MOQC_USAGE_FIELD_##f:                                                                 \
+#define USAGE_GET(f, cl, p, h)                                                 \
+  case MOQC_USAGE_FIELD_##f:                                                   \
     return c->f;
     MOQC_USAGE_FOREACH(USAGE_GET)
 #undef USAGE_GET
@@ -280,14 +285,16 @@ uint64_t moqc_usage_counters_get(const moqc_usage_counters *c, int i) {
   }
 }
 
-void moqc_usage_counters_add(moqc_usage_counters *a, const moqc_usage_counters *b) {
+void moqc_usage_counters_add(moqc_usage_counters *a,
+                             const moqc_usage_counters *b) {
 #define USAGE_SUM(f, c, p, h) a->f += b->f;
   MOQC_USAGE_FOREACH(USAGE_SUM)
 #undef USAGE_SUM
 }
 
 bool moqc_usage_counters_idle(const moqc_usage_counters *c) {
-  return c->announced == c->announced_closed && c->subscriptions == c->subscriptions_closed &&
+  return c->announced == c->announced_closed &&
+         c->subscriptions == c->subscriptions_closed &&
          c->broadcasts == c->broadcasts_closed;
 }
 

@@ -1,9 +1,11 @@
 /*
- * The per-drain emission of the stats broadcast (spec/upstream-model.md 4.4), as a pure state
- * machine: report in, one document per track out, each marked whether it must be written.
+ * The per-drain emission of the stats broadcast (spec/upstream-model.md 4.4),
+ * as a pure state machine: report in, one document per track out, each marked
+ * whether it must be written.
  *
- * A drain builds its new state beside the old one and swaps only when everything is allocated,
- * so an out-of-memory drain leaves the emitter as it was.
+ * A drain builds its new state beside the old one and swaps only when
+ * everything is allocated, so an out-of-memory drain leaves the emitter as it
+ * was.
  */
 #include <moqc/error.h>
 #include <moqc/stats.h>
@@ -16,8 +18,8 @@
 
 #define EMIT_DOCS 3
 
-static const char *const emit_doc_names[EMIT_DOCS] = {"publisher.json", "subscriber.json",
-                                                      "sessions.json"};
+static const char *const emit_doc_names[EMIT_DOCS] = {
+    "publisher.json", "subscriber.json", "sessions.json"};
 
 /* The last emitted value of one (doc, tier, path or root). */
 typedef struct emit_prev {
@@ -81,7 +83,8 @@ int moqc_stats_emitter_new(moqc_stats_emitter **out, const moqc_mem *mem) {
   e->mem = mem;
   moqc__map_init(&e->prev, mem);
   e->tiers = moqc_mem_calloc(mem, 1, sizeof(*e->tiers));
-  if (e->tiers == NULL || (e->tiers[0] = emit_tier_new(mem, (moqc_str){"", 0})) == NULL) {
+  if (e->tiers == NULL ||
+      (e->tiers[0] = emit_tier_new(mem, (moqc_str){"", 0})) == NULL) {
     moqc_mem_free(mem, e->tiers);
     moqc_mem_free(mem, e);
     return MOQC_ERR_NOMEM;
@@ -114,11 +117,12 @@ void moqc_stats_emission_del(moqc_stats_emission *em) {
 }
 
 /*
- * Decides one slot: include it (live or changed) and record its new previous value in np.
- * Returns 0 or MOQC_ERR_NOMEM.
+ * Decides one slot: include it (live or changed) and record its new previous
+ * value in np. Returns 0 or MOQC_ERR_NOMEM.
  */
-static int emit_slot(moqc_stats_emitter *e, moqc__map *np, int doc, moqc_str tier, moqc_str key,
-                     const emit_prev *now, bool live, bool *include) {
+static int emit_slot(moqc_stats_emitter *e, moqc__map *np, int doc,
+                     moqc_str tier, moqc_str key, const emit_prev *now,
+                     bool live, bool *include) {
   char stack[MOQC__KEY_STACK];
   size_t len;
   char *k = moqc__key_make(e->mem, stack, (uint8_t)doc, tier, key, &len);
@@ -178,15 +182,17 @@ static void emit_doc_render(moqc__sbuf *b, const void *arg) {
       moqc__sbuf_puts(b, sep);
       moqc__sbuf_json_str(b, t->path);
       moqc__sbuf_puts(b, ":");
-      moqc__json_counters(b, src->doc == MOQC_STATS_DOC_PUBLISHER ? &t->publisher
-                                                                  : &t->subscriber);
+      moqc__json_counters(b, src->doc == MOQC_STATS_DOC_PUBLISHER
+                                 ? &t->publisher
+                                 : &t->subscriber);
     }
     sep = ",";
   }
   moqc__sbuf_puts(b, "}");
 }
 
-/* Finds tier in the sorted tiers; returns its index or, negated minus one, the insert point. */
+/* Finds tier in the sorted tiers; returns its index or, negated minus one, the
+ * insert point. */
 static long emit_tier_find(emit_tier *const *tiers, size_t n, moqc_str tier) {
   size_t lo = 0, hi = n;
 
@@ -206,7 +212,8 @@ static long emit_tier_find(emit_tier *const *tiers, size_t n, moqc_str tier) {
 }
 
 /* Adds tier to the sorted array *tiers (capacity cap) unless present. */
-static int emit_tier_add(const moqc_mem *mem, emit_tier **tiers, size_t *n, moqc_str tier) {
+static int emit_tier_add(const moqc_mem *mem, emit_tier **tiers, size_t *n,
+                         moqc_str tier) {
   long at = emit_tier_find(tiers, *n, tier);
   size_t pos;
   emit_tier *t;
@@ -227,14 +234,15 @@ static int emit_tier_add(const moqc_mem *mem, emit_tier **tiers, size_t *n, moqc
 
 typedef struct emit_work {
   moqc__map np;
-  bool *inc;           /* 2 per entry, then 1 per session */
-  emit_tier **tiers;   /* old tiers plus new ones */
+  bool *inc;         /* 2 per entry, then 1 per session */
+  emit_tier **tiers; /* old tiers plus new ones */
   size_t n_tiers;
-  char **newlast;      /* per frame: the copy to keep as last written, or NULL */
+  char **newlast; /* per frame: the copy to keep as last written, or NULL */
   moqc_stats_emission *em;
 } emit_work;
 
-static void emit_work_free(moqc_stats_emitter *e, emit_work *w, bool committed) {
+static void emit_work_free(moqc_stats_emitter *e, emit_work *w,
+                           bool committed) {
   if (!committed) {
     emit_prev_clear(e->mem, &w->np);
     /* New tiers are those not in e->tiers. */
@@ -244,7 +252,8 @@ static void emit_work_free(moqc_stats_emitter *e, emit_work *w, bool committed) 
       }
     }
     moqc_mem_free(e->mem, w->tiers);
-    for (size_t i = 0; w->newlast != NULL && w->em != NULL && i < w->em->n_frames; i++) {
+    for (size_t i = 0;
+         w->newlast != NULL && w->em != NULL && i < w->em->n_frames; i++) {
       moqc_mem_free(e->mem, w->newlast[i]);
     }
     moqc_stats_emission_del(w->em);
@@ -253,9 +262,10 @@ static void emit_work_free(moqc_stats_emitter *e, emit_work *w, bool committed) 
   moqc_mem_free(e->mem, w->newlast);
 }
 
-/* Builds the frame of doc for tier t from src into em->frames[idx] (and w->newlast[idx]). */
-static int emit_frame(moqc_stats_emitter *e, emit_work *w, size_t idx, const emit_tier *t,
-                      const emit_doc_src *src) {
+/* Builds the frame of doc for tier t from src into em->frames[idx] (and
+ * w->newlast[idx]). */
+static int emit_frame(moqc_stats_emitter *e, emit_work *w, size_t idx,
+                      const emit_tier *t, const emit_doc_src *src) {
   char *json;
   size_t jlen, tlen, nlen = strlen(emit_doc_names[src->doc]);
   char *mem;
@@ -292,15 +302,18 @@ static int emit_frame(moqc_stats_emitter *e, emit_work *w, size_t idx, const emi
   f->write = t->last[src->doc] == NULL || strcmp(t->last[src->doc], json) != 0;
   w->em->n_frames = idx + 1;
   if (f->write) {
-    w->newlast[idx] = json; /* becomes the track's last written document on commit */
+    w->newlast[idx] =
+        json; /* becomes the track's last written document on commit */
   } else {
     moqc_mem_free(e->mem, json);
   }
   return 0;
 }
 
-static int emit_build(moqc_stats_emitter *e, const moqc_stats_report *rep, emit_work *w) {
-  size_t ne = rep->n_entries, ns = rep->n_sessions, nframes, fi = 0, ie = 0, is = 0;
+static int emit_build(moqc_stats_emitter *e, const moqc_stats_report *rep,
+                      emit_work *w) {
+  size_t ne = rep->n_entries, ns = rep->n_sessions, nframes, fi = 0, ie = 0,
+         is = 0;
   int rv;
 
   /* 1. Slots: live or changed. */
@@ -312,7 +325,8 @@ static int emit_build(moqc_stats_emitter *e, const moqc_stats_report *rep, emit_
     const moqc_stats_traffic_entry *t = &rep->entries[i];
     for (int d = 0; d < 2; d++) {
       emit_prev now = {.c = d == 0 ? t->publisher : t->subscriber};
-      rv = emit_slot(e, &w->np, d, t->tier, t->path, &now, !moqc_usage_counters_idle(&now.c),
+      rv = emit_slot(e, &w->np, d, t->tier, t->path, &now,
+                     !moqc_usage_counters_idle(&now.c),
                      &w->inc[2 * i + (size_t)d]);
       if (rv != 0) {
         return rv;
@@ -323,13 +337,15 @@ static int emit_build(moqc_stats_emitter *e, const moqc_stats_report *rep, emit_
     const moqc_stats_session_entry *s = &rep->sessions[i];
     emit_prev now = {.p = s->presence};
     rv = emit_slot(e, &w->np, MOQC_STATS_DOC_SESSIONS, s->tier, s->root, &now,
-                   s->presence.sessions > s->presence.sessions_closed, &w->inc[2 * ne + i]);
+                   s->presence.sessions > s->presence.sessions_closed,
+                   &w->inc[2 * ne + i]);
     if (rv != 0) {
       return rv;
     }
   }
   /* 2. Tiers: every tier ever reported keeps its tracks. */
-  w->tiers = moqc_mem_calloc(e->mem, e->n_tiers + ne + ns + 1, sizeof(*w->tiers));
+  w->tiers =
+      moqc_mem_calloc(e->mem, e->n_tiers + ne + ns + 1, sizeof(*w->tiers));
   if (w->tiers == NULL) {
     return MOQC_ERR_NOMEM;
   }
@@ -344,7 +360,8 @@ static int emit_build(moqc_stats_emitter *e, const moqc_stats_report *rep, emit_
   }
   /* 3. Documents: three per tier, report ranges walked in tier order. */
   nframes = w->n_tiers * EMIT_DOCS;
-  w->em = moqc_mem_calloc(e->mem, 1, sizeof(*w->em) + nframes * sizeof(moqc_stats_frame));
+  w->em = moqc_mem_calloc(e->mem, 1,
+                          sizeof(*w->em) + nframes * sizeof(moqc_stats_frame));
   w->newlast = moqc_mem_calloc(e->mem, nframes + 1, sizeof(char *));
   if (w->em == NULL || w->newlast == NULL) {
     return MOQC_ERR_NOMEM;
@@ -361,8 +378,12 @@ static int emit_build(moqc_stats_emitter *e, const moqc_stats_report *rep, emit_
       se++;
     }
     for (int d = 0; d < EMIT_DOCS; d++) {
-      emit_doc_src src = {rep, w->inc, w->inc + 2 * ne, d == MOQC_STATS_DOC_SESSIONS ? is : ie,
-                          d == MOQC_STATS_DOC_SESSIONS ? se : ee, d};
+      emit_doc_src src = {rep,
+                          w->inc,
+                          w->inc + 2 * ne,
+                          d == MOQC_STATS_DOC_SESSIONS ? is : ie,
+                          d == MOQC_STATS_DOC_SESSIONS ? se : ee,
+                          d};
       rv = emit_frame(e, w, fi++, w->tiers[t], &src);
       if (rv != 0) {
         return rv;
@@ -374,7 +395,8 @@ static int emit_build(moqc_stats_emitter *e, const moqc_stats_report *rep, emit_
   return 0;
 }
 
-int moqc_stats_emitter_drain(moqc_stats_emitter *e, const moqc_stats_report *rep,
+int moqc_stats_emitter_drain(moqc_stats_emitter *e,
+                             const moqc_stats_report *rep,
                              moqc_stats_emission **out) {
   emit_work w = {.inc = NULL};
   int rv;

@@ -1,6 +1,7 @@
 /*
- * The JSON readout of a report: {"tiers": {"<tier>": {"publisher": {...}, "subscriber": {...},
- * "sessions": {...}}}}, with counters in the stats schema order of MOQC_USAGE_FOREACH.
+ * The JSON readout of a report: {"tiers": {"<tier>": {"publisher": {...},
+ * "subscriber": {...}, "sessions": {...}}}}, with counters in the stats schema
+ * order of MOQC_USAGE_FOREACH.
  */
 #include <moqc/error.h>
 #include <moqc/stats.h>
@@ -11,10 +12,10 @@
 void moqc__json_counters(moqc__sbuf *b, const moqc_usage_counters *c) {
   const char *sep = "{";
 
-#define JSON_FIELD(f, cl, p, h)                                                                \
-  moqc__sbuf_puts(b, sep);                                                                     \
-  moqc__sbuf_puts(b, "\"" #f "\":");                                                           \
-  moqc__sbuf_u64(b, c->f);                                                                     \
+#define JSON_FIELD(f, cl, p, h)                                                \
+  moqc__sbuf_puts(b, sep);                                                     \
+  moqc__sbuf_puts(b, "\"" #f "\":");                                           \
+  moqc__sbuf_u64(b, c->f);                                                     \
   sep = ",";
   MOQC_USAGE_FOREACH(JSON_FIELD)
 #undef JSON_FIELD
@@ -39,8 +40,8 @@ bool moqc__counters_zero(const moqc_usage_counters *c) {
 }
 
 /* Writes the role object of the entries [from, to) (all of one tier). */
-static void json_role(moqc__sbuf *b, const moqc_stats_traffic_entry *e, size_t from, size_t to,
-                      bool egress) {
+static void json_role(moqc__sbuf *b, const moqc_stats_traffic_entry *e,
+                      size_t from, size_t to, bool egress) {
   const char *sep = "";
 
   moqc__sbuf_puts(b, "{");
@@ -68,7 +69,8 @@ static void json_render(moqc__sbuf *b, const void *arg) {
     moqc_str tier;
     size_t ie = i, je = j;
     if (j >= rep->n_sessions ||
-        (i < rep->n_entries && moqc__str_cmp(rep->entries[i].tier, rep->sessions[j].tier) <= 0)) {
+        (i < rep->n_entries &&
+         moqc__str_cmp(rep->entries[i].tier, rep->sessions[j].tier) <= 0)) {
       tier = rep->entries[i].tier;
     } else {
       tier = rep->sessions[j].tier;
@@ -102,14 +104,15 @@ static void json_render(moqc__sbuf *b, const void *arg) {
   moqc__sbuf_puts(b, "}}");
 }
 
-moqc_ssize moqc_stats_json(const moqc_stats_report *rep, char *buf, size_t cap) {
+moqc_ssize moqc_stats_json(const moqc_stats_report *rep, char *buf,
+                           size_t cap) {
   moqc__sbuf b = {buf, cap, 0};
 
   json_render(&b, rep);
   return moqc__sbuf_finish(&b);
 }
 
-int moqc_stats_json_alloc(const moqc_stats_report *rep, const moqc_mem *mem, char **out,
-                          size_t *len) {
+int moqc_stats_json_alloc(const moqc_stats_report *rep, const moqc_mem *mem,
+                          char **out, size_t *len) {
   return moqc__sbuf_alloc(json_render, rep, mem, out, len);
 }

@@ -8,7 +8,8 @@
 
 #include "stats/sbuf.h"
 
-/** Writes {"announced":n,...,"datagrams":n}: every MOQC_USAGE_FOREACH field, in order. */
+/** Writes {"announced":n,...,"datagrams":n}: every MOQC_USAGE_FOREACH field, in
+ * order. */
 void moqc__json_counters(moqc__sbuf *b, const moqc_usage_counters *c);
 /** Writes {"sessions":n,"sessions_closed":n}. */
 void moqc__json_presence(moqc__sbuf *b, moqc_stats_presence p);

@@ -1,5 +1,6 @@
 /*
- * Chained hash map with FNV-1a hashing; doubles its slot array at load factor 1.
+ * Chained hash map with FNV-1a hashing; doubles its slot array at load
+ * factor 1.
  */
 #include <moqc/path.h>
 
@@ -38,14 +39,16 @@ void moqc__map_clear(moqc__map *m) {
   m->count = 0;
 }
 
-moqc__map_node *moqc__map_find(const moqc__map *m, const char *key, size_t len) {
+moqc__map_node *moqc__map_find(const moqc__map *m, const char *key,
+                               size_t len) {
   uint64_t h;
 
   if (m->nslots == 0) {
     return NULL;
   }
   h = map_hash(key, len);
-  for (moqc__map_node *n = m->slots[h & (m->nslots - 1)]; n != NULL; n = n->next) {
+  for (moqc__map_node *n = m->slots[h & (m->nslots - 1)]; n != NULL;
+       n = n->next) {
     if (n->hash == h && n->key_len == len && memcmp(n->key, key, len) == 0) {
       return n;
     }
@@ -76,7 +79,8 @@ static int map_grow(moqc__map *m) {
   return 0;
 }
 
-moqc__map_node *moqc__map_insert(moqc__map *m, const char *key, size_t len, void *val) {
+moqc__map_node *moqc__map_insert(moqc__map *m, const char *key, size_t len,
+                                 void *val) {
   moqc__map_node *n;
   size_t s;
 
@@ -117,7 +121,8 @@ void moqc__map_remove(moqc__map *m, moqc__map_node *node) {
   }
 }
 
-moqc__map_node *moqc__map_next(const moqc__map *m, size_t *slot, moqc__map_node **next) {
+moqc__map_node *moqc__map_next(const moqc__map *m, size_t *slot,
+                               moqc__map_node **next) {
   moqc__map_node *n = *next;
 
   while (n == NULL) {
@@ -131,7 +136,9 @@ moqc__map_node *moqc__map_next(const moqc__map *m, size_t *slot, moqc__map_node 
   return n;
 }
 
-size_t moqc__key_len(moqc_str tier, moqc_str rest) { return 5 + tier.len + rest.len; }
+size_t moqc__key_len(moqc_str tier, moqc_str rest) {
+  return 5 + tier.len + rest.len;
+}
 
 void moqc__key_fill(char *buf, uint8_t kind, moqc_str tier, moqc_str rest) {
   uint32_t tl = (uint32_t)tier.len;
@@ -149,8 +156,8 @@ void moqc__key_fill(char *buf, uint8_t kind, moqc_str tier, moqc_str rest) {
   }
 }
 
-char *moqc__key_make(const moqc_mem *mem, char *stack, uint8_t kind, moqc_str tier, moqc_str rest,
-                     size_t *len) {
+char *moqc__key_make(const moqc_mem *mem, char *stack, uint8_t kind,
+                     moqc_str tier, moqc_str rest, size_t *len) {
   size_t n = moqc__key_len(tier, rest);
   char *k = n <= MOQC__KEY_STACK ? stack : moqc_mem_malloc(mem, n);
 

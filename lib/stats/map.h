@@ -1,6 +1,7 @@
 /*
- * A small chained hash map from byte-string keys to pointers, for the stats layer.
- * Not thread-safe: the owner locks. Keys are copied; values are borrowed.
+ * A small chained hash map from byte-string keys to pointers, for the stats
+ * layer. Not thread-safe: the owner locks. Keys are copied; values are
+ * borrowed.
  */
 #ifndef MOQC_STATS_MAP_H
 #define MOQC_STATS_MAP_H
@@ -30,21 +31,23 @@ void moqc__map_clear(moqc__map *m);
 /** Returns the node of key, or NULL. */
 moqc__map_node *moqc__map_find(const moqc__map *m, const char *key, size_t len);
 /**
- * Inserts key -> val (key must be absent). Returns the node, or NULL on out-of-memory (map
- * unchanged).
+ * Inserts key -> val (key must be absent). Returns the node, or NULL on
+ * out-of-memory (map unchanged).
  */
-moqc__map_node *moqc__map_insert(moqc__map *m, const char *key, size_t len, void *val);
+moqc__map_node *moqc__map_insert(moqc__map *m, const char *key, size_t len,
+                                 void *val);
 /** Removes and frees node (which must be in m). */
 void moqc__map_remove(moqc__map *m, moqc__map_node *node);
 /**
- * Iterates: pass *slot = 0 and node = NULL to start; returns the next node or NULL at the end.
- * The returned node may be removed before the next call.
+ * Iterates: pass *slot = 0 and node = NULL to start; returns the next node or
+ * NULL at the end. The returned node may be removed before the next call.
  */
-moqc__map_node *moqc__map_next(const moqc__map *m, size_t *slot, moqc__map_node **next);
+moqc__map_node *moqc__map_next(const moqc__map *m, size_t *slot,
+                               moqc__map_node **next);
 
 /*
- * Composite keys: [kind byte][tier length as 4 bytes][tier][rest]. moqc__key_len returns the
- * size, moqc__key_fill writes it into buf.
+ * Composite keys: [kind byte][tier length as 4 bytes][tier][rest].
+ * moqc__key_len returns the size, moqc__key_fill writes it into buf.
  */
 size_t moqc__key_len(moqc_str tier, moqc_str rest);
 void moqc__key_fill(char *buf, uint8_t kind, moqc_str tier, moqc_str rest);
@@ -53,12 +56,12 @@ void moqc__key_fill(char *buf, uint8_t kind, moqc_str tier, moqc_str rest);
 #define MOQC__KEY_STACK 256
 
 /**
- * Builds a composite key into stack (MOQC__KEY_STACK bytes) when it fits, else into a fresh
- * allocation. Returns the key (stack or heap) and its length in *len, or NULL on out-of-memory.
- * Release with moqc__key_free.
+ * Builds a composite key into stack (MOQC__KEY_STACK bytes) when it fits, else
+ * into a fresh allocation. Returns the key (stack or heap) and its length in
+ * *len, or NULL on out-of-memory. Release with moqc__key_free.
  */
-char *moqc__key_make(const moqc_mem *mem, char *stack, uint8_t kind, moqc_str tier, moqc_str rest,
-                     size_t *len);
+char *moqc__key_make(const moqc_mem *mem, char *stack, uint8_t kind,
+                     moqc_str tier, moqc_str rest, size_t *len);
 /** Frees a key from moqc__key_make unless it is the stack buffer. */
 void moqc__key_free(const moqc_mem *mem, char *stack, char *key);
 

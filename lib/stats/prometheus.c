@@ -47,9 +47,12 @@ static void prometheus_render(moqc__sbuf *b, const void *arg) {
     }
   }
   for (int closed = 0; closed < 2; closed++) {
-    const char *name = closed ? "sessions_closed_total" : "sessions_opened_total";
-    prometheus_head(b, name, closed ? "Sessions closed (last reference to the context gone)"
-                              : "Sessions opened (stats context created)");
+    const char *name =
+        closed ? "sessions_closed_total" : "sessions_opened_total";
+    prometheus_head(b, name,
+                    closed
+                        ? "Sessions closed (last reference to the context gone)"
+                        : "Sessions opened (stats context created)");
     for (size_t i = 0; i < snap->n_sessions; i++) {
       const moqc_stats_tier_sessions *s = &snap->sessions[i];
       prometheus_tier(b, name, s->tier);
@@ -60,14 +63,15 @@ static void prometheus_render(moqc__sbuf *b, const void *arg) {
   }
 }
 
-moqc_ssize moqc_stats_prometheus(const moqc_stats_snapshot *snap, char *buf, size_t cap) {
+moqc_ssize moqc_stats_prometheus(const moqc_stats_snapshot *snap, char *buf,
+                                 size_t cap) {
   moqc__sbuf b = {buf, cap, 0};
 
   prometheus_render(&b, snap);
   return moqc__sbuf_finish(&b);
 }
 
-int moqc_stats_prometheus_alloc(const moqc_stats_snapshot *snap, const moqc_mem *mem, char **out,
-                                size_t *len) {
+int moqc_stats_prometheus_alloc(const moqc_stats_snapshot *snap,
+                                const moqc_mem *mem, char **out, size_t *len) {
   return moqc__sbuf_alloc(prometheus_render, snap, mem, out, len);
 }

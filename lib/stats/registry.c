@@ -1,11 +1,13 @@
 /*
- * The stats registry: sinks by (tier, path), presence by (tier, root), retired totals by tier.
+ * The stats registry: sinks by (tier, path), presence by (tier, root), retired
+ * totals by tier.
  *
- * One mutex guards the three maps. Sinks and presence entries are refcounted; the registry holds
- * one reference to each. A report reclaims an entry when its refcounts read 1 (acquire, under the
- * lock, before its counters are read): nothing else holds it, and nothing can take a new
- * reference without the lock, so its values are final and no bump can land on it afterwards.
- * Reclaimed values move into the tier's retired totals, so snapshots never decrease.
+ * One mutex guards the three maps. Sinks and presence entries are refcounted;
+ * the registry holds one reference to each. A report reclaims an entry when its
+ * refcounts read 1 (acquire, under the lock, before its counters are read):
+ * nothing else holds it, and nothing can take a new reference without the lock,
+ * so its values are final and no bump can land on it afterwards. Reclaimed
+ * values move into the tier's retired totals, so snapshots never decrease.
  * Readouts live in snapshot.c and report.c.
  */
 #include <moqc/error.h>
@@ -28,9 +30,10 @@ int moqc__str_cmp(moqc_str a, moqc_str b) {
   return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
 }
 
-/* Copies two strings into one allocation of head bytes plus the strings; sets *a and *b. */
-static void *registry_alloc2(const moqc_mem *mem, size_t head, moqc_str a, moqc_str b, moqc_str *oa,
-                        moqc_str *ob) {
+/* Copies two strings into one allocation of head bytes plus the strings; sets
+ * *a and *b. */
+static void *registry_alloc2(const moqc_mem *mem, size_t head, moqc_str a,
+                             moqc_str b, moqc_str *oa, moqc_str *ob) {
   char *p;
 
   if (a.len > SIZE_MAX / 4 || b.len > SIZE_MAX / 4 || head > SIZE_MAX / 4) {
@@ -51,7 +54,8 @@ static void *registry_alloc2(const moqc_mem *mem, size_t head, moqc_str a, moqc_
   return p;
 }
 
-static int registry_alloc(moqc_stats_registry **out, bool enabled, const moqc_mem *mem) {
+static int registry_alloc(moqc_stats_registry **out, bool enabled,
+                          const moqc_mem *mem) {
   moqc_stats_registry *reg = moqc_mem_calloc(mem, 1, sizeof(*reg));
 
   if (reg == NULL) {
@@ -71,9 +75,10 @@ static int registry_alloc(moqc_stats_registry **out, bool enabled, const moqc_me
   return 0;
 }
 
-int moqc_stats_registry_new(moqc_stats_registry **out, const moqc_str *exclude, size_t n_exclude,
-                            const moqc_mem *mem) {
-  static const moqc_str def = {MOQC_STATS_DEFAULT_PREFIX, sizeof(MOQC_STATS_DEFAULT_PREFIX) - 1};
+int moqc_stats_registry_new(moqc_stats_registry **out, const moqc_str *exclude,
+                            size_t n_exclude, const moqc_mem *mem) {
+  static const moqc_str def = {MOQC_STATS_DEFAULT_PREFIX,
+                               sizeof(MOQC_STATS_DEFAULT_PREFIX) - 1};
   moqc_stats_registry *reg;
   size_t total = 0;
   char *data;
@@ -98,7 +103,8 @@ int moqc_stats_registry_new(moqc_stats_registry **out, const moqc_str *exclude, 
       moqc_stats_registry_decref(reg);
       return MOQC_ERR_NOMEM;
     }
-    reg->exclude = moqc_mem_malloc(mem, n_exclude * sizeof(moqc_str) + total + 1);
+    reg->exclude =
+        moqc_mem_malloc(mem, n_exclude * sizeof(moqc_str) + total + 1);
     if (reg->exclude == NULL) {
       moqc_stats_registry_decref(reg);
       return MOQC_ERR_NOMEM;
@@ -117,7 +123,8 @@ int moqc_stats_registry_new(moqc_stats_registry **out, const moqc_str *exclude, 
   return 0;
 }
 
-int moqc_stats_registry_new_disabled(moqc_stats_registry **out, const moqc_mem *mem) {
+int moqc_stats_registry_new_disabled(moqc_stats_registry **out,
+                                     const moqc_mem *mem) {
   return registry_alloc(out, false, mem);
 }
 
@@ -159,7 +166,8 @@ static void registry_free(moqc_stats_registry *reg) {
 }
 
 void moqc_stats_registry_decref(moqc_stats_registry *reg) {
-  if (reg != NULL && atomic_fetch_sub_explicit(&reg->refs, 1, memory_order_acq_rel) == 1) {
+  if (reg != NULL &&
+      atomic_fetch_sub_explicit(&reg->refs, 1, memory_order_acq_rel) == 1) {
     registry_free(reg);
   }
 }
@@ -172,7 +180,8 @@ bool moqc_stats_registry_enabled(const moqc_stats_registry *reg) {
   return reg != NULL && reg->enabled;
 }
 
-bool moqc_stats_registry_excluded(const moqc_stats_registry *reg, moqc_str path) {
+bool moqc_stats_registry_excluded(const moqc_stats_registry *reg,
+                                  moqc_str path) {
   if (reg == NULL) {
     return false;
   }
@@ -184,10 +193,12 @@ bool moqc_stats_registry_excluded(const moqc_stats_registry *reg, moqc_str path)
   return false;
 }
 
-moqc__stats_retired *moqc__stats_retired_get(moqc_stats_registry *reg, moqc_str tier) {
+moqc__stats_retired *moqc__stats_retired_get(moqc_stats_registry *reg,
+                                             moqc_str tier) {
   char stack[MOQC__KEY_STACK];
   size_t len;
-  char *key = moqc__key_make(reg->mem, stack, MOQC__STATS_KEY_RETIRED, tier, (moqc_str){"", 0}, &len);
+  char *key = moqc__key_make(reg->mem, stack, MOQC__STATS_KEY_RETIRED, tier,
+                             (moqc_str){"", 0}, &len);
   moqc__map_node *n;
   moqc__stats_retired *r;
   moqc_str t, unused;
@@ -200,7 +211,8 @@ moqc__stats_retired *moqc__stats_retired_get(moqc_stats_registry *reg, moqc_str 
     moqc__key_free(reg->mem, stack, key);
     return n->val;
   }
-  r = registry_alloc2(reg->mem, sizeof(*r), tier, (moqc_str){"", 0}, &t, &unused);
+  r = registry_alloc2(reg->mem, sizeof(*r), tier, (moqc_str){"", 0}, &t,
+                      &unused);
   if (r != NULL) {
     r->tier = t;
     if (moqc__map_insert(&reg->retired, key, len, r) == NULL) {
@@ -212,8 +224,9 @@ moqc__stats_retired *moqc__stats_retired_get(moqc_stats_registry *reg, moqc_str 
   return r;
 }
 
-int moqc_stats_registry_sink(moqc_stats_registry *reg, moqc_str tier, moqc_direction dir,
-                             moqc_str path, moqc_usage **out) {
+int moqc_stats_registry_sink(moqc_stats_registry *reg, moqc_str tier,
+                             moqc_direction dir, moqc_str path,
+                             moqc_usage **out) {
   char stack[MOQC__KEY_STACK];
   size_t len;
   char *key;
@@ -222,10 +235,12 @@ int moqc_stats_registry_sink(moqc_stats_registry *reg, moqc_str tier, moqc_direc
   int rv = 0;
 
   *out = NULL;
-  if (!moqc_stats_registry_enabled(reg) || moqc_stats_registry_excluded(reg, path)) {
+  if (!moqc_stats_registry_enabled(reg) ||
+      moqc_stats_registry_excluded(reg, path)) {
     return 0;
   }
-  key = moqc__key_make(reg->mem, stack, MOQC__STATS_KEY_ENTRY, tier, path, &len);
+  key =
+      moqc__key_make(reg->mem, stack, MOQC__STATS_KEY_ENTRY, tier, path, &len);
   if (key == NULL) {
     return MOQC_ERR_NOMEM;
   }
@@ -259,11 +274,12 @@ done:
   return rv;
 }
 
-int moqc__stats_presence_open(moqc_stats_registry *reg, moqc_str tier, moqc_str root,
-                              moqc__presence **out) {
+int moqc__stats_presence_open(moqc_stats_registry *reg, moqc_str tier,
+                              moqc_str root, moqc__presence **out) {
   char stack[MOQC__KEY_STACK];
   size_t len;
-  char *key = moqc__key_make(reg->mem, stack, MOQC__STATS_KEY_PRESENCE, tier, root, &len);
+  char *key = moqc__key_make(reg->mem, stack, MOQC__STATS_KEY_PRESENCE, tier,
+                             root, &len);
   moqc__map_node *n;
   moqc__presence *p;
   int rv = 0;
@@ -315,7 +331,8 @@ void moqc__stats_presence_close(moqc__presence *p) {
 moqc_stats_presence moqc__stats_presence_read(moqc__presence *p) {
   moqc_stats_presence r;
 
-  r.sessions_closed = atomic_load_explicit(&p->sessions_closed, memory_order_acquire);
+  r.sessions_closed =
+      atomic_load_explicit(&p->sessions_closed, memory_order_acquire);
   r.sessions = atomic_load_explicit(&p->sessions, memory_order_relaxed);
   return r;
 }

@@ -1,5 +1,6 @@
 /*
- * Registry internals shared by the stats layer's files (registry, snapshot, report, session).
+ * Registry internals shared by the stats layer's files (registry, snapshot,
+ * report, session).
  */
 #ifndef MOQC_STATS_REGISTRY_H
 #define MOQC_STATS_REGISTRY_H
@@ -46,14 +47,16 @@ struct moqc_stats_registry {
   moqc__map retired;
 };
 
-/** Finds or creates the retired totals of tier; registry lock held. NULL on out-of-memory. */
-moqc__stats_retired *moqc__stats_retired_get(moqc_stats_registry *reg, moqc_str tier);
+/** Finds or creates the retired totals of tier; registry lock held. NULL on
+ * out-of-memory. */
+moqc__stats_retired *moqc__stats_retired_get(moqc_stats_registry *reg,
+                                             moqc_str tier);
 /** Adds b into a. */
 void moqc__stats_presence_add(moqc_stats_presence *a, moqc_stats_presence b);
 
 /*
- * Presence counters of one (tier, auth root), refcounted: the registry holds one reference, each
- * live session context one more.
+ * Presence counters of one (tier, auth root), refcounted: the registry holds
+ * one reference, each live session context one more.
  */
 typedef struct moqc__presence {
   const moqc_mem *mem;
@@ -66,12 +69,14 @@ typedef struct moqc__presence {
 } moqc__presence;
 
 /**
- * Finds or creates the presence entry of (tier, root) on an enabled registry, takes a reference
- * to it and bumps sessions (relaxed). Returns 0 or MOQC_ERR_NOMEM.
+ * Finds or creates the presence entry of (tier, root) on an enabled registry,
+ * takes a reference to it and bumps sessions (relaxed). Returns 0 or
+ * MOQC_ERR_NOMEM.
  */
-int moqc__stats_presence_open(moqc_stats_registry *reg, moqc_str tier, moqc_str root,
-                              moqc__presence **out);
-/** Bumps sessions_closed (release) and drops the reference taken by moqc__stats_presence_open. */
+int moqc__stats_presence_open(moqc_stats_registry *reg, moqc_str tier,
+                              moqc_str root, moqc__presence **out);
+/** Bumps sessions_closed (release) and drops the reference taken by
+ * moqc__stats_presence_open. */
 void moqc__stats_presence_close(moqc__presence *p);
 /** Reads p: sessions_closed with acquire first, then sessions relaxed. */
 moqc_stats_presence moqc__stats_presence_read(moqc__presence *p);

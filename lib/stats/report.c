@@ -1,6 +1,7 @@
 /*
- * Registry report: per (path, tier) and per (tier, root) detail for the stats broadcast, then
- * reclamation of what only the registry references (see registry.c for why no bump is lost).
+ * Registry report: per (path, tier) and per (tier, root) detail for the stats
+ * broadcast, then reclamation of what only the registry references (see
+ * registry.c for why no bump is lost).
  */
 #include <moqc/error.h>
 #include <moqc/stats.h>
@@ -33,7 +34,8 @@ static char *report_arena_copy(char **arena, moqc_str s) {
   return p;
 }
 
-static int report_build(moqc_stats_registry *reg, bool reclaim, moqc_stats_report **out) {
+static int report_build(moqc_stats_registry *reg, bool reclaim,
+                        moqc_stats_report **out) {
   const moqc_mem *mem = reg != NULL ? reg->mem : NULL;
   moqc_stats_report *rep;
   size_t slot, strbytes = 0, ne, np;
@@ -52,7 +54,8 @@ static int report_build(moqc_stats_registry *reg, bool reclaim, moqc_stats_repor
   pthread_mutex_lock(&reg->lock);
   ne = reg->entries.count;
   np = reg->presence.count;
-  /* Pass 1: sizes, and the retired totals every reclaim may need, so pass 2 cannot fail. */
+  /* Pass 1: sizes, and the retired totals every reclaim may need, so pass 2
+   * cannot fail. */
   slot = 0;
   next = NULL;
   while ((n = moqc__map_next(&reg->entries, &slot, &next)) != NULL) {
@@ -73,8 +76,10 @@ static int report_build(moqc_stats_registry *reg, bool reclaim, moqc_stats_repor
       return MOQC_ERR_NOMEM;
     }
   }
-  rep = moqc_mem_calloc(mem, 1, sizeof(*rep) + ne * sizeof(moqc_stats_traffic_entry) +
-                                    np * sizeof(moqc_stats_session_entry) + strbytes + 1);
+  rep =
+      moqc_mem_calloc(mem, 1,
+                      sizeof(*rep) + ne * sizeof(moqc_stats_traffic_entry) +
+                          np * sizeof(moqc_stats_session_entry) + strbytes + 1);
   if (rep == NULL) {
     pthread_mutex_unlock(&reg->lock);
     return MOQC_ERR_NOMEM;
@@ -83,19 +88,22 @@ static int report_build(moqc_stats_registry *reg, bool reclaim, moqc_stats_repor
   rep->entries = (moqc_stats_traffic_entry *)(rep + 1);
   rep->sessions = (moqc_stats_session_entry *)(rep->entries + ne);
   arena = (char *)(rep->sessions + np);
-  /* Pass 2: read, copy, reclaim. Refcounts are loaded (acquire) before the counters. */
+  /* Pass 2: read, copy, reclaim. Refcounts are loaded (acquire) before the
+   * counters. */
   slot = 0;
   next = NULL;
   while ((n = moqc__map_next(&reg->entries, &slot, &next)) != NULL) {
     moqc__stats_entry *e = n->val;
     moqc_stats_traffic_entry *t = &rep->entries[rep->n_entries++];
-    bool only_us = moqc_usage_refcount(e->sink[0]) == 1 && moqc_usage_refcount(e->sink[1]) == 1;
+    bool only_us = moqc_usage_refcount(e->sink[0]) == 1 &&
+                   moqc_usage_refcount(e->sink[1]) == 1;
     moqc_usage_read(e->sink[1], &t->publisher);
     moqc_usage_read(e->sink[0], &t->subscriber);
     t->tier = (moqc_str){report_arena_copy(&arena, e->tier), e->tier.len};
     t->path = (moqc_str){report_arena_copy(&arena, e->path), e->path.len};
     if (reclaim && only_us) {
-      moqc__stats_retired *r = moqc__stats_retired_get(reg, e->tier); /* exists since pass 1 */
+      moqc__stats_retired *r =
+          moqc__stats_retired_get(reg, e->tier); /* exists since pass 1 */
       moqc_usage_counters_add(&r->c[1], &t->publisher);
       moqc_usage_counters_add(&r->c[0], &t->subscriber);
       r->has_traffic = true;
@@ -126,20 +134,24 @@ static int report_build(moqc_stats_registry *reg, bool reclaim, moqc_stats_repor
   }
   pthread_mutex_unlock(&reg->lock);
   if (rep->n_entries > 1) {
-    qsort(rep->entries, rep->n_entries, sizeof(*rep->entries), report_entry_cmp);
+    qsort(rep->entries, rep->n_entries, sizeof(*rep->entries),
+          report_entry_cmp);
   }
   if (rep->n_sessions > 1) {
-    qsort(rep->sessions, rep->n_sessions, sizeof(*rep->sessions), report_session_cmp);
+    qsort(rep->sessions, rep->n_sessions, sizeof(*rep->sessions),
+          report_session_cmp);
   }
   *out = rep;
   return 0;
 }
 
-int moqc_stats_registry_report(moqc_stats_registry *reg, moqc_stats_report **out) {
+int moqc_stats_registry_report(moqc_stats_registry *reg,
+                               moqc_stats_report **out) {
   return report_build(reg, true, out);
 }
 
-int moqc_stats_registry_detail(moqc_stats_registry *reg, moqc_stats_report **out) {
+int moqc_stats_registry_detail(moqc_stats_registry *reg,
+                               moqc_stats_report **out) {
   return report_build(reg, false, out);
 }
 

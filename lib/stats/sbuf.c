@@ -18,7 +18,9 @@ void moqc__sbuf_put(moqc__sbuf *b, const char *s, size_t n) {
   b->len += n;
 }
 
-void moqc__sbuf_puts(moqc__sbuf *b, const char *s) { moqc__sbuf_put(b, s, strlen(s)); }
+void moqc__sbuf_puts(moqc__sbuf *b, const char *s) {
+  moqc__sbuf_put(b, s, strlen(s));
+}
 
 void moqc__sbuf_u64(moqc__sbuf *b, uint64_t v) {
   char tmp[20];
@@ -67,7 +69,10 @@ void moqc__sbuf_prom_label(moqc__sbuf *b, moqc_str s) {
   }
   for (size_t i = 0; i < s.len; i++) {
     char c = s.ptr[i];
-    const char *esc = c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n" : NULL;
+    const char *esc = c == '\\'   ? "\\\\"
+                      : c == '"'  ? "\\\""
+                      : c == '\n' ? "\\n"
+                                  : NULL;
     if (esc == NULL) {
       continue;
     }
@@ -86,8 +91,9 @@ moqc_ssize moqc__sbuf_finish(moqc__sbuf *b) {
   return (moqc_ssize)b->len;
 }
 
-int moqc__sbuf_alloc(void (*render)(moqc__sbuf *, const void *), const void *arg,
-                     const moqc_mem *mem, char **out, size_t *len) {
+int moqc__sbuf_alloc(void (*render)(moqc__sbuf *, const void *),
+                     const void *arg, const moqc_mem *mem, char **out,
+                     size_t *len) {
   moqc__sbuf b = {NULL, 0, 0};
   char *p;
 

@@ -1,9 +1,11 @@
 /*
- * A session's stats context: implements moqc_usage_ctx, hands out one scope per (direction,
- * absolute path), keeps the session's egress viewer refcounts and its presence.
+ * A session's stats context: implements moqc_usage_ctx, hands out one scope per
+ * (direction, absolute path), keeps the session's egress viewer refcounts and
+ * its presence.
  *
- * Lock order: session lock, then registry lock. Viewer bumps happen under the session lock, so a
- * broadcasts_closed bump can never precede the broadcasts bump it pairs with.
+ * Lock order: session lock, then registry lock. Viewer bumps happen under the
+ * session lock, so a broadcasts_closed bump can never precede the broadcasts
+ * bump it pairs with.
  */
 #include <moqc/error.h>
 #include <moqc/stats.h>
@@ -22,7 +24,8 @@ struct moqc_stats_session {
   moqc__presence *presence;
   moqc_str tier;
   pthread_mutex_t lock;
-  moqc__map scopes; /* (dir, path) -> session_scope, weak: removed when the scope dies */
+  moqc__map scopes; /* (dir, path) -> session_scope, weak: removed when the
+                       scope dies */
   char data[];
 };
 
@@ -45,16 +48,16 @@ static const moqc_usage_scope_ops session_scope_ops = {
     session_scope_viewer_open, session_scope_viewer_close, session_scope_incref,
     session_scope_decref};
 
-static moqc_usage_scope *session_ctx_scope(moqc_usage_ctx *ctx, moqc_direction dir,
-                                           moqc_str abs_path);
+static moqc_usage_scope *
+session_ctx_scope(moqc_usage_ctx *ctx, moqc_direction dir, moqc_str abs_path);
 static void session_ctx_incref(moqc_usage_ctx *ctx);
 static void session_ctx_decref(moqc_usage_ctx *ctx);
 
-static const moqc_usage_ctx_ops session_ctx_ops = {session_ctx_scope, session_ctx_incref,
-                                                   session_ctx_decref};
+static const moqc_usage_ctx_ops session_ctx_ops = {
+    session_ctx_scope, session_ctx_incref, session_ctx_decref};
 
-int moqc_stats_session_new(moqc_stats_session **out, moqc_stats_registry *reg, moqc_str tier,
-                           moqc_str root) {
+int moqc_stats_session_new(moqc_stats_session **out, moqc_stats_registry *reg,
+                           moqc_str tier, moqc_str root) {
   const moqc_mem *mem = moqc__stats_registry_mem(reg);
   moqc_stats_session *s;
   int rv;
@@ -103,7 +106,8 @@ void moqc_stats_session_incref(moqc_stats_session *s) {
 }
 
 void moqc_stats_session_decref(moqc_stats_session *s) {
-  if (s == NULL || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) {
+  if (s == NULL ||
+      atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) {
     return;
   }
   /* Every scope holds a reference, so none is left: the map is empty. */
@@ -114,7 +118,8 @@ void moqc_stats_session_decref(moqc_stats_session *s) {
   moqc_mem_free(s->mem, s);
 }
 
-moqc_usage_scope *moqc_stats_session_scope(moqc_stats_session *s, moqc_direction dir,
+moqc_usage_scope *moqc_stats_session_scope(moqc_stats_session *s,
+                                           moqc_direction dir,
                                            moqc_str abs_path) {
   char stack[MOQC__KEY_STACK];
   size_t len;
@@ -123,10 +128,12 @@ moqc_usage_scope *moqc_stats_session_scope(moqc_stats_session *s, moqc_direction
   session_scope *sc = NULL;
   moqc_usage *sink = NULL;
 
-  if (s == NULL || s->reg == NULL || moqc_stats_registry_excluded(s->reg, abs_path)) {
+  if (s == NULL || s->reg == NULL ||
+      moqc_stats_registry_excluded(s->reg, abs_path)) {
     return NULL;
   }
-  key = moqc__key_make(s->mem, stack, (uint8_t)dir, (moqc_str){"", 0}, abs_path, &len);
+  key = moqc__key_make(s->mem, stack, (uint8_t)dir, (moqc_str){"", 0}, abs_path,
+                       &len);
   if (key == NULL) {
     return NULL;
   }
@@ -137,8 +144,8 @@ moqc_usage_scope *moqc_stats_session_scope(moqc_stats_session *s, moqc_direction
     atomic_fetch_add_explicit(&sc->refs, 1, memory_order_relaxed);
     goto done;
   }
-  if (moqc_stats_registry_sink(s->reg, s->tier, dir, abs_path, &sink) != 0 || sink == NULL ||
-      abs_path.len > SIZE_MAX / 2) {
+  if (moqc_stats_registry_sink(s->reg, s->tier, dir, abs_path, &sink) != 0 ||
+      sink == NULL || abs_path.len > SIZE_MAX / 2) {
     goto fail;
   }
   sc = moqc_mem_calloc(s->mem, 1, sizeof(*sc) + abs_path.len + 1);
@@ -170,8 +177,8 @@ done:
   return sc == NULL ? NULL : &sc->base;
 }
 
-static moqc_usage_scope *session_ctx_scope(moqc_usage_ctx *ctx, moqc_direction dir,
-                                           moqc_str abs_path) {
+static moqc_usage_scope *
+session_ctx_scope(moqc_usage_ctx *ctx, moqc_direction dir, moqc_str abs_path) {
   return moqc_stats_session_scope((moqc_stats_session *)ctx, dir, abs_path);
 }
 
@@ -210,7 +217,8 @@ static void session_scope_viewer_close(moqc_usage_scope *scope) {
 }
 
 static void session_scope_incref(moqc_usage_scope *scope) {
-  atomic_fetch_add_explicit(&((session_scope *)scope)->refs, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&((session_scope *)scope)->refs, 1,
+                            memory_order_relaxed);
 }
 
 static void session_scope_decref(moqc_usage_scope *scope) {
@@ -220,19 +228,21 @@ static void session_scope_decref(moqc_usage_scope *scope) {
 
   /* Fast path: not the last reference, no lock. */
   while (r > 1) {
-    if (atomic_compare_exchange_weak_explicit(&sc->refs, &r, r - 1, memory_order_acq_rel,
-                                              memory_order_relaxed)) {
+    if (atomic_compare_exchange_weak_explicit(
+            &sc->refs, &r, r - 1, memory_order_acq_rel, memory_order_relaxed)) {
       return;
     }
   }
-  /* Maybe the last: decide under the session lock, where lookups take new references. */
+  /* Maybe the last: decide under the session lock, where lookups take new
+   * references. */
   pthread_mutex_lock(&s->lock);
   if (atomic_fetch_sub_explicit(&sc->refs, 1, memory_order_acq_rel) != 1) {
     pthread_mutex_unlock(&s->lock);
     return;
   }
   moqc__map_remove(&s->scopes, sc->node);
-  /* A viewer the model never closed closes with its scope, so opened and closed pair up. */
+  /* A viewer the model never closed closes with its scope, so opened and closed
+   * pair up. */
   if (sc->viewers > 0) {
     moqc_usage_close_broadcast(sc->base.sink);
   }

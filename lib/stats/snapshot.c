@@ -1,6 +1,7 @@
 /*
- * Registry snapshot: totals per (tier, role) and presence per tier, for /metrics. Live entries
- * plus the retired totals of reclaimed ones, so totals never decrease. Never reclaims.
+ * Registry snapshot: totals per (tier, role) and presence per tier, for
+ * /metrics. Live entries plus the retired totals of reclaimed ones, so totals
+ * never decrease. Never reclaims.
  */
 #include <moqc/error.h>
 #include <moqc/stats.h>
@@ -22,11 +23,14 @@ typedef struct snapshot_acc {
 } snapshot_acc;
 
 static int snapshot_acc_cmp(const void *a, const void *b) {
-  return moqc__str_cmp(((const snapshot_acc *)a)->tier, ((const snapshot_acc *)b)->tier);
+  return moqc__str_cmp(((const snapshot_acc *)a)->tier,
+                       ((const snapshot_acc *)b)->tier);
 }
 
-/* Returns the accumulator of tier in acc[0..*n) (tiers are few: linear), adding it. */
-static snapshot_acc *snapshot_acc_get(snapshot_acc *acc, size_t *n, moqc_str tier) {
+/* Returns the accumulator of tier in acc[0..*n) (tiers are few: linear), adding
+ * it. */
+static snapshot_acc *snapshot_acc_get(snapshot_acc *acc, size_t *n,
+                                      moqc_str tier) {
   for (size_t i = 0; i < *n; i++) {
     if (moqc_str_eq(acc[i].tier, tier)) {
       return &acc[i];
@@ -36,8 +40,8 @@ static snapshot_acc *snapshot_acc_get(snapshot_acc *acc, size_t *n, moqc_str tie
   return &acc[(*n)++];
 }
 
-
-int moqc_stats_registry_snapshot(moqc_stats_registry *reg, moqc_stats_snapshot **out) {
+int moqc_stats_registry_snapshot(moqc_stats_registry *reg,
+                                 moqc_stats_snapshot **out) {
   const moqc_mem *mem = reg != NULL ? reg->mem : NULL;
   moqc_stats_snapshot *snap;
   snapshot_acc *acc = NULL;
@@ -98,8 +102,10 @@ int moqc_stats_registry_snapshot(moqc_stats_registry *reg, moqc_stats_snapshot *
     ntraffic += acc[i].has_traffic ? 2 : 0;
     nsess += acc[i].has_sessions ? 1 : 0;
   }
-  snap = moqc_mem_calloc(mem, 1, sizeof(*snap) + ntraffic * sizeof(moqc_stats_traffic_row) +
-                                     nsess * sizeof(moqc_stats_tier_sessions) + strbytes + 1);
+  snap = moqc_mem_calloc(
+      mem, 1,
+      sizeof(*snap) + ntraffic * sizeof(moqc_stats_traffic_row) +
+          nsess * sizeof(moqc_stats_tier_sessions) + strbytes + 1);
   if (snap == NULL) {
     pthread_mutex_unlock(&reg->lock);
     moqc_mem_free(mem, acc);
@@ -109,7 +115,8 @@ int moqc_stats_registry_snapshot(moqc_stats_registry *reg, moqc_stats_snapshot *
   snap->traffic = (moqc_stats_traffic_row *)(snap + 1);
   snap->sessions = (moqc_stats_tier_sessions *)(snap->traffic + ntraffic);
   arena = (char *)(snap->sessions + nsess);
-  /* Copy the tier labels (they point into registry storage) before unlocking. */
+  /* Copy the tier labels (they point into registry storage) before unlocking.
+   */
   for (size_t i = 0; i < nacc; i++) {
     if (acc[i].tier.len > 0) {
       memcpy(arena, acc[i].tier.ptr, acc[i].tier.len);
@@ -123,13 +130,14 @@ int moqc_stats_registry_snapshot(moqc_stats_registry *reg, moqc_stats_snapshot *
   }
   for (size_t i = 0; i < nacc; i++) {
     if (acc[i].has_traffic) {
-      snap->traffic[snap->n_traffic++] =
-          (moqc_stats_traffic_row){acc[i].tier, MOQC_DIRECTION_EGRESS, acc[i].c[1]};
-      snap->traffic[snap->n_traffic++] =
-          (moqc_stats_traffic_row){acc[i].tier, MOQC_DIRECTION_INGRESS, acc[i].c[0]};
+      snap->traffic[snap->n_traffic++] = (moqc_stats_traffic_row){
+          acc[i].tier, MOQC_DIRECTION_EGRESS, acc[i].c[1]};
+      snap->traffic[snap->n_traffic++] = (moqc_stats_traffic_row){
+          acc[i].tier, MOQC_DIRECTION_INGRESS, acc[i].c[0]};
     }
     if (acc[i].has_sessions) {
-      snap->sessions[snap->n_sessions++] = (moqc_stats_tier_sessions){acc[i].tier, acc[i].p};
+      snap->sessions[snap->n_sessions++] =
+          (moqc_stats_tier_sessions){acc[i].tier, acc[i].p};
     }
   }
   moqc_mem_free(mem, acc);

@@ -1,6 +1,6 @@
 /*
- * spec/metering.md section 8 through the real model and origin, attributed by stats session
- * contexts: known traffic gives exact totals on both sides.
+ * spec/metering.md section 8 through the real model and origin, attributed by
+ * stats session contexts: known traffic gives exact totals on both sides.
  */
 #include "testutil.h"
 
@@ -41,11 +41,12 @@ typedef struct publisher {
 
 static void publisher_open(node *n, publisher *pub, const char *path) {
   assert_int_equal(moqc_stats_session_new(&pub->s, n->reg, S(""), S("")), 0);
-  assert_int_equal(moqc_origin_producer_with_usage(n->prod, moqc_stats_session_ctx(pub->s),
-                                                   &pub->p),
+  assert_int_equal(moqc_origin_producer_with_usage(
+                       n->prod, moqc_stats_session_ctx(pub->s), &pub->p),
                    0);
-  assert_int_equal(
-      moqc_origin_producer_create_broadcast(pub->p, S(path), NULL, &pub->bp, &pub->guard), 0);
+  assert_int_equal(moqc_origin_producer_create_broadcast(pub->p, S(path), NULL,
+                                                         &pub->bp, &pub->guard),
+                   0);
 }
 
 static void publisher_close(publisher *pub) {
@@ -55,7 +56,8 @@ static void publisher_close(publisher *pub) {
   moqc_stats_session_decref(pub->s);
 }
 
-/* A viewing session: a tagged consumer handle and the broadcast it was handed. */
+/* A viewing session: a tagged consumer handle and the broadcast it was handed.
+ */
 typedef struct viewer {
   moqc_stats_session *s;
   moqc_origin_consumer *c;
@@ -64,9 +66,11 @@ typedef struct viewer {
 
 static void viewer_open(node *n, viewer *v, const char *path) {
   assert_int_equal(moqc_stats_session_new(&v->s, n->reg, S(""), S("")), 0);
+  assert_int_equal(moqc_origin_consumer_with_usage(
+                       n->cons, moqc_stats_session_ctx(v->s), &v->c),
+                   0);
   assert_int_equal(
-      moqc_origin_consumer_with_usage(n->cons, moqc_stats_session_ctx(v->s), &v->c), 0);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(v->c, S(path), &v->bc), 0);
+      moqc_origin_consumer_consume_broadcast(v->c, S(path), &v->bc), 0);
 }
 
 static void viewer_close(viewer *v) {
@@ -75,7 +79,8 @@ static void viewer_close(viewer *v) {
   moqc_stats_session_decref(v->s);
 }
 
-static moqc_track_subscriber *subscribe(viewer *v, const char *track, moqc_track_consumer **tc) {
+static moqc_track_subscriber *subscribe(viewer *v, const char *track,
+                                        moqc_track_consumer **tc) {
   moqc_track_subscriber *ts;
   assert_int_equal(moqc_broadcast_consumer_track(v->bc, track, tc), 0);
   assert_int_equal(moqc_track_consumer_subscribe(*tc, NULL, &ts, NULL), 0);
@@ -83,7 +88,8 @@ static moqc_track_subscriber *subscribe(viewer *v, const char *track, moqc_track
 }
 
 /* Writes groups x frames x bytes on tp. */
-static void write_groups(moqc_track_producer *tp, int groups, int frames, size_t bytes) {
+static void write_groups(moqc_track_producer *tp, int groups, int frames,
+                         size_t bytes) {
   uint8_t payload[4096];
   assert_true(bytes <= sizeof(payload));
   memset(payload, 0xab, bytes);
@@ -91,14 +97,16 @@ static void write_groups(moqc_track_producer *tp, int groups, int frames, size_t
     moqc_group_producer *gp;
     assert_int_equal(moqc_track_producer_append_group(tp, 0, &gp), 0);
     for (int f = 0; f < frames; f++) {
-      assert_int_equal(moqc_group_producer_write_frame(gp, payload, bytes, (uint64_t)f), 0);
+      assert_int_equal(
+          moqc_group_producer_write_frame(gp, payload, bytes, (uint64_t)f), 0);
     }
     assert_int_equal(moqc_group_producer_finish(gp), 0);
     moqc_group_producer_del(gp);
   }
 }
 
-/* Reads every frame of gc; returns the frame count and adds the bytes to *bytes. */
+/* Reads every frame of gc; returns the frame count and adds the bytes to
+ * *bytes. */
 static int read_group(moqc_group_consumer *gc, uint64_t *bytes) {
   int frames = 0;
   for (;;) {
@@ -133,7 +141,8 @@ static int read_all(moqc_track_subscriber *ts, int *frames, uint64_t *bytes) {
 static moqc_usage_counters sink(node *n, moqc_direction dir, const char *path) {
   moqc_usage *u;
   moqc_usage_counters c;
-  assert_int_equal(moqc_stats_registry_sink(n->reg, S(""), dir, S(path), &u), 0);
+  assert_int_equal(moqc_stats_registry_sink(n->reg, S(""), dir, S(path), &u),
+                   0);
   moqc_usage_read(u, &c);
   moqc_usage_decref(u);
   return c;
@@ -157,7 +166,8 @@ static void test_known_traffic_exact_totals(void **state) {
   node_open(&n);
   publisher_open(&n, &pub, "live/demo");
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(pub.bp, "video", &info, &tp), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(pub.bp, "video", &info, &tp), 0);
   for (int k = 0; k < K; k++) {
     viewer_open(&n, &v[k], "live/demo");
     ts[k] = subscribe(&v[k], "video", &tc[k]);
@@ -235,14 +245,18 @@ static void test_one_session_several_tracks_is_one_viewer(void **state) {
   node_open(&n);
   publisher_open(&n, &pub, "demo");
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(pub.bp, "video", &info, &video), 0);
-  assert_int_equal(moqc_broadcast_producer_create_track(pub.bp, "audio", &info, &audio), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(pub.bp, "video", &info, &video), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(pub.bp, "audio", &info, &audio), 0);
   viewer_open(&n, &v, "demo");
   moqc_track_subscriber *s1 = subscribe(&v, "video", &tc1);
   moqc_track_subscriber *s2 = subscribe(&v, "audio", &tc2);
-  /* A second hand-off of the same broadcast to the same session: still the same viewer. */
+  /* A second hand-off of the same broadcast to the same session: still the same
+   * viewer. */
   moqc_broadcast_consumer *again;
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(v.c, S("demo"), &again), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(v.c, S("demo"), &again), 0);
   moqc_track_subscriber *s3;
   assert_int_equal(moqc_broadcast_consumer_track(again, "video", &tc3), 0);
   assert_int_equal(moqc_track_consumer_subscribe(tc3, NULL, &s3, NULL), 0);
@@ -286,7 +300,8 @@ static void test_fetch_counts_fetches_frames_bytes_not_groups(void **state) {
   node_open(&n);
   publisher_open(&n, &pub, "demo");
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(pub.bp, "video", &info, &tp), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(pub.bp, "video", &info, &tp), 0);
   write_groups(tp, 2, 3, 10);
   viewer_open(&n, &v, "demo");
   assert_int_equal(moqc_broadcast_consumer_track(v.bc, "video", &tc), 0);
@@ -297,7 +312,8 @@ static void test_fetch_counts_fetches_frames_bytes_not_groups(void **state) {
   assert_int_equal(bytes, 30);
   moqc_group_consumer_del(gc);
   /* A fetch that ends not-found still counts. */
-  assert_int_equal(moqc_track_consumer_fetch_group(tc, 7, &gc, NULL), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(tc, 7, &gc, NULL),
+                   MOQC_ERR_NOT_FOUND);
 
   moqc_usage_counters eg = sink(&n, MOQC_DIRECTION_EGRESS, "demo");
   assert_int_equal(eg.fetches, 2);
@@ -327,13 +343,17 @@ static void test_datagrams_counted_both_sides(void **state) {
   node_open(&n);
   publisher_open(&n, &pub, "demo");
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(pub.bp, "dg", &info, &tp), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(pub.bp, "dg", &info, &tp), 0);
   viewer_open(&n, &v, "demo");
   moqc_track_subscriber *ts = subscribe(&v, "dg", &tc);
-  assert_int_equal(moqc_track_producer_write_datagram(tp, (const uint8_t *)"hello", 5, 0, 0), 0);
+  assert_int_equal(
+      moqc_track_producer_write_datagram(tp, (const uint8_t *)"hello", 5, 0, 0),
+      0);
   moqc_rcbuf *payload;
   uint64_t seq;
-  assert_int_equal(moqc_track_subscriber_recv_datagram(ts, &seq, NULL, &payload, NULL), 0);
+  assert_int_equal(
+      moqc_track_subscriber_recv_datagram(ts, &seq, NULL, &payload, NULL), 0);
   assert_int_equal(moqc_rcbuf_len(payload), 5);
   moqc_rcbuf_decref(payload);
   for (int d = 0; d < 2; d++) {
@@ -360,12 +380,17 @@ static void test_unmetered_touches_nothing(void **state) {
   moqc_track_info info;
 
   node_open(&n);
-  /* Untagged handles on a node whose registry is live: nothing is attributed. */
-  assert_int_equal(moqc_origin_producer_create_broadcast(n.prod, S("demo"), NULL, &bp, &guard), 0);
+  /* Untagged handles on a node whose registry is live: nothing is attributed.
+   */
+  assert_int_equal(moqc_origin_producer_create_broadcast(n.prod, S("demo"),
+                                                         NULL, &bp, &guard),
+                   0);
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "video", &info, &tp), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(bp, "video", &info, &tp), 0);
   moqc_broadcast_consumer *bc;
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(n.cons, S("demo"), &bc), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(n.cons, S("demo"), &bc), 0);
   moqc_track_consumer *tc;
   moqc_track_subscriber *ts;
   assert_int_equal(moqc_broadcast_consumer_track(bc, "video", &tc), 0);
@@ -405,7 +430,9 @@ static void test_excluded_stats_prefix_produces_no_entries(void **state) {
   /* Tagged sessions, but the stats broadcast's own prefix is excluded. */
   publisher_open(&n, &pub, ".stats/node/sjc");
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(pub.bp, "publisher.json", &info, &tp), 0);
+  assert_int_equal(moqc_broadcast_producer_create_track(
+                       pub.bp, "publisher.json", &info, &tp),
+                   0);
   viewer_open(&n, &v, ".stats/node/sjc");
   assert_null(moqc_broadcast_consumer_usage(v.bc));
   moqc_track_subscriber *ts = subscribe(&v, "publisher.json", &tc);
@@ -418,7 +445,8 @@ static void test_excluded_stats_prefix_produces_no_entries(void **state) {
   moqc_stats_report *rep;
   assert_int_equal(moqc_stats_registry_detail(n.reg, &rep), 0);
   assert_int_equal(rep->n_entries, 0);
-  assert_int_equal(rep->n_sessions, 1); /* presence is still counted: roots are never excluded */
+  assert_int_equal(rep->n_sessions,
+                   1); /* presence is still counted: roots are never excluded */
   moqc_stats_report_del(rep);
 
   moqc_track_subscriber_del(ts);
@@ -442,7 +470,8 @@ static void test_presence_outlives_the_session_handle(void **state) {
   node_open(&n);
   publisher_open(&n, &pub, "demo");
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(pub.bp, "video", &info, &tp), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(pub.bp, "video", &info, &tp), 0);
   viewer_open(&n, &v, "demo");
   moqc_track_subscriber *ts = subscribe(&v, "video", &tc);
   /* The connection goes away, but its subscription handle is still alive. */
@@ -485,22 +514,35 @@ static void test_docs_worked_example(void **state) {
   assert_int_equal(moqc_stats_session_new(&sp, n.reg, S(""), S("acme")), 0);
   assert_int_equal(moqc_stats_session_new(&sa, n.reg, S(""), S("acme")), 0);
   assert_int_equal(moqc_stats_session_new(&sb, n.reg, S(""), S("acme")), 0);
-  assert_int_equal(moqc_origin_producer_with_usage(n.prod, moqc_stats_session_ctx(sp), &p), 0);
-  assert_int_equal(moqc_origin_consumer_with_usage(n.cons, moqc_stats_session_ctx(sa), &ca), 0);
-  assert_int_equal(moqc_origin_consumer_with_usage(n.cons, moqc_stats_session_ctx(sb), &cb), 0);
+  assert_int_equal(
+      moqc_origin_producer_with_usage(n.prod, moqc_stats_session_ctx(sp), &p),
+      0);
+  assert_int_equal(
+      moqc_origin_consumer_with_usage(n.cons, moqc_stats_session_ctx(sa), &ca),
+      0);
+  assert_int_equal(
+      moqc_origin_consumer_with_usage(n.cons, moqc_stats_session_ctx(sb), &cb),
+      0);
   /* P publishes acme/live with two tracks. */
-  assert_int_equal(moqc_origin_producer_create_broadcast(p, S("acme/live"), NULL, &bp, &guard), 0);
+  assert_int_equal(moqc_origin_producer_create_broadcast(p, S("acme/live"),
+                                                         NULL, &bp, &guard),
+                   0);
   moqc_track_info_default(&info);
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "video", &info, &video), 0);
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "audio", &info, &audio), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(bp, "video", &info, &video), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(bp, "audio", &info, &audio), 0);
   /* A watches both tracks, B watches video. */
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(ca, S("acme/live"), &ba), 0);
-  assert_int_equal(moqc_origin_consumer_consume_broadcast(cb, S("acme/live"), &bb), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(ca, S("acme/live"), &ba), 0);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(cb, S("acme/live"), &bb), 0);
   viewer va = {sa, ca, ba}, vb = {sb, cb, bb};
   moqc_track_subscriber *sav = subscribe(&va, "video", &tav);
   moqc_track_subscriber *saa = subscribe(&va, "audio", &taa);
   moqc_track_subscriber *sbv = subscribe(&vb, "video", &tbv);
-  /* video: 2 groups x 3 frames x 100 bytes; audio: 1 group x 1 frame x 20 bytes. */
+  /* video: 2 groups x 3 frames x 100 bytes; audio: 1 group x 1 frame x 20
+   * bytes. */
   write_groups(video, 2, 3, 100);
   write_groups(audio, 1, 1, 20);
   assert_int_equal(read_all(sav, &frames, &bytes), 2);
@@ -542,12 +584,16 @@ static void test_docs_worked_example(void **state) {
       json,
       "{\"tiers\":{\"\":{"
       "\"publisher\":{\"acme/live\":{\"announced\":0,\"announced_closed\":0,"
-      "\"announced_bytes\":0,\"broadcasts\":2,\"broadcasts_closed\":2,\"subscriptions\":3,"
-      "\"subscriptions_closed\":3,\"fetches\":1,\"bytes\":1520,\"frames\":16,\"groups\":5,"
+      "\"announced_bytes\":0,\"broadcasts\":2,\"broadcasts_closed\":2,"
+      "\"subscriptions\":3,"
+      "\"subscriptions_closed\":3,\"fetches\":1,\"bytes\":1520,\"frames\":16,"
+      "\"groups\":5,"
       "\"datagrams\":0}},"
       "\"subscriber\":{\"acme/live\":{\"announced\":1,\"announced_closed\":1,"
-      "\"announced_bytes\":18,\"broadcasts\":1,\"broadcasts_closed\":1,\"subscriptions\":2,"
-      "\"subscriptions_closed\":2,\"fetches\":0,\"bytes\":620,\"frames\":7,\"groups\":3,"
+      "\"announced_bytes\":18,\"broadcasts\":1,\"broadcasts_closed\":1,"
+      "\"subscriptions\":2,"
+      "\"subscriptions_closed\":2,\"fetches\":0,\"bytes\":620,\"frames\":7,"
+      "\"groups\":3,"
       "\"datagrams\":0}},"
       "\"sessions\":{\"acme\":{\"sessions\":3,\"sessions_closed\":3}}}}}");
   free(json);
@@ -558,11 +604,17 @@ static void test_docs_worked_example(void **state) {
   char *prom;
   assert_int_equal(moqc_stats_registry_snapshot(n.reg, &snap), 0);
   assert_int_equal(moqc_stats_prometheus_alloc(snap, NULL, &prom, &len), 0);
-  assert_non_null(strstr(prom, "\nmoq_relay_bytes_total{tier=\"\",role=\"publisher\"} 1520\n"));
-  assert_non_null(strstr(prom, "\nmoq_relay_bytes_total{tier=\"\",role=\"subscriber\"} 620\n"));
-  assert_non_null(strstr(prom, "\nmoq_relay_viewers_opened_total{tier=\"\",role=\"publisher\"} 2\n"));
-  assert_non_null(strstr(prom, "\nmoq_relay_fetches_total{tier=\"\",role=\"publisher\"} 1\n"));
-  assert_non_null(strstr(prom, "\nmoq_relay_sessions_closed_total{tier=\"\"} 3\n"));
+  assert_non_null(strstr(
+      prom, "\nmoq_relay_bytes_total{tier=\"\",role=\"publisher\"} 1520\n"));
+  assert_non_null(strstr(
+      prom, "\nmoq_relay_bytes_total{tier=\"\",role=\"subscriber\"} 620\n"));
+  assert_non_null(strstr(
+      prom,
+      "\nmoq_relay_viewers_opened_total{tier=\"\",role=\"publisher\"} 2\n"));
+  assert_non_null(strstr(
+      prom, "\nmoq_relay_fetches_total{tier=\"\",role=\"publisher\"} 1\n"));
+  assert_non_null(
+      strstr(prom, "\nmoq_relay_sessions_closed_total{tier=\"\"} 3\n"));
   free(prom);
   moqc_stats_snapshot_del(snap);
   node_close(&n);

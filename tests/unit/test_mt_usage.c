@@ -1,10 +1,11 @@
 /*
- * Threaded usage and stats tests (also run under ThreadSanitizer): readouts under concurrent
- * writers never show closed > open, viewer refcounts stay paired, and reclamation under a
- * concurrent reporter never loses a bump.
+ * Threaded usage and stats tests (also run under ThreadSanitizer): readouts
+ * under concurrent writers never show closed > open, viewer refcounts stay
+ * paired, and reclamation under a concurrent reporter never loses a bump.
  *
- * The closed-before-open load order is what these tests check: a writer that bumps open then
- * closed, read by a reader that loaded open first, shows closed > open even on x86.
+ * The closed-before-open load order is what these tests check: a writer that
+ * bumps open then closed, read by a reader that loaded open first, shows closed
+ * > open even on x86.
  */
 #include "testutil.h"
 
@@ -30,7 +31,8 @@ typedef struct shared {
   int readers;              /* how many readers the writers wait for */
 } shared;
 
-/* Writers start once every reader is running, so reads overlap writes even on a busy machine. */
+/* Writers start once every reader is running, so reads overlap writes even on a
+ * busy machine. */
 static void wait_readers(shared *sh) {
   while (atomic_load(&sh->readers_ready) < sh->readers) {
     sched_yield();
@@ -44,11 +46,13 @@ static void reader_ready(shared *sh, bool *first) {
   }
 }
 
-/* Violations seen by reader threads (cmocka asserts belong on the main thread). */
+/* Violations seen by reader threads (cmocka asserts belong on the main thread).
+ */
 static atomic_ulong violations;
 
 static void check_pairs(const moqc_usage_counters *c) {
-  if (c->subscriptions_closed > c->subscriptions || c->broadcasts_closed > c->broadcasts ||
+  if (c->subscriptions_closed > c->subscriptions ||
+      c->broadcasts_closed > c->broadcasts ||
       c->announced_closed > c->announced) {
     atomic_fetch_add(&violations, 1);
   }
@@ -118,19 +122,22 @@ static void test_mt_sink_never_closed_above_open(void **state) {
   moqc_usage_decref(sh.sink);
 }
 
-/* ---- viewers and presence through sessions, read by snapshots and reports ---- */
+/* ---- viewers and presence through sessions, read by snapshots and reports
+ * ---- */
 
 static void *session_writer(void *arg) {
   shared *sh = arg;
   wait_readers(sh);
   for (int i = 0; i < WRITER_ROUNDS / 10; i++) {
-    /* A short session: presence, a scope, two subscriptions (one viewer), traffic. */
+    /* A short session: presence, a scope, two subscriptions (one viewer),
+     * traffic. */
     moqc_stats_session *s;
     if (moqc_stats_session_new(&s, sh->reg, S(""), S("acme")) != 0) {
       atomic_fetch_add(&violations, 1);
       break;
     }
-    moqc_usage_scope *sc = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("acme/room"));
+    moqc_usage_scope *sc =
+        moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("acme/room"));
     for (int k = 0; k < 2; k++) {
       moqc_usage_open_subscription(sc->sink);
       moqc_usage_scope_viewer_open(sc);
@@ -141,8 +148,8 @@ static void *session_writer(void *arg) {
       moqc_usage_scope_viewer_close(sc);
     }
     /* The shared long-lived session's scope too: same path, another viewer. */
-    moqc_usage_scope *shared_sc =
-        moqc_stats_session_scope(sh->session, MOQC_DIRECTION_EGRESS, S("acme/room"));
+    moqc_usage_scope *shared_sc = moqc_stats_session_scope(
+        sh->session, MOQC_DIRECTION_EGRESS, S("acme/room"));
     moqc_usage_scope_viewer_open(shared_sc);
     moqc_usage_add_bytes(shared_sc->sink, 1);
     moqc_usage_scope_viewer_close(shared_sc);
@@ -204,7 +211,8 @@ static void test_mt_sessions_snapshot_and_report(void **state) {
   shared sh = {0};
   pthread_t w[2], r[2];
   assert_int_equal(moqc_stats_registry_new(&sh.reg, NULL, 0, NULL), 0);
-  assert_int_equal(moqc_stats_session_new(&sh.session, sh.reg, S(""), S("main")), 0);
+  assert_int_equal(
+      moqc_stats_session_new(&sh.session, sh.reg, S(""), S("main")), 0);
   atomic_init(&sh.writers_left, 2);
   sh.readers = 2;
   for (int i = 0; i < 2; i++) {
@@ -217,7 +225,8 @@ static void test_mt_sessions_snapshot_and_report(void **state) {
     pthread_join(r[i], NULL);
   }
   moqc_stats_session_decref(sh.session);
-  /* Totals are exact whatever the reporter reclaimed meanwhile (retired totals). */
+  /* Totals are exact whatever the reporter reclaimed meanwhile (retired
+   * totals). */
   moqc_stats_snapshot *snap;
   assert_int_equal(moqc_stats_registry_snapshot(sh.reg, &snap), 0);
   assert_int_equal(snap->n_traffic, 2);
@@ -226,8 +235,8 @@ static void test_mt_sessions_snapshot_and_report(void **state) {
   assert_int_equal(c->subscriptions, 2 * rounds);
   assert_int_equal(c->subscriptions_closed, 2 * rounds);
   assert_int_equal(c->bytes, 2 * rounds);
-  /* One viewer per short session round; the shared session's viewers are between 1 and rounds
-   * (two threads may overlap on it). */
+  /* One viewer per short session round; the shared session's viewers are
+   * between 1 and rounds (two threads may overlap on it). */
   assert_true(c->broadcasts >= rounds + 1 && c->broadcasts <= 2 * rounds);
   assert_int_equal(c->broadcasts, c->broadcasts_closed);
   assert_int_equal(snap->n_sessions, 1);
@@ -247,7 +256,8 @@ static void *reclaim_writer(void *arg) {
   moqc_usage_scope *sc = NULL;
   for (int i = 0; i < WRITER_ROUNDS; i++) {
     if (sc == NULL) {
-      sc = moqc_stats_session_scope(sh->session, MOQC_DIRECTION_INGRESS, S("demo"));
+      sc = moqc_stats_session_scope(sh->session, MOQC_DIRECTION_INGRESS,
+                                    S("demo"));
     }
     uint64_t n = (uint64_t)(i % 13) + 1;
     moqc_usage_add_bytes(sc->sink, n);
@@ -262,8 +272,8 @@ static void *reclaim_writer(void *arg) {
   return NULL;
 }
 
-/* Sums reported bytes across segments: an entry's value grows until a report marks it reclaimed;
- * the next entry for the path starts again from zero. */
+/* Sums reported bytes across segments: an entry's value grows until a report
+ * marks it reclaimed; the next entry for the path starts again from zero. */
 typedef struct reporter {
   shared *sh;
   uint64_t last;
@@ -308,7 +318,8 @@ static void test_mt_reclamation_never_loses_a_bump(void **state) {
   reporter rp = {.sh = &sh};
   pthread_t w, r;
   assert_int_equal(moqc_stats_registry_new(&sh.reg, NULL, 0, NULL), 0);
-  assert_int_equal(moqc_stats_session_new(&sh.session, sh.reg, S(""), S("")), 0);
+  assert_int_equal(moqc_stats_session_new(&sh.session, sh.reg, S(""), S("")),
+                   0);
   atomic_init(&sh.writers_left, 1);
   sh.readers = 1;
   pthread_create(&w, NULL, reclaim_writer, &sh);

@@ -1,7 +1,8 @@
 /*
- * Stats registry and session contexts (spec/upstream-model.md 5.2, spec/metering.md 4 and 6).
- * The model's calls are simulated here: a subscription is open_subscription + viewer_open on the
- * scope's sink, closed by close_subscription + viewer_close.
+ * Stats registry and session contexts (spec/upstream-model.md 5.2,
+ * spec/metering.md 4 and 6). The model's calls are simulated here: a
+ * subscription is open_subscription + viewer_open on the scope's sink, closed
+ * by close_subscription + viewer_close.
  */
 #include "testutil.h"
 
@@ -43,8 +44,8 @@ static void sub_close(moqc_usage_scope *sc) {
   moqc_usage_scope_viewer_close(sc);
 }
 
-static const moqc_stats_traffic_row *snap_row(const moqc_stats_snapshot *s, const char *tier,
-                                              moqc_direction dir) {
+static const moqc_stats_traffic_row *
+snap_row(const moqc_stats_snapshot *s, const char *tier, moqc_direction dir) {
   for (size_t i = 0; i < s->n_traffic; i++) {
     if (moqc_str_eq(s->traffic[i].tier, S(tier)) && s->traffic[i].dir == dir) {
       return &s->traffic[i];
@@ -53,7 +54,8 @@ static const moqc_stats_traffic_row *snap_row(const moqc_stats_snapshot *s, cons
   return NULL;
 }
 
-static const moqc_stats_presence *snap_sessions(const moqc_stats_snapshot *s, const char *tier) {
+static const moqc_stats_presence *snap_sessions(const moqc_stats_snapshot *s,
+                                                const char *tier) {
   for (size_t i = 0; i < s->n_sessions; i++) {
     if (moqc_str_eq(s->sessions[i].tier, S(tier))) {
       return &s->sessions[i].p;
@@ -62,20 +64,22 @@ static const moqc_stats_presence *snap_sessions(const moqc_stats_snapshot *s, co
   return NULL;
 }
 
-static const moqc_stats_session_entry *rep_session(const moqc_stats_report *r, const char *tier,
-                                                   const char *root) {
+static const moqc_stats_session_entry *
+rep_session(const moqc_stats_report *r, const char *tier, const char *root) {
   for (size_t i = 0; i < r->n_sessions; i++) {
-    if (moqc_str_eq(r->sessions[i].tier, S(tier)) && moqc_str_eq(r->sessions[i].root, S(root))) {
+    if (moqc_str_eq(r->sessions[i].tier, S(tier)) &&
+        moqc_str_eq(r->sessions[i].root, S(root))) {
       return &r->sessions[i];
     }
   }
   return NULL;
 }
 
-static const moqc_stats_traffic_entry *rep_entry(const moqc_stats_report *r, const char *tier,
-                                                 const char *path) {
+static const moqc_stats_traffic_entry *
+rep_entry(const moqc_stats_report *r, const char *tier, const char *path) {
   for (size_t i = 0; i < r->n_entries; i++) {
-    if (moqc_str_eq(r->entries[i].tier, S(tier)) && moqc_str_eq(r->entries[i].path, S(path))) {
+    if (moqc_str_eq(r->entries[i].tier, S(tier)) &&
+        moqc_str_eq(r->entries[i].path, S(path))) {
       return &r->entries[i];
     }
   }
@@ -86,7 +90,8 @@ static void test_default_tier_has_empty_label(void **state) {
   (void)state;
   moqc_stats_registry *reg = reg_new();
   moqc_stats_session *s = sess_new(reg, "", "");
-  moqc_usage_scope *sc = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
+  moqc_usage_scope *sc =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
   moqc_usage_add_bytes(moqc_usage_scope_sink(sc), 5);
   moqc_stats_snapshot *snap;
   assert_int_equal(moqc_stats_registry_snapshot(reg, &snap), 0);
@@ -107,14 +112,19 @@ static void test_default_and_named_tiers_are_independent(void **state) {
   moqc_stats_registry *reg = reg_new();
   moqc_stats_session *d = sess_new(reg, "", "");
   moqc_stats_session *r = sess_new(reg, "region/sjc", "");
-  moqc_usage_scope *de = moqc_stats_session_scope(d, MOQC_DIRECTION_EGRESS, S("demo"));
-  moqc_usage_scope *ri = moqc_stats_session_scope(r, MOQC_DIRECTION_INGRESS, S("demo"));
+  moqc_usage_scope *de =
+      moqc_stats_session_scope(d, MOQC_DIRECTION_EGRESS, S("demo"));
+  moqc_usage_scope *ri =
+      moqc_stats_session_scope(r, MOQC_DIRECTION_INGRESS, S("demo"));
   moqc_usage_add_bytes(moqc_usage_scope_sink(de), 100);
   moqc_usage_add_bytes(moqc_usage_scope_sink(ri), 7);
-  assert_int_equal(sink_read(reg, "", MOQC_DIRECTION_EGRESS, "demo").bytes, 100);
+  assert_int_equal(sink_read(reg, "", MOQC_DIRECTION_EGRESS, "demo").bytes,
+                   100);
   assert_int_equal(sink_read(reg, "", MOQC_DIRECTION_INGRESS, "demo").bytes, 0);
-  assert_int_equal(sink_read(reg, "region/sjc", MOQC_DIRECTION_INGRESS, "demo").bytes, 7);
-  assert_int_equal(sink_read(reg, "region/sjc", MOQC_DIRECTION_EGRESS, "demo").bytes, 0);
+  assert_int_equal(
+      sink_read(reg, "region/sjc", MOQC_DIRECTION_INGRESS, "demo").bytes, 7);
+  assert_int_equal(
+      sink_read(reg, "region/sjc", MOQC_DIRECTION_EGRESS, "demo").bytes, 0);
   moqc_usage_scope_decref(de);
   moqc_usage_scope_decref(ri);
   moqc_stats_session_decref(d);
@@ -128,9 +138,12 @@ static void test_snapshot_rolls_up_by_tier_role_and_sessions(void **state) {
   moqc_stats_session *a = sess_new(reg, "", "acme");
   moqc_stats_session *b = sess_new(reg, "", "acme");
   moqc_stats_session *r = sess_new(reg, "region/sjc", "acme");
-  moqc_usage_scope *s1 = moqc_stats_session_scope(a, MOQC_DIRECTION_EGRESS, S("acme/one"));
-  moqc_usage_scope *s2 = moqc_stats_session_scope(b, MOQC_DIRECTION_EGRESS, S("acme/two"));
-  moqc_usage_scope *s3 = moqc_stats_session_scope(r, MOQC_DIRECTION_INGRESS, S("acme/one"));
+  moqc_usage_scope *s1 =
+      moqc_stats_session_scope(a, MOQC_DIRECTION_EGRESS, S("acme/one"));
+  moqc_usage_scope *s2 =
+      moqc_stats_session_scope(b, MOQC_DIRECTION_EGRESS, S("acme/two"));
+  moqc_usage_scope *s3 =
+      moqc_stats_session_scope(r, MOQC_DIRECTION_INGRESS, S("acme/one"));
   moqc_usage_add_bytes(moqc_usage_scope_sink(s1), 100);
   moqc_usage_add_bytes(moqc_usage_scope_sink(s2), 50);
   moqc_usage_add_bytes(moqc_usage_scope_sink(s3), 9);
@@ -146,8 +159,10 @@ static void test_snapshot_rolls_up_by_tier_role_and_sessions(void **state) {
   assert_int_equal(snap->traffic[3].dir, MOQC_DIRECTION_INGRESS);
   assert_int_equal(snap_row(snap, "", MOQC_DIRECTION_EGRESS)->c.bytes, 150);
   assert_int_equal(snap_row(snap, "", MOQC_DIRECTION_INGRESS)->c.bytes, 0);
-  assert_int_equal(snap_row(snap, "region/sjc", MOQC_DIRECTION_INGRESS)->c.bytes, 9);
-  assert_int_equal(snap_row(snap, "region/sjc", MOQC_DIRECTION_EGRESS)->c.bytes, 0);
+  assert_int_equal(
+      snap_row(snap, "region/sjc", MOQC_DIRECTION_INGRESS)->c.bytes, 9);
+  assert_int_equal(snap_row(snap, "region/sjc", MOQC_DIRECTION_EGRESS)->c.bytes,
+                   0);
   assert_int_equal(snap->n_sessions, 2);
   assert_int_equal(snap_sessions(snap, "")->sessions, 2);
   assert_int_equal(snap_sessions(snap, "region/sjc")->sessions, 1);
@@ -166,7 +181,8 @@ static void test_report_returns_detail_and_prunes(void **state) {
   (void)state;
   moqc_stats_registry *reg = reg_new();
   moqc_stats_session *s = sess_new(reg, "", "");
-  moqc_usage_scope *sc = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
+  moqc_usage_scope *sc =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
   moqc_stats_report *rep;
 
   sub_open(sc);
@@ -198,7 +214,8 @@ static void test_report_returns_detail_and_prunes(void **state) {
   moqc_stats_snapshot *snap;
   assert_int_equal(moqc_stats_registry_snapshot(reg, &snap), 0);
   assert_int_equal(snap_row(snap, "", MOQC_DIRECTION_EGRESS)->c.bytes, 50);
-  assert_int_equal(snap_row(snap, "", MOQC_DIRECTION_EGRESS)->c.subscriptions_closed, 1);
+  assert_int_equal(
+      snap_row(snap, "", MOQC_DIRECTION_EGRESS)->c.subscriptions_closed, 1);
   moqc_stats_snapshot_del(snap);
   moqc_stats_session_decref(s);
   moqc_stats_registry_decref(reg);
@@ -209,7 +226,9 @@ static void test_detail_never_prunes(void **state) {
   moqc_stats_registry *reg = reg_new();
   moqc_usage *u;
   moqc_stats_report *rep;
-  assert_int_equal(moqc_stats_registry_sink(reg, S(""), MOQC_DIRECTION_INGRESS, S("a"), &u), 0);
+  assert_int_equal(
+      moqc_stats_registry_sink(reg, S(""), MOQC_DIRECTION_INGRESS, S("a"), &u),
+      0);
   moqc_usage_add_frames(u, 3);
   moqc_usage_decref(u);
   for (int i = 0; i < 3; i++) {
@@ -231,7 +250,8 @@ static void test_report_keeps_idle_but_referenced_entry(void **state) {
   (void)state;
   moqc_stats_registry *reg = reg_new();
   moqc_stats_session *s = sess_new(reg, "", "");
-  moqc_usage_scope *sc = moqc_stats_session_scope(s, MOQC_DIRECTION_INGRESS, S("demo"));
+  moqc_usage_scope *sc =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_INGRESS, S("demo"));
   moqc_stats_report *rep;
   moqc_usage_open_announce(moqc_usage_scope_sink(sc), 4);
   for (int i = 0; i < 3; i++) {
@@ -289,12 +309,15 @@ static void test_paths_under_exclude_are_no_op(void **state) {
   assert_false(moqc_stats_registry_excluded(reg, S(".statsx")));
   assert_false(moqc_stats_registry_excluded(reg, S("demo/.stats")));
   assert_int_equal(moqc_stats_registry_sink(reg, S(""), MOQC_DIRECTION_EGRESS,
-                                            S(".stats/node"), &u), 0);
+                                            S(".stats/node"), &u),
+                   0);
   assert_null(u);
-  assert_null(moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S(".stats/node")));
+  assert_null(
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S(".stats/node")));
   assert_null(moqc_stats_session_scope(s, MOQC_DIRECTION_INGRESS, S(".stats")));
   /* A sibling that only shares the text prefix is metered. */
-  moqc_usage_scope *sc = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S(".statsx"));
+  moqc_usage_scope *sc =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S(".statsx"));
   assert_non_null(sc);
   moqc_usage_scope_decref(sc);
   assert_int_equal(moqc_stats_registry_report(reg, &rep), 0);
@@ -315,7 +338,8 @@ static void test_paths_under_exclude_are_no_op(void **state) {
   assert_false(moqc_stats_registry_excluded(reg, S(".stats")));
   moqc_stats_registry_decref(reg);
   moqc_str bad[] = {S("/bad/")};
-  assert_int_equal(moqc_stats_registry_new(&reg, bad, 1, NULL), MOQC_ERR_INVALID_ARGUMENT);
+  assert_int_equal(moqc_stats_registry_new(&reg, bad, 1, NULL),
+                   MOQC_ERR_INVALID_ARGUMENT);
 }
 
 static void test_disabled_stats_are_noop(void **state) {
@@ -328,13 +352,14 @@ static void test_disabled_stats_are_noop(void **state) {
 
   assert_int_equal(moqc_stats_registry_new_disabled(&reg, NULL), 0);
   assert_false(moqc_stats_registry_enabled(reg));
-  assert_int_equal(moqc_stats_registry_sink(reg, S(""), MOQC_DIRECTION_EGRESS, S("demo"), &u),
+  assert_int_equal(moqc_stats_registry_sink(reg, S(""), MOQC_DIRECTION_EGRESS,
+                                            S("demo"), &u),
                    0);
   assert_null(u);
   s = sess_new(reg, "", "root");
   assert_null(moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo")));
-  assert_null(moqc_usage_ctx_scope(moqc_stats_session_ctx(s), MOQC_DIRECTION_INGRESS,
-                                   S("demo")));
+  assert_null(moqc_usage_ctx_scope(moqc_stats_session_ctx(s),
+                                   MOQC_DIRECTION_INGRESS, S("demo")));
   moqc_stats_session_decref(s);
   assert_int_equal(moqc_stats_registry_snapshot(reg, &snap), 0);
   assert_int_equal(snap->n_traffic, 0);
@@ -395,10 +420,12 @@ static void test_context_presence_closes_on_last_clone(void **state) {
 
   assert_ptr_equal((void *)ctx, (void *)s);
   moqc_usage_ctx_incref(ctx); /* a clone */
-  moqc_usage_scope *sc = moqc_usage_ctx_scope(ctx, MOQC_DIRECTION_EGRESS, S("acme/room"));
+  moqc_usage_scope *sc =
+      moqc_usage_ctx_scope(ctx, MOQC_DIRECTION_EGRESS, S("acme/room"));
   assert_non_null(sc);
   moqc_stats_session_decref(s);
-  moqc_usage_ctx_decref(ctx); /* both clones gone; the scope (a model handle) still holds it */
+  moqc_usage_ctx_decref(
+      ctx); /* both clones gone; the scope (a model handle) still holds it */
   assert_int_equal(moqc_stats_registry_detail(reg, &rep), 0);
   assert_int_equal(rep_session(rep, "", "acme")->presence.sessions_closed, 0);
   moqc_stats_report_del(rep);
@@ -414,8 +441,10 @@ static void test_meter_bumps_the_right_side(void **state) {
   (void)state;
   moqc_stats_registry *reg = reg_new();
   moqc_stats_session *s = sess_new(reg, "", "");
-  moqc_usage_scope *e = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
-  moqc_usage_scope *i = moqc_stats_session_scope(s, MOQC_DIRECTION_INGRESS, S("demo"));
+  moqc_usage_scope *e =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
+  moqc_usage_scope *i =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_INGRESS, S("demo"));
   assert_ptr_not_equal(e, i);
   moqc_usage_add_groups(moqc_usage_scope_sink(e), 1);
   moqc_usage_add_frames(moqc_usage_scope_sink(e), 3);
@@ -441,9 +470,12 @@ static void test_egress_viewers_dedup_per_session(void **state) {
   (void)state;
   moqc_stats_registry *reg = reg_new();
   moqc_stats_session *s = sess_new(reg, "", "");
-  /* Two hand-offs of the same broadcast to one session resolve to the same scope. */
-  moqc_usage_scope *a = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
-  moqc_usage_scope *b = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
+  /* Two hand-offs of the same broadcast to one session resolve to the same
+   * scope. */
+  moqc_usage_scope *a =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
+  moqc_usage_scope *b =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
   assert_ptr_equal(a, b);
   sub_open(a); /* video */
   sub_open(b); /* audio */
@@ -467,10 +499,13 @@ static void test_egress_viewers_dedup_per_session(void **state) {
   assert_int_equal(c.broadcasts, 2);
   assert_int_equal(c.broadcasts_closed, 2);
   /* Another path of the same session is another viewer. */
-  moqc_usage_scope *o = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("other"));
+  moqc_usage_scope *o =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("other"));
   sub_open(o);
-  assert_int_equal(sink_read(reg, "", MOQC_DIRECTION_EGRESS, "other").broadcasts, 1);
-  /* A scope released with a viewer still open closes it, so the pair stays balanced. */
+  assert_int_equal(
+      sink_read(reg, "", MOQC_DIRECTION_EGRESS, "other").broadcasts, 1);
+  /* A scope released with a viewer still open closes it, so the pair stays
+   * balanced. */
   moqc_usage_scope_decref(o);
   c = sink_read(reg, "", MOQC_DIRECTION_EGRESS, "other");
   assert_int_equal(c.broadcasts_closed, 1);
@@ -485,8 +520,10 @@ static void test_distinct_contexts_are_distinct_viewers(void **state) {
   moqc_stats_registry *reg = reg_new();
   moqc_stats_session *s1 = sess_new(reg, "", "");
   moqc_stats_session *s2 = sess_new(reg, "", "");
-  moqc_usage_scope *a = moqc_stats_session_scope(s1, MOQC_DIRECTION_EGRESS, S("demo"));
-  moqc_usage_scope *b = moqc_stats_session_scope(s2, MOQC_DIRECTION_EGRESS, S("demo"));
+  moqc_usage_scope *a =
+      moqc_stats_session_scope(s1, MOQC_DIRECTION_EGRESS, S("demo"));
+  moqc_usage_scope *b =
+      moqc_stats_session_scope(s2, MOQC_DIRECTION_EGRESS, S("demo"));
   assert_ptr_not_equal(a, b);
   assert_ptr_equal(moqc_usage_scope_sink(a), moqc_usage_scope_sink(b));
   sub_open(a);
@@ -509,7 +546,8 @@ static void test_ingress_subscription_has_no_viewer(void **state) {
   (void)state;
   moqc_stats_registry *reg = reg_new();
   moqc_stats_session *s = sess_new(reg, "", "");
-  moqc_usage_scope *i = moqc_stats_session_scope(s, MOQC_DIRECTION_INGRESS, S("demo"));
+  moqc_usage_scope *i =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_INGRESS, S("demo"));
   sub_open(i);
   moqc_usage_counters c = sink_read(reg, "", MOQC_DIRECTION_INGRESS, "demo");
   assert_int_equal(c.subscriptions, 1);
@@ -527,14 +565,16 @@ static void test_fetch_counts_separately_from_subscriptions(void **state) {
   (void)state;
   moqc_stats_registry *reg = reg_new();
   moqc_stats_session *s = sess_new(reg, "", "");
-  moqc_usage_scope *e = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
+  moqc_usage_scope *e =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
   sub_open(e);
   moqc_usage_add_fetch(moqc_usage_scope_sink(e));
   moqc_usage_counters c = sink_read(reg, "", MOQC_DIRECTION_EGRESS, "demo");
   assert_int_equal(c.fetches, 1);
   assert_int_equal(c.subscriptions, 1);
   assert_int_equal(c.broadcasts, 1);
-  assert_int_equal(sink_read(reg, "", MOQC_DIRECTION_INGRESS, "demo").fetches, 0);
+  assert_int_equal(sink_read(reg, "", MOQC_DIRECTION_INGRESS, "demo").fetches,
+                   0);
   sub_close(e);
   moqc_usage_scope_decref(e);
   moqc_stats_session_decref(s);
@@ -545,7 +585,8 @@ static void test_announce_records_bytes_on_open_and_close(void **state) {
   (void)state;
   moqc_stats_registry *reg = reg_new();
   moqc_stats_session *s = sess_new(reg, "", "");
-  moqc_usage_scope *e = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
+  moqc_usage_scope *e =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
   moqc_usage_open_announce(moqc_usage_scope_sink(e), e->path.len);
   moqc_usage_counters c = sink_read(reg, "", MOQC_DIRECTION_EGRESS, "demo");
   assert_int_equal(c.announced, 1);
@@ -560,9 +601,9 @@ static void test_announce_records_bytes_on_open_and_close(void **state) {
   moqc_stats_registry_decref(reg);
 }
 
-/* Keep writing through one scope across many report cycles, dropping and re-resolving the scope
- * now and then so entries get reclaimed and recreated: the reported values, summed across
- * resets, equal what was written. */
+/* Keep writing through one scope across many report cycles, dropping and
+ * re-resolving the scope now and then so entries get reclaimed and recreated:
+ * the reported values, summed across resets, equal what was written. */
 static void test_reclamation_never_loses_a_bump(void **state) {
   (void)state;
   moqc_stats_registry *reg = reg_new();
@@ -576,7 +617,8 @@ static void test_reclamation_never_loses_a_bump(void **state) {
       sc = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("demo"));
     }
     for (int k = 0; k <= cycle % 7; k++) {
-      moqc_usage_add_bytes(moqc_usage_scope_sink(sc), (uint64_t)(cycle + k + 1));
+      moqc_usage_add_bytes(moqc_usage_scope_sink(sc),
+                           (uint64_t)(cycle + k + 1));
       written += (uint64_t)(cycle + k + 1);
     }
     if (cycle % 3 == 0) {
@@ -612,14 +654,18 @@ static void test_reclamation_never_loses_a_bump(void **state) {
   moqc_stats_registry_decref(reg);
 }
 
-/* A registry freed before the sinks and sessions that use it leaves them valid. */
+/* A registry freed before the sinks and sessions that use it leaves them valid.
+ */
 static void test_registry_outlived_by_handles(void **state) {
   (void)state;
   moqc_stats_registry *reg = reg_new();
   moqc_usage *u;
-  assert_int_equal(moqc_stats_registry_sink(reg, S(""), MOQC_DIRECTION_EGRESS, S("x"), &u), 0);
+  assert_int_equal(
+      moqc_stats_registry_sink(reg, S(""), MOQC_DIRECTION_EGRESS, S("x"), &u),
+      0);
   moqc_stats_session *s = sess_new(reg, "t", "r");
-  moqc_usage_scope *sc = moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("x"));
+  moqc_usage_scope *sc =
+      moqc_stats_session_scope(s, MOQC_DIRECTION_EGRESS, S("x"));
   moqc_stats_registry_decref(reg); /* the session still references it */
   moqc_usage_add_bytes(u, 1);
   sub_open(sc);

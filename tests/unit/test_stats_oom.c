@@ -1,7 +1,7 @@
 /*
- * Out-of-memory behaviour of the stats layer: every allocation failure returns MOQC_ERR_NOMEM,
- * leaks nothing (ASan), a failed report reclaims nothing, and a failed drain leaves the emitter
- * exactly as it was.
+ * Out-of-memory behaviour of the stats layer: every allocation failure returns
+ * MOQC_ERR_NOMEM, leaks nothing (ASan), a failed report reclaims nothing, and a
+ * failed drain leaves the emitter exactly as it was.
  */
 #include "testutil.h"
 
@@ -23,7 +23,9 @@ static bool failing_take(failing *f) {
   return true;
 }
 
-static void *f_malloc(size_t n, void *ud) { return failing_take(ud) ? malloc(n) : NULL; }
+static void *f_malloc(size_t n, void *ud) {
+  return failing_take(ud) ? malloc(n) : NULL;
+}
 static void f_free(void *p, void *ud) {
   (void)ud;
   free(p);
@@ -36,7 +38,8 @@ static void *f_realloc(void *p, size_t n, void *ud) {
 }
 
 static failing fail_state;
-static const moqc_mem fail_mem = {&fail_state, f_malloc, f_free, f_calloc, f_realloc};
+static const moqc_mem fail_mem = {&fail_state, f_malloc, f_free, f_calloc,
+                                  f_realloc};
 
 static void fail_at(long n) {
   fail_state.countdown = n;
@@ -50,8 +53,10 @@ static void populate(moqc_stats_registry *reg) {
       char path[32];
       moqc_usage *u;
       snprintf(path, sizeof(path), "room/%d", p);
-      assert_int_equal(
-          moqc_stats_registry_sink(reg, S(tiers[t]), (moqc_direction)(p % 2), S(path), &u), 0);
+      assert_int_equal(moqc_stats_registry_sink(reg, S(tiers[t]),
+                                                (moqc_direction)(p % 2),
+                                                S(path), &u),
+                       0);
       moqc_usage_add_bytes(u, (uint64_t)(10 * p + t + 1));
       moqc_usage_decref(u); /* reclaimable */
     }
@@ -67,7 +72,8 @@ static void test_oom_registry_and_sessions(void **state) {
     fail_at(n);
     int rv = moqc_stats_registry_new(&reg, NULL, 0, &fail_mem);
     if (rv == 0) {
-      rv = moqc_stats_registry_sink(reg, S("t"), MOQC_DIRECTION_EGRESS, S("a/b"), &u);
+      rv = moqc_stats_registry_sink(reg, S("t"), MOQC_DIRECTION_EGRESS,
+                                    S("a/b"), &u);
     }
     if (rv == 0) {
       rv = moqc_stats_session_new(&s, reg, S("t"), S("root"));
@@ -118,7 +124,8 @@ static void test_oom_report_reclaims_nothing(void **state) {
       assert_int_equal(rv, MOQC_ERR_NOMEM);
     }
     moqc_stats_report_del(rep);
-    /* After a failure everything is still there; after success everything was reclaimed. */
+    /* After a failure everything is still there; after success everything was
+     * reclaimed. */
     assert_int_equal(moqc_stats_registry_detail(reg, &rep), 0);
     assert_int_equal(rep->n_entries, succeeded ? 0 : 10);
     moqc_stats_report_del(rep);
@@ -136,8 +143,9 @@ static void emission_text(const moqc_stats_emission *em, emitted *out) {
   size_t off = 0;
   out->text[0] = '\0';
   for (size_t i = 0; i < em->n_frames; i++) {
-    off += (size_t)snprintf(out->text + off, sizeof(out->text) - off, "%s|%d|%s\n",
-                            em->frames[i].track.ptr, em->frames[i].write, em->frames[i].json.ptr);
+    off += (size_t)snprintf(out->text + off, sizeof(out->text) - off,
+                            "%s|%d|%s\n", em->frames[i].track.ptr,
+                            em->frames[i].write, em->frames[i].json.ptr);
     assert_true(off < sizeof(out->text));
   }
 }
@@ -152,9 +160,12 @@ static void test_oom_drain_leaves_emitter_unchanged(void **state) {
   fail_at(0);
   assert_int_equal(moqc_stats_registry_new(&reg, NULL, 0, NULL), 0);
   populate(reg);
-  assert_int_equal(moqc_stats_registry_report(reg, &r1), 0); /* reclaims everything */
+  assert_int_equal(moqc_stats_registry_report(reg, &r1),
+                   0); /* reclaims everything */
   moqc_usage *u;
-  assert_int_equal(moqc_stats_registry_sink(reg, S("edge"), MOQC_DIRECTION_EGRESS, S("x"), &u), 0);
+  assert_int_equal(moqc_stats_registry_sink(reg, S("edge"),
+                                            MOQC_DIRECTION_EGRESS, S("x"), &u),
+                   0);
   moqc_usage_open_subscription(u);
   assert_int_equal(moqc_stats_registry_report(reg, &r2), 0);
   moqc_usage_close_subscription(u);
@@ -173,8 +184,8 @@ static void test_oom_drain_leaves_emitter_unchanged(void **state) {
   moqc_stats_emission_del(em);
   moqc_stats_emitter_del(e);
 
-  /* Fail the second drain at every allocation in turn; retrying must give the control output,
-   * and so must the drain after it. */
+  /* Fail the second drain at every allocation in turn; retrying must give the
+   * control output, and so must the drain after it. */
   bool succeeded = false;
   for (long n = 1; n < 500 && !succeeded; n++) {
     fail_at(0);
@@ -222,9 +233,11 @@ static void test_oom_exports(void **state) {
   assert_int_equal(moqc_stats_registry_snapshot(reg, &snap), 0);
   assert_int_equal(moqc_stats_registry_detail(reg, &rep), 0);
   fail_at(1);
-  assert_int_equal(moqc_stats_prometheus_alloc(snap, &fail_mem, &out, &len), MOQC_ERR_NOMEM);
+  assert_int_equal(moqc_stats_prometheus_alloc(snap, &fail_mem, &out, &len),
+                   MOQC_ERR_NOMEM);
   fail_at(1);
-  assert_int_equal(moqc_stats_json_alloc(rep, &fail_mem, &out, &len), MOQC_ERR_NOMEM);
+  assert_int_equal(moqc_stats_json_alloc(rep, &fail_mem, &out, &len),
+                   MOQC_ERR_NOMEM);
   fail_at(0);
   moqc_stats_snapshot_del(snap);
   moqc_stats_report_del(rep);

@@ -1,5 +1,6 @@
 /*
- * Usage sinks: bumps, readout, NULL sinks, field table, scope and context helpers.
+ * Usage sinks: bumps, readout, NULL sinks, field table, scope and context
+ * helpers.
  */
 #include "testutil.h"
 
@@ -89,12 +90,21 @@ static void test_usage_null_sink_is_noop(void **state) {
   assert_int_equal(c.broadcasts_closed, 0);
 }
 
-/* The field table follows MOQC_USAGE_FOREACH and the stats JSON schema order. */
+/* The field table follows MOQC_USAGE_FOREACH and the stats JSON schema order.
+ */
 static void test_usage_field_table(void **state) {
-  static const char *const want[] = {
-      "announced", "announced_closed", "announced_bytes", "broadcasts",
-      "broadcasts_closed", "subscriptions", "subscriptions_closed", "fetches",
-      "bytes", "frames", "groups", "datagrams"};
+  static const char *const want[] = {"announced",
+                                     "announced_closed",
+                                     "announced_bytes",
+                                     "broadcasts",
+                                     "broadcasts_closed",
+                                     "subscriptions",
+                                     "subscriptions_closed",
+                                     "fetches",
+                                     "bytes",
+                                     "frames",
+                                     "groups",
+                                     "datagrams"};
   moqc_usage_counters c;
   (void)state;
 
@@ -105,13 +115,17 @@ static void test_usage_field_table(void **state) {
   }
   assert_null(moqc_usage_field_name(-1));
   assert_null(moqc_usage_field_name(MOQC_USAGE_FIELD_COUNT));
-  /* Closed counters pair with their open counters; no other field is a closed counter. */
-  assert_int_equal(moqc_usage_field_closed_of(MOQC_USAGE_FIELD_announced_closed),
-                   MOQC_USAGE_FIELD_announced);
-  assert_int_equal(moqc_usage_field_closed_of(MOQC_USAGE_FIELD_broadcasts_closed),
-                   MOQC_USAGE_FIELD_broadcasts);
-  assert_int_equal(moqc_usage_field_closed_of(MOQC_USAGE_FIELD_subscriptions_closed),
-                   MOQC_USAGE_FIELD_subscriptions);
+  /* Closed counters pair with their open counters; no other field is a closed
+   * counter. */
+  assert_int_equal(
+      moqc_usage_field_closed_of(MOQC_USAGE_FIELD_announced_closed),
+      MOQC_USAGE_FIELD_announced);
+  assert_int_equal(
+      moqc_usage_field_closed_of(MOQC_USAGE_FIELD_broadcasts_closed),
+      MOQC_USAGE_FIELD_broadcasts);
+  assert_int_equal(
+      moqc_usage_field_closed_of(MOQC_USAGE_FIELD_subscriptions_closed),
+      MOQC_USAGE_FIELD_subscriptions);
   int closed = 0;
   for (int i = 0; i < MOQC_USAGE_FIELD_COUNT; i++) {
     if (moqc_usage_field_closed_of(i) != MOQC_USAGE_FIELD_NONE) {
@@ -134,10 +148,18 @@ static void test_usage_field_table(void **state) {
     assert_int_equal(moqc_usage_counters_get(&sum, i), 2 * (100 + i));
   }
   /* Prometheus names: upstream's, announce counters not exported. */
-  static const char *const prom[] = {
-      NULL, NULL, NULL, "viewers_opened_total", "viewers_closed_total",
-      "subscriptions_opened_total", "subscriptions_closed_total", "fetches_total",
-      "bytes_total", "frames_total", "groups_total", "datagrams_total"};
+  static const char *const prom[] = {NULL,
+                                     NULL,
+                                     NULL,
+                                     "viewers_opened_total",
+                                     "viewers_closed_total",
+                                     "subscriptions_opened_total",
+                                     "subscriptions_closed_total",
+                                     "fetches_total",
+                                     "bytes_total",
+                                     "frames_total",
+                                     "groups_total",
+                                     "datagrams_total"};
   for (int i = 0; i < MOQC_USAGE_FIELD_COUNT; i++) {
     if (prom[i] == NULL) {
       assert_null(moqc_usage_field_prom_name(i));
@@ -149,7 +171,8 @@ static void test_usage_field_table(void **state) {
   }
   assert_null(moqc_usage_field_prom_name(MOQC_USAGE_FIELD_COUNT));
   assert_string_equal(moqc_direction_role(MOQC_DIRECTION_EGRESS), "publisher");
-  assert_string_equal(moqc_direction_role(MOQC_DIRECTION_INGRESS), "subscriber");
+  assert_string_equal(moqc_direction_role(MOQC_DIRECTION_INGRESS),
+                      "subscriber");
 }
 
 /* A toy scope and context, to check the helper dispatch. */
@@ -158,11 +181,20 @@ typedef struct toy_scope {
   int refs, opens, closes;
 } toy_scope;
 
-static void toy_open(moqc_usage_scope *s) { ((toy_scope *)s)->opens++; }
-static void toy_close(moqc_usage_scope *s) { ((toy_scope *)s)->closes++; }
-static void toy_inc(moqc_usage_scope *s) { ((toy_scope *)s)->refs++; }
-static void toy_dec(moqc_usage_scope *s) { ((toy_scope *)s)->refs--; }
-static const moqc_usage_scope_ops toy_scope_ops = {toy_open, toy_close, toy_inc, toy_dec};
+static void toy_open(moqc_usage_scope *s) {
+  ((toy_scope *)s)->opens++;
+}
+static void toy_close(moqc_usage_scope *s) {
+  ((toy_scope *)s)->closes++;
+}
+static void toy_inc(moqc_usage_scope *s) {
+  ((toy_scope *)s)->refs++;
+}
+static void toy_dec(moqc_usage_scope *s) {
+  ((toy_scope *)s)->refs--;
+}
+static const moqc_usage_scope_ops toy_scope_ops = {toy_open, toy_close, toy_inc,
+                                                   toy_dec};
 
 typedef struct toy_ctx {
   moqc_usage_ctx base;
@@ -171,22 +203,30 @@ typedef struct toy_ctx {
   moqc_direction last_dir;
 } toy_ctx;
 
-static moqc_usage_scope *toy_ctx_scope(moqc_usage_ctx *c, moqc_direction dir, moqc_str path) {
+static moqc_usage_scope *toy_ctx_scope(moqc_usage_ctx *c, moqc_direction dir,
+                                       moqc_str path) {
   toy_ctx *t = (toy_ctx *)c;
   t->last_dir = dir;
   t->scope.base.path = path;
   t->scope.refs++;
   return &t->scope.base;
 }
-static void toy_ctx_inc(moqc_usage_ctx *c) { ((toy_ctx *)c)->refs++; }
-static void toy_ctx_dec(moqc_usage_ctx *c) { ((toy_ctx *)c)->refs--; }
-static const moqc_usage_ctx_ops toy_ctx_ops = {toy_ctx_scope, toy_ctx_inc, toy_ctx_dec};
+static void toy_ctx_inc(moqc_usage_ctx *c) {
+  ((toy_ctx *)c)->refs++;
+}
+static void toy_ctx_dec(moqc_usage_ctx *c) {
+  ((toy_ctx *)c)->refs--;
+}
+static const moqc_usage_ctx_ops toy_ctx_ops = {toy_ctx_scope, toy_ctx_inc,
+                                               toy_ctx_dec};
 
 static void test_usage_scope_ctx_helpers(void **state) {
-  toy_ctx ctx = {.base = {&toy_ctx_ops}, .scope = {.base = {&toy_scope_ops, NULL, {0}}}};
+  toy_ctx ctx = {.base = {&toy_ctx_ops},
+                 .scope = {.base = {&toy_scope_ops, NULL, {0}}}};
   (void)state;
 
-  moqc_usage_scope *s = moqc_usage_ctx_scope(&ctx.base, MOQC_DIRECTION_EGRESS, moqc_str_c("a/b"));
+  moqc_usage_scope *s =
+      moqc_usage_ctx_scope(&ctx.base, MOQC_DIRECTION_EGRESS, moqc_str_c("a/b"));
   assert_ptr_equal(s, &ctx.scope.base);
   assert_int_equal(ctx.last_dir, MOQC_DIRECTION_EGRESS);
   assert_true(moqc_str_eq(s->path, moqc_str_c("a/b")));
@@ -207,7 +247,8 @@ static void test_usage_scope_ctx_helpers(void **state) {
   assert_int_equal(ctx.refs, 0);
 
   /* NULL everywhere is a no-op. */
-  assert_null(moqc_usage_ctx_scope(NULL, MOQC_DIRECTION_INGRESS, moqc_str_c("x")));
+  assert_null(
+      moqc_usage_ctx_scope(NULL, MOQC_DIRECTION_INGRESS, moqc_str_c("x")));
   moqc_usage_ctx_incref(NULL);
   moqc_usage_ctx_decref(NULL);
   moqc_usage_scope_incref(NULL);
