@@ -1,0 +1,237 @@
+/*
+ * Sessions against a raw peer, byte for byte: the worked examples of spec/moq-lite-wire.md 7
+ * (lite-05 setup, announce, track info, subscribe, one group, subscription end) and 7.5 (the
+ * legacy handshake and lite-02 announce), plus stream-level and session-level error handling.
+ */
+#include "test_session_harness.h"
+
+/* P publishes demo/bbb/video: priority 1, unordered, 10 s, timescale 1000 (spec 7). */
+static void example_publish(node *P, pub *p) {
+  assert_int_equal(moqc_origin_producer_create_broadcast(P->prod, moqc_str_c("demo/bbb"), NULL,
+                                                         &p->bp, &p->guard),
+                   0);
+  moqc_track_info info;
+  moqc_track_info_default(&info);
+  info.priority = 1;
+  info.ordered = false;
+  info.retention = 10 * MOQC_SECONDS;
+  info.timescale = 1000;
+  assert_int_equal(moqc_broadcast_producer_create_track(p->bp, "video", &info, &p->tp), 0);
+}
+
+static void test_example_lite05(void **state) {
+  node P;
+  node_new(&P, ID_P);
+  pub p;
+  example_publish(&P, &p);
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_CLIENT, MOQC_SESSION_VERSION_LITE_05, ID_P, &P);
+  raw_peer *R = &l.raw;
+
+  raw_open(R, true, "01 0E 02 01 01 01 05 08 C0 00 0A 0B 0C 0D 0E 0F", true);
+  moqc_stream_id ann = raw_open(R, false, "01 09 00 C0 00 0A 0B 0C 0D 0E 0F", false);
+  moqc_stream_id trk =
+      raw_open(R, false, "06 0F 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F", false);
+  moqc_stream_id sub = raw_open(
+      R, false, "02 15 00 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F 01 00 00 00 00", false);
+  raw_pump(&l);
+  assert_int_equal(moqc_session_peer_origin(l.s), ID_R);
+
+  /* P's Setup (no Probe: it cannot report) and P's own Announce request. */
+  raw_expect(R, 2, "01 0B 01 05 08 C0 12 34 56 78 9A BC DE", true);
+  raw_expect(R, 0, "01 09 00 C0 12 34 56 78 9A BC DE", false);
+  /* ANNOUNCE_OK (hop P, 1 active) and ANNOUNCE_BROADCAST(active, demo/bbb, 0 hops). */
+  raw_expect(R, ann, "09 C0 12 34 56 78 9A BC DE 01 0B 01 08 64 65 6D 6F 2F 62 62 62 00", false);
+  /* TRACK_INFO then FIN. */
+  raw_expect(R, trk, "06 01 00 67 10 43 E8", true);
+  /* lite-05 acceptance is implicit: nothing before the first group. */
+  assert_int_equal(raw_get(R, sub, false)->rx_len, 0);
+
+  moqc_group_producer *gp;
+  moqc_tstamp now = moqc__mem_now(l.pair);
+  assert_int_equal(moqc_track_producer_create_group(p.tp, 0, now, &gp), 0);
+  assert_int_equal(moqc_group_producer_write_frame(gp, (const uint8_t *)"\xAA\xBB\xCC", 3, 1000),
+                   0);
+  assert_int_equal(moqc_group_producer_write_frame(gp, (const uint8_t *)"\xDD\xEE", 2, 1033), 0);
+  assert_int_equal(moqc_group_producer_finish(gp), 0);
+  moqc_group_producer_del(gp);
+  raw_pump(&l);
+  raw_expect(R, sub, "00 01 00", false);
+  raw_expect(R, 6, "00 02 00 00 47 D0 03 AA BB CC 40 42 02 DD EE", true);
+
+  /* The track ends after this group: SUBSCRIBE_END (exclusive end 1), then FIN. */
+  assert_int_equal(moqc_track_producer_finish(p.tp), 0);
+  raw_pump(&l);
+  raw_expect(R, sub, "00 01 00 01 01 01", true);
+
+  /* The JS resets its Track stream side after TRACK_INFO and stops streams it read: both are
+   * tolerated. */
+  R->tp.ops->reset_stream(R->tp.user_data, trk, 0);
+  R->tp.ops->stop_sending(R->tp.user_data, 2, 0);
+  raw_pump(&l);
+  assert_false(moqc_session_is_closed(l.s));
+  assert_false(R->closed);
+
+  raw_link_del(&l);
+  pub_del(&p);
+  node_del(&P);
+}
+
+static void test_unknown_stream_type(void **state) {
+  node P;
+  node_new(&P, ID_P);
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_CLIENT, MOQC_SESSION_VERSION_LITE_05, ID_P, &P);
+  raw_peer *R = &l.raw;
+  moqc_stream_id bad = raw_open(R, false, "07 01 02 03", false);
+  moqc_stream_id badu = raw_open(R, true, "09 00", false);
+  /* A Fetch stream: not implemented, refused like an unsupported stream. */
+  moqc_stream_id fetch = raw_open(R, false, "03 00", false);
+  raw_pump(&l);
+  /* Stream-scoped (spec 4.1): reset/stop with code 10, the session goes on. */
+  assert_true(raw_get(R, bad, false)->reset);
+  assert_int_equal(raw_get(R, bad, false)->reset_code, 10);
+  assert_true(raw_get(R, bad, false)->stopped);
+  assert_true(raw_get(R, badu, false)->stopped);
+  assert_int_equal(raw_get(R, badu, false)->stop_code, 10);
+  assert_true(raw_get(R, fetch, false)->reset);
+  assert_int_equal(raw_get(R, fetch, false)->reset_code, 17);
+  assert_false(moqc_session_is_closed(l.s));
+  assert_false(R->closed);
+  raw_link_del(&l);
+  node_del(&P);
+}
+
+static void test_subscribe_not_found(void **state) {
+  node P;
+  node_new(&P, ID_P);
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_CLIENT, MOQC_SESSION_VERSION_LITE_05, ID_P, &P);
+  raw_peer *R = &l.raw;
+  moqc_stream_id trk =
+      raw_open(R, false, "06 0F 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F", false);
+  moqc_stream_id sub = raw_open(
+      R, false, "02 15 00 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F 01 00 00 00 00", false);
+  raw_pump(&l);
+  assert_true(raw_get(R, trk, false)->reset);
+  assert_int_equal(raw_get(R, trk, false)->reset_code, 13);
+  assert_true(raw_get(R, sub, false)->reset);
+  assert_int_equal(raw_get(R, sub, false)->reset_code, 13);
+  assert_false(moqc_session_is_closed(l.s));
+  raw_link_del(&l);
+  node_del(&P);
+}
+
+static void test_bad_setup_closes(void **state) {
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_SERVER, MOQC_SESSION_VERSION_LITE_05, ID_R, NULL);
+  /* A SETUP whose parameter block lies about its length. */
+  raw_open(&l.raw, true, "01 03 02 01 01", true);
+  raw_pump(&l);
+  assert_true(moqc_session_is_closed(l.s));
+  assert_int_equal(moqc_session_error(l.s), MOQC_ERR_DECODE);
+  assert_true(l.raw.closed);
+  assert_int_equal(l.raw.close_code, 5);
+  raw_link_del(&l);
+}
+
+static void test_server_waits_for_setup(void **state) {
+  node R;
+  node_new(&R, ID_R);
+  pub p;
+  pub_new(&p, &R, "demo/bbb", "video");
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_SERVER, MOQC_SESSION_VERSION_LITE_05, ID_R, &R);
+  /* An Announce request before the client's SETUP waits; a group stream is refused. */
+  moqc_stream_id ann = raw_open(&l.raw, false, "01 02 00 00", false);
+  moqc_stream_id grp = raw_open(&l.raw, true, "00 02 00 00", false);
+  raw_pump(&l);
+  raw_stream *a = raw_get(&l.raw, ann, false);
+  assert_true(a == NULL || a->rx_len == 0);
+  assert_true(raw_get(&l.raw, grp, false)->stopped);
+  assert_int_equal(raw_get(&l.raw, grp, false)->stop_code, 10);
+  /* The server's own Announce request also waits for the SETUP. */
+  assert_null(raw_get(&l.raw, 1, false));
+  raw_open(&l.raw, true, "01 0B 01 05 08 C0 12 34 56 78 9A BC DE", true);
+  raw_pump(&l);
+  raw_expect(&l.raw, ann, "09 C0 00 0A 0B 0C 0D 0E 0F 01 0B 01 08 64 65 6D 6F 2F 62 62 62 00",
+             false);
+  raw_expect(&l.raw, 1, "01 09 00 C0 00 0A 0B 0C 0D 0E 0F", false);
+  raw_link_del(&l);
+  pub_del(&p);
+  node_del(&R);
+}
+
+static void test_legacy_client_bytes(void **state) {
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_CLIENT, MOQC_SESSION_VERSION_LEGACY, ID_S, NULL);
+  raw_pump(&l);
+  raw_expect(&l.raw, 0,
+             "20 00 12 02 C0 00 00 00 FF 0D AD 02 C0 00 00 00 FF 0D AD 01 00", false);
+  raw_send(&l.raw, 0, "21 00 09 C0 00 00 00 FF 0D AD 02 00", false);
+  raw_pump(&l);
+  assert_int_equal(moqc_session_version(l.s), 2);
+  /* SESSION_INFO is read and ignored; the server's FIN ends the session cleanly. */
+  raw_send(&l.raw, 0, "01 00", true);
+  raw_pump(&l);
+  assert_true(moqc_session_is_closed(l.s));
+  assert_int_equal(moqc_session_error(l.s), 0);
+  raw_link_del(&l);
+}
+
+static void test_legacy_server_lite02(void **state) {
+  node R;
+  node_new(&R, ID_R);
+  pub p;
+  pub_new(&p, &R, "demo/bbb", "video");
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_SERVER, MOQC_SESSION_VERSION_LEGACY, ID_R, &R);
+  /* The JS CLIENT_SETUP: lite-02, lite-01, moqt-14, with draft-14 parameters. */
+  moqc_stream_id setup = raw_open(&l.raw, false,
+                                  "20 00 2A 03 C0 00 00 00 FF 0D AD 02 C0 00 00 00 FF 0D AD 01 "
+                                  "C0 00 00 00 FF 00 00 0E 02 02 40 64 07 0B 6D 6F 71 2D 6C 69 "
+                                  "74 65 2D 6A 73",
+                                  false);
+  raw_pump(&l);
+  raw_expect(&l.raw, setup, "21 00 09 C0 00 00 00 FF 0D AD 02 00", false);
+  assert_int_equal(moqc_session_version(l.s), 2);
+  moqc_stream_id ann = raw_open(&l.raw, false, "01 01 00", false);
+  raw_pump(&l);
+  /* ANNOUNCE_INIT with the one broadcast. */
+  raw_expect(&l.raw, ann, "0A 01 08 64 65 6D 6F 2F 62 62 62", false);
+  /* The server asked for the client's announces too (lite-02: prefix only). */
+  raw_expect(&l.raw, 1, "01 01 00", false);
+  /* Unannounce: ANNOUNCE_BROADCAST(ended) with no hops on lite-02. */
+  pub_del(&p);
+  raw_pump(&l);
+  raw_expect(&l.raw, ann, "0A 01 08 64 65 6D 6F 2F 62 62 62 0A 00 08 64 65 6D 6F 2F 62 62 62",
+             false);
+  raw_link_del(&l);
+  node_del(&R);
+}
+
+static void test_legacy_no_common_version(void **state) {
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_SERVER, MOQC_SESSION_VERSION_LEGACY, ID_R, NULL);
+  /* Only moqt-14 offered. */
+  raw_open(&l.raw, false, "20 00 0A 01 C0 00 00 00 FF 00 00 0E 00", false);
+  raw_pump(&l);
+  assert_true(moqc_session_is_closed(l.s));
+  assert_int_equal(moqc_session_error(l.s), MOQC_ERR_VERSION);
+  assert_int_equal(l.raw.close_code, 9);
+  raw_link_del(&l);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_example_lite05),
+      cmocka_unit_test(test_unknown_stream_type),
+      cmocka_unit_test(test_subscribe_not_found),
+      cmocka_unit_test(test_bad_setup_closes),
+      cmocka_unit_test(test_server_waits_for_setup),
+      cmocka_unit_test(test_legacy_client_bytes),
+      cmocka_unit_test(test_legacy_server_lite02),
+      cmocka_unit_test(test_legacy_no_common_version),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
