@@ -458,7 +458,7 @@ typedef struct big_case {
 static void *big_client(void *p) {
   big_case *b = p;
   bool eof;
-  static char req[20000];
+  static char req[32768];
   /* One header line over the 8 KiB line limit. */
   int fd = raw_connect(b->port, 2000);
   int n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
