@@ -359,11 +359,102 @@ static void test_mt_waker_close_waits(void **state) {
   }
 }
 
+/* Single-frame groups read with the read_frame shortcut, plus fetches, under threads. */
+typedef struct mt_sf {
+  moqc_track_producer *tp;
+  moqc_track_subscriber *sub;
+  moqc_track_consumer *tc;
+  mt_park park;
+  int got;
+  int errors;
+} mt_sf;
+
+enum { MT_SF_GROUPS = 400 };
+
+static void *mt_sf_writer(void *arg) {
+  mt_sf *x = arg;
+  for (int g = 0; g < MT_SF_GROUPS; g++) {
+    uint8_t b[3] = {(uint8_t)g, (uint8_t)(g >> 8), 0x5a};
+    moqc_track_producer_write_frame(x->tp, b, sizeof(b), (uint64_t)g, 0);
+  }
+  moqc_track_producer_finish(x->tp);
+  return NULL;
+}
+
+static void *mt_sf_reader(void *arg) {
+  mt_sf *x = arg;
+  uint64_t last = 0;
+  for (;;) {
+    moqc_rcbuf *buf;
+    uint64_t seq, ts;
+    int rv = moqc_track_subscriber_read_frame(x->sub, &buf, &seq, &ts, x->park.w);
+    if (rv == MOQC_ERR_PENDING) {
+      mt_park_wait(&x->park);
+      continue;
+    }
+    if (rv != 0) {
+      if (rv != MOQC_END) {
+        x->errors++;
+      }
+      break;
+    }
+    const uint8_t *d = moqc_rcbuf_data(buf);
+    if (moqc_rcbuf_len(buf) != 3 || d[0] != (uint8_t)seq || d[1] != (uint8_t)(seq >> 8) ||
+        d[2] != 0x5a || ts != seq || (x->got > 0 && seq <= last)) {
+      x->errors++;
+    }
+    last = seq;
+    moqc_rcbuf_decref(buf);
+    /* Fetch the same group again through the consumer: a cache hit. */
+    moqc_group_consumer *gc;
+    if (moqc_track_consumer_fetch_group(x->tc, seq, &gc, NULL) == 0) {
+      if (moqc_group_consumer_sequence(gc) != seq) {
+        x->errors++;
+      }
+      moqc_group_consumer_del(gc);
+    }
+    x->got++;
+  }
+  return NULL;
+}
+
+static void test_mt_read_frame_and_fetch(void **state) {
+  moqc_broadcast_producer *bp;
+  moqc_broadcast_consumer *bc;
+  moqc_subscription sub;
+  mt_sf x;
+  pthread_t wt, rt;
+  (void)state;
+  memset(&x, 0, sizeof(x));
+  assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
+  assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "sf", NULL, &x.tp), 0);
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "sf", &x.tc), 0);
+  moqc_subscription_default(&sub);
+  sub.has_start = true;
+  assert_int_equal(moqc_track_consumer_subscribe(x.tc, &sub, &x.sub, NULL), 0);
+  mt_park_init(&x.park);
+  assert_int_equal(pthread_create(&rt, NULL, mt_sf_reader, &x), 0);
+  assert_int_equal(pthread_create(&wt, NULL, mt_sf_writer, &x), 0);
+  pthread_join(wt, NULL);
+  pthread_join(rt, NULL);
+  assert_int_equal(x.errors, 0);
+  /* The reader may skip nothing here: every group is complete when inserted. */
+  assert_int_equal(x.got, MT_SF_GROUPS);
+  moqc_track_subscriber_del(x.sub);
+  moqc_track_consumer_del(x.tc);
+  moqc_track_producer_del(x.tp);
+  mt_park_free(&x.park);
+  moqc_broadcast_consumer_del(bc);
+  moqc_broadcast_producer_del(bp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mt_writer_readers),
       cmocka_unit_test(test_mt_drop_wakes_readers),
       cmocka_unit_test(test_mt_waker_close_waits),
+      cmocka_unit_test(test_mt_read_frame_and_fetch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
