@@ -364,6 +364,75 @@ static void test_broadcast_consumer_del_unregisters(void **state) {
   moqc_waker_close(k.w);
 }
 
+static void test_broadcast_stale_producer_rerequested(void **state) {
+  moqc_broadcast_producer *bp;
+  moqc_broadcast_consumer *bc;
+  moqc_broadcast_dynamic *dyn;
+  moqc_track_producer *tp, *tp2;
+  moqc_track_consumer *old, *fresh;
+  moqc_track_request *r;
+  moqc_track_subscriber *s;
+  (void)state;
+  assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
+  assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
+  assert_int_equal(moqc_broadcast_producer_dynamic(bp, &dyn), 0);
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "t", NULL, &tp), 0);
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &old), 0);
+  moqc_track_producer_del(tp);
+  /* The closed track is not handed out again: a new request is queued instead. */
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &fresh), 0);
+  assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &r, NULL), 0);
+  assert_string_equal(moqc_track_request_name(r), "t");
+  assert_int_equal(moqc_track_request_accept(r, NULL, &tp2), 0);
+  assert_int_equal(moqc_track_producer_write_frame(tp2, (const uint8_t *)"n", 1, 0, 0), 0);
+  assert_int_equal(moqc_track_consumer_subscribe(fresh, NULL, &s, NULL), 0);
+  {
+    moqc_group_consumer *g;
+    assert_int_equal(moqc_track_subscriber_next_group(s, &g, NULL), 0);
+    moqc_group_consumer_del(g);
+  }
+  moqc_track_subscriber_del(s);
+  assert_int_equal(moqc_track_consumer_subscribe(old, NULL, &s, NULL), 0);
+  {
+    moqc_group_consumer *g;
+    assert_int_equal(moqc_track_subscriber_next_group(s, &g, NULL), MOQC_ERR_DROPPED);
+  }
+  moqc_track_subscriber_del(s);
+  moqc_track_consumer_del(old);
+  moqc_track_consumer_del(fresh);
+  moqc_track_producer_del(tp2);
+  moqc_broadcast_dynamic_del(dyn);
+  moqc_broadcast_consumer_del(bc);
+  moqc_broadcast_producer_del(bp);
+}
+
+static void test_broadcast_requested_unused(void **state) {
+  moqc_broadcast_producer *bp;
+  moqc_broadcast_consumer *bc;
+  moqc_broadcast_dynamic *dyn;
+  moqc_track_consumer *tc;
+  moqc_track_request *r;
+  moqc_track_producer *tp;
+  tm_wake k;
+  (void)state;
+  tm_wake_init(&k);
+  assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
+  assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
+  assert_int_equal(moqc_broadcast_producer_dynamic(bp, &dyn), 0);
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &tc), 0);
+  assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &r, NULL), 0);
+  assert_int_equal(moqc_track_request_accept(r, NULL, &tp), 0);
+  assert_int_equal(moqc_track_producer_used(tp, k.w), 1);
+  moqc_track_consumer_del(tc);
+  assert_int_equal(tm_wake_take(&k), 1);
+  assert_int_equal(moqc_track_producer_used(tp, NULL), 0);
+  moqc_track_producer_del(tp);
+  moqc_broadcast_dynamic_del(dyn);
+  moqc_broadcast_consumer_del(bc);
+  moqc_broadcast_producer_del(bp);
+  moqc_waker_close(k.w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_waker_wake_and_close),
@@ -377,6 +446,8 @@ int main(void) {
       cmocka_unit_test(test_broadcast_reserve),
       cmocka_unit_test(test_broadcast_dynamic_keeps_alive),
       cmocka_unit_test(test_broadcast_consumer_del_unregisters),
+      cmocka_unit_test(test_broadcast_stale_producer_rerequested),
+      cmocka_unit_test(test_broadcast_requested_unused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
