@@ -1,8 +1,9 @@
 /*
- * Shared checks for the moq-lite fuzz targets (fuzz_lite_*.c). Each target decodes the input
- * with every version; a decoder must either fail with one of its documented codes, leaving the
- * cursor untouched, or succeed within the input. Whatever decodes is re-encoded, decoded again
- * to an equal value, and re-encoded again to the same bytes.
+ * Shared checks for the moq-lite fuzz targets (fuzz_lite_*.c). Each target
+ * decodes the input with every version; a decoder must either fail with one of
+ * its documented codes, leaving the cursor untouched, or succeed within the
+ * input. Whatever decodes is re-encoded, decoded again to an equal value, and
+ * re-encoded again to the same bytes.
  */
 #ifndef MOQC_FUZZ_LITE_H
 #define MOQC_FUZZ_LITE_H
@@ -16,8 +17,8 @@
 #define FZ_BUF 70000
 
 /* Checks a decoder's result and cursor. Returns true when it decoded. */
-static inline bool fz_decoded(int rv, const uint8_t *before, const uint8_t *after,
-                              const uint8_t *end) {
+static inline bool fz_decoded(int rv, const uint8_t *before,
+                              const uint8_t *after, const uint8_t *end) {
   if (rv != 0) {
     if (rv != MOQC_ERR_INCOMPLETE && rv != MOQC_ERR_MALFORMED &&
         rv != MOQC_ERR_INVALID_ARGUMENT) {
@@ -45,8 +46,9 @@ static inline bool fz_str_eq(moqc_str a, moqc_str b) {
 }
 
 /*
- * Round trip for a message codec: encode m into buf1, decode it into m2 (must consume all),
- * compare with eq, encode m2 into buf2 and compare bytes. Encoding a decoded value must work.
+ * Round trip for a message codec: encode m into buf1, decode it into m2 (must
+ * consume all), compare with eq, encode m2 into buf2 and compare bytes.
+ * Encoding a decoded value must work.
  */
 #define FZ_ROUNDTRIP(name, type, v, m, eq)                                     \
   do {                                                                         \
@@ -69,7 +71,8 @@ static inline bool fz_str_eq(moqc_str a, moqc_str b) {
     fz_assert(memcmp(fz_b1, fz_b2, (size_t)fz_n1) == 0);                       \
   } while (0)
 
-/* Decodes a message at the start of the input; on success runs the round trip. */
+/* Decodes a message at the start of the input; on success runs the round trip.
+ */
 #define FZ_MESSAGE(name, type, data, size, v, eq)                              \
   do {                                                                         \
     type fz_m;                                                                 \

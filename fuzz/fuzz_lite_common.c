@@ -1,6 +1,7 @@
 /*
- * Fuzz target for lib/wire/lite_common.c: stream types and their per-version check, message
- * Length peeking, ALPN and WebSocket subprotocol names (parse, then format and parse again).
+ * Fuzz target for lib/wire/lite_common.c: stream types and their per-version
+ * check, message Length peeking, ALPN and WebSocket subprotocol names (parse,
+ * then format and parse again).
  */
 #include "fuzz_lite.h"
 
@@ -37,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rv = moqc__lite_alpn_parse(name, &av);
   fz_assert(rv == 0 || rv == MOQC_ERR_UNKNOWN_ALPN);
   if (rv == 0) {
-    const char *a = moqc__lite_version_alpn(av == MOQC_LITE_NONE ? MOQC_LITE_02 : av);
+    const char *a =
+        moqc__lite_version_alpn(av == MOQC_LITE_NONE ? MOQC_LITE_02 : av);
     fz_assert(a != NULL && strlen(a) == size && memcmp(a, data, size) == 0);
   }
   rv = moqc__lite_subprotocol_parse(name, &sp);
@@ -47,13 +49,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     moqc__lite_subprotocol back;
     moqc_lite_version fv = sp.version;
     moqc_ssize n;
-    /* "moql" parses to NONE; format it back through lite-02, whose ALPN is "moql". */
+    /* "moql" parses to NONE; format it back through lite-02, whose ALPN is
+     * "moql". */
     if (fv == MOQC_LITE_NONE && size > 8 && memchr(data, '.', size) != NULL) {
       fv = MOQC_LITE_02;
     }
     n = moqc__lite_subprotocol_format(buf, sizeof(buf), sp.qmux, fv);
     fz_assert(n == (moqc_ssize)size && memcmp(buf, data, size) == 0);
-    fz_assert(moqc__lite_subprotocol_parse((moqc_str){buf, (size_t)n}, &back) == 0);
+    fz_assert(moqc__lite_subprotocol_parse((moqc_str){buf, (size_t)n}, &back) ==
+              0);
     fz_assert(back.qmux == sp.qmux && back.version == sp.version);
   }
   if (size >= 8) {

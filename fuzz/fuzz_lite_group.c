@@ -1,7 +1,7 @@
 /*
- * Fuzz target for lib/wire/lite_group.c: GROUP, FRAME header and whole FRAME, FETCH and
- * datagrams with every version; and the resumable frame reader, fed the input in chunks, must
- * agree with decoding the same frames in one piece.
+ * Fuzz target for lib/wire/lite_group.c: GROUP, FRAME header and whole FRAME,
+ * FETCH and datagrams with every version; and the resumable frame reader, fed
+ * the input in chunks, must agree with decoding the same frames in one piece.
  */
 #include "fuzz_lite.h"
 
@@ -11,7 +11,8 @@ static bool group_eq(const moqc__lite_group *a, const moqc__lite_group *b) {
   return a->subscribe_id == b->subscribe_id && a->sequence == b->sequence;
 }
 
-static bool fh_eq(const moqc__lite_frame_header *a, const moqc__lite_frame_header *b) {
+static bool fh_eq(const moqc__lite_frame_header *a,
+                  const moqc__lite_frame_header *b) {
   return a->ts_delta == b->ts_delta && a->size == b->size;
 }
 
@@ -21,8 +22,9 @@ static bool frame_eq(const moqc__lite_frame *a, const moqc__lite_frame *b) {
 }
 
 static bool fetch_eq(const moqc__lite_fetch *a, const moqc__lite_fetch *b) {
-  return fz_str_eq(a->broadcast, b->broadcast) && fz_str_eq(a->track, b->track) &&
-         a->priority == b->priority && a->group == b->group;
+  return fz_str_eq(a->broadcast, b->broadcast) &&
+         fz_str_eq(a->track, b->track) && a->priority == b->priority &&
+         a->group == b->group;
 }
 
 static void datagram(const uint8_t *data, size_t size, moqc_lite_version v) {
@@ -32,7 +34,8 @@ static void datagram(const uint8_t *data, size_t size, moqc_lite_version v) {
   moqc__writer w;
   moqc_ssize n;
 
-  if (!fz_decoded(moqc__lite_decode_datagram(&p, data + size, v, &d), data, p, data + size)) {
+  if (!fz_decoded(moqc__lite_decode_datagram(&p, data + size, v, &d), data, p,
+                  data + size)) {
     return;
   }
   fz_assert(p == data + size);
@@ -41,13 +44,16 @@ static void datagram(const uint8_t *data, size_t size, moqc_lite_version v) {
   n = moqc__writer_result(&w);
   p = buf;
   fz_assert(moqc__lite_decode_datagram(&p, buf + n, v, &back) == 0);
-  fz_assert(back.subscribe_id == d.subscribe_id && back.sequence == d.sequence &&
-            back.timestamp == d.timestamp && back.size == d.size &&
+  fz_assert(back.subscribe_id == d.subscribe_id &&
+            back.sequence == d.sequence && back.timestamp == d.timestamp &&
+            back.size == d.size &&
             (d.size == 0 || memcmp(back.payload, d.payload, d.size) == 0));
 }
 
-/* The reader, fed chunks of size 1 + (chunk_sel % 7), must yield the one-piece headers. */
-static void reader(const uint8_t *data, size_t size, moqc_lite_version v, uint8_t chunk_sel) {
+/* The reader, fed chunks of size 1 + (chunk_sel % 7), must yield the one-piece
+ * headers. */
+static void reader(const uint8_t *data, size_t size, moqc_lite_version v,
+                   uint8_t chunk_sel) {
   moqc__lite_frame_reader r;
   const uint8_t *ref = data, *end = data + size, *p = data;
   size_t chunk = 1 + (size_t)(chunk_sel % 7), payload_left = 0;
@@ -64,7 +70,8 @@ static void reader(const uint8_t *data, size_t size, moqc_lite_version v, uint8_
       int64_t ts;
       int rv, rref;
       if (payload_left > 0) {
-        size_t take = (size_t)(cend - p) < payload_left ? (size_t)(cend - p) : payload_left;
+        size_t take = (size_t)(cend - p) < payload_left ? (size_t)(cend - p)
+                                                        : payload_left;
         p += take;
         payload_left -= take;
         continue;
@@ -86,10 +93,12 @@ static void reader(const uint8_t *data, size_t size, moqc_lite_version v, uint8_
       ts_ref += href.ts_delta;
       fz_assert(ts == ts_ref);
       payload_left = (size_t)h.size;
-      ref += payload_left <= (size_t)(end - ref) ? payload_left : (size_t)(end - ref);
+      ref += payload_left <= (size_t)(end - ref) ? payload_left
+                                                 : (size_t)(end - ref);
     }
   }
-  /* A partial header is buffered exactly when the reference decode stopped short of end. */
+  /* A partial header is buffered exactly when the reference decode stopped
+   * short of end. */
   fz_assert(moqc__lite_frame_reader_at_boundary(&r) == (ref == end));
 }
 

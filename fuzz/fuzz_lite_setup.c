@@ -1,6 +1,7 @@
 /*
- * Fuzz target for lib/wire/lite_setup.c: lite-05 SETUP, the legacy CLIENT_SETUP and
- * SERVER_SETUP (with their draft-14 parameter lists) and SESSION_INFO, with every version.
+ * Fuzz target for lib/wire/lite_setup.c: lite-05 SETUP, the legacy CLIENT_SETUP
+ * and SERVER_SETUP (with their draft-14 parameter lists) and SESSION_INFO, with
+ * every version.
  */
 #include "fuzz_lite.h"
 
@@ -9,17 +10,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool setup_eq(const moqc__lite_setup *a, const moqc__lite_setup *b) {
   return a->present == b->present &&
          (!(a->present & MOQC_LITE_SETUP_HAS_PROBE) || a->probe == b->probe) &&
-         (!(a->present & MOQC_LITE_SETUP_HAS_PATH) || fz_str_eq(a->path, b->path)) &&
+         (!(a->present & MOQC_LITE_SETUP_HAS_PATH) ||
+          fz_str_eq(a->path, b->path)) &&
          (!(a->present & MOQC_LITE_SETUP_HAS_ROLE) || a->role == b->role) &&
-         (!(a->present & MOQC_LITE_SETUP_HAS_ORIGIN) || a->origin == b->origin) &&
+         (!(a->present & MOQC_LITE_SETUP_HAS_ORIGIN) ||
+          a->origin == b->origin) &&
          b->n_unknown == 0;
 }
 
-static bool info_eq(const moqc__lite_session_info *a, const moqc__lite_session_info *b) {
+static bool info_eq(const moqc__lite_session_info *a,
+                    const moqc__lite_session_info *b) {
   return a->bitrate == b->bitrate;
 }
 
-static size_t collect(const moqc__lite_legacy_params *lp, moqc__lite_legacy_param *out) {
+static size_t collect(const moqc__lite_legacy_params *lp,
+                      moqc__lite_legacy_param *out) {
   const uint8_t *p = lp->params, *end = lp->params + lp->params_len;
   size_t n = 0;
   while (moqc__lite_legacy_param_next(&p, end, &out[n]) == 0) {
@@ -38,7 +43,8 @@ static void legacy_client(const uint8_t *data, size_t size) {
   moqc__writer w;
   moqc_ssize n;
 
-  if (!fz_decoded(moqc__lite_decode_client_setup(&p, data + size, &cs), data, p, data + size)) {
+  if (!fz_decoded(moqc__lite_decode_client_setup(&p, data + size, &cs), data, p,
+                  data + size)) {
     return;
   }
   cs.n_enc_params = collect(&cs.params, prm);
@@ -48,9 +54,11 @@ static void legacy_client(const uint8_t *data, size_t size) {
   fz_assert(moqc__lite_encode_client_setup(&w, &cs) == 0);
   n = moqc__writer_result(&w);
   p = buf;
-  fz_assert(moqc__lite_decode_client_setup(&p, buf + n, &back) == 0 && p == buf + n);
+  fz_assert(moqc__lite_decode_client_setup(&p, buf + n, &back) == 0 &&
+            p == buf + n);
   fz_assert(back.n_versions == cs.n_versions &&
-            memcmp(back.versions, cs.versions, cs.n_versions * sizeof(uint64_t)) == 0);
+            memcmp(back.versions, cs.versions,
+                   cs.n_versions * sizeof(uint64_t)) == 0);
   /* Parameters re-encode minimally, so compare them entry by entry. */
   {
     moqc__lite_legacy_param prm2[MOQC_LITE_MAX_LEGACY_PARAMS];
@@ -71,7 +79,8 @@ static void legacy_server(const uint8_t *data, size_t size) {
   moqc__writer w;
   moqc_ssize n;
 
-  if (!fz_decoded(moqc__lite_decode_server_setup(&p, data + size, &ss), data, p, data + size)) {
+  if (!fz_decoded(moqc__lite_decode_server_setup(&p, data + size, &ss), data, p,
+                  data + size)) {
     return;
   }
   ss.n_enc_params = collect(&ss.params, prm);
@@ -80,7 +89,8 @@ static void legacy_server(const uint8_t *data, size_t size) {
   fz_assert(moqc__lite_encode_server_setup(&w, &ss) == 0);
   n = moqc__writer_result(&w);
   p = buf;
-  fz_assert(moqc__lite_decode_server_setup(&p, buf + n, &back) == 0 && p == buf + n);
+  fz_assert(moqc__lite_decode_server_setup(&p, buf + n, &back) == 0 &&
+            p == buf + n);
   fz_assert(back.version == ss.version && back.params.count == ss.params.count);
   /* A second round trip is byte-stable. */
   back.n_enc_params = collect(&back.params, prm);

@@ -1,14 +1,17 @@
 /*
- * moq-lite Announce stream messages (spec 4.3): ANNOUNCE_REQUEST, ANNOUNCE_OK (lite-05),
- * ANNOUNCE_BROADCAST with the hop fields of each version, ANNOUNCE_INIT (lite-01/02).
+ * moq-lite Announce stream messages (spec 4.3): ANNOUNCE_REQUEST, ANNOUNCE_OK
+ * (lite-05), ANNOUNCE_BROADCAST with the hop fields of each version,
+ * ANNOUNCE_INIT (lite-01/02).
  */
 #include "wire/lite_int.h"
 
 #include <string.h>
 
-/* ---- ANNOUNCE_REQUEST ------------------------------------------------------------------- */
+/* ---- ANNOUNCE_REQUEST
+ * ------------------------------------------------------------------- */
 
-static int announce_request_parse(const uint8_t **q, const uint8_t *end, moqc_lite_version v,
+static int announce_request_parse(const uint8_t **q, const uint8_t *end,
+                                  moqc_lite_version v,
                                   moqc__lite_announce_request *out) {
   int rv = moqc__lite_get_path(q, end, &out->prefix);
 
@@ -20,7 +23,8 @@ static int announce_request_parse(const uint8_t **q, const uint8_t *end, moqc_li
 }
 
 int moqc__lite_decode_announce_request(const uint8_t **p, const uint8_t *end,
-                                       moqc_lite_version v, moqc__lite_announce_request *out) {
+                                       moqc_lite_version v,
+                                       moqc__lite_announce_request *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
 
@@ -54,7 +58,8 @@ int moqc__lite_encode_announce_request(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- ANNOUNCE_OK (lite-05) -------------------------------------------------------------- */
+/* ---- ANNOUNCE_OK (lite-05)
+ * -------------------------------------------------------------- */
 
 static int announce_ok_parse(const uint8_t **q, const uint8_t *end,
                              moqc__lite_announce_ok *out) {
@@ -66,7 +71,8 @@ static int announce_ok_parse(const uint8_t **q, const uint8_t *end,
   return rv;
 }
 
-int moqc__lite_decode_announce_ok(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
+int moqc__lite_decode_announce_ok(const uint8_t **p, const uint8_t *end,
+                                  moqc_lite_version v,
                                   moqc__lite_announce_ok *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
@@ -102,15 +108,17 @@ int moqc__lite_encode_announce_ok(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- ANNOUNCE_BROADCAST ----------------------------------------------------------------- */
+/* ---- ANNOUNCE_BROADCAST
+ * ----------------------------------------------------------------- */
 
 static bool announce_status_ok(moqc_lite_version v, uint64_t status) {
-  return status == MOQC_LITE_ANNOUNCE_ENDED || status == MOQC_LITE_ANNOUNCE_ACTIVE ||
+  return status == MOQC_LITE_ANNOUNCE_ENDED ||
+         status == MOQC_LITE_ANNOUNCE_ACTIVE ||
          (status == MOQC_LITE_ANNOUNCE_RESTART && v >= MOQC_LITE_05);
 }
 
-static int announce_parse(const uint8_t **q, const uint8_t *end, moqc_lite_version v,
-                          moqc__lite_announce *out) {
+static int announce_parse(const uint8_t **q, const uint8_t *end,
+                          moqc_lite_version v, moqc__lite_announce *out) {
   uint8_t status;
   uint64_t n;
   int rv = moqc__get_u8(q, end, &status);
@@ -123,7 +131,8 @@ static int announce_parse(const uint8_t **q, const uint8_t *end, moqc_lite_versi
   }
   out->status = (moqc_lite_announce_status)status;
   out->n_hops = 0;
-  if ((rv = moqc__lite_get_path(q, end, &out->suffix)) != 0 || v < MOQC_LITE_03) {
+  if ((rv = moqc__lite_get_path(q, end, &out->suffix)) != 0 ||
+      v < MOQC_LITE_03) {
     return rv;
   }
   if ((rv = moqc__lite_get_js(q, end, &n)) != 0) {
@@ -144,8 +153,8 @@ static int announce_parse(const uint8_t **q, const uint8_t *end, moqc_lite_versi
   return 0;
 }
 
-int moqc__lite_decode_announce(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                               moqc__lite_announce *out) {
+int moqc__lite_decode_announce(const uint8_t **p, const uint8_t *end,
+                               moqc_lite_version v, moqc__lite_announce *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
 
@@ -168,7 +177,8 @@ int moqc__lite_encode_announce(moqc__writer *w, moqc_lite_version v,
                                const moqc__lite_announce *m) {
   moqc__lite_msg msg;
 
-  if (!moqc__lite_version_valid(v) || !announce_status_ok(v, (uint64_t)m->status) ||
+  if (!moqc__lite_version_valid(v) ||
+      !announce_status_ok(v, (uint64_t)m->status) ||
       moqc__lite_check_path(m->suffix) != 0 || m->n_hops > MOQC_LITE_MAX_HOPS) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
@@ -186,7 +196,8 @@ int moqc__lite_encode_announce(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- ANNOUNCE_INIT (lite-01/02) --------------------------------------------------------- */
+/* ---- ANNOUNCE_INIT (lite-01/02)
+ * --------------------------------------------------------- */
 
 static int announce_init_parse(const uint8_t **q, const uint8_t *end,
                                moqc__lite_announce_init *out) {
@@ -215,7 +226,8 @@ static int announce_init_parse(const uint8_t **q, const uint8_t *end,
   return 0;
 }
 
-int moqc__lite_decode_announce_init(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
+int moqc__lite_decode_announce_init(const uint8_t **p, const uint8_t *end,
+                                    moqc_lite_version v,
                                     moqc__lite_announce_init *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
@@ -239,7 +251,8 @@ int moqc__lite_encode_announce_init(moqc__writer *w, moqc_lite_version v,
                                     const moqc__lite_announce_init *m) {
   moqc__lite_msg msg;
 
-  if ((v != MOQC_LITE_01 && v != MOQC_LITE_02) || (m->count > 0 && m->enc_suffixes == NULL)) {
+  if ((v != MOQC_LITE_01 && v != MOQC_LITE_02) ||
+      (m->count > 0 && m->enc_suffixes == NULL)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
   for (size_t i = 0; i < m->count; i++) {
@@ -255,7 +268,8 @@ int moqc__lite_encode_announce_init(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-int moqc__lite_announce_init_next(const uint8_t **p, const uint8_t *end, moqc_str *suffix) {
+int moqc__lite_announce_init_next(const uint8_t **p, const uint8_t *end,
+                                  moqc_str *suffix) {
   if (*p >= end) {
     return MOQC_ERR_INCOMPLETE;
   }

@@ -1,12 +1,13 @@
 /*
- * moq-lite: versions, ALPN and subprotocol names, stream types, message framing and the
- * shared field readers/writers (spec/moq-lite-wire.md 1.3, 2, 3, 4.1).
+ * moq-lite: versions, ALPN and subprotocol names, stream types, message framing
+ * and the shared field readers/writers (spec/moq-lite-wire.md 1.3, 2, 3, 4.1).
  */
 #include "wire/lite_int.h"
 
 #include <string.h>
 
-/* ---- versions and names ---------------------------------------------------------------- */
+/* ---- versions and names
+ * ---------------------------------------------------------------- */
 
 bool moqc__lite_version_valid(moqc_lite_version v) {
   return v >= MOQC_LITE_01 && v <= MOQC_LITE_05;
@@ -65,8 +66,8 @@ int moqc__lite_alpn_parse(moqc_str alpn, moqc_lite_version *out) {
   return MOQC_ERR_UNKNOWN_ALPN;
 }
 
-static const char *const lite_qmux_names[] = {"webtransport", "qmux-00", "qmux-01",
-                                              "qmux-02"};
+static const char *const lite_qmux_names[] = {"webtransport", "qmux-00",
+                                              "qmux-01", "qmux-02"};
 
 int moqc__lite_subprotocol_parse(moqc_str name, moqc__lite_subprotocol *out) {
   for (size_t i = 0; i < 4; i++) {
@@ -77,7 +78,8 @@ int moqc__lite_subprotocol_parse(moqc_str name, moqc__lite_subprotocol *out) {
       out->version = MOQC_LITE_NONE;
       return 0;
     }
-    if (i > 0 && name.len > n + 1 && memcmp(name.ptr, q, n) == 0 && name.ptr[n] == '.') {
+    if (i > 0 && name.len > n + 1 && memcmp(name.ptr, q, n) == 0 &&
+        name.ptr[n] == '.') {
       moqc_str alpn = {name.ptr + n + 1, name.len - n - 1};
       moqc_lite_version v;
       if (moqc__lite_alpn_parse(alpn, &v) != 0) {
@@ -91,7 +93,8 @@ int moqc__lite_subprotocol_parse(moqc_str name, moqc__lite_subprotocol *out) {
   return MOQC_ERR_UNKNOWN_ALPN;
 }
 
-moqc_ssize moqc__lite_subprotocol_format(char *buf, size_t cap, moqc_lite_qmux qmux,
+moqc_ssize moqc__lite_subprotocol_format(char *buf, size_t cap,
+                                         moqc_lite_qmux qmux,
                                          moqc_lite_version v) {
   const char *q, *alpn = "";
   size_t qn, an = 0, total;
@@ -120,17 +123,22 @@ moqc_ssize moqc__lite_subprotocol_format(char *buf, size_t cap, moqc_lite_qmux q
   return (moqc_ssize)total;
 }
 
-/* ---- stream types -------------------------------------------------------------------- */
+/* ---- stream types
+ * -------------------------------------------------------------------- */
 
-int moqc__lite_decode_stream_type(const uint8_t **p, const uint8_t *end, uint64_t *type) {
+int moqc__lite_decode_stream_type(const uint8_t **p, const uint8_t *end,
+                                  uint64_t *type) {
   return moqc__get_varint(p, end, type);
 }
 
-int moqc__lite_stream_type_check(moqc_lite_version v, bool bidi, uint64_t type) {
+int moqc__lite_stream_type_check(moqc_lite_version v, bool bidi,
+                                 uint64_t type) {
   bool ok = false;
 
   if (v == MOQC_LITE_NONE) {
-    return bidi && type == MOQC_LITE_BIDI_LEGACY_SETUP ? 0 : MOQC_ERR_UNEXPECTED_STREAM;
+    return bidi && type == MOQC_LITE_BIDI_LEGACY_SETUP
+               ? 0
+               : MOQC_ERR_UNEXPECTED_STREAM;
   }
   if (!moqc__lite_version_valid(v)) {
     return MOQC_ERR_UNEXPECTED_STREAM;
@@ -155,7 +163,8 @@ int moqc__lite_stream_type_check(moqc_lite_version v, bool bidi, uint64_t type) 
       break;
     }
   } else {
-    ok = type == MOQC_LITE_UNI_GROUP || (type == MOQC_LITE_UNI_SETUP && v >= MOQC_LITE_05);
+    ok = type == MOQC_LITE_UNI_GROUP ||
+         (type == MOQC_LITE_UNI_SETUP && v >= MOQC_LITE_05);
   }
   return ok ? 0 : MOQC_ERR_UNEXPECTED_STREAM;
 }
@@ -169,9 +178,11 @@ int moqc__lite_encode_stream_type(moqc__writer *w, uint64_t type) {
   return rv < 0 ? moqc__lite_enc_fail(w, start, (int)rv) : 0;
 }
 
-/* ---- message framing ----------------------------------------------------------------- */
+/* ---- message framing
+ * ----------------------------------------------------------------- */
 
-int moqc__lite_message_size(const uint8_t *p, const uint8_t *end, size_t *total) {
+int moqc__lite_message_size(const uint8_t *p, const uint8_t *end,
+                            size_t *total) {
   const uint8_t *s = p;
   uint64_t len;
   int rv = moqc__get_varint_max(&s, end, MOQC_LITE_MAX_MESSAGE_LEN, &len);
@@ -183,8 +194,8 @@ int moqc__lite_message_size(const uint8_t *p, const uint8_t *end, size_t *total)
   return 0;
 }
 
-int moqc__lite_get_body(const uint8_t **p, const uint8_t *end, const uint8_t **body,
-                        const uint8_t **body_end) {
+int moqc__lite_get_body(const uint8_t **p, const uint8_t *end,
+                        const uint8_t **body, const uint8_t **body_end) {
   const uint8_t *s = *p;
   uint64_t len;
   int rv = moqc__get_varint_max(&s, end, MOQC_LITE_MAX_MESSAGE_LEN, &len);
@@ -211,7 +222,8 @@ int moqc__lite_body_done(int rv, const uint8_t *q, const uint8_t *body_end) {
   return q == body_end ? 0 : MOQC_ERR_MALFORMED;
 }
 
-/* ---- field readers ------------------------------------------------------------------- */
+/* ---- field readers
+ * ------------------------------------------------------------------- */
 
 int moqc__lite_get_js(const uint8_t **p, const uint8_t *end, uint64_t *out) {
   return moqc__get_varint_max(p, end, MOQC_JS_INT_MAX, out);
@@ -222,7 +234,8 @@ int moqc__lite_get_name(const uint8_t **p, const uint8_t *end, moqc_str *out) {
 }
 
 static bool lite_path_ok(moqc_str s) {
-  return moqc_path_is_normalized(s) && moqc_path_count_parts(s) <= MOQC_PATH_MAX_PARTS;
+  return moqc_path_is_normalized(s) &&
+         moqc_path_count_parts(s) <= MOQC_PATH_MAX_PARTS;
 }
 
 int moqc__lite_get_path(const uint8_t **p, const uint8_t *end, moqc_str *out) {
@@ -241,7 +254,8 @@ int moqc__lite_get_path(const uint8_t **p, const uint8_t *end, moqc_str *out) {
   return 0;
 }
 
-int moqc__lite_get_optgroup(const uint8_t **p, const uint8_t *end, bool *has, uint64_t *seq) {
+int moqc__lite_get_optgroup(const uint8_t **p, const uint8_t *end, bool *has,
+                            uint64_t *seq) {
   uint64_t v;
   int rv = moqc__lite_get_js(p, end, &v);
 
@@ -253,7 +267,8 @@ int moqc__lite_get_optgroup(const uint8_t **p, const uint8_t *end, bool *has, ui
   return 0;
 }
 
-/* ---- field checks for encoders -------------------------------------------------------- */
+/* ---- field checks for encoders
+ * -------------------------------------------------------- */
 
 int moqc__lite_check_name(moqc_str s) {
   if (s.len > MOQC_LITE_MAX_STRING_LEN || (s.len > 0 && s.ptr == NULL) ||
@@ -288,7 +303,8 @@ int moqc__lite_optgroup_value(bool has, uint64_t seq, uint64_t *out) {
   return 0;
 }
 
-/* ---- message writer ------------------------------------------------------------------ */
+/* ---- message writer
+ * ------------------------------------------------------------------ */
 
 void moqc__lite_msg_begin(moqc__lite_msg *m, moqc__writer *w) {
   size_t room = (size_t)(w->end - w->p);

@@ -1,14 +1,18 @@
 /*
- * moq-lite data plane (spec 4.6, 4.7, 4.10): GROUP header, FRAME (lite-05 zigzag timestamp
- * deltas), the resumable frame-header reader, FETCH and datagrams.
+ * moq-lite data plane (spec 4.6, 4.7, 4.10): GROUP header, FRAME (lite-05
+ * zigzag timestamp deltas), the resumable frame-header reader, FETCH and
+ * datagrams.
  */
 #include "wire/lite_int.h"
 
 #include <string.h>
 
-/* ---- GROUP ------------------------------------------------------------------------------ */
+/* ---- GROUP
+ * ------------------------------------------------------------------------------
+ */
 
-static int group_parse(const uint8_t **q, const uint8_t *end, moqc__lite_group *out) {
+static int group_parse(const uint8_t **q, const uint8_t *end,
+                       moqc__lite_group *out) {
   int rv = moqc__get_varint(q, end, &out->subscribe_id);
 
   if (rv == 0) {
@@ -17,8 +21,8 @@ static int group_parse(const uint8_t **q, const uint8_t *end, moqc__lite_group *
   return rv;
 }
 
-int moqc__lite_decode_group(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                            moqc__lite_group *out) {
+int moqc__lite_decode_group(const uint8_t **p, const uint8_t *end,
+                            moqc_lite_version v, moqc__lite_group *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
 
@@ -37,7 +41,8 @@ int moqc__lite_decode_group(const uint8_t **p, const uint8_t *end, moqc_lite_ver
   return 0;
 }
 
-int moqc__lite_encode_group(moqc__writer *w, moqc_lite_version v, const moqc__lite_group *m) {
+int moqc__lite_encode_group(moqc__writer *w, moqc_lite_version v,
+                            const moqc__lite_group *m) {
   moqc__lite_msg msg;
 
   if (!moqc__lite_version_valid(v)) {
@@ -52,9 +57,12 @@ int moqc__lite_encode_group(moqc__writer *w, moqc_lite_version v, const moqc__li
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- FRAME ------------------------------------------------------------------------------ */
+/* ---- FRAME
+ * ------------------------------------------------------------------------------
+ */
 
-int moqc__lite_decode_frame_header(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
+int moqc__lite_decode_frame_header(const uint8_t **p, const uint8_t *end,
+                                   moqc_lite_version v,
                                    moqc__lite_frame_header *out) {
   const uint8_t *s = *p;
   uint64_t zz = 0, size;
@@ -66,7 +74,8 @@ int moqc__lite_decode_frame_header(const uint8_t **p, const uint8_t *end, moqc_l
   if (v >= MOQC_LITE_05 && (rv = moqc__lite_get_js(&s, end, &zz)) != 0) {
     return rv;
   }
-  if ((rv = moqc__get_varint_max(&s, end, MOQC_LITE_MAX_FRAME_SIZE, &size)) != 0) {
+  if ((rv = moqc__get_varint_max(&s, end, MOQC_LITE_MAX_FRAME_SIZE, &size)) !=
+      0) {
     return rv;
   }
   out->ts_delta = moqc__zigzag_decode(zz);
@@ -75,8 +84,8 @@ int moqc__lite_decode_frame_header(const uint8_t **p, const uint8_t *end, moqc_l
   return 0;
 }
 
-static int frame_header_put(moqc__writer *w, moqc_lite_version v, int64_t ts_delta,
-                            uint64_t size) {
+static int frame_header_put(moqc__writer *w, moqc_lite_version v,
+                            int64_t ts_delta, uint64_t size) {
   if (!moqc__lite_version_valid(v) || (v < MOQC_LITE_05 && ts_delta != 0)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
@@ -102,8 +111,8 @@ int moqc__lite_encode_frame_header(moqc__writer *w, moqc_lite_version v,
   return rv != 0 ? moqc__lite_enc_fail(w, start, rv) : 0;
 }
 
-int moqc__lite_decode_frame(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                            moqc__lite_frame *out) {
+int moqc__lite_decode_frame(const uint8_t **p, const uint8_t *end,
+                            moqc_lite_version v, moqc__lite_frame *out) {
   const uint8_t *s = *p, *payload;
   moqc__lite_frame_header h;
   int rv;
@@ -119,7 +128,8 @@ int moqc__lite_decode_frame(const uint8_t **p, const uint8_t *end, moqc_lite_ver
   return 0;
 }
 
-int moqc__lite_encode_frame(moqc__writer *w, moqc_lite_version v, const moqc__lite_frame *m) {
+int moqc__lite_encode_frame(moqc__writer *w, moqc_lite_version v,
+                            const moqc__lite_frame *m) {
   uint8_t *start = w->p;
   int rv;
 
@@ -134,15 +144,18 @@ int moqc__lite_encode_frame(moqc__writer *w, moqc_lite_version v, const moqc__li
   return rv != 0 ? moqc__lite_enc_fail(w, start, rv) : 0;
 }
 
-/* ---- resumable frame-header reader --------------------------------------------------- */
+/* ---- resumable frame-header reader
+ * --------------------------------------------------- */
 
-void moqc__lite_frame_reader_init(moqc__lite_frame_reader *r, moqc_lite_version v) {
+void moqc__lite_frame_reader_init(moqc__lite_frame_reader *r,
+                                  moqc_lite_version v) {
   memset(r, 0, sizeof(*r));
   r->version = v;
 }
 
 int moqc__lite_frame_reader_read(moqc__lite_frame_reader *r, const uint8_t **p,
-                                 const uint8_t *end, moqc__lite_frame_header *out,
+                                 const uint8_t *end,
+                                 moqc__lite_frame_header *out,
                                  int64_t *timestamp) {
   uint8_t tmp[MOQC_LITE_MAX_FRAME_HEADER_SIZE];
   size_t avail = (size_t)(end - *p), room = sizeof(tmp) - r->buffered;
@@ -151,12 +164,14 @@ int moqc__lite_frame_reader_read(moqc__lite_frame_reader *r, const uint8_t **p,
   moqc__lite_frame_header h;
   int rv;
 
-  /* Parse over the buffered bytes followed by as much new input as a header can need. */
+  /* Parse over the buffered bytes followed by as much new input as a header can
+   * need. */
   memcpy(tmp, r->buf, r->buffered);
   if (k > 0) {
     memcpy(tmp + r->buffered, *p, k);
   }
-  rv = moqc__lite_decode_frame_header(&q, tmp + r->buffered + k, r->version, &h);
+  rv =
+      moqc__lite_decode_frame_header(&q, tmp + r->buffered + k, r->version, &h);
   if (rv == MOQC_ERR_INCOMPLETE) {
     /* A header is at most sizeof(tmp) bytes, so all input fit in. */
     memcpy(r->buf, tmp, r->buffered + k);
@@ -188,9 +203,11 @@ bool moqc__lite_frame_reader_at_boundary(const moqc__lite_frame_reader *r) {
   return r->buffered == 0;
 }
 
-/* ---- FETCH (lite-05) -------------------------------------------------------------------- */
+/* ---- FETCH (lite-05)
+ * -------------------------------------------------------------------- */
 
-static int fetch_parse(const uint8_t **q, const uint8_t *end, moqc__lite_fetch *out) {
+static int fetch_parse(const uint8_t **q, const uint8_t *end,
+                       moqc__lite_fetch *out) {
   int rv;
 
   if ((rv = moqc__lite_get_path(q, end, &out->broadcast)) != 0 ||
@@ -201,8 +218,8 @@ static int fetch_parse(const uint8_t **q, const uint8_t *end, moqc__lite_fetch *
   return moqc__lite_get_js(q, end, &out->group);
 }
 
-int moqc__lite_decode_fetch(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                            moqc__lite_fetch *out) {
+int moqc__lite_decode_fetch(const uint8_t **p, const uint8_t *end,
+                            moqc_lite_version v, moqc__lite_fetch *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
 
@@ -221,7 +238,8 @@ int moqc__lite_decode_fetch(const uint8_t **p, const uint8_t *end, moqc_lite_ver
   return 0;
 }
 
-int moqc__lite_encode_fetch(moqc__writer *w, moqc_lite_version v, const moqc__lite_fetch *m) {
+int moqc__lite_encode_fetch(moqc__writer *w, moqc_lite_version v,
+                            const moqc__lite_fetch *m) {
   moqc__lite_msg msg;
 
   if (v != MOQC_LITE_05 || moqc__lite_check_path(m->broadcast) != 0 ||
@@ -239,10 +257,11 @@ int moqc__lite_encode_fetch(moqc__writer *w, moqc_lite_version v, const moqc__li
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- datagrams (lite-05) ---------------------------------------------------------------- */
+/* ---- datagrams (lite-05)
+ * ---------------------------------------------------------------- */
 
-int moqc__lite_decode_datagram(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                               moqc__lite_datagram *out) {
+int moqc__lite_decode_datagram(const uint8_t **p, const uint8_t *end,
+                               moqc_lite_version v, moqc__lite_datagram *out) {
   const uint8_t *s = *p;
   int rv;
 
@@ -268,7 +287,8 @@ int moqc__lite_encode_datagram(moqc__writer *w, moqc_lite_version v,
   if (v != MOQC_LITE_05 || (m->size > 0 && m->payload == NULL)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if (moqc__lite_check_js(m->sequence) != 0 || moqc__lite_check_js(m->timestamp) != 0) {
+  if (moqc__lite_check_js(m->sequence) != 0 ||
+      moqc__lite_check_js(m->timestamp) != 0) {
     return MOQC_ERR_BOUNDS_EXCEEDED;
   }
   moqc__put_varint(w, m->subscribe_id);

@@ -1,10 +1,11 @@
 /*
- * moq-lite Probe stream (lite-03+, spec 4.8) and Goaway stream (lite-04+, spec 4.9) messages.
+ * moq-lite Probe stream (lite-03+, spec 4.8) and Goaway stream (lite-04+,
+ * spec 4.9) messages.
  */
 #include "wire/lite_int.h"
 
-static int probe_parse(const uint8_t **q, const uint8_t *end, moqc_lite_version v,
-                       moqc__lite_probe *out) {
+static int probe_parse(const uint8_t **q, const uint8_t *end,
+                       moqc_lite_version v, moqc__lite_probe *out) {
   int rv = moqc__lite_get_js(q, end, &out->bitrate);
 
   out->rtt_ms = 0;
@@ -14,8 +15,8 @@ static int probe_parse(const uint8_t **q, const uint8_t *end, moqc_lite_version 
   return rv;
 }
 
-int moqc__lite_decode_probe(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                            moqc__lite_probe *out) {
+int moqc__lite_decode_probe(const uint8_t **p, const uint8_t *end,
+                            moqc_lite_version v, moqc__lite_probe *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
 
@@ -34,7 +35,8 @@ int moqc__lite_decode_probe(const uint8_t **p, const uint8_t *end, moqc_lite_ver
   return 0;
 }
 
-int moqc__lite_encode_probe(moqc__writer *w, moqc_lite_version v, const moqc__lite_probe *m) {
+int moqc__lite_encode_probe(moqc__writer *w, moqc_lite_version v,
+                            const moqc__lite_probe *m) {
   moqc__lite_msg msg;
 
   if (!moqc__lite_since(v, MOQC_LITE_03)) {
@@ -52,8 +54,8 @@ int moqc__lite_encode_probe(moqc__writer *w, moqc_lite_version v, const moqc__li
   return moqc__lite_msg_end(&msg);
 }
 
-int moqc__lite_decode_goaway(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                             moqc__lite_goaway *out) {
+int moqc__lite_decode_goaway(const uint8_t **p, const uint8_t *end,
+                             moqc_lite_version v, moqc__lite_goaway *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
 
@@ -72,10 +74,12 @@ int moqc__lite_decode_goaway(const uint8_t **p, const uint8_t *end, moqc_lite_ve
   return 0;
 }
 
-int moqc__lite_encode_goaway(moqc__writer *w, moqc_lite_version v, const moqc__lite_goaway *m) {
+int moqc__lite_encode_goaway(moqc__writer *w, moqc_lite_version v,
+                             const moqc__lite_goaway *m) {
   moqc__lite_msg msg;
 
-  if (!moqc__lite_since(v, MOQC_LITE_04) || moqc__lite_check_name(m->uri) != 0) {
+  if (!moqc__lite_since(v, MOQC_LITE_04) ||
+      moqc__lite_check_name(m->uri) != 0) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
   moqc__lite_msg_begin(&msg, w);

@@ -1,12 +1,14 @@
 /*
- * moq-lite session setup: the lite-05 SETUP message (spec 4.2), the legacy CLIENT_SETUP /
- * SERVER_SETUP handshake with 16-bit lengths (spec 2.3) and SESSION_INFO (spec 4.11).
+ * moq-lite session setup: the lite-05 SETUP message (spec 4.2), the legacy
+ * CLIENT_SETUP / SERVER_SETUP handshake with 16-bit lengths (spec 2.3) and
+ * SESSION_INFO (spec 4.11).
  */
 #include "wire/lite_int.h"
 
 #include <string.h>
 
-/* ---- lite-05 SETUP --------------------------------------------------------------------- */
+/* ---- lite-05 SETUP
+ * --------------------------------------------------------------------- */
 
 /* A numeric parameter value is exactly one varint filling the value. */
 static int setup_value_varint(const uint8_t *val, size_t len, uint64_t *out) {
@@ -19,7 +21,8 @@ static int setup_value_varint(const uint8_t *val, size_t len, uint64_t *out) {
   return 0;
 }
 
-static int setup_parse(const uint8_t **q, const uint8_t *end, moqc__lite_setup *out) {
+static int setup_parse(const uint8_t **q, const uint8_t *end,
+                       moqc__lite_setup *out) {
   uint64_t count, ids[MOQC_LITE_MAX_SETUP_PARAMS];
   int rv = moqc__get_varint(q, end, &count);
 
@@ -62,7 +65,8 @@ static int setup_parse(const uint8_t **q, const uint8_t *end, moqc__lite_setup *
       out->present |= MOQC_LITE_SETUP_HAS_ORIGIN;
       break;
     case MOQC_LITE_PARAM_PATH:
-      if (len > MOQC_LITE_MAX_STRING_LEN || !moqc__utf8_valid(val, (size_t)len)) {
+      if (len > MOQC_LITE_MAX_STRING_LEN ||
+          !moqc__utf8_valid(val, (size_t)len)) {
         return MOQC_ERR_MALFORMED;
       }
       out->path.ptr = (const char *)val;
@@ -80,8 +84,8 @@ static int setup_parse(const uint8_t **q, const uint8_t *end, moqc__lite_setup *
   return 0;
 }
 
-int moqc__lite_decode_setup(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                            moqc__lite_setup *out) {
+int moqc__lite_decode_setup(const uint8_t **p, const uint8_t *end,
+                            moqc_lite_version v, moqc__lite_setup *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
 
@@ -107,14 +111,16 @@ static void setup_put_num(moqc__writer *w, uint64_t id, uint64_t v) {
   moqc__put_varint(w, v);
 }
 
-int moqc__lite_encode_setup(moqc__writer *w, moqc_lite_version v, const moqc__lite_setup *m) {
+int moqc__lite_encode_setup(moqc__writer *w, moqc_lite_version v,
+                            const moqc__lite_setup *m) {
   moqc__lite_msg msg;
   uint64_t count = 0;
 
   if (v != MOQC_LITE_05 || (m->present & ~0xfU) != 0) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((m->present & MOQC_LITE_SETUP_HAS_PATH) && moqc__lite_check_name(m->path) != 0) {
+  if ((m->present & MOQC_LITE_SETUP_HAS_PATH) &&
+      moqc__lite_check_name(m->path) != 0) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
   for (uint32_t b = m->present; b != 0; b &= b - 1) {
@@ -138,7 +144,8 @@ int moqc__lite_encode_setup(moqc__writer *w, moqc_lite_version v, const moqc__li
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- legacy parameters (draft-14 setup parameters) -------------------------------------- */
+/* ---- legacy parameters (draft-14 setup parameters)
+ * -------------------------------------- */
 
 int moqc__lite_legacy_param_next(const uint8_t **p, const uint8_t *end,
                                  moqc__lite_legacy_param *out) {
@@ -188,7 +195,8 @@ static int legacy_params_parse(const uint8_t **q, const uint8_t *end,
   return 0;
 }
 
-static int legacy_params_put(moqc__writer *w, const moqc__lite_legacy_param *prm, size_t n) {
+static int legacy_params_put(moqc__writer *w,
+                             const moqc__lite_legacy_param *prm, size_t n) {
   if (n > MOQC_LITE_MAX_LEGACY_PARAMS || (n > 0 && prm == NULL)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
@@ -205,8 +213,8 @@ static int legacy_params_put(moqc__writer *w, const moqc__lite_legacy_param *prm
 }
 
 /* Reads a u16 Length and its body; INCOMPLETE until the whole body is there. */
-static int legacy_get_body(const uint8_t **p, const uint8_t *end, const uint8_t **body,
-                           const uint8_t **body_end) {
+static int legacy_get_body(const uint8_t **p, const uint8_t *end,
+                           const uint8_t **body, const uint8_t **body_end) {
   const uint8_t *s = *p;
   uint16_t len;
   int rv = moqc__get_u16be(&s, end, &len);
@@ -223,7 +231,8 @@ static int legacy_get_body(const uint8_t **p, const uint8_t *end, const uint8_t 
   return 0;
 }
 
-/* Writes a u16 Length-prefixed body: reserve 2 bytes, write, then fill in the length. */
+/* Writes a u16 Length-prefixed body: reserve 2 bytes, write, then fill in the
+ * length. */
 typedef struct legacy_msg {
   moqc__writer *w;
   uint8_t *start;
@@ -299,7 +308,8 @@ int moqc__lite_decode_client_setup(const uint8_t **p, const uint8_t *end,
   return 0;
 }
 
-int moqc__lite_encode_client_setup(moqc__writer *w, const moqc__lite_client_setup *m) {
+int moqc__lite_encode_client_setup(moqc__writer *w,
+                                   const moqc__lite_client_setup *m) {
   legacy_msg msg;
   int rv;
 
@@ -311,7 +321,8 @@ int moqc__lite_encode_client_setup(moqc__writer *w, const moqc__lite_client_setu
   for (size_t i = 0; i < m->n_versions; i++) {
     moqc__put_varint(&msg.body, m->versions[i]);
   }
-  if ((rv = legacy_params_put(&msg.body, m->enc_params, m->n_enc_params)) != 0) {
+  if ((rv = legacy_params_put(&msg.body, m->enc_params, m->n_enc_params)) !=
+      0) {
     return moqc__lite_enc_fail(w, msg.start, rv);
   }
   return legacy_msg_end(&msg, msg.start);
@@ -352,7 +363,8 @@ int moqc__lite_decode_server_setup(const uint8_t **p, const uint8_t *end,
   return 0;
 }
 
-int moqc__lite_encode_server_setup(moqc__writer *w, const moqc__lite_server_setup *m) {
+int moqc__lite_encode_server_setup(moqc__writer *w,
+                                   const moqc__lite_server_setup *m) {
   uint8_t *start = w->p;
   legacy_msg msg;
   int rv;
@@ -363,7 +375,8 @@ int moqc__lite_encode_server_setup(moqc__writer *w, const moqc__lite_server_setu
   }
   legacy_msg_begin(&msg, w);
   moqc__put_varint(&msg.body, m->version);
-  if ((rv = legacy_params_put(&msg.body, m->enc_params, m->n_enc_params)) != 0) {
+  if ((rv = legacy_params_put(&msg.body, m->enc_params, m->n_enc_params)) !=
+      0) {
     return moqc__lite_enc_fail(w, start, rv);
   }
   return legacy_msg_end(&msg, start);
@@ -371,7 +384,8 @@ int moqc__lite_encode_server_setup(moqc__writer *w, const moqc__lite_server_setu
 
 moqc_lite_version moqc__lite_legacy_select(const moqc__lite_client_setup *cs,
                                            uint32_t supported) {
-  for (size_t i = 0; i < cs->n_versions && i < MOQC_LITE_MAX_LEGACY_VERSIONS; i++) {
+  for (size_t i = 0; i < cs->n_versions && i < MOQC_LITE_MAX_LEGACY_VERSIONS;
+       i++) {
     moqc_lite_version v = moqc__lite_version_from_code(cs->versions[i]);
     if (v != MOQC_LITE_NONE && (supported & MOQC_LITE_BIT(v)) != 0) {
       return v;
@@ -380,9 +394,11 @@ moqc_lite_version moqc__lite_legacy_select(const moqc__lite_client_setup *cs,
   return MOQC_LITE_NONE;
 }
 
-/* ---- SESSION_INFO (lite-01/02) --------------------------------------------------------- */
+/* ---- SESSION_INFO (lite-01/02)
+ * --------------------------------------------------------- */
 
-int moqc__lite_decode_session_info(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
+int moqc__lite_decode_session_info(const uint8_t **p, const uint8_t *end,
+                                   moqc_lite_version v,
                                    moqc__lite_session_info *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;

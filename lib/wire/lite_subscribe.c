@@ -1,16 +1,18 @@
 /*
- * moq-lite Subscribe stream (spec 4.5): SUBSCRIBE, SUBSCRIBE_UPDATE and the publisher's
- * responses of each version (untyped OK on lite-01/02; typed OK/DROP on lite-03/04; typed
- * OK(START)/END/DROP on lite-05).
+ * moq-lite Subscribe stream (spec 4.5): SUBSCRIBE, SUBSCRIBE_UPDATE and the
+ * publisher's responses of each version (untyped OK on lite-01/02; typed
+ * OK/DROP on lite-03/04; typed OK(START)/END/DROP on lite-05).
  */
 #include "wire/lite_int.h"
 
 #include <string.h>
 
-/* The preference fields shared by SUBSCRIBE (lite-03+), SUBSCRIBE_UPDATE and the lite-03/04
- * SUBSCRIBE_OK: ordered, max latency, start, end (priority is read by the caller). */
-static int prefs_parse(const uint8_t **q, const uint8_t *end, bool *ordered, uint64_t *latency,
-                       bool *has_start, uint64_t *start, bool *has_end, uint64_t *endg) {
+/* The preference fields shared by SUBSCRIBE (lite-03+), SUBSCRIBE_UPDATE and
+ * the lite-03/04 SUBSCRIBE_OK: ordered, max latency, start, end (priority is
+ * read by the caller). */
+static int prefs_parse(const uint8_t **q, const uint8_t *end, bool *ordered,
+                       uint64_t *latency, bool *has_start, uint64_t *start,
+                       bool *has_end, uint64_t *endg) {
   int rv;
 
   if ((rv = moqc__get_bool(q, end, ordered)) != 0 ||
@@ -21,8 +23,9 @@ static int prefs_parse(const uint8_t **q, const uint8_t *end, bool *ordered, uin
   return moqc__lite_get_optgroup(q, end, has_end, endg);
 }
 
-static int prefs_put(moqc__writer *w, bool ordered, uint64_t latency, bool has_start,
-                     uint64_t start, bool has_end, uint64_t endg) {
+static int prefs_put(moqc__writer *w, bool ordered, uint64_t latency,
+                     bool has_start, uint64_t start, bool has_end,
+                     uint64_t endg) {
   uint64_t sv, ev;
   int rv;
 
@@ -38,10 +41,11 @@ static int prefs_put(moqc__writer *w, bool ordered, uint64_t latency, bool has_s
   return 0;
 }
 
-/* ---- SUBSCRIBE -------------------------------------------------------------------------- */
+/* ---- SUBSCRIBE
+ * -------------------------------------------------------------------------- */
 
-static int subscribe_parse(const uint8_t **q, const uint8_t *end, moqc_lite_version v,
-                           moqc__lite_subscribe *out) {
+static int subscribe_parse(const uint8_t **q, const uint8_t *end,
+                           moqc_lite_version v, moqc__lite_subscribe *out) {
   int rv;
 
   memset(out, 0, sizeof(*out));
@@ -51,11 +55,13 @@ static int subscribe_parse(const uint8_t **q, const uint8_t *end, moqc_lite_vers
       (rv = moqc__get_u8(q, end, &out->priority)) != 0 || v < MOQC_LITE_03) {
     return rv;
   }
-  return prefs_parse(q, end, &out->ordered, &out->max_latency_ms, &out->has_start,
-                     &out->start_group, &out->has_end, &out->end_group);
+  return prefs_parse(q, end, &out->ordered, &out->max_latency_ms,
+                     &out->has_start, &out->start_group, &out->has_end,
+                     &out->end_group);
 }
 
-int moqc__lite_decode_subscribe(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
+int moqc__lite_decode_subscribe(const uint8_t **p, const uint8_t *end,
+                                moqc_lite_version v,
                                 moqc__lite_subscribe *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
@@ -80,7 +86,8 @@ int moqc__lite_encode_subscribe(moqc__writer *w, moqc_lite_version v,
   moqc__lite_msg msg;
   int rv;
 
-  if (!moqc__lite_version_valid(v) || moqc__lite_check_path(m->broadcast) != 0 ||
+  if (!moqc__lite_version_valid(v) ||
+      moqc__lite_check_path(m->broadcast) != 0 ||
       moqc__lite_check_name(m->track) != 0) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
@@ -90,8 +97,8 @@ int moqc__lite_encode_subscribe(moqc__writer *w, moqc_lite_version v,
   moqc__put_lbytes(&msg.body, m->track.ptr, m->track.len);
   moqc__put_u8(&msg.body, m->priority);
   if (v >= MOQC_LITE_03) {
-    rv = prefs_put(&msg.body, m->ordered, m->max_latency_ms, m->has_start, m->start_group,
-                   m->has_end, m->end_group);
+    rv = prefs_put(&msg.body, m->ordered, m->max_latency_ms, m->has_start,
+                   m->start_group, m->has_end, m->end_group);
     if (rv != 0) {
       return moqc__lite_enc_fail(w, msg.start, rv);
     }
@@ -99,7 +106,8 @@ int moqc__lite_encode_subscribe(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- SUBSCRIBE_UPDATE (lite-03+) -------------------------------------------------------- */
+/* ---- SUBSCRIBE_UPDATE (lite-03+)
+ * -------------------------------------------------------- */
 
 static int update_parse(const uint8_t **q, const uint8_t *end,
                         moqc__lite_subscribe_update *out) {
@@ -108,12 +116,14 @@ static int update_parse(const uint8_t **q, const uint8_t *end,
   if (rv != 0) {
     return rv;
   }
-  return prefs_parse(q, end, &out->ordered, &out->max_latency_ms, &out->has_start,
-                     &out->start_group, &out->has_end, &out->end_group);
+  return prefs_parse(q, end, &out->ordered, &out->max_latency_ms,
+                     &out->has_start, &out->start_group, &out->has_end,
+                     &out->end_group);
 }
 
 int moqc__lite_decode_subscribe_update(const uint8_t **p, const uint8_t *end,
-                                       moqc_lite_version v, moqc__lite_subscribe_update *out) {
+                                       moqc_lite_version v,
+                                       moqc__lite_subscribe_update *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
 
@@ -142,18 +152,21 @@ int moqc__lite_encode_subscribe_update(moqc__writer *w, moqc_lite_version v,
   }
   moqc__lite_msg_begin(&msg, w);
   moqc__put_u8(&msg.body, m->priority);
-  rv = prefs_put(&msg.body, m->ordered, m->max_latency_ms, m->has_start, m->start_group,
-                 m->has_end, m->end_group);
+  rv = prefs_put(&msg.body, m->ordered, m->max_latency_ms, m->has_start,
+                 m->start_group, m->has_end, m->end_group);
   if (rv != 0) {
     return moqc__lite_enc_fail(w, msg.start, rv);
   }
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- responses ------------------------------------------------------------------------ */
+/* ---- responses
+ * ------------------------------------------------------------------------ */
 
-/* Wire type of a response kind in version v, or -1 when v has no such response. */
-static int response_wire_type(moqc_lite_version v, moqc_lite_subscribe_response_kind k) {
+/* Wire type of a response kind in version v, or -1 when v has no such response.
+ */
+static int response_wire_type(moqc_lite_version v,
+                              moqc_lite_subscribe_response_kind k) {
   switch (k) {
   case MOQC_LITE_SUBSCRIBE_OK:
     return 0;
@@ -171,7 +184,8 @@ static int response_kind(moqc_lite_version v, uint64_t type,
   if (type == 0) {
     *out = MOQC_LITE_SUBSCRIBE_OK;
   } else if (type == 1) {
-    *out = v >= MOQC_LITE_05 ? MOQC_LITE_SUBSCRIBE_END : MOQC_LITE_SUBSCRIBE_DROP;
+    *out =
+        v >= MOQC_LITE_05 ? MOQC_LITE_SUBSCRIBE_END : MOQC_LITE_SUBSCRIBE_DROP;
   } else if (type == 2 && v >= MOQC_LITE_05) {
     *out = MOQC_LITE_SUBSCRIBE_DROP;
   } else {
@@ -180,7 +194,8 @@ static int response_kind(moqc_lite_version v, uint64_t type,
   return 0;
 }
 
-static int response_parse(const uint8_t **q, const uint8_t *end, moqc_lite_version v,
+static int response_parse(const uint8_t **q, const uint8_t *end,
+                          moqc_lite_version v,
                           moqc__lite_subscribe_response *out) {
   int rv;
 
@@ -198,8 +213,9 @@ static int response_parse(const uint8_t **q, const uint8_t *end, moqc_lite_versi
     if ((rv = moqc__get_u8(q, end, &out->priority)) != 0) {
       return rv;
     }
-    return prefs_parse(q, end, &out->ordered, &out->max_latency_ms, &out->has_start,
-                       &out->start_group, &out->has_end, &out->end_group);
+    return prefs_parse(q, end, &out->ordered, &out->max_latency_ms,
+                       &out->has_start, &out->start_group, &out->has_end,
+                       &out->end_group);
   case MOQC_LITE_SUBSCRIBE_END:
     return moqc__lite_get_js(q, end, &out->group);
   case MOQC_LITE_SUBSCRIBE_DROP:
@@ -262,8 +278,8 @@ static int response_put(moqc__writer *w, moqc_lite_version v,
       return 0;
     }
     moqc__put_u8(w, m->priority);
-    return prefs_put(w, m->ordered, m->max_latency_ms, m->has_start, m->start_group, m->has_end,
-                     m->end_group);
+    return prefs_put(w, m->ordered, m->max_latency_ms, m->has_start,
+                     m->start_group, m->has_end, m->end_group);
   case MOQC_LITE_SUBSCRIBE_END:
     if ((rv = moqc__lite_check_js(m->group)) != 0) {
       return rv;
@@ -283,8 +299,9 @@ static int response_put(moqc__writer *w, moqc_lite_version v,
   }
 }
 
-int moqc__lite_encode_subscribe_response(moqc__writer *w, moqc_lite_version v,
-                                         const moqc__lite_subscribe_response *m) {
+int moqc__lite_encode_subscribe_response(
+    moqc__writer *w, moqc_lite_version v,
+    const moqc__lite_subscribe_response *m) {
   uint8_t *start = w->p;
   moqc__lite_msg msg;
   int type, rv;

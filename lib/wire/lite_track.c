@@ -3,7 +3,8 @@
  */
 #include "wire/lite_int.h"
 
-static int track_parse(const uint8_t **q, const uint8_t *end, moqc__lite_track *out) {
+static int track_parse(const uint8_t **q, const uint8_t *end,
+                       moqc__lite_track *out) {
   int rv = moqc__lite_get_path(q, end, &out->broadcast);
 
   if (rv == 0) {
@@ -12,8 +13,8 @@ static int track_parse(const uint8_t **q, const uint8_t *end, moqc__lite_track *
   return rv;
 }
 
-int moqc__lite_decode_track(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                            moqc__lite_track *out) {
+int moqc__lite_decode_track(const uint8_t **p, const uint8_t *end,
+                            moqc_lite_version v, moqc__lite_track *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
 
@@ -32,7 +33,8 @@ int moqc__lite_decode_track(const uint8_t **p, const uint8_t *end, moqc_lite_ver
   return 0;
 }
 
-int moqc__lite_encode_track(moqc__writer *w, moqc_lite_version v, const moqc__lite_track *m) {
+int moqc__lite_encode_track(moqc__writer *w, moqc_lite_version v,
+                            const moqc__lite_track *m) {
   moqc__lite_msg msg;
 
   if (v != MOQC_LITE_05 || moqc__lite_check_path(m->broadcast) != 0 ||
@@ -58,7 +60,8 @@ static int track_info_parse(const uint8_t **q, const uint8_t *end,
   return out->timescale == 0 ? MOQC_ERR_MALFORMED : 0;
 }
 
-int moqc__lite_decode_track_info(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
+int moqc__lite_decode_track_info(const uint8_t **p, const uint8_t *end,
+                                 moqc_lite_version v,
                                  moqc__lite_track_info *out) {
   const uint8_t *s = *p, *q, *bend;
   int rv;
@@ -85,7 +88,8 @@ int moqc__lite_encode_track_info(moqc__writer *w, moqc_lite_version v,
   if (v != MOQC_LITE_05 || m->timescale == 0) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if (moqc__lite_check_js(m->max_latency_ms) != 0 || moqc__lite_check_js(m->timescale) != 0) {
+  if (moqc__lite_check_js(m->max_latency_ms) != 0 ||
+      moqc__lite_check_js(m->timescale) != 0) {
     return MOQC_ERR_BOUNDS_EXCEEDED;
   }
   moqc__lite_msg_begin(&msg, w);

@@ -1,6 +1,7 @@
 /*
- * Shared helpers for the moq-lite codec tests (test_wire_lite*.c): run one captured byte
- * vector through a decoder and encoder and check the codec contract.
+ * Shared helpers for the moq-lite codec tests (test_wire_lite*.c): run one
+ * captured byte vector through a decoder and encoder and check the codec
+ * contract.
  */
 #ifndef MOQC_TEST_WIRE_LITE_H
 #define MOQC_TEST_WIRE_LITE_H
@@ -11,35 +12,38 @@
 #include "wire/lite.h"
 
 /* Generic wrappers so one checker can drive every message codec. */
-typedef int (*lt_dec_fn)(const uint8_t **p, const uint8_t *end, moqc_lite_version v, void *out);
+typedef int (*lt_dec_fn)(const uint8_t **p, const uint8_t *end,
+                         moqc_lite_version v, void *out);
 typedef int (*lt_enc_fn)(moqc__writer *w, moqc_lite_version v, const void *m);
 
 #define LT_CODEC(name, type)                                                   \
-  __attribute__((unused)) static int lt_dec_##name(const uint8_t **p,           \
-                        const uint8_t *end, moqc_lite_version v, void *out) {  \
+  __attribute__((unused)) static int lt_dec_##name(                            \
+      const uint8_t **p, const uint8_t *end, moqc_lite_version v, void *out) { \
     return moqc__lite_decode_##name(p, end, v, (type *)out);                   \
   }                                                                            \
-  __attribute__((unused)) static int lt_enc_##name(moqc__writer *w,            \
-                        moqc_lite_version v, const void *m) {                  \
+  __attribute__((unused)) static int lt_enc_##name(                            \
+      moqc__writer *w, moqc_lite_version v, const void *m) {                   \
     return moqc__lite_encode_##name(w, v, (const type *)m);                    \
   }
 
 #define LT_MAXBYTES 4096
 
-/* Shared buffer of the last vector, so decoded views stay valid after lt_check returns. */
+/* Shared buffer of the last vector, so decoded views stay valid after lt_check
+ * returns. */
 typedef struct lt_vec {
   uint8_t bytes[LT_MAXBYTES];
   size_t len;
 } lt_vec;
 
 /*
- * Checks one vector: decode succeeds and consumes every byte; every truncation is INCOMPLETE
- * with the cursor untouched; re-encoding gives the same bytes (when enc is not NULL); encoding
- * into every smaller buffer is NOBUF and writes nothing. Leaves the decoded value in out; its
- * views point into vec->bytes.
+ * Checks one vector: decode succeeds and consumes every byte; every truncation
+ * is INCOMPLETE with the cursor untouched; re-encoding gives the same bytes
+ * (when enc is not NULL); encoding into every smaller buffer is NOBUF and
+ * writes nothing. Leaves the decoded value in out; its views point into
+ * vec->bytes.
  */
-static inline void lt_check(lt_vec *vec, const char *hex, moqc_lite_version v, lt_dec_fn dec,
-                            lt_enc_fn enc, void *out) {
+static inline void lt_check(lt_vec *vec, const char *hex, moqc_lite_version v,
+                            lt_dec_fn dec, lt_enc_fn enc, void *out) {
   const uint8_t *p;
   uint8_t enc_buf[LT_MAXBYTES];
   moqc__writer w;
@@ -69,8 +73,8 @@ static inline void lt_check(lt_vec *vec, const char *hex, moqc_lite_version v, l
 }
 
 /* Decodes hex with dec and expects err, with the cursor untouched. */
-static inline void lt_reject(const char *hex, moqc_lite_version v, lt_dec_fn dec, void *out,
-                             int err) {
+static inline void lt_reject(const char *hex, moqc_lite_version v,
+                             lt_dec_fn dec, void *out, int err) {
   uint8_t buf[LT_MAXBYTES];
   size_t n = test_unhex(hex, buf, sizeof(buf));
   const uint8_t *p = buf;

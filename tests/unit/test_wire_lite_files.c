@@ -1,9 +1,11 @@
 /*
- * moq-lite codecs against the capture files themselves: every "[bytes] annotation" line of the
- * reassembled streams in shared/vectors/moq-lite-05.txt, moq-lite-04.txt, moq-lite-03.txt,
- * legacy.txt and legacy-moql.txt (including the per-run origin ids) is decoded with the codec
- * its annotation names, in the file's version, checked against the annotated length/fields where
- * the annotation gives them, re-encoded to the same bytes, and every truncation is INCOMPLETE.
+ * moq-lite codecs against the capture files themselves: every "[bytes]
+ * annotation" line of the reassembled streams in
+ * shared/vectors/moq-lite-05.txt, moq-lite-04.txt, moq-lite-03.txt, legacy.txt
+ * and legacy-moql.txt (including the per-run origin ids) is decoded with the
+ * codec its annotation names, in the file's version, checked against the
+ * annotated length/fields where the annotation gives them, re-encoded to the
+ * same bytes, and every truncation is INCOMPLETE.
  */
 #include "test_wire_lite.h"
 
@@ -19,14 +21,14 @@ LT_CODEC(subscribe_response, moqc__lite_subscribe_response)
 LT_CODEC(group, moqc__lite_group)
 LT_CODEC(frame, moqc__lite_frame)
 
-static int lt_dec_client_setup(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                               void *out) {
+static int lt_dec_client_setup(const uint8_t **p, const uint8_t *end,
+                               moqc_lite_version v, void *out) {
   (void)v;
   return moqc__lite_decode_client_setup(p, end, (moqc__lite_client_setup *)out);
 }
 
-static int lt_dec_server_setup(const uint8_t **p, const uint8_t *end, moqc_lite_version v,
-                               void *out) {
+static int lt_dec_server_setup(const uint8_t **p, const uint8_t *end,
+                               moqc_lite_version v, void *out) {
   (void)v;
   return moqc__lite_decode_server_setup(p, end, (moqc__lite_server_setup *)out);
 }
@@ -48,11 +50,13 @@ static kind kinds[] = {
     {"TRACK_INFO", lt_dec_track_info, lt_enc_track_info, 0},
     {"SUBSCRIBE", lt_dec_subscribe, lt_enc_subscribe, 0},
     {"SUBSCRIBE_OK", lt_dec_subscribe_response, lt_enc_subscribe_response, 0},
-    {"SUBSCRIBE_OK/START", lt_dec_subscribe_response, lt_enc_subscribe_response, 0},
+    {"SUBSCRIBE_OK/START", lt_dec_subscribe_response, lt_enc_subscribe_response,
+     0},
     {"SUBSCRIBE_END", lt_dec_subscribe_response, lt_enc_subscribe_response, 0},
     {"GROUP", lt_dec_group, lt_enc_group, 0},
     {"FRAME", lt_dec_frame, lt_enc_frame, 0},
-    {"u16", lt_dec_client_setup, NULL, 0}, /* CLIENT_SETUP body, or SERVER_SETUP after 0x21 */
+    {"u16", lt_dec_client_setup, NULL,
+     0}, /* CLIENT_SETUP body, or SERVER_SETUP after 0x21 */
 };
 
 static lt_vec vec;
@@ -95,7 +99,8 @@ static void check_fields(const char *word, const char *ann, const void *out) {
   } else if (strcmp(word, "ANNOUNCE_OK") == 0) {
     const moqc__lite_announce_ok *o = out;
     assert_int_equal(o->active_count, ann_field(ann, "active_count"));
-  } else if (strcmp(word, "SUBSCRIBE_END") == 0 || strcmp(word, "SUBSCRIBE_OK/START") == 0) {
+  } else if (strcmp(word, "SUBSCRIBE_END") == 0 ||
+             strcmp(word, "SUBSCRIBE_OK/START") == 0) {
     const moqc__lite_subscribe_response *r = out;
     assert_int_equal(r->group, ann_field(ann, strcmp(word, "SUBSCRIBE_END") == 0
                                                   ? "end(exclusive)"
@@ -134,7 +139,8 @@ static void run_file(const char *name, moqc_lite_version v, size_t min_msgs) {
       in_streams = false;
     }
     open = strchr(line, '[');
-    if (!in_streams || open == NULL || strspn(line, " ") != (size_t)(open - line)) {
+    if (!in_streams || open == NULL ||
+        strspn(line, " ") != (size_t)(open - line)) {
       continue;
     }
     close = strchr(open, ']');
@@ -147,7 +153,8 @@ static void run_file(const char *name, moqc_lite_version v, size_t min_msgs) {
       continue; /* stream type byte */
     }
     if (strcmp(word, "0x21") == 0) {
-      server_setup_next = true; /* SERVER_SETUP type byte: decoded with its body below */
+      server_setup_next =
+          true; /* SERVER_SETUP type byte: decoded with its body below */
       continue;
     }
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -171,12 +178,15 @@ static void run_file(const char *name, moqc_lite_version v, size_t min_msgs) {
       /* The annotated length is the body size: check it where given. */
       long long len = ann_field(close + 1, "length");
       if (len >= 0 && strcmp(word, "FRAME") != 0) {
-        size_t type_len = (strncmp(word, "SUBSCRIBE_", 10) == 0 && v >= MOQC_LITE_03) ? 1 : 0;
-        assert_int_equal((long long)vec.len - (long long)type_len - (len < 64 ? 1 : 2), len);
+        size_t type_len =
+            (strncmp(word, "SUBSCRIBE_", 10) == 0 && v >= MOQC_LITE_03) ? 1 : 0;
+        assert_int_equal(
+            (long long)vec.len - (long long)type_len - (len < 64 ? 1 : 2), len);
       }
       check_fields(word, close + 1, &out);
     } else if (strcmp(word, "u16") == 0) {
-      assert_int_equal(moqc__lite_legacy_select(&out.d, MOQC_LITE_ALL_VERSIONS), MOQC_LITE_02);
+      assert_int_equal(moqc__lite_legacy_select(&out.d, MOQC_LITE_ALL_VERSIONS),
+                       MOQC_LITE_02);
     } else {
       assert_int_equal(out.c.count, ann_field(close + 1, "count"));
     }
@@ -218,8 +228,8 @@ static void test_all_kinds_seen(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_file_lite05), cmocka_unit_test(test_file_lite04),
-      cmocka_unit_test(test_file_lite03), cmocka_unit_test(test_file_legacy),
+      cmocka_unit_test(test_file_lite05),    cmocka_unit_test(test_file_lite04),
+      cmocka_unit_test(test_file_lite03),    cmocka_unit_test(test_file_legacy),
       cmocka_unit_test(test_all_kinds_seen),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
