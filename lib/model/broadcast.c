@@ -1,6 +1,6 @@
 /*
- * Broadcasts: the shared core (lock, ingress scope, track lookup, request queue) and the
- * producer, consumer and dynamic-handler handles over it.
+ * Broadcasts: the shared core (lock, ingress scope, track lookup, request
+ * queue) and the producer, consumer and dynamic-handler handles over it.
  */
 #include "model/model_int.h"
 
@@ -97,7 +97,8 @@ static void broadcast_link(moqc__core *c, moqc__track *t) {
   t->in_lookup = true;
 }
 
-/* Rejects every queued request with err: the queue's producer and reference are dropped. */
+/* Rejects every queued request with err: the queue's producer and reference are
+ * dropped. */
 static void broadcast_reject_queued(moqc__core *c, int err, moqc__wake *batch) {
   while (c->qhead != NULL) {
     moqc__track *t = c->qhead;
@@ -118,7 +119,8 @@ static void broadcast_close(moqc__core *c, int err, moqc__wake *batch) {
   broadcast_reject_queued(c, err == MOQC_END ? MOQC_ERR_NOT_FOUND : err, batch);
 }
 
-/* Finds the live lookup entry for name, dropping stale (closed) entries on the way. */
+/* Finds the live lookup entry for name, dropping stale (closed) entries on the
+ * way. */
 static moqc__track *broadcast_find(moqc__core *c, const char *name) {
   moqc__track *t = c->lookup;
 
@@ -135,7 +137,8 @@ static moqc__track *broadcast_find(moqc__core *c, const char *name) {
   return NULL;
 }
 
-int moqc_broadcast_new_with_pool(moqc_broadcast_producer **out, moqc_usage_scope *ingress,
+int moqc_broadcast_new_with_pool(moqc_broadcast_producer **out,
+                                 moqc_usage_scope *ingress,
                                  moqc_cache_pool *pool, const moqc_mem *mem) {
   moqc__core *c = moqc_mem_calloc(mem, 1, sizeof(*c));
   moqc_broadcast_producer *bp;
@@ -167,7 +170,8 @@ int moqc_broadcast_new(moqc_broadcast_producer **out, moqc_usage_scope *ingress,
   return moqc_broadcast_new_with_pool(out, ingress, NULL, mem);
 }
 
-int moqc_broadcast_producer_create_track(moqc_broadcast_producer *bp, const char *name,
+int moqc_broadcast_producer_create_track(moqc_broadcast_producer *bp,
+                                         const char *name,
                                          const moqc_track_info *info,
                                          moqc_track_producer **out) {
   moqc__core *c = bp->core;
@@ -197,8 +201,8 @@ int moqc_broadcast_producer_create_track(moqc_broadcast_producer *bp, const char
       moqc__unlock(c);
       return MOQC_ERR_DUPLICATE;
     }
-    /* A consumer queued a request for this name: fulfil it. The queue's producer and
-     * reference become the new handle's. */
+    /* A consumer queued a request for this name: fulfil it. The queue's
+     * producer and reference become the new handle's. */
     rv = moqc__track_producer_make(c, t, out);
     if (rv != 0) {
       moqc__unlock(c);
@@ -247,7 +251,8 @@ int moqc_broadcast_producer_create_track(moqc_broadcast_producer *bp, const char
   return 0;
 }
 
-int moqc_broadcast_producer_reserve_track(moqc_broadcast_producer *bp, const char *name,
+int moqc_broadcast_producer_reserve_track(moqc_broadcast_producer *bp,
+                                          const char *name,
                                           moqc_track_request **out) {
   moqc__core *c = bp->core;
   moqc__track *t;
@@ -284,7 +289,8 @@ int moqc_broadcast_producer_reserve_track(moqc_broadcast_producer *bp, const cha
   return rv;
 }
 
-int moqc_broadcast_producer_remove_track(moqc_broadcast_producer *bp, const char *name) {
+int moqc_broadcast_producer_remove_track(moqc_broadcast_producer *bp,
+                                         const char *name) {
   moqc__core *c = bp->core;
   moqc__track *t;
 
@@ -317,11 +323,13 @@ static int broadcast_consumer_make(moqc__core *c, moqc_usage_scope *scope,
   return 0;
 }
 
-int moqc_broadcast_producer_consume(moqc_broadcast_producer *bp, moqc_broadcast_consumer **out) {
+int moqc_broadcast_producer_consume(moqc_broadcast_producer *bp,
+                                    moqc_broadcast_consumer **out) {
   return broadcast_consumer_make(bp->core, NULL, out);
 }
 
-int moqc_broadcast_producer_dynamic(moqc_broadcast_producer *bp, moqc_broadcast_dynamic **out) {
+int moqc_broadcast_producer_dynamic(moqc_broadcast_producer *bp,
+                                    moqc_broadcast_dynamic **out) {
   moqc__core *c = bp->core;
   moqc_broadcast_dynamic *d = moqc_mem_calloc(c->mem, 1, sizeof(*d));
 
@@ -392,7 +400,8 @@ void moqc_broadcast_producer_del(moqc_broadcast_producer *bp) {
   moqc__core_decref(c);
 }
 
-int moqc_broadcast_dynamic_requested_track(moqc_broadcast_dynamic *d, moqc_track_request **out,
+int moqc_broadcast_dynamic_requested_track(moqc_broadcast_dynamic *d,
+                                           moqc_track_request **out,
                                            moqc_waker *w) {
   moqc__core *c = d->core;
   int rv;
@@ -478,7 +487,8 @@ int moqc_broadcast_consumer_track(moqc_broadcast_consumer *bc, const char *name,
     moqc__unlock(c);
     return rv;
   }
-  /* The queue holds the request (one reference, one producer) until a handler pops it. */
+  /* The queue holds the request (one reference, one producer) until a handler
+   * pops it. */
   t->producers++;
   t->queued = true;
   t->qnext = NULL;
@@ -522,11 +532,13 @@ int moqc_broadcast_consumer_clone(const moqc_broadcast_consumer *bc,
 }
 
 int moqc_broadcast_consumer_with_usage(const moqc_broadcast_consumer *bc,
-                                       moqc_usage_scope *egress, moqc_broadcast_consumer **out) {
+                                       moqc_usage_scope *egress,
+                                       moqc_broadcast_consumer **out) {
   return broadcast_consumer_make(bc->core, egress, out);
 }
 
-moqc_usage_scope *moqc_broadcast_consumer_usage(const moqc_broadcast_consumer *bc) {
+moqc_usage_scope *
+moqc_broadcast_consumer_usage(const moqc_broadcast_consumer *bc) {
   return bc->scope;
 }
 

@@ -1,6 +1,7 @@
 /*
- * Fetches: random access to one group by sequence, served from the cache or, on a miss, queued
- * (coalesced by sequence) for a track's dynamic handler to produce.
+ * Fetches: random access to one group by sequence, served from the cache or, on
+ * a miss, queued (coalesced by sequence) for a track's dynamic handler to
+ * produce.
  */
 #include "model/model_int.h"
 
@@ -63,7 +64,8 @@ int moqc_track_consumer_fetch_group(moqc_track_consumer *tc, uint64_t sequence,
   } else if (tc->fetch != NULL && tc->fetch->err != 0) {
     rv = tc->fetch->err;
   } else if (t->dynamics == 0 && (t->has_info || t->closed)) {
-    /* Nobody can serve it (a request not yet accepted may still gain a handler). */
+    /* Nobody can serve it (a request not yet accepted may still gain a
+     * handler). */
     rv = MOQC_ERR_NOT_FOUND;
   } else {
     if (tc->fetch == NULL) {
@@ -96,7 +98,8 @@ int moqc_track_consumer_fetch_group(moqc_track_consumer *tc, uint64_t sequence,
   return rv;
 }
 
-int moqc_track_producer_dynamic(moqc_track_producer *tp, moqc_track_dynamic **out) {
+int moqc_track_producer_dynamic(moqc_track_producer *tp,
+                                moqc_track_dynamic **out) {
   moqc__core *c = tp->core;
   moqc_track_dynamic *td = moqc_mem_calloc(c->mem, 1, sizeof(*td));
 
@@ -114,8 +117,8 @@ int moqc_track_producer_dynamic(moqc_track_producer *tp, moqc_track_dynamic **ou
   return 0;
 }
 
-int moqc_track_dynamic_requested_group(moqc_track_dynamic *td, uint64_t *sequence,
-                                       moqc_waker *w) {
+int moqc_track_dynamic_requested_group(moqc_track_dynamic *td,
+                                       uint64_t *sequence, moqc_waker *w) {
   moqc__core *c = td->core;
   moqc__track *t = td->track;
   int rv;
@@ -143,7 +146,8 @@ int moqc_track_dynamic_requested_group(moqc_track_dynamic *td, uint64_t *sequenc
   return rv;
 }
 
-void moqc_track_dynamic_reject_group(moqc_track_dynamic *td, uint64_t sequence, int err) {
+void moqc_track_dynamic_reject_group(moqc_track_dynamic *td, uint64_t sequence,
+                                     int err) {
   moqc__core *c = td->core;
   moqc__track *t = td->track;
   moqc__wake batch = {NULL};

@@ -1,6 +1,6 @@
 /*
- * Frames: one preallocated buffer of the declared size, written in chunks, read in chunks
- * without copying (readers get references to the same buffer).
+ * Frames: one preallocated buffer of the declared size, written in chunks, read
+ * in chunks without copying (readers get references to the same buffer).
  */
 #include "model/model_int.h"
 
@@ -50,9 +50,10 @@ void moqc__frame_abort(moqc__frame *f, int err, moqc__wake *batch) {
   moqc__wlist_drain(&f->wait, batch);
 }
 
-/* ---- Producer -------------------------------------------------------------------------------- */
+/* ---- Producer ----------------------------------------------------------- */
 
-int moqc_frame_producer_write(moqc_frame_producer *fp, const uint8_t *data, size_t len) {
+int moqc_frame_producer_write(moqc_frame_producer *fp, const uint8_t *data,
+                              size_t len) {
   moqc__core *c = fp->core;
   moqc__frame *f = fp->frame;
   moqc__wake batch = {NULL};
@@ -64,7 +65,8 @@ int moqc_frame_producer_write(moqc_frame_producer *fp, const uint8_t *data, size
   } else if (len > f->size - f->written) {
     rv = MOQC_ERR_WRONG_SIZE;
   } else if (len > 0) {
-    /* Only this handle writes past f->written; readers see bytes below it only. */
+    /* Only this handle writes past f->written; readers see bytes below it only.
+     */
     memcpy(moqc_rcbuf_data_mut(f->buf) + f->written, data, len);
     f->written += len;
     moqc_usage_add_bytes(c->isink, len);
@@ -124,9 +126,10 @@ void moqc_frame_producer_del(moqc_frame_producer *fp) {
   moqc__core_decref(c);
 }
 
-/* ---- Consumer -------------------------------------------------------------------------------- */
+/* ---- Consumer ----------------------------------------------------------- */
 
-int moqc__frame_consumer_make(moqc__core *c, moqc__frame *f, moqc_usage_scope *scope,
+int moqc__frame_consumer_make(moqc__core *c, moqc__frame *f,
+                              moqc_usage_scope *scope,
                               moqc_frame_consumer **out) {
   moqc_frame_consumer *fc = moqc_mem_calloc(c->mem, 1, sizeof(*fc));
 
@@ -144,14 +147,16 @@ int moqc__frame_consumer_make(moqc__core *c, moqc__frame *f, moqc_usage_scope *s
   return 0;
 }
 
-uint64_t moqc_frame_consumer_size(const moqc_frame_consumer *fc) { return fc->frame->size; }
+uint64_t moqc_frame_consumer_size(const moqc_frame_consumer *fc) {
+  return fc->frame->size;
+}
 
 uint64_t moqc_frame_consumer_timestamp(const moqc_frame_consumer *fc) {
   return fc->frame->timestamp;
 }
 
-int moqc_frame_consumer_read_chunk(moqc_frame_consumer *fc, moqc_rcbuf **buf, size_t *off,
-                                   size_t *len, moqc_waker *w) {
+int moqc_frame_consumer_read_chunk(moqc_frame_consumer *fc, moqc_rcbuf **buf,
+                                   size_t *off, size_t *len, moqc_waker *w) {
   moqc__core *c = fc->core;
   moqc__frame *f = fc->frame;
   int rv;
@@ -180,7 +185,8 @@ int moqc_frame_consumer_read_chunk(moqc_frame_consumer *fc, moqc_rcbuf **buf, si
   return rv;
 }
 
-int moqc_frame_consumer_read_all(moqc_frame_consumer *fc, moqc_rcbuf **buf, moqc_waker *w) {
+int moqc_frame_consumer_read_all(moqc_frame_consumer *fc, moqc_rcbuf **buf,
+                                 moqc_waker *w) {
   moqc__core *c = fc->core;
   moqc__frame *f = fc->frame;
   int rv;
@@ -204,7 +210,8 @@ int moqc_frame_consumer_read_all(moqc_frame_consumer *fc, moqc_rcbuf **buf, moqc
   return rv;
 }
 
-int moqc_frame_consumer_clone(const moqc_frame_consumer *fc, moqc_frame_consumer **out) {
+int moqc_frame_consumer_clone(const moqc_frame_consumer *fc,
+                              moqc_frame_consumer **out) {
   moqc__core *c = fc->core;
   int rv;
 

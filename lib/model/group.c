@@ -1,6 +1,7 @@
 /*
- * Groups: an ordered list of frames with a bounded cache (oldest frames evicted first, their
- * indices then read as MOQC_ERR_LAGGED), producer and consumer handles.
+ * Groups: an ordered list of frames with a bounded cache (oldest frames evicted
+ * first, their indices then read as MOQC_ERR_LAGGED), producer and consumer
+ * handles.
  */
 #include "model/model_int.h"
 
@@ -8,8 +9,8 @@
 
 #include <string.h>
 
-int moqc__group_new(moqc__core *c, moqc__track *t, uint64_t seq, moqc_tstamp now,
-                    moqc__group **out) {
+int moqc__group_new(moqc__core *c, moqc__track *t, uint64_t seq,
+                    moqc_tstamp now, moqc__group **out) {
   moqc__group *g = moqc_mem_calloc(c->mem, 1, sizeof(*g));
 
   if (g == NULL) {
@@ -52,7 +53,8 @@ void moqc__group_unref(moqc__core *c, moqc__group *g) {
   moqc_mem_free(c->mem, g);
 }
 
-void moqc__group_abort(moqc__core *c, moqc__group *g, int err, moqc__wake *batch) {
+void moqc__group_abort(moqc__core *c, moqc__group *g, int err,
+                       moqc__wake *batch) {
   if (g->err != 0) {
     return;
   }
@@ -65,7 +67,8 @@ void moqc__group_abort(moqc__core *c, moqc__group *g, int err, moqc__wake *batch
   moqc__group_notify_track(g, batch);
 }
 
-int moqc__group_append(moqc__core *c, moqc__group *g, moqc__frame *f, moqc__wake *batch) {
+int moqc__group_append(moqc__core *c, moqc__group *g, moqc__frame *f,
+                       moqc__wake *batch) {
   if (g->finished || g->err != 0) {
     return MOQC_ERR_CLOSED;
   }
@@ -102,9 +105,10 @@ int moqc__group_append(moqc__core *c, moqc__group *g, moqc__frame *f, moqc__wake
   return 0;
 }
 
-/* ---- Producer -------------------------------------------------------------------------------- */
+/* ---- Producer ----------------------------------------------------------- */
 
-int moqc__group_producer_make(moqc__core *c, moqc__group *g, moqc_group_producer **out) {
+int moqc__group_producer_make(moqc__core *c, moqc__group *g,
+                              moqc_group_producer **out) {
   moqc_group_producer *gp = moqc_mem_calloc(c->mem, 1, sizeof(*gp));
 
   if (gp == NULL) {
@@ -123,7 +127,8 @@ uint64_t moqc_group_producer_sequence(const moqc_group_producer *gp) {
   return gp->group->sequence;
 }
 
-/* Appends frame state f (consumed) and, when fpout is given, a producer handle for it. */
+/* Appends frame state f (consumed) and, when fpout is given, a producer handle
+ * for it. */
 static int group_producer_append(moqc_group_producer *gp, moqc__frame *f,
                                  moqc_frame_producer **fpout) {
   moqc__core *c = gp->core;
@@ -161,7 +166,8 @@ static int group_producer_append(moqc_group_producer *gp, moqc__frame *f,
   return 0;
 }
 
-int moqc_group_producer_write_frame(moqc_group_producer *gp, const uint8_t *data, size_t len,
+int moqc_group_producer_write_frame(moqc_group_producer *gp,
+                                    const uint8_t *data, size_t len,
                                     uint64_t timestamp) {
   moqc__frame *f;
   int rv = moqc__frame_new(gp->core, len, timestamp, NULL, &f);
@@ -177,8 +183,8 @@ int moqc_group_producer_write_frame(moqc_group_producer *gp, const uint8_t *data
   return group_producer_append(gp, f, NULL);
 }
 
-int moqc_group_producer_write_frame_buf(moqc_group_producer *gp, moqc_rcbuf *buf,
-                                        uint64_t timestamp) {
+int moqc_group_producer_write_frame_buf(moqc_group_producer *gp,
+                                        moqc_rcbuf *buf, uint64_t timestamp) {
   moqc__frame *f;
   int rv = moqc__frame_new(gp->core, moqc_rcbuf_len(buf), timestamp, buf, &f);
 
@@ -190,7 +196,8 @@ int moqc_group_producer_write_frame_buf(moqc_group_producer *gp, moqc_rcbuf *buf
   return group_producer_append(gp, f, NULL);
 }
 
-int moqc_group_producer_create_frame(moqc_group_producer *gp, uint64_t size, uint64_t timestamp,
+int moqc_group_producer_create_frame(moqc_group_producer *gp, uint64_t size,
+                                     uint64_t timestamp,
                                      moqc_frame_producer **out) {
   moqc__frame *f;
   int rv = moqc__frame_new(gp->core, size, timestamp, NULL, &f);
@@ -261,9 +268,10 @@ void moqc_group_producer_del(moqc_group_producer *gp) {
   moqc__core_decref(c);
 }
 
-/* ---- Consumer -------------------------------------------------------------------------------- */
+/* ---- Consumer ----------------------------------------------------------- */
 
-int moqc__group_consumer_make(moqc__core *c, moqc__group *g, moqc_usage_scope *scope,
+int moqc__group_consumer_make(moqc__core *c, moqc__group *g,
+                              moqc_usage_scope *scope,
                               moqc_group_consumer **out) {
   moqc_group_consumer *gc = moqc_mem_calloc(c->mem, 1, sizeof(*gc));
 
@@ -286,10 +294,11 @@ uint64_t moqc_group_consumer_sequence(const moqc_group_consumer *gc) {
 }
 
 /*
- * Looks up frame index for a reader: 0 with *f set, MOQC_END, LAGGED, an error, or PENDING
- * (w registered on the group).
+ * Looks up frame index for a reader: 0 with *f set, MOQC_END, LAGGED, an error,
+ * or PENDING (w registered on the group).
  */
-static int group_lookup(moqc_group_consumer *gc, uint64_t index, moqc__frame **f, moqc_waker *w) {
+static int group_lookup(moqc_group_consumer *gc, uint64_t index,
+                        moqc__frame **f, moqc_waker *w) {
   moqc__core *c = gc->core;
   moqc__group *g = gc->group;
   int rv;
@@ -319,8 +328,8 @@ static void group_consumer_unwait(moqc_group_consumer *gc) {
   }
 }
 
-int moqc_group_consumer_next_frame(moqc_group_consumer *gc, moqc_frame_consumer **out,
-                                   moqc_waker *w) {
+int moqc_group_consumer_next_frame(moqc_group_consumer *gc,
+                                   moqc_frame_consumer **out, moqc_waker *w) {
   moqc__core *c = gc->core;
   moqc__frame *f;
   int rv;
@@ -341,8 +350,8 @@ int moqc_group_consumer_next_frame(moqc_group_consumer *gc, moqc_frame_consumer 
   return rv;
 }
 
-int moqc_group_consumer_read_frame(moqc_group_consumer *gc, moqc_rcbuf **buf, uint64_t *timestamp,
-                                   moqc_waker *w) {
+int moqc_group_consumer_read_frame(moqc_group_consumer *gc, moqc_rcbuf **buf,
+                                   uint64_t *timestamp, moqc_waker *w) {
   moqc__core *c = gc->core;
   moqc__frame *f;
   int rv;
@@ -364,7 +373,8 @@ int moqc_group_consumer_read_frame(moqc_group_consumer *gc, moqc_rcbuf **buf, ui
       rv = f->err;
       gc->cursor++;
     } else {
-      /* Wait on the frame itself; hold it so its waiter list outlives the registration. */
+      /* Wait on the frame itself; hold it so its waiter list outlives the
+       * registration. */
       rv = moqc__wlist_add(&f->wait, &gc->reg, gc, w, c->mem);
       if (rv == 0) {
         f->refs++;
@@ -398,7 +408,8 @@ int moqc_group_consumer_get_frame(moqc_group_consumer *gc, uint64_t index,
   return rv;
 }
 
-int moqc_group_consumer_finished(moqc_group_consumer *gc, uint64_t *count, moqc_waker *w) {
+int moqc_group_consumer_finished(moqc_group_consumer *gc, uint64_t *count,
+                                 moqc_waker *w) {
   moqc__core *c = gc->core;
   moqc__group *g = gc->group;
   int rv;
@@ -420,7 +431,8 @@ int moqc_group_consumer_finished(moqc_group_consumer *gc, uint64_t *count, moqc_
   return rv;
 }
 
-int moqc_group_consumer_clone(const moqc_group_consumer *gc, moqc_group_consumer **out) {
+int moqc_group_consumer_clone(const moqc_group_consumer *gc,
+                              moqc_group_consumer **out) {
   moqc__core *c = gc->core;
   int rv;
 

@@ -1,14 +1,15 @@
 /*
- * Track subscribers: a live subscription with a preference counted in the track's aggregate and
- * three cursors (sequence order, arrival order, datagrams).
+ * Track subscribers: a live subscription with a preference counted in the
+ * track's aggregate and three cursors (sequence order, arrival order,
+ * datagrams).
  */
 #include "model/model_int.h"
 
 #include <moqc/error.h>
 
 int moqc__subscriber_new(moqc__core *c, moqc__track *t, moqc_usage_scope *scope,
-                         const moqc_subscription *sub, moqc_track_subscriber **out,
-                         moqc__wake *batch) {
+                         const moqc_subscription *sub,
+                         moqc_track_subscriber **out, moqc__wake *batch) {
   moqc_track_subscriber *s = moqc_mem_calloc(c->mem, 1, sizeof(*s));
 
   if (s == NULL) {
@@ -80,9 +81,10 @@ void moqc__subscriber_free(moqc_track_subscriber *s) {
   moqc__core_decref(c);
 }
 
-/* The end of the stream for a subscriber with nothing eligible: END, the error, or PENDING. */
-static int subscriber_idle(moqc_track_subscriber *s, bool nothing_left, moqc__wlist *list,
-                           moqc_waker *w) {
+/* The end of the stream for a subscriber with nothing eligible: END, the error,
+ * or PENDING. */
+static int subscriber_idle(moqc_track_subscriber *s, bool nothing_left,
+                           moqc__wlist *list, moqc_waker *w) {
   moqc__track *t = s->track;
   int rv;
 
@@ -106,8 +108,8 @@ static int subscriber_hand_out(moqc_track_subscriber *s, moqc__group *g,
   return rv;
 }
 
-int moqc_track_subscriber_next_group(moqc_track_subscriber *ts, moqc_group_consumer **out,
-                                     moqc_waker *w) {
+int moqc_track_subscriber_next_group(moqc_track_subscriber *ts,
+                                     moqc_group_consumer **out, moqc_waker *w) {
   moqc__core *c = ts->core;
   moqc__track *t = ts->track;
   const moqc_subscription *sub = &ts->psub.sub;
@@ -147,7 +149,8 @@ int moqc_track_subscriber_next_group(moqc_track_subscriber *ts, moqc_group_consu
   return rv;
 }
 
-/* Whether g can never yield a first frame (aborted, empty and finished, first frame lost). */
+/* Whether g can never yield a first frame (aborted, empty and finished, first
+ * frame lost). */
 static bool subscriber_dead_group(const moqc__group *g) {
   if (g->err != 0 || g->offset > 0) {
     return true;
@@ -158,13 +161,15 @@ static bool subscriber_dead_group(const moqc__group *g) {
   return g->frames[0]->err != 0;
 }
 
-int moqc_track_subscriber_read_frame(moqc_track_subscriber *ts, moqc_rcbuf **buf,
-                                     uint64_t *sequence, uint64_t *timestamp, moqc_waker *w) {
+int moqc_track_subscriber_read_frame(moqc_track_subscriber *ts,
+                                     moqc_rcbuf **buf, uint64_t *sequence,
+                                     uint64_t *timestamp, moqc_waker *w) {
   moqc__core *c = ts->core;
   moqc__track *t = ts->track;
   const moqc_subscription *sub = &ts->psub.sub;
   moqc__group *ready = NULL;
-  bool waiting = false; /* a live group that may still become ready, or one parked above end */
+  bool waiting = false; /* a live group that may still become ready, or one
+                           parked above end */
   int rv;
 
   moqc__lock(c);
@@ -178,7 +183,8 @@ int moqc_track_subscriber_read_frame(moqc_track_subscriber *ts, moqc_rcbuf **buf
         waiting = true;
         continue;
       }
-      if (g->nframes > 0 && g->offset == 0 && g->err == 0 && g->frames[0]->finished) {
+      if (g->nframes > 0 && g->offset == 0 && g->err == 0 &&
+          g->frames[0]->finished) {
         if (ready == NULL || g->sequence < ready->sequence) {
           ready = g;
         }
@@ -211,8 +217,8 @@ int moqc_track_subscriber_read_frame(moqc_track_subscriber *ts, moqc_rcbuf **buf
   return rv;
 }
 
-int moqc_track_subscriber_recv_group(moqc_track_subscriber *ts, moqc_group_consumer **out,
-                                     moqc_waker *w) {
+int moqc_track_subscriber_recv_group(moqc_track_subscriber *ts,
+                                     moqc_group_consumer **out, moqc_waker *w) {
   moqc__core *c = ts->core;
   moqc__track *t = ts->track;
   int rv;
@@ -238,9 +244,9 @@ int moqc_track_subscriber_recv_group(moqc_track_subscriber *ts, moqc_group_consu
   return rv;
 }
 
-int moqc_track_subscriber_recv_datagram(moqc_track_subscriber *ts, uint64_t *sequence,
-                                        uint64_t *timestamp, moqc_rcbuf **payload,
-                                        moqc_waker *w) {
+int moqc_track_subscriber_recv_datagram(moqc_track_subscriber *ts,
+                                        uint64_t *sequence, uint64_t *timestamp,
+                                        moqc_rcbuf **payload, moqc_waker *w) {
   moqc__core *c = ts->core;
   moqc__track *t = ts->track;
   int rv;
@@ -250,7 +256,8 @@ int moqc_track_subscriber_recv_datagram(moqc_track_subscriber *ts, uint64_t *seq
     ts->dgram = t->dbase; /* lagged: the missed datagrams are gone */
   }
   while (ts->dgram < t->dbase + t->dcount) {
-    moqc__datagram *d = &t->dgrams[(t->dhead + (ts->dgram - t->dbase)) % t->dcap];
+    moqc__datagram *d =
+        &t->dgrams[(t->dhead + (ts->dgram - t->dbase)) % t->dcap];
     ts->dgram++;
     if (d->sequence < ts->start) {
       continue;
@@ -270,7 +277,8 @@ int moqc_track_subscriber_recv_datagram(moqc_track_subscriber *ts, uint64_t *seq
   return rv;
 }
 
-int moqc_track_subscriber_update(moqc_track_subscriber *ts, const moqc_subscription *sub) {
+int moqc_track_subscriber_update(moqc_track_subscriber *ts,
+                                 const moqc_subscription *sub) {
   moqc__core *c = ts->core;
   moqc__track *t = ts->track;
   moqc__wake batch = {NULL};
@@ -293,11 +301,13 @@ int moqc_track_subscriber_update(moqc_track_subscriber *ts, const moqc_subscript
   return 0;
 }
 
-void moqc_track_subscriber_info(const moqc_track_subscriber *ts, moqc_track_info *out) {
+void moqc_track_subscriber_info(const moqc_track_subscriber *ts,
+                                moqc_track_info *out) {
   *out = ts->track->info;
 }
 
-int moqc_track_subscriber_latest(const moqc_track_subscriber *ts, uint64_t *sequence) {
+int moqc_track_subscriber_latest(const moqc_track_subscriber *ts,
+                                 uint64_t *sequence) {
   moqc__core *c = ts->core;
   int rv = MOQC_ERR_NOT_FOUND;
 

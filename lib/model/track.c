@@ -1,7 +1,7 @@
 /*
- * Tracks: the state's lifecycle, producer handles, requests and consumer handles (info,
- * subscribe, clone). The group cache lives in track_cache.c, fetches in fetch.c, subscribers in
- * subscriber.c.
+ * Tracks: the state's lifecycle, producer handles, requests and consumer
+ * handles (info, subscribe, clone). The group cache lives in track_cache.c,
+ * fetches in fetch.c, subscribers in subscriber.c.
  */
 #include "model/model_int.h"
 
@@ -54,19 +54,22 @@ void moqc__track_unref(moqc__core *c, moqc__track *t) {
   moqc__wlist_clear(&t->uwait, c->mem);
   moqc__wlist_clear(&t->fwait, c->mem);
   moqc__wlist_clear(&t->rwait, c->mem);
-  /* Nothing can be registered on the groups just released: nobody else referenced them. */
+  /* Nothing can be registered on the groups just released: nobody else
+   * referenced them. */
   moqc__wake_discard(&batch, c->mem);
   moqc_mem_free(c->mem, t->name);
   moqc_mem_free(c->mem, t);
 }
 
-void moqc__track_set_info(moqc__track *t, const moqc_track_info *info, moqc__wake *batch) {
+void moqc__track_set_info(moqc__track *t, const moqc_track_info *info,
+                          moqc__wake *batch) {
   t->has_info = true;
   t->info = *info;
   moqc__wlist_drain(&t->wait, batch);
 }
 
-void moqc__track_fail(moqc__core *c, moqc__track *t, int err, moqc__wake *batch) {
+void moqc__track_fail(moqc__core *c, moqc__track *t, int err,
+                      moqc__wake *batch) {
   if (t->err == 0) {
     t->err = err;
   }
@@ -83,7 +86,8 @@ void moqc__track_fail(moqc__core *c, moqc__track *t, int err, moqc__wake *batch)
   moqc__wlist_drain(&t->rwait, batch);
 }
 
-void moqc__track_producer_drop(moqc__core *c, moqc__track *t, moqc__wake *batch) {
+void moqc__track_producer_drop(moqc__core *c, moqc__track *t,
+                               moqc__wake *batch) {
   if (--t->producers > 0) {
     return;
   }
@@ -117,9 +121,10 @@ void moqc__track_consumers_sub(moqc__track *t, moqc__wake *batch) {
   }
 }
 
-/* ---- Producer -------------------------------------------------------------------------------- */
+/* ---- Producer ----------------------------------------------------------- */
 
-int moqc__track_producer_make(moqc__core *c, moqc__track *t, moqc_track_producer **out) {
+int moqc__track_producer_make(moqc__core *c, moqc__track *t,
+                              moqc_track_producer **out) {
   moqc_track_producer *tp = moqc_mem_calloc(c->mem, 1, sizeof(*tp));
 
   if (tp == NULL) {
@@ -134,7 +139,9 @@ int moqc__track_producer_make(moqc__core *c, moqc__track *t, moqc_track_producer
   return 0;
 }
 
-const char *moqc_track_producer_name(const moqc_track_producer *tp) { return tp->track->name; }
+const char *moqc_track_producer_name(const moqc_track_producer *tp) {
+  return tp->track->name;
+}
 
 int moqc_track_producer_finish(moqc_track_producer *tp) {
   moqc__core *c = tp->core;
@@ -184,8 +191,8 @@ int moqc_track_producer_used(moqc_track_producer *tp, moqc_waker *w) {
   return rv;
 }
 
-int moqc_track_producer_subscription(moqc_track_producer *tp, moqc_subscription *out,
-                                     moqc_waker *w) {
+int moqc_track_producer_subscription(moqc_track_producer *tp,
+                                     moqc_subscription *out, moqc_waker *w) {
   moqc__core *c = tp->core;
   moqc__track *t = tp->track;
   int rv;
@@ -203,7 +210,8 @@ int moqc_track_producer_subscription(moqc_track_producer *tp, moqc_subscription 
   return rv;
 }
 
-int moqc_track_producer_consume(moqc_track_producer *tp, moqc_track_consumer **out) {
+int moqc_track_producer_consume(moqc_track_producer *tp,
+                                moqc_track_consumer **out) {
   moqc__core *c = tp->core;
   moqc__wake batch = {NULL};
   int rv;
@@ -214,7 +222,8 @@ int moqc_track_producer_consume(moqc_track_producer *tp, moqc_track_consumer **o
   return rv;
 }
 
-int moqc_track_producer_clone(const moqc_track_producer *tp, moqc_track_producer **out) {
+int moqc_track_producer_clone(const moqc_track_producer *tp,
+                              moqc_track_producer **out) {
   moqc__core *c = tp->core;
   int rv;
 
@@ -246,9 +255,10 @@ void moqc_track_producer_del(moqc_track_producer *tp) {
   moqc__core_decref(c);
 }
 
-/* ---- Requests -------------------------------------------------------------------------------- */
+/* ---- Requests ----------------------------------------------------------- */
 
-int moqc__track_request_make(moqc__core *c, moqc__track *t, moqc_track_request **out) {
+int moqc__track_request_make(moqc__core *c, moqc__track *t,
+                             moqc_track_request **out) {
   moqc_track_request *r = moqc_mem_calloc(c->mem, 1, sizeof(*r));
 
   if (r == NULL) {
@@ -263,7 +273,9 @@ int moqc__track_request_make(moqc__core *c, moqc__track *t, moqc_track_request *
   return 0;
 }
 
-const char *moqc_track_request_name(const moqc_track_request *req) { return req->track->name; }
+const char *moqc_track_request_name(const moqc_track_request *req) {
+  return req->track->name;
+}
 
 static void track_request_free(moqc_track_request *req, moqc__wake *batch) {
   moqc__core *c = req->core;
@@ -275,7 +287,8 @@ static void track_request_free(moqc_track_request *req, moqc__wake *batch) {
   moqc__core_decref(c);
 }
 
-int moqc_track_request_accept(moqc_track_request *req, const moqc_track_info *info,
+int moqc_track_request_accept(moqc_track_request *req,
+                              const moqc_track_info *info,
                               moqc_track_producer **out) {
   moqc__core *c = req->core;
   moqc__track *t = req->track;
@@ -321,9 +334,10 @@ void moqc_track_request_reject(moqc_track_request *req, int err) {
   track_request_free(req, &batch);
 }
 
-/* ---- Consumer -------------------------------------------------------------------------------- */
+/* ---- Consumer ----------------------------------------------------------- */
 
-int moqc__track_consumer_make(moqc__core *c, moqc__track *t, moqc_usage_scope *scope,
+int moqc__track_consumer_make(moqc__core *c, moqc__track *t,
+                              moqc_usage_scope *scope,
                               moqc_track_consumer **out, moqc__wake *batch) {
   moqc_track_consumer *tc = moqc_mem_calloc(c->mem, 1, sizeof(*tc));
 
@@ -342,9 +356,12 @@ int moqc__track_consumer_make(moqc__core *c, moqc__track *t, moqc_usage_scope *s
   return 0;
 }
 
-const char *moqc_track_consumer_name(const moqc_track_consumer *tc) { return tc->track->name; }
+const char *moqc_track_consumer_name(const moqc_track_consumer *tc) {
+  return tc->track->name;
+}
 
-int moqc_track_consumer_info(moqc_track_consumer *tc, moqc_track_info *out, moqc_waker *w) {
+int moqc_track_consumer_info(moqc_track_consumer *tc, moqc_track_info *out,
+                             moqc_waker *w) {
   moqc__core *c = tc->core;
   moqc__track *t = tc->track;
   int rv;
@@ -365,7 +382,8 @@ int moqc_track_consumer_info(moqc_track_consumer *tc, moqc_track_info *out, moqc
   return rv;
 }
 
-int moqc_track_consumer_subscribe(moqc_track_consumer *tc, const moqc_subscription *sub,
+int moqc_track_consumer_subscribe(moqc_track_consumer *tc,
+                                  const moqc_subscription *sub,
                                   moqc_track_subscriber **out, moqc_waker *w) {
   moqc__core *c = tc->core;
   moqc__track *t = tc->track;
@@ -395,7 +413,8 @@ int moqc_track_consumer_subscribe(moqc_track_consumer *tc, const moqc_subscripti
     tc->pending = NULL;
     *out = s;
     moqc__unlock_fire(c, &batch);
-    /* Metering of a resolved subscription: outside the lock (the scope is user code). */
+    /* Metering of a resolved subscription: outside the lock (the scope is user
+     * code). */
     moqc_usage_open_subscription(s->esink);
     moqc_usage_scope_viewer_open(s->scope);
     return 0;
@@ -417,7 +436,8 @@ int moqc_track_consumer_subscribe(moqc_track_consumer *tc, const moqc_subscripti
   return rv;
 }
 
-int moqc_track_consumer_clone(const moqc_track_consumer *tc, moqc_track_consumer **out) {
+int moqc_track_consumer_clone(const moqc_track_consumer *tc,
+                              moqc_track_consumer **out) {
   moqc__core *c = tc->core;
   moqc__wake batch = {NULL};
   int rv;

@@ -1,8 +1,9 @@
 /*
- * The group cache of a track: insertion rules (duplicate, final sequence), retention by the
- * caller's clock (the latest group always kept, older groups for the track's retention, evicted
- * ones aborted with MOQC_ERR_OLD), the optional byte pool (writers pay eviction debt by aborting
- * their own oldest groups with MOQC_ERR_EVICTED) and datagrams.
+ * The group cache of a track: insertion rules (duplicate, final sequence),
+ * retention by the caller's clock (the latest group always kept, older groups
+ * for the track's retention, evicted ones aborted with MOQC_ERR_OLD), the
+ * optional byte pool (writers pay eviction debt by aborting their own oldest
+ * groups with MOQC_ERR_EVICTED) and datagrams.
  */
 #include "model/model_int.h"
 
@@ -18,7 +19,8 @@ struct moqc_cache_pool {
   _Atomic uint64_t used;
 };
 
-int moqc_cache_pool_new(moqc_cache_pool **out, uint64_t capacity, const moqc_mem *mem) {
+int moqc_cache_pool_new(moqc_cache_pool **out, uint64_t capacity,
+                        const moqc_mem *mem) {
   moqc_cache_pool *p = moqc_mem_malloc(mem, sizeof(*p));
 
   if (p == NULL) {
@@ -39,7 +41,8 @@ void moqc_cache_pool_incref(moqc_cache_pool *p) {
 }
 
 void moqc_cache_pool_decref(moqc_cache_pool *p) {
-  if (p != NULL && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
+  if (p != NULL &&
+      atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
     moqc_mem_free(p->mem, p);
   }
 }
@@ -49,7 +52,8 @@ void moqc_cache_pool_set_capacity(moqc_cache_pool *p, uint64_t capacity) {
 }
 
 uint64_t moqc_cache_pool_used(const moqc_cache_pool *p) {
-  return atomic_load_explicit(&((moqc_cache_pool *)p)->used, memory_order_relaxed);
+  return atomic_load_explicit(&((moqc_cache_pool *)p)->used,
+                              memory_order_relaxed);
 }
 
 static bool pool_over(const moqc_cache_pool *p) {
@@ -72,10 +76,12 @@ void moqc__pool_release(moqc__core *c, moqc__group *g) {
   }
 }
 
-/* ---- Cache ----------------------------------------------------------------------------------- */
+/* ---- Cache -------------------------------------------------------------- */
 
-/* Takes groups[i] out of the cache (tombstone), aborting it with err unless err is 0. */
-static void track_evict_at(moqc__core *c, moqc__track *t, size_t i, int err, moqc__wake *batch) {
+/* Takes groups[i] out of the cache (tombstone), aborting it with err unless err
+ * is 0. */
+static void track_evict_at(moqc__core *c, moqc__track *t, size_t i, int err,
+                           moqc__wake *batch) {
   moqc__group *g = t->groups[i];
 
   t->groups[i] = NULL;
@@ -103,7 +109,8 @@ static void track_trim(moqc__track *t) {
   t->arrival_base += n;
 }
 
-void moqc__track_clear_cache(moqc__core *c, moqc__track *t, int err, moqc__wake *batch) {
+void moqc__track_clear_cache(moqc__core *c, moqc__track *t, int err,
+                             moqc__wake *batch) {
   for (size_t i = 0; i < t->ngroups; i++) {
     if (t->groups[i] != NULL) {
       track_evict_at(c, t, i, err, batch);
@@ -124,8 +131,10 @@ void moqc__track_clear_cache(moqc__core *c, moqc__track *t, int err, moqc__wake 
   }
 }
 
-/* Retention: evicts groups older than the track's retention, never the latest. */
-static void track_expire(moqc__core *c, moqc__track *t, moqc_tstamp now, moqc__wake *batch) {
+/* Retention: evicts groups older than the track's retention, never the latest.
+ */
+static void track_expire(moqc__core *c, moqc__track *t, moqc_tstamp now,
+                         moqc__wake *batch) {
   moqc_tstamp keep = t->has_info ? t->info.retention : MOQC_DEFAULT_RETENTION;
 
   for (size_t i = 0; i < t->ngroups; i++) {
@@ -140,7 +149,8 @@ static void track_expire(moqc__core *c, moqc__track *t, moqc_tstamp now, moqc__w
   }
 }
 
-/* Pays eviction debt: while the pool is over capacity, aborts this track's oldest groups. */
+/* Pays eviction debt: while the pool is over capacity, aborts this track's
+ * oldest groups. */
 static void track_pay_debt(moqc__core *c, moqc__track *t, moqc__wake *batch) {
   if (c->pool == NULL) {
     return;
@@ -154,8 +164,9 @@ static void track_pay_debt(moqc__core *c, moqc__track *t, moqc__wake *batch) {
   }
 }
 
-int moqc__track_insert_group(moqc__core *c, moqc__track *t, uint64_t seq, moqc_tstamp now,
-                             moqc__group **out, moqc__wake *batch) {
+int moqc__track_insert_group(moqc__core *c, moqc__track *t, uint64_t seq,
+                             moqc_tstamp now, moqc__group **out,
+                             moqc__wake *batch) {
   moqc__group *g;
   int rv;
 
@@ -196,10 +207,11 @@ int moqc__track_insert_group(moqc__core *c, moqc__track *t, uint64_t seq, moqc_t
   return 0;
 }
 
-/* ---- Producer writes ------------------------------------------------------------------------- */
+/* ---- Producer writes ---------------------------------------------------- */
 
-static int track_create_group(moqc_track_producer *tp, bool append, uint64_t seq,
-                              moqc_tstamp now, moqc_group_producer **out) {
+static int track_create_group(moqc_track_producer *tp, bool append,
+                              uint64_t seq, moqc_tstamp now,
+                              moqc_group_producer **out) {
   moqc__core *c = tp->core;
   moqc__track *t = tp->track;
   moqc__wake batch = {NULL};
@@ -226,7 +238,8 @@ static int track_create_group(moqc_track_producer *tp, bool append, uint64_t seq
 }
 
 int moqc_track_producer_create_group(moqc_track_producer *tp, uint64_t sequence,
-                                     moqc_tstamp now, moqc_group_producer **out) {
+                                     moqc_tstamp now,
+                                     moqc_group_producer **out) {
   return track_create_group(tp, false, sequence, now, out);
 }
 
@@ -235,7 +248,8 @@ int moqc_track_producer_append_group(moqc_track_producer *tp, moqc_tstamp now,
   return track_create_group(tp, true, 0, now, out);
 }
 
-int moqc_track_producer_write_frame(moqc_track_producer *tp, const uint8_t *data, size_t len,
+int moqc_track_producer_write_frame(moqc_track_producer *tp,
+                                    const uint8_t *data, size_t len,
                                     uint64_t timestamp, moqc_tstamp now) {
   moqc_group_producer *gp;
   int rv;
@@ -255,7 +269,8 @@ int moqc_track_producer_write_frame(moqc_track_producer *tp, const uint8_t *data
   return rv;
 }
 
-int moqc_track_producer_write_datagram(moqc_track_producer *tp, const uint8_t *data, size_t len,
+int moqc_track_producer_write_datagram(moqc_track_producer *tp,
+                                       const uint8_t *data, size_t len,
                                        uint64_t timestamp, moqc_tstamp now) {
   moqc__core *c = tp->core;
   moqc__track *t = tp->track;
@@ -320,7 +335,7 @@ int moqc_track_producer_write_datagram(moqc_track_producer *tp, const uint8_t *d
   return 0;
 }
 
-/* ---- Subscription aggregate ------------------------------------------------------------------ */
+/* ---- Subscription aggregate --------------------------------------------- */
 
 void moqc_subscription_default(moqc_subscription *sub) {
   sub->priority = 0;
@@ -352,7 +367,8 @@ void moqc_subscription_fold(moqc_subscription *a, const moqc_subscription *b) {
   }
 }
 
-static bool subscription_eq(const moqc_subscription *a, const moqc_subscription *b) {
+static bool subscription_eq(const moqc_subscription *a,
+                            const moqc_subscription *b) {
   return a->priority == b->priority && a->ordered == b->ordered &&
          a->latency_max == b->latency_max && a->has_start == b->has_start &&
          (!a->has_start || a->start == b->start) && a->has_end == b->has_end &&

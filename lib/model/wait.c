@@ -1,13 +1,13 @@
 /*
- * Waiter lists: wakers registered by pending calls, drained under the model lock and fired
- * after it is released.
+ * Waiter lists: wakers registered by pending calls, drained under the model
+ * lock and fired after it is released.
  */
 #include "model/model_int.h"
 
 #include <moqc/error.h>
 
-int moqc__wlist_add(moqc__wlist *list, moqc__wreg *reg, const void *owner, moqc_waker *w,
-                    const moqc_mem *mem) {
+int moqc__wlist_add(moqc__wlist *list, moqc__wreg *reg, const void *owner,
+                    moqc_waker *w, const moqc_mem *mem) {
   moqc__wnode *n;
 
   if (w == NULL) {
@@ -58,7 +58,8 @@ void moqc__wlist_drain(moqc__wlist *list, moqc__wake *batch) {
   list->head = NULL;
 }
 
-void moqc__wlist_remove(moqc__wreg *reg, const void *owner, const moqc_mem *mem) {
+void moqc__wlist_remove(moqc__wreg *reg, const void *owner,
+                        const moqc_mem *mem) {
   moqc__wlist *list = reg->list;
   moqc__wnode **pp;
   moqc__wake dead = {NULL};

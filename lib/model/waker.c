@@ -1,10 +1,11 @@
 /*
  * Wakers: a refcounted callback with a close that waits out a running call.
  *
- * The callback never runs under the waker's mutex: wake marks the waker running, unlocks, calls,
- * and re-runs once if another wake arrived meanwhile (wakes coalesce). close marks the waker
- * closed and waits on a condition variable until no call is running, unless it is called from
- * inside the callback itself (then the running call just finishes).
+ * The callback never runs under the waker's mutex: wake marks the waker
+ * running, unlocks, calls, and re-runs once if another wake arrived meanwhile
+ * (wakes coalesce). close marks the waker closed and waits on a condition
+ * variable until no call is running, unless it is called from inside the
+ * callback itself (then the running call just finishes).
  */
 #include "model/model_int.h"
 
@@ -23,7 +24,8 @@ struct moqc_waker {
   pthread_t runner;
 };
 
-int moqc_waker_new(moqc_waker **out, moqc_wake_cb cb, void *user_data, const moqc_mem *mem) {
+int moqc_waker_new(moqc_waker **out, moqc_wake_cb cb, void *user_data,
+                   const moqc_mem *mem) {
   moqc_waker *w = moqc_mem_calloc(mem, 1, sizeof(*w));
 
   if (w == NULL) {

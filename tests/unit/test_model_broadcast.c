@@ -27,7 +27,8 @@ typedef struct self_closer {
 static void self_close_cb(void *ud) {
   self_closer *s = ud;
   s->calls++;
-  moqc_waker_wake(s->w); /* re-entrant wake while running: coalesced, runs once more */
+  moqc_waker_wake(
+      s->w); /* re-entrant wake while running: coalesced, runs once more */
   if (s->calls == 2) {
     moqc_waker_incref(s->w);
     moqc_waker_close(s->w); /* allowed from inside the callback */
@@ -63,7 +64,8 @@ static void test_broadcast_clone_and_closed(void **state) {
   assert_null(moqc_broadcast_consumer_usage(bc));
 
   assert_int_equal(moqc_broadcast_consumer_closed(bc, k.w), MOQC_ERR_PENDING);
-  assert_int_equal(moqc_broadcast_consumer_closed(bc, k.w), MOQC_ERR_PENDING); /* no dup */
+  assert_int_equal(moqc_broadcast_consumer_closed(bc, k.w),
+                   MOQC_ERR_PENDING); /* no dup */
   assert_int_equal(moqc_broadcast_producer_clone(bp, &bp2), 0);
   moqc_broadcast_producer_del(bp);
   assert_int_equal(tm_wake_take(&k), 0); /* a clone keeps it open */
@@ -88,16 +90,20 @@ static void test_broadcast_finish_abort(void **state) {
   (void)state;
   assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "video", NULL, &tp), 0);
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "video", NULL, &tp),
+                   0);
   moqc_broadcast_producer_finish(bp);
   assert_int_equal(moqc_broadcast_consumer_closed(bc, NULL), MOQC_END);
   /* Existing tracks stay readable; no new tracks. */
   assert_int_equal(moqc_broadcast_consumer_track(bc, "video", &tc), 0);
   moqc_track_consumer_del(tc);
-  assert_int_equal(moqc_broadcast_consumer_track(bc, "audio", &tc), MOQC_ERR_NOT_FOUND);
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "audio", NULL, &tp2),
-                   MOQC_ERR_CLOSED);
-  moqc_broadcast_producer_abort(bp, MOQC_ERR_UNAUTHORIZED); /* already closed: no change */
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "audio", &tc),
+                   MOQC_ERR_NOT_FOUND);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(bp, "audio", NULL, &tp2),
+      MOQC_ERR_CLOSED);
+  moqc_broadcast_producer_abort(
+      bp, MOQC_ERR_UNAUTHORIZED); /* already closed: no change */
   assert_int_equal(moqc_broadcast_consumer_closed(bc, NULL), MOQC_END);
   moqc_track_producer_del(tp);
   moqc_broadcast_producer_del(bp);
@@ -106,8 +112,10 @@ static void test_broadcast_finish_abort(void **state) {
   assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
   moqc_broadcast_producer_abort(bp, MOQC_ERR_UNAUTHORIZED);
-  assert_int_equal(moqc_broadcast_consumer_closed(bc, NULL), MOQC_ERR_UNAUTHORIZED);
-  assert_int_equal(moqc_broadcast_consumer_track(bc, "x", &tc), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_broadcast_consumer_closed(bc, NULL),
+                   MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "x", &tc),
+                   MOQC_ERR_UNAUTHORIZED);
   moqc_broadcast_producer_del(bp);
   moqc_broadcast_consumer_del(bc);
 }
@@ -125,10 +133,12 @@ static void test_broadcast_insert_lookup_remove(void **state) {
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
   moqc_track_info_default(&info);
   info.priority = 7;
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "video", &info, &tp), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(bp, "video", &info, &tp), 0);
   assert_string_equal(moqc_track_producer_name(tp), "video");
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "video", &info, &dup),
-                   MOQC_ERR_DUPLICATE);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(bp, "video", &info, &dup),
+      MOQC_ERR_DUPLICATE);
   assert_int_equal(moqc_broadcast_consumer_track(bc, "video", &tc), 0);
   assert_string_equal(moqc_track_consumer_name(tc), "video");
   memset(&info, 0, sizeof(info));
@@ -137,12 +147,17 @@ static void test_broadcast_insert_lookup_remove(void **state) {
   assert_int_equal(info.timescale, MOQC_TIMESCALE_MILLI);
   moqc_track_consumer_del(tc);
   /* No dynamic handler: unknown names are not found. */
-  assert_int_equal(moqc_broadcast_consumer_track(bc, "audio", &tc), MOQC_ERR_NOT_FOUND);
-  assert_int_equal(moqc_broadcast_producer_remove_track(bp, "audio"), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "audio", &tc),
+                   MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_broadcast_producer_remove_track(bp, "audio"),
+                   MOQC_ERR_NOT_FOUND);
   assert_int_equal(moqc_broadcast_producer_remove_track(bp, "video"), 0);
-  assert_int_equal(moqc_broadcast_consumer_track(bc, "video", &tc), MOQC_ERR_NOT_FOUND);
-  /* Removed from the lookup: the name can be created again while the old track lives. */
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "video", NULL, &dup), 0);
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "video", &tc),
+                   MOQC_ERR_NOT_FOUND);
+  /* Removed from the lookup: the name can be created again while the old track
+   * lives. */
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(bp, "video", NULL, &dup), 0);
   moqc_track_producer_del(dup);
   moqc_track_producer_del(tp);
   moqc_broadcast_producer_del(bp);
@@ -160,14 +175,17 @@ static void test_broadcast_weak_lookup(void **state) {
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
   assert_int_equal(moqc_broadcast_producer_create_track(bp, "t", NULL, &tp), 0);
   assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &old), 0);
-  /* The track lives as long as its producers: dropping it removes it from the lookup. */
+  /* The track lives as long as its producers: dropping it removes it from the
+   * lookup. */
   moqc_track_producer_del(tp);
-  assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &tc), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &tc),
+                   MOQC_ERR_NOT_FOUND);
   {
     moqc_track_subscriber *s;
     assert_int_equal(moqc_track_consumer_subscribe(old, NULL, &s, NULL), 0);
     moqc_group_consumer *g;
-    assert_int_equal(moqc_track_subscriber_next_group(s, &g, NULL), MOQC_ERR_DROPPED);
+    assert_int_equal(moqc_track_subscriber_next_group(s, &g, NULL),
+                     MOQC_ERR_DROPPED);
     moqc_track_subscriber_del(s);
   }
   moqc_track_consumer_del(old);
@@ -191,22 +209,27 @@ static void test_broadcast_requests(void **state) {
   assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
   assert_int_equal(moqc_broadcast_producer_dynamic(bp, &dyn), 0);
-  assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &none, kd.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &none, kd.w),
+                   MOQC_ERR_PENDING);
 
   assert_int_equal(moqc_broadcast_consumer_track(bc, "a", &a1), 0);
   assert_int_equal(tm_wake_take(&kd), 1);
   assert_int_equal(moqc_broadcast_consumer_track(bc, "b", &b1), 0);
-  assert_int_equal(moqc_broadcast_consumer_track(bc, "a", &a2), 0); /* coalesced */
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "a", &a2),
+                   0); /* coalesced */
   assert_int_equal(moqc_track_consumer_info(a1, &info, NULL), MOQC_ERR_PENDING);
-  assert_int_equal(moqc_track_consumer_subscribe(a1, NULL, &s1, ks.w), MOQC_ERR_PENDING);
-  assert_int_equal(moqc_track_consumer_subscribe(a2, NULL, &s2, ks.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_subscribe(a1, NULL, &s1, ks.w),
+                   MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_subscribe(a2, NULL, &s2, ks.w),
+                   MOQC_ERR_PENDING);
 
   /* FIFO, one request per name. */
   assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &ra, NULL), 0);
   assert_string_equal(moqc_track_request_name(ra), "a");
   assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &rb, NULL), 0);
   assert_string_equal(moqc_track_request_name(rb), "b");
-  assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &none, NULL), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &none, NULL),
+                   MOQC_ERR_PENDING);
 
   moqc_track_info_default(&info);
   info.priority = 3;
@@ -218,10 +241,12 @@ static void test_broadcast_requests(void **state) {
   assert_int_equal(info.priority, 3);
 
   moqc_track_request_reject(rb, MOQC_ERR_UNAUTHORIZED);
-  assert_int_equal(moqc_track_consumer_info(b1, &info, NULL), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_track_consumer_info(b1, &info, NULL),
+                   MOQC_ERR_UNAUTHORIZED);
   {
     moqc_track_subscriber *sb;
-    assert_int_equal(moqc_track_consumer_subscribe(b1, NULL, &sb, NULL), MOQC_ERR_UNAUTHORIZED);
+    assert_int_equal(moqc_track_consumer_subscribe(b1, NULL, &sb, NULL),
+                     MOQC_ERR_UNAUTHORIZED);
   }
   moqc_track_consumer_del(b1);
   /* The rejected name is requested again as a new request. */
@@ -231,12 +256,14 @@ static void test_broadcast_requests(void **state) {
   moqc_track_request_reject(rb, MOQC_ERR_NOT_FOUND);
   moqc_track_consumer_del(b1);
 
-  /* Last handler gone: queued requests are rejected with DROPPED, new names not found. */
+  /* Last handler gone: queued requests are rejected with DROPPED, new names not
+   * found. */
   assert_int_equal(moqc_broadcast_consumer_track(bc, "c", &b1), 0);
   moqc_broadcast_dynamic_del(dyn);
   assert_int_equal(moqc_track_consumer_info(b1, &info, NULL), MOQC_ERR_DROPPED);
   moqc_track_consumer_del(b1);
-  assert_int_equal(moqc_broadcast_consumer_track(bc, "d", &b1), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_broadcast_consumer_track(bc, "d", &b1),
+                   MOQC_ERR_NOT_FOUND);
 
   moqc_track_subscriber_del(s1);
   moqc_track_subscriber_del(s2);
@@ -264,13 +291,17 @@ static void test_broadcast_create_fulfils_request(void **state) {
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
   assert_int_equal(moqc_broadcast_producer_dynamic(bp, &dyn), 0);
   assert_int_equal(moqc_broadcast_consumer_track(bc, "cat", &tc), 0);
-  assert_int_equal(moqc_track_consumer_subscribe(tc, NULL, &s, k.w), MOQC_ERR_PENDING);
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "cat", NULL, &tp), 0);
+  assert_int_equal(moqc_track_consumer_subscribe(tc, NULL, &s, k.w),
+                   MOQC_ERR_PENDING);
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "cat", NULL, &tp),
+                   0);
   assert_int_equal(tm_wake_take(&k), 1);
   assert_int_equal(moqc_track_consumer_subscribe(tc, NULL, &s, NULL), 0);
   /* Fulfilled: the queue is empty. */
-  assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &r, NULL), MOQC_ERR_PENDING);
-  assert_int_equal(moqc_track_producer_write_frame(tp, (const uint8_t *)"hi", 2, 0, 0), 0);
+  assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &r, NULL),
+                   MOQC_ERR_PENDING);
+  assert_int_equal(
+      moqc_track_producer_write_frame(tp, (const uint8_t *)"hi", 2, 0, 0), 0);
   {
     moqc_group_consumer *g;
     moqc_rcbuf *buf;
@@ -302,7 +333,8 @@ static void test_broadcast_reserve(void **state) {
   assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
   assert_int_equal(moqc_broadcast_producer_reserve_track(bp, "r", &r), 0);
-  assert_int_equal(moqc_broadcast_producer_reserve_track(bp, "r", &dup), MOQC_ERR_DUPLICATE);
+  assert_int_equal(moqc_broadcast_producer_reserve_track(bp, "r", &dup),
+                   MOQC_ERR_DUPLICATE);
   /* Visible at once, without a dynamic handler. */
   assert_int_equal(moqc_broadcast_consumer_track(bc, "r", &tc), 0);
   assert_int_equal(moqc_track_consumer_info(tc, &info, k.w), MOQC_ERR_PENDING);
@@ -379,12 +411,14 @@ static void test_broadcast_stale_producer_rerequested(void **state) {
   assert_int_equal(moqc_broadcast_producer_create_track(bp, "t", NULL, &tp), 0);
   assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &old), 0);
   moqc_track_producer_del(tp);
-  /* The closed track is not handed out again: a new request is queued instead. */
+  /* The closed track is not handed out again: a new request is queued instead.
+   */
   assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &fresh), 0);
   assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &r, NULL), 0);
   assert_string_equal(moqc_track_request_name(r), "t");
   assert_int_equal(moqc_track_request_accept(r, NULL, &tp2), 0);
-  assert_int_equal(moqc_track_producer_write_frame(tp2, (const uint8_t *)"n", 1, 0, 0), 0);
+  assert_int_equal(
+      moqc_track_producer_write_frame(tp2, (const uint8_t *)"n", 1, 0, 0), 0);
   assert_int_equal(moqc_track_consumer_subscribe(fresh, NULL, &s, NULL), 0);
   {
     moqc_group_consumer *g;
@@ -395,7 +429,8 @@ static void test_broadcast_stale_producer_rerequested(void **state) {
   assert_int_equal(moqc_track_consumer_subscribe(old, NULL, &s, NULL), 0);
   {
     moqc_group_consumer *g;
-    assert_int_equal(moqc_track_subscriber_next_group(s, &g, NULL), MOQC_ERR_DROPPED);
+    assert_int_equal(moqc_track_subscriber_next_group(s, &g, NULL),
+                     MOQC_ERR_DROPPED);
   }
   moqc_track_subscriber_del(s);
   moqc_track_consumer_del(old);

@@ -1,5 +1,6 @@
 /*
- * Model: metering points (spec/metering.md sections 3 and 4) with exact numbers.
+ * Model: metering points (spec/metering.md sections 3 and 4) with exact
+ * numbers.
  */
 #include "test_model_util.h"
 
@@ -16,7 +17,8 @@ static void write_traffic(moqc_track_producer *tp) {
       memset(data, g * F + f, sizeof(data));
       assert_int_equal(moqc_group_producer_create_frame(gp, B, 0, &fp), 0);
       assert_int_equal(moqc_frame_producer_write(fp, data, B / 2), 0);
-      assert_int_equal(moqc_frame_producer_write(fp, data + B / 2, B - B / 2), 0);
+      assert_int_equal(moqc_frame_producer_write(fp, data + B / 2, B - B / 2),
+                       0);
       assert_int_equal(moqc_frame_producer_finish(fp), 0);
       moqc_frame_producer_del(fp);
     }
@@ -55,16 +57,20 @@ static void test_metering_known_traffic(void **state) {
   assert_int_equal(moqc_broadcast_new(&bp, &ing.base, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_consume(bp, &plain), 0);
   c = tm_read(&ing);
-  assert_int_equal(c.broadcasts, 0); /* no track producer yet: no live publisher */
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "video", NULL, &tp), 0);
+  assert_int_equal(c.broadcasts,
+                   0); /* no track producer yet: no live publisher */
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "video", NULL, &tp),
+                   0);
   c = tm_read(&ing);
   assert_int_equal(c.broadcasts, 1);
   assert_int_equal(c.subscriptions, 1);
   for (int k = 0; k < K; k++) {
-    assert_int_equal(moqc_broadcast_consumer_with_usage(plain, &eg.base, &bc[k]), 0);
+    assert_int_equal(
+        moqc_broadcast_consumer_with_usage(plain, &eg.base, &bc[k]), 0);
     assert_ptr_equal(moqc_broadcast_consumer_usage(bc[k]), &eg.base);
     assert_int_equal(moqc_broadcast_consumer_track(bc[k], "video", &tc[k]), 0);
-    assert_int_equal(moqc_track_consumer_subscribe(tc[k], NULL, &ts[k], NULL), 0);
+    assert_int_equal(moqc_track_consumer_subscribe(tc[k], NULL, &ts[k], NULL),
+                     0);
   }
   assert_int_equal(atomic_load(&eg.viewer_open), K);
   write_traffic(tp);
@@ -92,7 +98,8 @@ static void test_metering_known_traffic(void **state) {
   assert_int_equal(c.bytes, K * G * F * B);
   assert_int_equal(c.subscriptions, K);
   assert_int_equal(c.subscriptions_closed, 0);
-  assert_int_equal(c.broadcasts, 0); /* viewers are the scope's business, via viewer_open */
+  assert_int_equal(c.broadcasts,
+                   0); /* viewers are the scope's business, via viewer_open */
   for (int k = 0; k < K; k++) {
     moqc_track_subscriber_del(ts[k]);
     moqc_track_consumer_del(tc[k]);
@@ -133,14 +140,17 @@ static void test_metering_fetch(void **state) {
   assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &tc), 0);
   assert_int_equal(moqc_track_consumer_fetch_group(tc, 1, &gc, NULL), 0);
   assert_int_equal(read_group(gc), F * B);
-  assert_int_equal(moqc_track_consumer_fetch_group(tc, 99, &clone, NULL), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(tc, 99, &clone, NULL),
+                   MOQC_ERR_NOT_FOUND);
   c = tm_read(&eg);
-  assert_int_equal(c.fetches, 2); /* counted at request time, even when not found */
+  assert_int_equal(c.fetches,
+                   2); /* counted at request time, even when not found */
   assert_int_equal(c.groups, 0);
   assert_int_equal(c.frames, F);
   assert_int_equal(c.bytes, F * B);
   assert_int_equal(c.subscriptions, 0);
-  assert_int_equal(atomic_load(&eg.viewer_open), 0); /* fetches are not viewers */
+  assert_int_equal(atomic_load(&eg.viewer_open),
+                   0); /* fetches are not viewers */
   moqc_group_consumer_del(gc);
   moqc_track_consumer_del(tc);
   moqc_broadcast_consumer_del(bc);
@@ -173,7 +183,8 @@ static void test_metering_viewer_per_subscription(void **state) {
   assert_int_equal(atomic_load(&eg.viewer_open), 0);
   assert_int_equal(moqc_track_consumer_subscribe(ta, NULL, &sa, NULL), 0);
   assert_int_equal(moqc_track_consumer_subscribe(tb, NULL, &sb, NULL), 0);
-  /* Two subscriptions to one scope: two viewer_open calls (the scope dedups per session). */
+  /* Two subscriptions to one scope: two viewer_open calls (the scope dedups per
+   * session). */
   assert_int_equal(atomic_load(&eg.viewer_open), 2);
   c = tm_read(&eg);
   assert_int_equal(c.subscriptions, 2);
@@ -209,9 +220,11 @@ static void test_metering_null_scopes(void **state) {
   /* Unmetered ingress: nothing to count, nothing breaks. */
   assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_consume(bp, &plain), 0);
-  assert_int_equal(moqc_broadcast_consumer_with_usage(plain, &eg.base, &metered), 0);
+  assert_int_equal(
+      moqc_broadcast_consumer_with_usage(plain, &eg.base, &metered), 0);
   /* Restamping with NULL gives an unmetered consumer of the same broadcast. */
-  assert_int_equal(moqc_broadcast_consumer_with_usage(metered, NULL, &unmetered), 0);
+  assert_int_equal(
+      moqc_broadcast_consumer_with_usage(metered, NULL, &unmetered), 0);
   assert_true(moqc_broadcast_consumer_is_clone(metered, unmetered));
   assert_null(moqc_broadcast_consumer_usage(unmetered));
   assert_int_equal(moqc_broadcast_producer_create_track(bp, "t", NULL, &tp), 0);
@@ -232,7 +245,8 @@ static void test_metering_null_scopes(void **state) {
   assert_int_equal(c.subscriptions_closed, 0);
   assert_int_equal(atomic_load(&eg.viewer_open), 1);
   assert_int_equal(atomic_load(&eg.viewer_close), 0);
-  /* Clones of a metered group consumer carry the scope but do not recount the group. */
+  /* Clones of a metered group consumer carry the scope but do not recount the
+   * group. */
   assert_int_equal(moqc_track_subscriber_next_group(sm, &gc, NULL), 0);
   {
     moqc_group_consumer *clone;
@@ -270,7 +284,8 @@ static void test_metering_publisher_tokens(void **state) {
   assert_int_equal(moqc_broadcast_new(&bp, &ing.base, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_create_track(bp, "a", NULL, &a), 0);
   assert_int_equal(moqc_broadcast_producer_create_track(bp, "b", NULL, &b), 0);
-  assert_int_equal(moqc_track_producer_clone(a, &a2), 0); /* a clone mints no token */
+  assert_int_equal(moqc_track_producer_clone(a, &a2),
+                   0); /* a clone mints no token */
   c = tm_read(&ing);
   assert_int_equal(c.broadcasts, 1);
   assert_int_equal(c.subscriptions, 2);
@@ -333,10 +348,15 @@ static void test_metering_datagrams(void **state) {
   tm_scope_init(&ing, "x");
   tm_scope_init(&eg, "x");
   tm_fixture_open(&fx, &ing.base, &eg.base, NULL);
-  assert_int_equal(moqc_track_producer_write_datagram(fx.tp, (const uint8_t *)"abc", 3, 0, 0), 0);
-  assert_int_equal(moqc_track_producer_write_datagram(fx.tp, (const uint8_t *)"de", 2, 0, 0), 0);
+  assert_int_equal(moqc_track_producer_write_datagram(
+                       fx.tp, (const uint8_t *)"abc", 3, 0, 0),
+                   0);
+  assert_int_equal(
+      moqc_track_producer_write_datagram(fx.tp, (const uint8_t *)"de", 2, 0, 0),
+      0);
   for (int i = 0; i < 2; i++) {
-    assert_int_equal(moqc_track_subscriber_recv_datagram(fx.sub, &seq, NULL, &p, NULL), 0);
+    assert_int_equal(
+        moqc_track_subscriber_recv_datagram(fx.sub, &seq, NULL, &p, NULL), 0);
     moqc_rcbuf_decref(p);
   }
   c = tm_read(&ing);
@@ -371,8 +391,10 @@ static void test_metering_pending_subscription(void **state) {
   assert_int_equal(moqc_broadcast_producer_consume(bp, &plain), 0);
   assert_int_equal(moqc_broadcast_consumer_with_usage(plain, &eg.base, &bc), 0);
   assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &tc), 0);
-  assert_int_equal(moqc_track_consumer_subscribe(tc, NULL, &s, NULL), MOQC_ERR_PENDING);
-  assert_int_equal(moqc_track_consumer_subscribe(tc, NULL, &s, NULL), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_subscribe(tc, NULL, &s, NULL),
+                   MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_subscribe(tc, NULL, &s, NULL),
+                   MOQC_ERR_PENDING);
   c = tm_read(&eg);
   assert_int_equal(c.subscriptions, 0);
   assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &r, NULL), 0);
@@ -383,10 +405,12 @@ static void test_metering_pending_subscription(void **state) {
   assert_int_equal(atomic_load(&eg.viewer_open), 1);
   /* A rejected subscription never counts. */
   assert_int_equal(moqc_broadcast_consumer_track(bc, "u", &rej), 0);
-  assert_int_equal(moqc_track_consumer_subscribe(rej, NULL, &sr, NULL), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_subscribe(rej, NULL, &sr, NULL),
+                   MOQC_ERR_PENDING);
   assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &r, NULL), 0);
   moqc_track_request_reject(r, MOQC_ERR_NOT_FOUND);
-  assert_int_equal(moqc_track_consumer_subscribe(rej, NULL, &sr, NULL), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_subscribe(rej, NULL, &sr, NULL),
+                   MOQC_ERR_NOT_FOUND);
   c = tm_read(&eg);
   assert_int_equal(c.subscriptions, 1);
   assert_int_equal(atomic_load(&eg.viewer_open), 1);
@@ -413,10 +437,15 @@ static void test_metering_read_frame_shortcut(void **state) {
   (void)state;
   tm_scope_init(&eg, "x");
   tm_fixture_open(&fx, NULL, &eg.base, NULL);
-  assert_int_equal(moqc_track_producer_write_frame(fx.tp, (const uint8_t *)"abcd", 4, 0, 0), 0);
-  assert_int_equal(moqc_track_producer_write_frame(fx.tp, (const uint8_t *)"ef", 2, 0, 0), 0);
+  assert_int_equal(
+      moqc_track_producer_write_frame(fx.tp, (const uint8_t *)"abcd", 4, 0, 0),
+      0);
+  assert_int_equal(
+      moqc_track_producer_write_frame(fx.tp, (const uint8_t *)"ef", 2, 0, 0),
+      0);
   for (int i = 0; i < 2; i++) {
-    assert_int_equal(moqc_track_subscriber_read_frame(fx.sub, &buf, &seq, NULL, NULL), 0);
+    assert_int_equal(
+        moqc_track_subscriber_read_frame(fx.sub, &buf, &seq, NULL, NULL), 0);
     moqc_rcbuf_decref(buf);
   }
   c = tm_read(&eg);

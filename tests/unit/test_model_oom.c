@@ -1,7 +1,8 @@
 /*
- * Model under allocation failure: a scenario touching every allocating path is run with the
- * N-th allocation failing, for every N until it completes. Each failing call must return
- * MOQC_ERR_NOMEM (never crash or abort), and after cleanup nothing may be left allocated.
+ * Model under allocation failure: a scenario touching every allocating path is
+ * run with the N-th allocation failing, for every N until it completes. Each
+ * failing call must return MOQC_ERR_NOMEM (never crash or abort), and after
+ * cleanup nothing may be left allocated.
  */
 #include "test_model_util.h"
 
@@ -63,15 +64,17 @@ static void *oom_realloc(void *old, size_t n, void *ud) {
   return p;
 }
 
-static void oom_wake_cb(void *ud) { (*(int *)ud)++; }
+static void oom_wake_cb(void *ud) {
+  (*(int *)ud)++;
+}
 
-#define STEP(call, want)                                                                     \
-  do {                                                                                       \
-    int rv_ = (call);                                                                        \
-    if (rv_ == MOQC_ERR_NOMEM) {                                                             \
-      goto out;                                                                              \
-    }                                                                                        \
-    assert_int_equal(rv_, (want));                                                           \
+#define STEP(call, want)                                                       \
+  do {                                                                         \
+    int rv_ = (call);                                                          \
+    if (rv_ == MOQC_ERR_NOMEM) {                                               \
+      goto out;                                                                \
+    }                                                                          \
+    assert_int_equal(rv_, (want));                                             \
   } while (0)
 
 /* Returns true when the scenario ran to the end. */
@@ -110,7 +113,8 @@ static bool oom_scenario(const moqc_mem *mem, tm_scope *ing, tm_scope *eg) {
   STEP(moqc_group_consumer_next_frame(gc, &fc, w), MOQC_ERR_PENDING);
   STEP(moqc_group_producer_create_frame(gp, 10, 0, &fp), 0);
   STEP(moqc_group_consumer_next_frame(gc, &fc, w), 0);
-  STEP(moqc_frame_consumer_read_chunk(fc, &buf, &off, &len, w), MOQC_ERR_PENDING);
+  STEP(moqc_frame_consumer_read_chunk(fc, &buf, &off, &len, w),
+       MOQC_ERR_PENDING);
   STEP(moqc_frame_producer_write(fp, (const uint8_t *)"01234", 5), 0);
   STEP(moqc_frame_producer_write(fp, (const uint8_t *)"56789", 5), 0);
   STEP(moqc_frame_producer_finish(fp), 0);
@@ -125,7 +129,8 @@ static bool oom_scenario(const moqc_mem *mem, tm_scope *ing, tm_scope *eg) {
   buf = NULL;
   STEP(moqc_group_producer_finish(gp), 0);
   STEP(moqc_track_producer_write_frame(tp, (const uint8_t *)"y", 1, 0, 0), 0);
-  STEP(moqc_track_producer_write_datagram(tp, (const uint8_t *)"d", 1, 0, 0), 0);
+  STEP(moqc_track_producer_write_datagram(tp, (const uint8_t *)"d", 1, 0, 0),
+       0);
   STEP(moqc_track_subscriber_recv_datagram(sub, &seq, NULL, &buf, w), 0);
   moqc_rcbuf_decref(buf);
   buf = NULL;
@@ -194,7 +199,8 @@ static void test_model_oom_every_allocation(void **state) {
       moqc_usage_counters c = tm_read(&eg);
       /* Whatever failed, the pairs closed. */
       assert_int_equal(c.subscriptions, c.subscriptions_closed);
-      assert_int_equal(atomic_load(&eg.viewer_open), atomic_load(&eg.viewer_close));
+      assert_int_equal(atomic_load(&eg.viewer_open),
+                       atomic_load(&eg.viewer_close));
       c = tm_read(&ing);
       assert_int_equal(c.broadcasts, c.broadcasts_closed);
       assert_int_equal(c.subscriptions, c.subscriptions_closed);

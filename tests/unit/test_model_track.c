@@ -1,6 +1,6 @@
 /*
- * Model: tracks (group rules, finish, retention, subscribers' cursors, fetch, datagrams,
- * subscription aggregate, used/unused, cache pool).
+ * Model: tracks (group rules, finish, retention, subscribers' cursors, fetch,
+ * datagrams, subscription aggregate, used/unused, cache pool).
  */
 #include "test_model_util.h"
 
@@ -16,7 +16,8 @@ typedef struct ftrack {
 static void ftrack_open(ftrack *f, const moqc_track_info *info) {
   assert_int_equal(moqc_broadcast_new(&f->bp, NULL, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_consume(f->bp, &f->bc), 0);
-  assert_int_equal(moqc_broadcast_producer_create_track(f->bp, "t", info, &f->tp), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(f->bp, "t", info, &f->tp), 0);
   assert_int_equal(moqc_broadcast_consumer_track(f->bc, "t", &f->tc), 0);
 }
 
@@ -27,7 +28,8 @@ static void ftrack_close(ftrack *f) {
   moqc_broadcast_producer_del(f->bp);
 }
 
-static moqc_track_subscriber *sub_from(ftrack *f, bool has_start, uint64_t start, bool has_end,
+static moqc_track_subscriber *sub_from(ftrack *f, bool has_start,
+                                       uint64_t start, bool has_end,
                                        uint64_t end) {
   moqc_subscription s;
   moqc_track_subscriber *ts;
@@ -77,21 +79,26 @@ static void test_track_group_rules(void **state) {
   assert_int_equal(moqc_group_producer_sequence(gp), 0);
   moqc_group_producer_del(gp);
   assert_int_equal(moqc_track_producer_create_group(f.tp, 5, 0, &gp), 0);
-  assert_int_equal(moqc_track_producer_create_group(f.tp, 5, 0, &gp2), MOQC_ERR_DUPLICATE);
+  assert_int_equal(moqc_track_producer_create_group(f.tp, 5, 0, &gp2),
+                   MOQC_ERR_DUPLICATE);
   moqc_group_producer_del(gp);
   assert_int_equal(moqc_track_producer_append_group(f.tp, 0, &gp), 0);
   assert_int_equal(moqc_group_producer_sequence(gp), 6);
   moqc_group_producer_del(gp);
-  assert_int_equal(moqc_track_producer_create_group(f.tp, 3, 0, &gp), 0); /* lower is fine */
+  assert_int_equal(moqc_track_producer_create_group(f.tp, 3, 0, &gp),
+                   0); /* lower is fine */
   moqc_group_producer_del(gp);
   assert_int_equal(moqc_track_producer_append_group(f.tp, 0, &gp), 0);
   assert_int_equal(moqc_group_producer_sequence(gp), 7);
   moqc_group_producer_del(gp);
-  /* Finish: final = max + 1; lower sequences may still arrive, not at or past final. */
+  /* Finish: final = max + 1; lower sequences may still arrive, not at or past
+   * final. */
   assert_int_equal(moqc_track_producer_finish(f.tp), 0);
   assert_int_equal(moqc_track_producer_finish(f.tp), MOQC_ERR_CLOSED);
-  assert_int_equal(moqc_track_producer_create_group(f.tp, 8, 0, &gp), MOQC_ERR_CLOSED);
-  assert_int_equal(moqc_track_producer_append_group(f.tp, 0, &gp), MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_producer_create_group(f.tp, 8, 0, &gp),
+                   MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_producer_append_group(f.tp, 0, &gp),
+                   MOQC_ERR_CLOSED);
   assert_int_equal(moqc_track_producer_create_group(f.tp, 4, 0, &gp), 0);
   moqc_group_producer_del(gp);
   ftrack_close(&f);
@@ -102,16 +109,20 @@ static void test_track_finish_empty_and_overflow(void **state) {
   moqc_group_producer *gp;
   (void)state;
   ftrack_open(&f, NULL);
-  assert_int_equal(moqc_track_producer_create_group(f.tp, UINT64_MAX, 0, &gp), 0);
+  assert_int_equal(moqc_track_producer_create_group(f.tp, UINT64_MAX, 0, &gp),
+                   0);
   moqc_group_producer_del(gp);
-  assert_int_equal(moqc_track_producer_append_group(f.tp, 0, &gp), MOQC_ERR_BOUNDS_EXCEEDED);
-  assert_int_equal(moqc_track_producer_write_datagram(f.tp, (const uint8_t *)"d", 1, 0, 0),
+  assert_int_equal(moqc_track_producer_append_group(f.tp, 0, &gp),
                    MOQC_ERR_BOUNDS_EXCEEDED);
+  assert_int_equal(
+      moqc_track_producer_write_datagram(f.tp, (const uint8_t *)"d", 1, 0, 0),
+      MOQC_ERR_BOUNDS_EXCEEDED);
   ftrack_close(&f);
 
   ftrack_open(&f, NULL);
   assert_int_equal(moqc_track_producer_finish(f.tp), 0); /* empty: final 0 */
-  assert_int_equal(moqc_track_producer_create_group(f.tp, 0, 0, &gp), MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_producer_create_group(f.tp, 0, 0, &gp),
+                   MOQC_ERR_CLOSED);
   ftrack_close(&f);
 }
 
@@ -249,14 +260,16 @@ static void test_track_retention(void **state) {
   put(&f, 0, 0);
   assert_int_equal(moqc_track_subscriber_next_group(s, &g0, NULL), 0);
   put(&f, 1, 500 * MS);
-  put(&f, 2, 999 * MS); /* group 0 is 999 ms old: kept */
+  put(&f, 2, 999 * MS);  /* group 0 is 999 ms old: kept */
   put(&f, 3, 1000 * MS); /* group 0 is 1 s old: evicted and aborted with OLD */
-  assert_int_equal(moqc_group_consumer_read_frame(g0, &buf, NULL, NULL), MOQC_ERR_OLD);
+  assert_int_equal(moqc_group_consumer_read_frame(g0, &buf, NULL, NULL),
+                   MOQC_ERR_OLD);
   moqc_group_consumer_del(g0);
   /* A fetch of the evicted group misses; the others hit. */
   {
     moqc_group_consumer *gc;
-    assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 0, &gc, NULL), MOQC_ERR_NOT_FOUND);
+    assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 0, &gc, NULL),
+                     MOQC_ERR_NOT_FOUND);
     assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 1, &gc, NULL), 0);
     moqc_group_consumer_del(gc);
   }
@@ -264,7 +277,8 @@ static void test_track_retention(void **state) {
   put(&f, 4, 10000 * MS);
   {
     moqc_group_consumer *gc;
-    assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 3, &gc, NULL), MOQC_ERR_NOT_FOUND);
+    assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 3, &gc, NULL),
+                     MOQC_ERR_NOT_FOUND);
     assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 4, &gc, NULL), 0);
     moqc_group_consumer_del(gc);
   }
@@ -282,12 +296,13 @@ static void test_track_retention_keeps_max_sequence(void **state) {
   moqc_track_info_default(&info);
   info.retention = 100 * MS;
   ftrack_open(&f, &info);
-  put(&f, 9, 0);     /* max sequence, first in arrival order */
+  put(&f, 9, 0); /* max sequence, first in arrival order */
   put(&f, 3, 50 * MS);
   put(&f, 4, 500 * MS); /* 9 is old but the max: kept; 3 expired */
   assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 9, &gc, NULL), 0);
   moqc_group_consumer_del(gc);
-  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 3, &gc, NULL), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 3, &gc, NULL),
+                   MOQC_ERR_NOT_FOUND);
   assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 4, &gc, NULL), 0);
   moqc_group_consumer_del(gc);
   ftrack_close(&f);
@@ -308,19 +323,24 @@ static void test_track_abort_and_drop(void **state) {
   assert_int_equal(moqc_track_producer_append_group(f.tp, 0, &gp), 0);
   assert_int_equal(moqc_track_subscriber_next_group(s, &gc, NULL), 0);
   moqc_group_consumer_del(gc);
-  assert_int_equal(moqc_track_subscriber_next_group(s, &gc, NULL), 0); /* group 1, open */
+  assert_int_equal(moqc_track_subscriber_next_group(s, &gc, NULL),
+                   0); /* group 1, open */
   moqc_track_producer_abort(f.tp, MOQC_ERR_TIMEOUT);
   /* The open group is aborted with the track, the cache is cleared. */
   {
     moqc_rcbuf *buf;
-    assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, NULL, NULL), MOQC_ERR_TIMEOUT);
+    assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, NULL, NULL),
+                     MOQC_ERR_TIMEOUT);
   }
   moqc_group_consumer_del(gc);
   moqc_group_producer_del(gp);
   assert_int_equal(next_rv(s, false, NULL), MOQC_ERR_TIMEOUT);
-  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 0, &gc, NULL), MOQC_ERR_TIMEOUT);
-  assert_int_equal(moqc_track_producer_create_group(f.tp, 9, 0, &gp), MOQC_ERR_CLOSED);
-  assert_int_equal(moqc_track_consumer_info(f.tc, &info, NULL), 0); /* info stays known */
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 0, &gc, NULL),
+                   MOQC_ERR_TIMEOUT);
+  assert_int_equal(moqc_track_producer_create_group(f.tp, 9, 0, &gp),
+                   MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_consumer_info(f.tc, &info, NULL),
+                   0); /* info stays known */
   moqc_track_subscriber_del(s);
   ftrack_close(&f);
 
@@ -334,7 +354,8 @@ static void test_track_abort_and_drop(void **state) {
   f.tp = NULL;
   assert_int_equal(tm_wake_take(&k), 1);
   assert_int_equal(next_rv(s, false, NULL), MOQC_ERR_DROPPED);
-  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 0, &gc, NULL), MOQC_ERR_DROPPED);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 0, &gc, NULL),
+                   MOQC_ERR_DROPPED);
   moqc_track_subscriber_del(s);
   ftrack_close(&f);
 
@@ -372,22 +393,28 @@ static void test_track_fetch(void **state) {
   assert_int_equal(moqc_group_consumer_sequence(gc), 3);
   moqc_group_consumer_del(gc);
   /* Miss with no handler. */
-  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 1, &gc, NULL), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 1, &gc, NULL),
+                   MOQC_ERR_NOT_FOUND);
   /* Miss with a handler: queued, coalesced, served by creating the group. */
   assert_int_equal(moqc_track_producer_dynamic(f.tp, &td), 0);
-  assert_int_equal(moqc_track_dynamic_requested_group(td, &seq, kd.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_dynamic_requested_group(td, &seq, kd.w),
+                   MOQC_ERR_PENDING);
   assert_int_equal(moqc_track_consumer_clone(f.tc, &tc2), 0);
-  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 1, &gc, kf.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 1, &gc, kf.w),
+                   MOQC_ERR_PENDING);
   assert_int_equal(tm_wake_take(&kd), 1);
-  assert_int_equal(moqc_track_consumer_fetch_group(tc2, 1, &gc2, kf.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_fetch_group(tc2, 1, &gc2, kf.w),
+                   MOQC_ERR_PENDING);
   assert_int_equal(moqc_track_dynamic_requested_group(td, &seq, NULL), 0);
   assert_int_equal(seq, 1);
-  assert_int_equal(moqc_track_dynamic_requested_group(td, &seq, NULL), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_dynamic_requested_group(td, &seq, NULL),
+                   MOQC_ERR_PENDING);
   assert_int_equal(moqc_track_producer_create_group(f.tp, 1, 0, &gp), 0);
   assert_true(tm_wake_take(&kf) >= 1);
   assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 1, &gc, NULL), 0);
   assert_int_equal(moqc_track_consumer_fetch_group(tc2, 1, &gc2, NULL), 0);
-  assert_int_equal(moqc_group_producer_write_frame(gp, (const uint8_t *)"z", 1, 0), 0);
+  assert_int_equal(
+      moqc_group_producer_write_frame(gp, (const uint8_t *)"z", 1, 0), 0);
   {
     moqc_rcbuf *buf;
     assert_int_equal(moqc_group_consumer_read_frame(gc2, &buf, NULL, NULL), 0);
@@ -397,18 +424,23 @@ static void test_track_fetch(void **state) {
   moqc_group_consumer_del(gc2);
   moqc_group_producer_del(gp);
   /* Rejection. */
-  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 0, &gc, kf.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 0, &gc, kf.w),
+                   MOQC_ERR_PENDING);
   assert_int_equal(moqc_track_dynamic_requested_group(td, &seq, NULL), 0);
   assert_int_equal(seq, 0);
   moqc_track_dynamic_reject_group(td, 0, MOQC_ERR_UNAUTHORIZED);
-  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 0, &gc, NULL), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 0, &gc, NULL),
+                   MOQC_ERR_UNAUTHORIZED);
   /* Handler gone: pending fetches fail NOT_FOUND. */
-  assert_int_equal(moqc_track_consumer_fetch_group(tc2, 2, &gc, kf.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_fetch_group(tc2, 2, &gc, kf.w),
+                   MOQC_ERR_PENDING);
   moqc_track_dynamic_del(td);
-  assert_int_equal(moqc_track_consumer_fetch_group(tc2, 2, &gc, NULL), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(tc2, 2, &gc, NULL),
+                   MOQC_ERR_NOT_FOUND);
   /* Past the final sequence. */
   assert_int_equal(moqc_track_producer_finish(f.tp), 0);
-  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 4, &gc, NULL), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 4, &gc, NULL),
+                   MOQC_ERR_NOT_FOUND);
   moqc_track_consumer_del(tc2);
   ftrack_close(&f);
   moqc_waker_close(kf.w);
@@ -424,10 +456,12 @@ static void test_track_fetch_aborts_with_track(void **state) {
   tm_wake_init(&k);
   ftrack_open(&f, NULL);
   assert_int_equal(moqc_track_producer_dynamic(f.tp, &td), 0);
-  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 7, &gc, k.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 7, &gc, k.w),
+                   MOQC_ERR_PENDING);
   moqc_track_producer_abort(f.tp, MOQC_ERR_TIMEOUT);
   assert_int_equal(tm_wake_take(&k), 1);
-  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 7, &gc, NULL), MOQC_ERR_TIMEOUT);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 7, &gc, NULL),
+                   MOQC_ERR_TIMEOUT);
   moqc_track_dynamic_del(td);
   ftrack_close(&f);
   moqc_waker_close(k.w);
@@ -445,43 +479,55 @@ static void test_track_datagrams(void **state) {
   ftrack_open(&f, NULL);
   s = sub_from(&f, true, 0, false, 0);
   lag = sub_from(&f, true, 0, false, 0);
-  assert_int_equal(moqc_track_subscriber_recv_datagram(s, &seq, &ts, &p, k.w), MOQC_ERR_PENDING);
-  assert_int_equal(moqc_track_producer_write_datagram(f.tp, (const uint8_t *)"d0", 2, 10, 0), 0);
+  assert_int_equal(moqc_track_subscriber_recv_datagram(s, &seq, &ts, &p, k.w),
+                   MOQC_ERR_PENDING);
+  assert_int_equal(
+      moqc_track_producer_write_datagram(f.tp, (const uint8_t *)"d0", 2, 10, 0),
+      0);
   assert_int_equal(tm_wake_take(&k), 1);
   /* Same sequence namespace as groups. */
   assert_int_equal(moqc_track_producer_append_group(f.tp, 0, &gp), 0);
   assert_int_equal(moqc_group_producer_sequence(gp), 1);
   moqc_group_producer_del(gp);
-  assert_int_equal(moqc_track_producer_write_datagram(f.tp, (const uint8_t *)"d2", 2, 12, 20 * MS),
+  assert_int_equal(moqc_track_producer_write_datagram(
+                       f.tp, (const uint8_t *)"d2", 2, 12, 20 * MS),
                    0);
-  assert_int_equal(moqc_track_subscriber_recv_datagram(s, &seq, &ts, &p, NULL), 0);
+  assert_int_equal(moqc_track_subscriber_recv_datagram(s, &seq, &ts, &p, NULL),
+                   0);
   assert_int_equal(seq, 0);
   assert_int_equal(ts, 10);
   assert_memory_equal(moqc_rcbuf_data(p), "d0", 2);
   moqc_rcbuf_decref(p);
-  assert_int_equal(moqc_track_subscriber_recv_datagram(s, &seq, &ts, &p, NULL), 0);
+  assert_int_equal(moqc_track_subscriber_recv_datagram(s, &seq, &ts, &p, NULL),
+                   0);
   assert_int_equal(seq, 2);
   moqc_rcbuf_decref(p);
-  /* 50 ms buffer: d0 and d2 drop once d3 arrives 71 ms after d2; the laggard skips them. */
-  assert_int_equal(moqc_track_producer_write_datagram(f.tp, (const uint8_t *)"d3", 2, 13, 71 * MS),
+  /* 50 ms buffer: d0 and d2 drop once d3 arrives 71 ms after d2; the laggard
+   * skips them. */
+  assert_int_equal(moqc_track_producer_write_datagram(
+                       f.tp, (const uint8_t *)"d3", 2, 13, 71 * MS),
                    0);
-  assert_int_equal(moqc_track_subscriber_recv_datagram(lag, &seq, &ts, &p, NULL), 0);
+  assert_int_equal(
+      moqc_track_subscriber_recv_datagram(lag, &seq, &ts, &p, NULL), 0);
   assert_int_equal(seq, 3);
   moqc_rcbuf_decref(p);
   {
     uint8_t big[MOQC_MAX_DATAGRAM_SIZE + 1] = {0};
-    assert_int_equal(moqc_track_producer_write_datagram(f.tp, big, sizeof(big), 0, 80 * MS),
-                     MOQC_ERR_FRAME_TOO_LARGE);
+    assert_int_equal(
+        moqc_track_producer_write_datagram(f.tp, big, sizeof(big), 0, 80 * MS),
+        MOQC_ERR_FRAME_TOO_LARGE);
   }
   assert_int_equal(moqc_track_producer_finish(f.tp), 0);
-  assert_int_equal(moqc_track_subscriber_recv_datagram(lag, &seq, &ts, &p, NULL), MOQC_END);
+  assert_int_equal(
+      moqc_track_subscriber_recv_datagram(lag, &seq, &ts, &p, NULL), MOQC_END);
   moqc_track_subscriber_del(s);
   moqc_track_subscriber_del(lag);
   ftrack_close(&f);
   moqc_waker_close(k.w);
 }
 
-static moqc_subscription mk(uint8_t prio, bool ordered, uint64_t lat_ms, int start, int end) {
+static moqc_subscription mk(uint8_t prio, bool ordered, uint64_t lat_ms,
+                            int start, int end) {
   moqc_subscription s;
   moqc_subscription_default(&s);
   s.priority = prio;
@@ -538,7 +584,8 @@ static void test_subscription_fold_rules(void **state) {
 static void test_track_subscription_aggregate(void **state) {
   ftrack f;
   moqc_track_info info;
-  moqc_subscription agg, s1 = mk(2, true, 100, 3, -1), s2 = mk(6, true, 9000, 1, 8);
+  moqc_subscription agg, s1 = mk(2, true, 100, 3, -1),
+                         s2 = mk(6, true, 9000, 1, 8);
   moqc_track_subscriber *a, *b;
   tm_wake k;
   (void)state;
@@ -578,7 +625,8 @@ static void test_track_subscription_aggregate(void **state) {
   assert_int_equal(agg.end, 8);
   moqc_track_subscriber_del(b);
   assert_int_equal(tm_wake_take(&k), 1);
-  assert_int_equal(moqc_track_producer_subscription(f.tp, &agg, NULL), MOQC_END);
+  assert_int_equal(moqc_track_producer_subscription(f.tp, &agg, NULL),
+                   MOQC_END);
   ftrack_close(&f);
   moqc_waker_close(k.w);
 }
@@ -596,7 +644,8 @@ static void test_track_pending_subscribe_counts(void **state) {
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
   assert_int_equal(moqc_broadcast_producer_reserve_track(bp, "r", &r), 0);
   assert_int_equal(moqc_broadcast_consumer_track(bc, "r", &tc), 0);
-  assert_int_equal(moqc_track_consumer_subscribe(tc, &want, &s, NULL), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_consumer_subscribe(tc, &want, &s, NULL),
+                   MOQC_ERR_PENDING);
   assert_int_equal(moqc_track_request_accept(r, NULL, &tp), 0);
   /* The pending subscriber's preference counted before it resolved. */
   assert_int_equal(moqc_track_producer_subscription(tp, &agg, NULL), 0);
@@ -658,20 +707,26 @@ static void test_track_cache_pool_evicts_own_oldest(void **state) {
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
   assert_int_equal(moqc_broadcast_producer_create_track(bp, "t", NULL, &tp), 0);
   assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &tc), 0);
-  assert_int_equal(moqc_track_producer_write_frame(tp, data, sizeof(data), 0, 0), 0);
+  assert_int_equal(
+      moqc_track_producer_write_frame(tp, data, sizeof(data), 0, 0), 0);
   assert_int_equal(moqc_cache_pool_used(pool), 1256);
   assert_int_equal(moqc_track_consumer_fetch_group(tc, 0, &gc, NULL), 0);
-  assert_int_equal(moqc_track_producer_write_frame(tp, data, sizeof(data), 0, 0), 0);
-  assert_int_equal(moqc_track_producer_write_frame(tp, data, sizeof(data), 0, 0), 0);
+  assert_int_equal(
+      moqc_track_producer_write_frame(tp, data, sizeof(data), 0, 0), 0);
+  assert_int_equal(
+      moqc_track_producer_write_frame(tp, data, sizeof(data), 0, 0), 0);
   /* Over capacity at the third insert: the writer evicted its oldest group. */
-  assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, NULL, NULL), MOQC_ERR_EVICTED);
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, NULL, NULL),
+                   MOQC_ERR_EVICTED);
   moqc_group_consumer_del(gc);
-  assert_int_equal(moqc_track_consumer_fetch_group(tc, 0, &gc, NULL), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(tc, 0, &gc, NULL),
+                   MOQC_ERR_NOT_FOUND);
   assert_int_equal(moqc_track_consumer_fetch_group(tc, 2, &gc, NULL), 0);
   moqc_group_consumer_del(gc);
   assert_true(moqc_cache_pool_used(pool) <= 2600);
   moqc_track_consumer_del(tc);
-  moqc_track_producer_del(tp); /* unfinished: the cache is cleared and uncharged */
+  moqc_track_producer_del(
+      tp); /* unfinished: the cache is cleared and uncharged */
   assert_int_equal(moqc_cache_pool_used(pool), 0);
   moqc_broadcast_consumer_del(bc);
   moqc_broadcast_producer_del(bp);
@@ -681,7 +736,8 @@ static void test_track_cache_pool_evicts_own_oldest(void **state) {
 static void expect_read_frame(moqc_track_subscriber *s, uint64_t seq) {
   moqc_rcbuf *buf;
   uint64_t got = 99, ts = 99;
-  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &got, &ts, NULL), 0);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &got, &ts, NULL),
+                   0);
   assert_int_equal(got, seq);
   assert_int_equal(ts, seq);
   assert_int_equal(moqc_rcbuf_len(buf), 1);
@@ -699,13 +755,15 @@ static void test_track_read_frame_in_order(void **state) {
   tm_wake_init(&k);
   ftrack_open(&f, NULL);
   s = sub_from(&f, true, 0, false, 0);
-  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w),
+                   MOQC_ERR_PENDING);
   put(&f, 1, 0);
   assert_int_equal(tm_wake_take(&k), 1);
   put(&f, 0, 0);
   expect_read_frame(s, 0);
   expect_read_frame(s, 1);
-  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w),
+                   MOQC_ERR_PENDING);
   put(&f, 2, 0);
   assert_int_equal(tm_wake_take(&k), 1);
   expect_read_frame(s, 2);
@@ -713,7 +771,8 @@ static void test_track_read_frame_in_order(void **state) {
   put(&f, 3, 0);
   expect_next(s, false, 3);
   assert_int_equal(moqc_track_producer_finish(f.tp), 0);
-  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL), MOQC_END);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL),
+                   MOQC_END);
   moqc_track_subscriber_del(s);
   ftrack_close(&f);
   moqc_waker_close(k.w);
@@ -732,10 +791,12 @@ static void test_track_read_frame_waits_for_stalled(void **state) {
   ftrack_open(&f, NULL);
   s = sub_from(&f, true, 0, false, 0);
   assert_int_equal(moqc_track_producer_create_group(f.tp, 0, 0, &gp), 0);
-  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w),
+                   MOQC_ERR_PENDING);
   tm_wake_take(&k);
   assert_int_equal(moqc_group_producer_create_frame(gp, 1, 0, &fp), 0);
-  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, k.w),
+                   MOQC_ERR_PENDING);
   assert_int_equal(moqc_frame_producer_write(fp, (const uint8_t *)"\0", 1), 0);
   assert_int_equal(moqc_frame_producer_finish(fp), 0);
   assert_int_equal(tm_wake_take(&k), 1); /* the first frame completed */
@@ -765,14 +826,16 @@ static void test_track_read_frame_skips_stalled_and_dead(void **state) {
   expect_read_frame(s, 1);
   assert_int_equal(moqc_frame_producer_write(fp, (const uint8_t *)"cd", 2), 0);
   assert_int_equal(moqc_frame_producer_finish(fp), 0);
-  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL),
+                   MOQC_ERR_PENDING);
   /* Aborted and empty finished groups never block. */
   assert_int_equal(moqc_track_producer_create_group(f.tp, 2, 0, &aborted), 0);
   assert_int_equal(moqc_track_producer_create_group(f.tp, 3, 0, &empty), 0);
   moqc_group_producer_abort(aborted, MOQC_ERR_CANCEL);
   assert_int_equal(moqc_group_producer_finish(empty), 0);
   assert_int_equal(moqc_track_producer_finish(f.tp), 0);
-  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL), MOQC_END);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL),
+                   MOQC_END);
   moqc_frame_producer_del(fp);
   moqc_group_producer_del(stalled);
   moqc_group_producer_del(aborted);
@@ -793,7 +856,8 @@ static void test_track_read_frame_end_cap(void **state) {
   put(&f, 1, 0);
   assert_int_equal(moqc_track_producer_finish(f.tp), 0);
   expect_read_frame(s, 0);
-  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL), MOQC_ERR_PENDING);
+  assert_int_equal(moqc_track_subscriber_read_frame(s, &buf, &seq, NULL, NULL),
+                   MOQC_ERR_PENDING);
   moqc_track_subscriber_del(s);
   ftrack_close(&f);
 }

@@ -17,14 +17,18 @@ typedef struct tm_wake {
   moqc_waker *w;
 } tm_wake;
 
-static void tm_wake_cb(void *ud) { atomic_fetch_add(&((tm_wake *)ud)->count, 1); }
+static void tm_wake_cb(void *ud) {
+  atomic_fetch_add(&((tm_wake *)ud)->count, 1);
+}
 
 static inline void tm_wake_init(tm_wake *k) {
   atomic_init(&k->count, 0);
   assert_int_equal(moqc_waker_new(&k->w, tm_wake_cb, k, NULL), 0);
 }
 
-static inline int tm_wake_take(tm_wake *k) { return atomic_exchange(&k->count, 0); }
+static inline int tm_wake_take(tm_wake *k) {
+  return atomic_exchange(&k->count, 0);
+}
 
 /* A scope counting viewer calls and references, with a real sink. */
 typedef struct tm_scope {
@@ -40,11 +44,16 @@ static void tm_scope_viewer_open(moqc_usage_scope *s) {
 static void tm_scope_viewer_close(moqc_usage_scope *s) {
   atomic_fetch_add(&((tm_scope *)s)->viewer_close, 1);
 }
-static void tm_scope_incref(moqc_usage_scope *s) { atomic_fetch_add(&((tm_scope *)s)->refs, 1); }
-static void tm_scope_decref(moqc_usage_scope *s) { atomic_fetch_sub(&((tm_scope *)s)->refs, 1); }
+static void tm_scope_incref(moqc_usage_scope *s) {
+  atomic_fetch_add(&((tm_scope *)s)->refs, 1);
+}
+static void tm_scope_decref(moqc_usage_scope *s) {
+  atomic_fetch_sub(&((tm_scope *)s)->refs, 1);
+}
 
-static const moqc_usage_scope_ops tm_scope_ops = {tm_scope_viewer_open, tm_scope_viewer_close,
-                                                  tm_scope_incref, tm_scope_decref};
+static const moqc_usage_scope_ops tm_scope_ops = {
+    tm_scope_viewer_open, tm_scope_viewer_close, tm_scope_incref,
+    tm_scope_decref};
 
 /* Initializes a scope with a fresh sink; refs starts at 1 (the test's own). */
 static inline void tm_scope_init(tm_scope *s, const char *path) {
@@ -68,7 +77,8 @@ static inline moqc_usage_counters tm_read(tm_scope *s) {
   return c;
 }
 
-/* A broadcast with one track "t", its consumer and one subscriber (resolved). */
+/* A broadcast with one track "t", its consumer and one subscriber (resolved).
+ */
 typedef struct tm_fixture {
   moqc_broadcast_producer *bp;
   moqc_broadcast_consumer *bc;
@@ -78,15 +88,19 @@ typedef struct tm_fixture {
 } tm_fixture;
 
 static inline void tm_fixture_open(tm_fixture *fx, moqc_usage_scope *ingress,
-                                   moqc_usage_scope *egress, const moqc_track_info *info) {
+                                   moqc_usage_scope *egress,
+                                   const moqc_track_info *info) {
   moqc_broadcast_consumer *plain;
   assert_int_equal(moqc_broadcast_new(&fx->bp, ingress, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_consume(fx->bp, &plain), 0);
-  assert_int_equal(moqc_broadcast_consumer_with_usage(plain, egress, &fx->bc), 0);
+  assert_int_equal(moqc_broadcast_consumer_with_usage(plain, egress, &fx->bc),
+                   0);
   moqc_broadcast_consumer_del(plain);
-  assert_int_equal(moqc_broadcast_producer_create_track(fx->bp, "t", info, &fx->tp), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(fx->bp, "t", info, &fx->tp), 0);
   assert_int_equal(moqc_broadcast_consumer_track(fx->bc, "t", &fx->tc), 0);
-  assert_int_equal(moqc_track_consumer_subscribe(fx->tc, NULL, &fx->sub, NULL), 0);
+  assert_int_equal(moqc_track_consumer_subscribe(fx->tc, NULL, &fx->sub, NULL),
+                   0);
 }
 
 static inline void tm_fixture_close(tm_fixture *fx) {
@@ -98,10 +112,12 @@ static inline void tm_fixture_close(tm_fixture *fx) {
 }
 
 /* Appends a group and takes its consumer through the subscriber. */
-static inline void tm_group(tm_fixture *fx, moqc_group_producer **gp, moqc_group_consumer **gc) {
+static inline void tm_group(tm_fixture *fx, moqc_group_producer **gp,
+                            moqc_group_consumer **gc) {
   assert_int_equal(moqc_track_producer_append_group(fx->tp, 0, gp), 0);
   assert_int_equal(moqc_track_subscriber_next_group(fx->sub, gc, NULL), 0);
-  assert_int_equal(moqc_group_consumer_sequence(*gc), moqc_group_producer_sequence(*gp));
+  assert_int_equal(moqc_group_consumer_sequence(*gc),
+                   moqc_group_producer_sequence(*gp));
 }
 
 #endif /* MOQC_TEST_MODEL_UTIL_H */

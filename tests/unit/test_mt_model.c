@@ -1,7 +1,7 @@
 /*
- * Model under threads: one writer, several readers parked on wakers (condition variables
- * signalled from the waker callback), every byte checked; waker close racing with wakes.
- * Run under ThreadSanitizer too.
+ * Model under threads: one writer, several readers parked on wakers (condition
+ * variables signalled from the waker callback), every byte checked; waker close
+ * racing with wakes. Run under ThreadSanitizer too.
  */
 #include "test_model_util.h"
 
@@ -10,9 +10,13 @@
 
 enum { MT_GROUPS = 150, MT_FRAMES = 6, MT_READERS = 4, MT_CHUNK = 400 };
 
-static size_t mt_frame_size(int g, int f) { return (size_t)(1 + ((g * MT_FRAMES + f) * 389) % 2500); }
+static size_t mt_frame_size(int g, int f) {
+  return (size_t)(1 + ((g * MT_FRAMES + f) * 389) % 2500);
+}
 
-static uint8_t mt_byte(int g, int f, size_t i) { return (uint8_t)(g * 131 + f * 17 + (int)i); }
+static uint8_t mt_byte(int g, int f, size_t i) {
+  return (uint8_t)(g * 131 + f * 17 + (int)i);
+}
 
 /* A parking spot: the waker sets the flag and signals. */
 typedef struct mt_park {
@@ -66,8 +70,9 @@ static void *mt_reader_main(void *arg) {
   mt_reader *r = arg;
   for (;;) {
     moqc_group_consumer *gc;
-    int rv = r->arrival ? moqc_track_subscriber_recv_group(r->sub, &gc, r->park.w)
-                        : moqc_track_subscriber_next_group(r->sub, &gc, r->park.w);
+    int rv = r->arrival
+                 ? moqc_track_subscriber_recv_group(r->sub, &gc, r->park.w)
+                 : moqc_track_subscriber_next_group(r->sub, &gc, r->park.w);
     if (rv == MOQC_ERR_PENDING) {
       mt_park_wait(&r->park);
       continue;
@@ -206,7 +211,8 @@ static void test_mt_writer_readers(void **state) {
   assert_int_equal(moqc_broadcast_new(&bp, &ing.base, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_consume(bp, &plain), 0);
   assert_int_equal(moqc_broadcast_consumer_with_usage(plain, &eg.base, &bc), 0);
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "t", NULL, &writer.tp), 0);
+  assert_int_equal(
+      moqc_broadcast_producer_create_track(bp, "t", NULL, &writer.tp), 0);
   assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &tc), 0);
   moqc_subscription_default(&sub);
   sub.has_start = true;
@@ -214,10 +220,13 @@ static void test_mt_writer_readers(void **state) {
     memset(&readers[i], 0, sizeof(readers[i]));
     readers[i].arrival = (i % 2) == 1;
     mt_park_init(&readers[i].park);
-    assert_int_equal(moqc_track_consumer_subscribe(tc, &sub, &readers[i].sub, NULL), 0);
+    assert_int_equal(
+        moqc_track_consumer_subscribe(tc, &sub, &readers[i].sub, NULL), 0);
   }
   for (int i = 0; i < MT_READERS; i++) {
-    assert_int_equal(pthread_create(&readers[i].thread, NULL, mt_reader_main, &readers[i]), 0);
+    assert_int_equal(
+        pthread_create(&readers[i].thread, NULL, mt_reader_main, &readers[i]),
+        0);
   }
   assert_int_equal(pthread_create(&wt, NULL, mt_writer_main, &writer), 0);
   pthread_join(wt, NULL);
@@ -249,7 +258,8 @@ static void test_mt_writer_readers(void **state) {
   tm_scope_free(&eg);
 }
 
-/* A writer that drops its track mid-stream: parked readers wake and see DROPPED. */
+/* A writer that drops its track mid-stream: parked readers wake and see
+ * DROPPED. */
 static void *mt_dropper_main(void *arg) {
   moqc_track_producer *tp = arg;
   for (int g = 0; g < 20; g++) {
@@ -293,8 +303,11 @@ static void test_mt_drop_wakes_readers(void **state) {
   for (int i = 0; i < 2; i++) {
     memset(&readers[i], 0, sizeof(readers[i]));
     mt_park_init(&readers[i].park);
-    assert_int_equal(moqc_track_consumer_subscribe(tc, NULL, &readers[i].sub, NULL), 0);
-    assert_int_equal(pthread_create(&readers[i].thread, NULL, mt_drain_main, &readers[i]), 0);
+    assert_int_equal(
+        moqc_track_consumer_subscribe(tc, NULL, &readers[i].sub, NULL), 0);
+    assert_int_equal(
+        pthread_create(&readers[i].thread, NULL, mt_drain_main, &readers[i]),
+        0);
   }
   assert_int_equal(pthread_create(&wt, NULL, mt_dropper_main, tp), 0);
   pthread_join(wt, NULL);
@@ -359,7 +372,8 @@ static void test_mt_waker_close_waits(void **state) {
   }
 }
 
-/* Single-frame groups read with the read_frame shortcut, plus fetches, under threads. */
+/* Single-frame groups read with the read_frame shortcut, plus fetches, under
+ * threads. */
 typedef struct mt_sf {
   moqc_track_producer *tp;
   moqc_track_subscriber *sub;
@@ -387,7 +401,8 @@ static void *mt_sf_reader(void *arg) {
   for (;;) {
     moqc_rcbuf *buf;
     uint64_t seq, ts;
-    int rv = moqc_track_subscriber_read_frame(x->sub, &buf, &seq, &ts, x->park.w);
+    int rv =
+        moqc_track_subscriber_read_frame(x->sub, &buf, &seq, &ts, x->park.w);
     if (rv == MOQC_ERR_PENDING) {
       mt_park_wait(&x->park);
       continue;
@@ -399,8 +414,9 @@ static void *mt_sf_reader(void *arg) {
       break;
     }
     const uint8_t *d = moqc_rcbuf_data(buf);
-    if (moqc_rcbuf_len(buf) != 3 || d[0] != (uint8_t)seq || d[1] != (uint8_t)(seq >> 8) ||
-        d[2] != 0x5a || ts != seq || (x->got > 0 && seq <= last)) {
+    if (moqc_rcbuf_len(buf) != 3 || d[0] != (uint8_t)seq ||
+        d[1] != (uint8_t)(seq >> 8) || d[2] != 0x5a || ts != seq ||
+        (x->got > 0 && seq <= last)) {
       x->errors++;
     }
     last = seq;
@@ -428,7 +444,8 @@ static void test_mt_read_frame_and_fetch(void **state) {
   memset(&x, 0, sizeof(x));
   assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
   assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
-  assert_int_equal(moqc_broadcast_producer_create_track(bp, "sf", NULL, &x.tp), 0);
+  assert_int_equal(moqc_broadcast_producer_create_track(bp, "sf", NULL, &x.tp),
+                   0);
   assert_int_equal(moqc_broadcast_consumer_track(bc, "sf", &x.tc), 0);
   moqc_subscription_default(&sub);
   sub.has_start = true;
