@@ -7,49 +7,51 @@
  *
  * Decoders: int moqc__lite_decode_x(const uint8_t **p, const uint8_t *end,
  * moqc_lite_version v, moqc__lite_x *out). They return 0 and advance *p past
- * the message, or return
- *   - MOQC_ERR_INCOMPLETE: the input ends before the message does (read more
- * and retry);
- *   - MOQC_ERR_MALFORMED: the bytes break a rule (the caller resets the stream
- * or closes the session as spec 5.2 says);
- *   - MOQC_ERR_INVALID_ARGUMENT: the message does not exist in version v (a
- * caller bug); and leave *p untouched on any failure. On failure *out is
- * unspecified.
+ * the message, or leave *p untouched and return
+ *   - MOQC_ERR_INCOMPLETE: the input ends before the message does (read
+ *     more and retry);
+ *   - MOQC_ERR_MALFORMED: the bytes break a rule (the caller resets the
+ *     stream or closes the session as spec 5.2 says);
+ *   - MOQC_ERR_INVALID_ARGUMENT: the message does not exist in version v
+ *     (a caller bug).
+ * On failure *out is unspecified.
  *
  * Views: strings, paths and payloads in decoded structs point into the input
  * buffer, which must outlive the struct. Nothing is copied.
  *
  * Rules every decoder enforces:
  *   - Length-prefixed messages are consumed exactly: trailing bytes in the
- * body, or a body that ends early inside its declared length, are MALFORMED. A
- * declared length above MOQC_LITE_MAX_MESSAGE_LEN is MALFORMED before any wait
- * for the body.
+ *     body, or a body that ends early inside its declared length, are
+ *     MALFORMED. A declared length above MOQC_LITE_MAX_MESSAGE_LEN is
+ *     MALFORMED before any wait for the body.
  *   - Strings are strict UTF-8 of at most MOQC_LITE_MAX_STRING_LEN bytes.
  *   - Broadcast paths (prefixes, suffixes, full paths) must already be
- * normalized (no leading, trailing or doubled '/') and have at most
- * MOQC_PATH_MAX_PARTS parts; anything else is MALFORMED (every published client
- * normalizes before sending).
+ *     normalized (no leading, trailing or doubled '/') and have at most
+ *     MOQC_PATH_MAX_PARTS parts; anything else is MALFORMED (every
+ *     published client normalizes before sending).
  *   - Integers the JS client reads as numbers (lengths, counts, group
- * sequences, latencies, timescales, probe values, timestamps) are MALFORMED
- * above MOQC_JS_INT_MAX; subscribe ids, hop/origin ids and error codes may use
- * the full 62 bits.
+ *     sequences, latencies, timescales, probe values, timestamps) are
+ *     MALFORMED above MOQC_JS_INT_MAX; subscribe ids, hop/origin ids and
+ *     error codes may use the full 62 bits.
  *   - Booleans are exactly 0 or 1; priorities are one raw byte.
  *
- * Encoders: int moqc__lite_encode_x(moqc__writer *w, moqc_lite_version v, const
- * moqc__lite_x *m) append the message (with its Length prefix and, for typed
- * messages, its Type) and return 0, or return an error and write nothing (the
- * writer's cursor is restored; its error is set when the failure was
- * MOQC_ERR_NOBUF so chained writes also fail):
+ * Encoders: int moqc__lite_encode_x(moqc__writer *w, moqc_lite_version v,
+ * const moqc__lite_x *m) append the message (with its Length prefix and, for
+ * typed messages, its Type) and return 0, or return an error and write
+ * nothing (the writer's cursor is restored; its error is set when the failure
+ * was MOQC_ERR_NOBUF so chained writes also fail):
  *   - MOQC_ERR_NOBUF: the writer has no room;
- *   - MOQC_ERR_INVALID_ARGUMENT: the message does not exist in v, or a field is
- * invalid (a path that is not normalized or has too many parts, a string that
- * is not UTF-8, a zero timescale, too many hops, a status not allowed in v);
- *   - MOQC_ERR_BOUNDS_EXCEEDED: an integer is above what the field may carry
- * (MOQC_JS_INT_MAX for JS-number fields, MOQC_VARINT_MAX otherwise). Encoders
- * emit minimal varints, so decode(encode(x)) == x and encode(decode(bytes)) ==
- * bytes for every message a published client sends. The worst-case size of a
- * message without strings is given by its MOQC_LITE_MAX_*_SIZE; messages with
- * strings need that plus the string bytes.
+ *   - MOQC_ERR_INVALID_ARGUMENT: the message does not exist in v, or a
+ *     field is invalid (a path that is not normalized or has too many
+ *     parts, a string that is not UTF-8, a zero timescale, too many hops, a
+ *     status not allowed in v);
+ *   - MOQC_ERR_BOUNDS_EXCEEDED: an integer is above what the field may
+ *     carry (MOQC_JS_INT_MAX for JS-number fields, MOQC_VARINT_MAX
+ *     otherwise).
+ * Encoders emit minimal varints, so decode(encode(x)) == x and
+ * encode(decode(bytes)) == bytes for every message a published client sends.
+ * The worst-case size of a message without strings is given by its
+ * MOQC_LITE_MAX_*_SIZE; messages with strings need that plus the string bytes.
  *
  * Stream types are not part of the message codecs: read them with
  * moqc__lite_decode_stream_type and write them with
@@ -715,6 +717,13 @@ typedef struct moqc__lite_frame_reader {
   int64_t timestamp;
   /** Frames whose header was read. */
   uint64_t frames;
+  /**
+   * Why the last read returned MOQC_ERR_MALFORMED, for the reset code:
+   * MOQC_ERR_FRAME_TOO_LARGE (payload above MOQC_LITE_MAX_FRAME_SIZE),
+   * MOQC_ERR_BOUNDS_EXCEEDED (delta or running timestamp beyond 53 bits), or
+   * MOQC_ERR_DECODE. 0 until then.
+   */
+  int refusal;
 } moqc__lite_frame_reader;
 
 /** Starts a reader for a new group or fetch response in version v. */
@@ -724,16 +733,16 @@ void moqc__lite_frame_reader_init(moqc__lite_frame_reader *r,
 /**
  * Feeds bytes at *p. Unlike the message decoders this one consumes what it
  * buffers: it returns
- *   - 0 when a header is complete: *p is advanced to the first payload byte,
- * *out holds the header and *timestamp (may be NULL) the frame's absolute
- * timestamp;
+ *   - 0 when a header is complete: *p is advanced to the first payload
+ *     byte, *out holds the header and *timestamp (may be NULL) the frame's
+ *     absolute timestamp;
  *   - MOQC_ERR_INCOMPLETE: every input byte was buffered (*p == end); feed
- * more;
+ *     more;
  *   - MOQC_ERR_MALFORMED: the header is invalid (size above
- * MOQC_LITE_MAX_FRAME_SIZE, zigzag delta above MOQC_JS_INT_MAX, or the running
- * timestamp leaves
- *     [-MOQC_JS_INT_MAX, MOQC_JS_INT_MAX]); *p is untouched and the reader must
- * not be used again (reset the stream).
+ *     MOQC_LITE_MAX_FRAME_SIZE, zigzag delta above MOQC_JS_INT_MAX, or the
+ *     running timestamp leaves [-MOQC_JS_INT_MAX, MOQC_JS_INT_MAX]); *p is
+ *     untouched, r->refusal says why, and the reader must not be used again
+ *     (reset the stream).
  */
 int moqc__lite_frame_reader_read(moqc__lite_frame_reader *r, const uint8_t **p,
                                  const uint8_t *end,

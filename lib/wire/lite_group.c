@@ -153,6 +153,26 @@ void moqc__lite_frame_reader_init(moqc__lite_frame_reader *r,
   r->version = v;
 }
 
+/* Why a frame header was refused: an oversize payload or an out-of-range delta.
+ */
+static int frame_refusal(const uint8_t *p, const uint8_t *end,
+                         moqc_lite_version v) {
+  uint64_t x;
+
+  if (v >= MOQC_LITE_05) {
+    if (moqc__get_varint(&p, end, &x) != 0) {
+      return MOQC_ERR_DECODE;
+    }
+    if (x > MOQC_JS_INT_MAX) {
+      return MOQC_ERR_BOUNDS_EXCEEDED;
+    }
+  }
+  if (moqc__get_varint(&p, end, &x) == 0 && x > MOQC_LITE_MAX_FRAME_SIZE) {
+    return MOQC_ERR_FRAME_TOO_LARGE;
+  }
+  return MOQC_ERR_DECODE;
+}
+
 int moqc__lite_frame_reader_read(moqc__lite_frame_reader *r, const uint8_t **p,
                                  const uint8_t *end,
                                  moqc__lite_frame_header *out,
@@ -180,11 +200,13 @@ int moqc__lite_frame_reader_read(moqc__lite_frame_reader *r, const uint8_t **p,
     return rv;
   }
   if (rv != 0) {
+    r->refusal = frame_refusal(tmp, tmp + r->buffered + k, r->version);
     return rv;
   }
   if (r->version >= MOQC_LITE_05) {
     int64_t ts = r->timestamp + h.ts_delta;
     if (ts > (int64_t)MOQC_JS_INT_MAX || ts < -(int64_t)MOQC_JS_INT_MAX) {
+      r->refusal = MOQC_ERR_BOUNDS_EXCEEDED;
       return MOQC_ERR_MALFORMED;
     }
     r->timestamp = ts;

@@ -244,6 +244,15 @@ static void test_frame_reader_errors(void **state) {
   assert_int_equal(moqc__lite_frame_reader_read(&r, &p, buf + n, &h, &ts),
                    MOQC_ERR_MALFORMED);
   assert_ptr_equal(p, buf + 2);
+  assert_int_equal(r.refusal, MOQC_ERR_FRAME_TOO_LARGE);
+  /* A zigzag delta above 2^53 - 1 is refused as out of bounds. */
+  n = test_unhex("C0 20 00 00 00 00 00 00 00", buf, sizeof(buf));
+  moqc__lite_frame_reader_init(&r, MOQC_LITE_05);
+  p = buf;
+  assert_int_equal(moqc__lite_frame_reader_read(&r, &p, buf + n, &h, &ts),
+                   MOQC_ERR_MALFORMED);
+  assert_ptr_equal(p, buf);
+  assert_int_equal(r.refusal, MOQC_ERR_BOUNDS_EXCEEDED);
   /* lite-04 headers carry no timestamp. */
   n = test_unhex("03 AA BB CC", buf, sizeof(buf));
   moqc__lite_frame_reader_init(&r, MOQC_LITE_04);
@@ -270,6 +279,7 @@ static void test_frame_reader_errors(void **state) {
     /* ...a third that crosses 2^53 - 1 does not. */
     assert_int_equal(moqc__lite_frame_reader_read(&r, &p, w.p, &h, &ts),
                      MOQC_ERR_MALFORMED);
+    assert_int_equal(r.refusal, MOQC_ERR_BOUNDS_EXCEEDED);
   }
 }
 
