@@ -67,10 +67,9 @@
 
 #include "core/bytes.h"
 
-/* ---------------------------------------------------------------------------------------------
+/* ---------------------------------------------------------------------------
  * Versions, ALPN and WebSocket subprotocol names (spec 1.3, 2.1)
- * -------------------------------------------------------------------------------------------
- */
+ * ------------------------------------------------------------------------ */
 
 /** A moq-lite wire version. Always passed explicitly; NONE means "not
  * negotiated yet". */
@@ -170,10 +169,9 @@ moqc_ssize moqc__lite_subprotocol_format(char *buf, size_t cap,
                                          moqc_lite_qmux qmux,
                                          moqc_lite_version v);
 
-/* ---------------------------------------------------------------------------------------------
+/* ---------------------------------------------------------------------------
  * Limits
- * -------------------------------------------------------------------------------------------
- */
+ * ------------------------------------------------------------------------ */
 
 /** The largest message Length accepted (the JS refuses more). */
 #define MOQC_LITE_MAX_MESSAGE_LEN ((uint64_t)64 << 20)
@@ -191,10 +189,9 @@ moqc_ssize moqc__lite_subprotocol_format(char *buf, size_t cap,
 /** The most versions in a legacy CLIENT_SETUP. */
 #define MOQC_LITE_MAX_LEGACY_VERSIONS 16
 
-/* ---------------------------------------------------------------------------------------------
+/* ---------------------------------------------------------------------------
  * Stream types (spec 4.1)
- * -------------------------------------------------------------------------------------------
- */
+ * ------------------------------------------------------------------------ */
 
 /** Bidirectional stream types. */
 #define MOQC_LITE_BIDI_SESSION 0x0U   /**< obsolete; always refused */
@@ -239,10 +236,9 @@ int moqc__lite_encode_stream_type(moqc__writer *w, uint64_t type);
 int moqc__lite_message_size(const uint8_t *p, const uint8_t *end,
                             size_t *total);
 
-/* ---------------------------------------------------------------------------------------------
+/* ---------------------------------------------------------------------------
  * Setup: lite-05 SETUP (uni stream 0x1, spec 4.2)
- * -------------------------------------------------------------------------------------------
- */
+ * ------------------------------------------------------------------------ */
 
 /** SETUP parameter ids. */
 #define MOQC_LITE_PARAM_PROBE 0x1U
@@ -299,11 +295,10 @@ int moqc__lite_decode_setup(const uint8_t **p, const uint8_t *end,
 int moqc__lite_encode_setup(moqc__writer *w, moqc_lite_version v,
                             const moqc__lite_setup *m);
 
-/* ---------------------------------------------------------------------------------------------
+/* ---------------------------------------------------------------------------
  * Legacy handshake: CLIENT_SETUP (stream 0x20) / SERVER_SETUP (0x21), u16
  * lengths (spec 2.3) and SESSION_INFO on the session stream (spec 4.11)
- * -------------------------------------------------------------------------------------------
- */
+ * ------------------------------------------------------------------------ */
 
 /** The SERVER_SETUP message type byte. */
 #define MOQC_LITE_LEGACY_SERVER_SETUP 0x21U
@@ -405,10 +400,9 @@ int moqc__lite_decode_session_info(const uint8_t **p, const uint8_t *end,
 int moqc__lite_encode_session_info(moqc__writer *w, moqc_lite_version v,
                                    const moqc__lite_session_info *m);
 
-/* ---------------------------------------------------------------------------------------------
+/* ---------------------------------------------------------------------------
  * Announce stream (bidi 0x1, spec 4.3)
- * -------------------------------------------------------------------------------------------
- */
+ * ------------------------------------------------------------------------ */
 
 /**
  * ANNOUNCE_REQUEST (announce please/interest), subscriber -> publisher, first
@@ -497,10 +491,9 @@ int moqc__lite_encode_announce_init(moqc__writer *w, moqc_lite_version v,
 int moqc__lite_announce_init_next(const uint8_t **p, const uint8_t *end,
                                   moqc_str *suffix);
 
-/* ---------------------------------------------------------------------------------------------
+/* ---------------------------------------------------------------------------
  * Track stream (bidi 0x6, lite-05, spec 4.4)
- * -------------------------------------------------------------------------------------------
- */
+ * ------------------------------------------------------------------------ */
 
 /** TRACK: Length, Broadcast Path (path), Track Name (string). */
 typedef struct moqc__lite_track {
@@ -534,10 +527,9 @@ int moqc__lite_decode_track_info(const uint8_t **p, const uint8_t *end,
 int moqc__lite_encode_track_info(moqc__writer *w, moqc_lite_version v,
                                  const moqc__lite_track_info *m);
 
-/* ---------------------------------------------------------------------------------------------
+/* ---------------------------------------------------------------------------
  * Subscribe stream (bidi 0x2, spec 4.5)
- * -------------------------------------------------------------------------------------------
- */
+ * ------------------------------------------------------------------------ */
 
 /**
  * SUBSCRIBE: Length, Subscribe ID (i, 62-bit), Broadcast Path (path), Track
@@ -641,11 +633,10 @@ int moqc__lite_encode_subscribe_response(
     moqc__writer *w, moqc_lite_version v,
     const moqc__lite_subscribe_response *m);
 
-/* ---------------------------------------------------------------------------------------------
+/* ---------------------------------------------------------------------------
  * Group stream (uni 0x0) and FRAME (spec 4.6); Fetch stream (bidi 0x3, lite-05,
  * spec 4.7); datagrams (lite-05, spec 4.10)
- * -------------------------------------------------------------------------------------------
- */
+ * ------------------------------------------------------------------------ */
 
 /** GROUP: Length, Subscribe ID (i, 62-bit), Group Sequence (i, 53-bit). */
 typedef struct moqc__lite_group {
@@ -795,11 +786,10 @@ int moqc__lite_decode_datagram(const uint8_t **p, const uint8_t *end,
 int moqc__lite_encode_datagram(moqc__writer *w, moqc_lite_version v,
                                const moqc__lite_datagram *m);
 
-/* ---------------------------------------------------------------------------------------------
+/* ---------------------------------------------------------------------------
  * Probe stream (bidi 0x4, lite-03+, spec 4.8) and Goaway stream (bidi 0x5,
  * lite-04+, spec 4.9)
- * -------------------------------------------------------------------------------------------
- */
+ * ------------------------------------------------------------------------ */
 
 /** PROBE: Length, Bitrate (i, bits/s), and from lite-04 on RTT (i, ms). 0 =
  * unknown. */

@@ -7,8 +7,7 @@
 
 #include <string.h>
 
-/* ---- ANNOUNCE_REQUEST
- * ------------------------------------------------------------------- */
+/* ---- ANNOUNCE_REQUEST */
 
 static int announce_request_parse(const uint8_t **q, const uint8_t *end,
                                   moqc_lite_version v,
@@ -58,8 +57,7 @@ int moqc__lite_encode_announce_request(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- ANNOUNCE_OK (lite-05)
- * -------------------------------------------------------------- */
+/* ---- ANNOUNCE_OK (lite-05) */
 
 static int announce_ok_parse(const uint8_t **q, const uint8_t *end,
                              moqc__lite_announce_ok *out) {
@@ -108,8 +106,7 @@ int moqc__lite_encode_announce_ok(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- ANNOUNCE_BROADCAST
- * ----------------------------------------------------------------- */
+/* ---- ANNOUNCE_BROADCAST */
 
 static bool announce_status_ok(moqc_lite_version v, uint64_t status) {
   return status == MOQC_LITE_ANNOUNCE_ENDED ||
@@ -196,8 +193,7 @@ int moqc__lite_encode_announce(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- ANNOUNCE_INIT (lite-01/02)
- * --------------------------------------------------------- */
+/* ---- ANNOUNCE_INIT (lite-01/02) */
 
 static int announce_init_parse(const uint8_t **q, const uint8_t *end,
                                moqc__lite_announce_init *out) {

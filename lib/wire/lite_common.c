@@ -6,8 +6,7 @@
 
 #include <string.h>
 
-/* ---- versions and names
- * ---------------------------------------------------------------- */
+/* ---- versions and names */
 
 bool moqc__lite_version_valid(moqc_lite_version v) {
   return v >= MOQC_LITE_01 && v <= MOQC_LITE_05;
@@ -123,8 +122,7 @@ moqc_ssize moqc__lite_subprotocol_format(char *buf, size_t cap,
   return (moqc_ssize)total;
 }
 
-/* ---- stream types
- * -------------------------------------------------------------------- */
+/* ---- stream types */
 
 int moqc__lite_decode_stream_type(const uint8_t **p, const uint8_t *end,
                                   uint64_t *type) {
@@ -178,8 +176,7 @@ int moqc__lite_encode_stream_type(moqc__writer *w, uint64_t type) {
   return rv < 0 ? moqc__lite_enc_fail(w, start, (int)rv) : 0;
 }
 
-/* ---- message framing
- * ----------------------------------------------------------------- */
+/* ---- message framing */
 
 int moqc__lite_message_size(const uint8_t *p, const uint8_t *end,
                             size_t *total) {
@@ -222,8 +219,7 @@ int moqc__lite_body_done(int rv, const uint8_t *q, const uint8_t *body_end) {
   return q == body_end ? 0 : MOQC_ERR_MALFORMED;
 }
 
-/* ---- field readers
- * ------------------------------------------------------------------- */
+/* ---- field readers */
 
 int moqc__lite_get_js(const uint8_t **p, const uint8_t *end, uint64_t *out) {
   return moqc__get_varint_max(p, end, MOQC_JS_INT_MAX, out);
@@ -267,8 +263,7 @@ int moqc__lite_get_optgroup(const uint8_t **p, const uint8_t *end, bool *has,
   return 0;
 }
 
-/* ---- field checks for encoders
- * -------------------------------------------------------- */
+/* ---- field checks for encoders */
 
 int moqc__lite_check_name(moqc_str s) {
   if (s.len > MOQC_LITE_MAX_STRING_LEN || (s.len > 0 && s.ptr == NULL) ||
@@ -303,8 +298,7 @@ int moqc__lite_optgroup_value(bool has, uint64_t seq, uint64_t *out) {
   return 0;
 }
 
-/* ---- message writer
- * ------------------------------------------------------------------ */
+/* ---- message writer */
 
 void moqc__lite_msg_begin(moqc__lite_msg *m, moqc__writer *w) {
   size_t room = (size_t)(w->end - w->p);

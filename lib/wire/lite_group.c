@@ -144,8 +144,7 @@ int moqc__lite_encode_frame(moqc__writer *w, moqc_lite_version v,
   return rv != 0 ? moqc__lite_enc_fail(w, start, rv) : 0;
 }
 
-/* ---- resumable frame-header reader
- * --------------------------------------------------- */
+/* ---- resumable frame-header reader */
 
 void moqc__lite_frame_reader_init(moqc__lite_frame_reader *r,
                                   moqc_lite_version v) {
@@ -225,8 +224,7 @@ bool moqc__lite_frame_reader_at_boundary(const moqc__lite_frame_reader *r) {
   return r->buffered == 0;
 }
 
-/* ---- FETCH (lite-05)
- * -------------------------------------------------------------------- */
+/* ---- FETCH (lite-05) */
 
 static int fetch_parse(const uint8_t **q, const uint8_t *end,
                        moqc__lite_fetch *out) {
@@ -279,8 +277,7 @@ int moqc__lite_encode_fetch(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- datagrams (lite-05)
- * ---------------------------------------------------------------- */
+/* ---- datagrams (lite-05) */
 
 int moqc__lite_decode_datagram(const uint8_t **p, const uint8_t *end,
                                moqc_lite_version v, moqc__lite_datagram *out) {

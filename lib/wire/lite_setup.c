@@ -7,8 +7,7 @@
 
 #include <string.h>
 
-/* ---- lite-05 SETUP
- * --------------------------------------------------------------------- */
+/* ---- lite-05 SETUP */
 
 /* A numeric parameter value is exactly one varint filling the value. */
 static int setup_value_varint(const uint8_t *val, size_t len, uint64_t *out) {
@@ -144,8 +143,7 @@ int moqc__lite_encode_setup(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- legacy parameters (draft-14 setup parameters)
- * -------------------------------------- */
+/* ---- legacy parameters (draft-14 setup parameters) */
 
 int moqc__lite_legacy_param_next(const uint8_t **p, const uint8_t *end,
                                  moqc__lite_legacy_param *out) {
@@ -394,8 +392,7 @@ moqc_lite_version moqc__lite_legacy_select(const moqc__lite_client_setup *cs,
   return MOQC_LITE_NONE;
 }
 
-/* ---- SESSION_INFO (lite-01/02)
- * --------------------------------------------------------- */
+/* ---- SESSION_INFO (lite-01/02) */
 
 int moqc__lite_decode_session_info(const uint8_t **p, const uint8_t *end,
                                    moqc_lite_version v,

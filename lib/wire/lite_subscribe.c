@@ -41,8 +41,7 @@ static int prefs_put(moqc__writer *w, bool ordered, uint64_t latency,
   return 0;
 }
 
-/* ---- SUBSCRIBE
- * -------------------------------------------------------------------------- */
+/* ---- SUBSCRIBE */
 
 static int subscribe_parse(const uint8_t **q, const uint8_t *end,
                            moqc_lite_version v, moqc__lite_subscribe *out) {
@@ -106,8 +105,7 @@ int moqc__lite_encode_subscribe(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- SUBSCRIBE_UPDATE (lite-03+)
- * -------------------------------------------------------- */
+/* ---- SUBSCRIBE_UPDATE (lite-03+) */
 
 static int update_parse(const uint8_t **q, const uint8_t *end,
                         moqc__lite_subscribe_update *out) {
@@ -160,8 +158,7 @@ int moqc__lite_encode_subscribe_update(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- responses
- * ------------------------------------------------------------------------ */
+/* ---- responses */
 
 /* Wire type of a response kind in version v, or -1 when v has no such response.
  */

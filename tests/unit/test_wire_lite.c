@@ -38,8 +38,7 @@ static int lt_dec_server_setup(const uint8_t **p, const uint8_t *end,
 
 static lt_vec vec;
 
-/* ---- names and stream types
- * ------------------------------------------------------------ */
+/* ---- names and stream types */
 
 static void test_versions_and_alpn(void **state) {
   moqc_lite_version v;
@@ -213,8 +212,7 @@ static void test_message_size(void **state) {
                    MOQC_ERR_MALFORMED);
 }
 
-/* ---- lite-05 SETUP
- * ----------------------------------------------------------------------- */
+/* ---- lite-05 SETUP */
 
 static void test_setup_vectors(void **state) {
   moqc__lite_setup s;
@@ -342,8 +340,7 @@ static void test_setup_unknown_and_malformed(void **state) {
   }
 }
 
-/* ---- legacy handshake
- * -------------------------------------------------------------------- */
+/* ---- legacy handshake */
 
 static void collect_params(const moqc__lite_legacy_params *lp,
                            moqc__lite_legacy_param *out, size_t cap) {
@@ -495,8 +492,7 @@ static void test_session_info(void **state) {
             &si, MOQC_ERR_MALFORMED);
 }
 
-/* ---- announce
- * -------------------------------------------------------------------------- */
+/* ---- announce */
 
 static void test_announce_request(void **state) {
   moqc__lite_announce_request r;
@@ -755,8 +751,7 @@ static void test_track(void **state) {
   }
 }
 
-/* ---- subscribe
- * ------------------------------------------------------------------------- */
+/* ---- subscribe */
 
 static void test_subscribe(void **state) {
   moqc__lite_subscribe s;
