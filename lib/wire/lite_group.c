@@ -7,9 +7,7 @@
 
 #include <string.h>
 
-/* ---- GROUP
- * ------------------------------------------------------------------------------
- */
+/* ---- GROUP */
 
 static int group_parse(const uint8_t **q, const uint8_t *end,
                        moqc__lite_group *out) {
@@ -57,9 +55,7 @@ int moqc__lite_encode_group(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
-/* ---- FRAME
- * ------------------------------------------------------------------------------
- */
+/* ---- FRAME */
 
 int moqc__lite_decode_frame_header(const uint8_t **p, const uint8_t *end,
                                    moqc_lite_version v,
