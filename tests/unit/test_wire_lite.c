@@ -697,9 +697,7 @@ static void test_announce_init(void **state) {
             MOQC_ERR_INVALID_ARGUMENT);
 }
 
-/* ---- track
- * -----------------------------------------------------------------------------
- */
+/* ---- track */
 
 static void test_track(void **state) {
   moqc__lite_track t;
