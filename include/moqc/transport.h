@@ -21,6 +21,13 @@
  * 101 answer (Sec-WebSocket-Accept, a protocol we offered, no extension) and reports the
  * connection to on_connect.
  *
+ * Backpressure: a connection stops reading while more than 1 MiB waits for its socket (a peer
+ * that sends but does not read), pulls stream data from the application only while less than
+ * max_send_buffer waits, and closes a peer that makes it queue more than 1 MiB of control frames.
+ *
+ * Signals: as in every libuv program, the process must ignore SIGPIPE (a peer closing during a
+ * write would otherwise kill it); the library never changes signal dispositions.
+ *
  * Threads: everything here runs on the loop's thread (one thread at a time), except the
  * transport's wake operation. Added in 0.1.
  */

@@ -173,7 +173,7 @@ static void http_try_parse(moqc_ws_conn *c) {
   }
   c->parsing = true;
   while (!c->closing && !c->close_after_write && c->mode == MOQC__CONN_HTTP && !c->req.active &&
-         c->head_len > 0) {
+         c->head_len > 0 && c->pending_write <= MOQC__TCP_MAX_PENDING) {
     moqc__http1_request *r = &c->req.parsed;
     int rv = moqc__http1_parse(r, c->head, c->head_len);
     if (rv == MOQC_ERR_INCOMPLETE) {
@@ -243,6 +243,12 @@ void moqc__http_on_timer(moqc_ws_conn *c) {
 }
 
 void moqc__http_on_eof(moqc_ws_conn *c) { moqc__tcp_close(c); }
+
+void moqc__http_on_writable(moqc_ws_conn *c) {
+  if (!c->req.active && c->head_len > 0) {
+    http_try_parse(c); /* Pipelined requests held back while responses were queued. */
+  }
+}
 
 void moqc__http_on_finalize(moqc_ws_conn *c) {
   if (c->req.active && c->req.on_abort != NULL) {

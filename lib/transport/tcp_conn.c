@@ -93,10 +93,16 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     moqc__ws_on_data(c, c->rbuf, (size_t)nread);
     break;
   }
+  if (!c->closing && c->reading && c->pending_write > MOQC__TCP_MAX_PENDING) {
+    /* The peer does not read what we owe it: stop reading until the socket drains. */
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    c->read_paused = true;
+  }
 }
 
 int moqc__tcp_start_read(moqc_ws_conn *c) {
-  if (c->reading || c->closing) {
+  if (c->reading || c->closing || c->read_paused || c->close_after_write) {
     return 0;
   }
   if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read) != 0) {
@@ -214,8 +220,14 @@ static void conn_on_write(uv_write_t *req, int status) {
     }
     return;
   }
+  if (c->read_paused && c->pending_write <= MOQC__TCP_MAX_PENDING / 2) {
+    c->read_paused = false;
+    (void)moqc__tcp_start_read(c);
+  }
   if (c->mode == MOQC__CONN_WS) {
     moqc__ws_on_writable(c);
+  } else if (c->mode == MOQC__CONN_HTTP) {
+    moqc__http_on_writable(c);
   }
 }
 

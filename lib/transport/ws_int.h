@@ -22,6 +22,10 @@
 #define MOQC__CONN_CLIENT_HANDSHAKE 1
 #define MOQC__CONN_WS 2
 
+/** Bytes waiting for the socket beyond which a connection stops reading (a peer that sends
+ * but does not read); reading resumes below half of it. */
+#define MOQC__TCP_MAX_PENDING (1024U * 1024U)
+
 /** Size of the per-connection read buffer. */
 #define MOQC__CONN_READ_BUF 16384U
 
@@ -72,6 +76,8 @@ struct moqc_ws_conn {
   bool shutdown_started;
   uv_shutdown_t shutdown_req;
   bool reading;
+  /* Reading stopped because too much waits for the socket. */
+  bool read_paused;
   /* Bytes handed to uv_write and not yet completed. */
   size_t pending_write;
   int pending_reqs;
@@ -139,6 +145,7 @@ void moqc__http_server_maybe_free(moqc_http_server *srv);
 void moqc__http_on_data(moqc_ws_conn *c, const uint8_t *data, size_t len);
 void moqc__http_on_timer(moqc_ws_conn *c);
 void moqc__http_on_eof(moqc_ws_conn *c);
+void moqc__http_on_writable(moqc_ws_conn *c);
 void moqc__http_on_finalize(moqc_ws_conn *c);
 void moqc__client_on_data(moqc_ws_conn *c, const uint8_t *data, size_t len);
 void moqc__client_on_eof(moqc_ws_conn *c);
