@@ -77,8 +77,17 @@ static void group_done(moqc_session *s, sess_stream *st) {
 }
 
 void moqc__pub_group_stopped(moqc_session *s, sess_stream *st) {
-  if (st->kind == SK_GROUP_TX) {
+  if (st->kind != SK_GROUP_TX) {
+    return;
+  }
+  pub_group *g = st->ctx;
+  if (g != NULL && !g->done) {
     group_done(s, st);
+    return;
+  }
+  sess_stream *sub_st;
+  if (g != NULL && group_sub(s, g, &sub_st) != NULL) {
+    (void)sub_maybe_finish(s, sub_st);
   }
 }
 
@@ -184,7 +193,10 @@ static size_t sub_groups_in_flight(moqc_session *s, const sess_stream *sub_st) {
   for (size_t i = 0; i < s->nstreams; i++) {
     const sess_stream *gs = s->streams[i];
     const pub_group *g = gs->kind == SK_GROUP_TX ? gs->ctx : NULL;
-    if (g != NULL && g->sub_stream == sub_st->id && !g->done) {
+    /* In flight until reset, or until every byte and the FIN are acknowledged: the publisher
+     * FINs the Subscribe stream only after its groups were delivered or reset (spec 4.5). */
+    bool settled = gs->send_done || (gs->fin_written && gs->acked == gs->queued);
+    if (g != NULL && g->sub_stream == sub_st->id && !settled) {
       n++;
     }
   }

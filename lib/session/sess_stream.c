@@ -321,6 +321,10 @@ int moqc_session_add_ack_offset(moqc_session *s, moqc_stream_id id, uint64_t n) 
     moqc_rcbuf_decref(c->buf);
     moqc_mem_free(s->mem, c);
   }
+  if (st->kind == SK_GROUP_TX && st->fin_written && st->acked == st->queued && !s->closed) {
+    /* The whole group was delivered: its subscription may now end. */
+    moqc__pub_group_stopped(s, st);
+  }
   return 0;
 }
 

@@ -149,6 +149,9 @@ static int ann_active(moqc_session *s, moqc_str suffix, const uint64_t *hops, si
   }
   b->next = s->broadcasts;
   s->broadcasts = b;
+  MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "mirroring %s (%zu hops)", b->path, count);
+  /* Poll soon, so the new broadcast's track requests are watched. */
+  s->tp.ops->wake(s->tp.user_data);
   return 0;
 }
 

@@ -29,6 +29,8 @@ struct sub_track {
   moqc_stream_id sub_stream;
   moqc_track_info info;
   bool subscribed;
+  /** The publisher ended the subscription: the track is finished, groups may still arrive. */
+  bool ended;
 };
 
 /** Frees a track: rejects or drops the local side with err, cancels its streams. */

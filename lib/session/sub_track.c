@@ -144,6 +144,8 @@ static int track_accept(moqc_session *s, sub_track *t, const moqc_track_info *in
   if (rv < 0) {
     return rv;
   }
+  /* Poll soon, so the track's local demand is watched. */
+  s->tp.ops->wake(s->tp.user_data);
   return track_open_subscribe(s, t);
 }
 
@@ -249,13 +251,14 @@ int moqc__sub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p
   }
   if (fin) {
     st->rx_done = true;
-    if (t != NULL && t->tp != NULL) {
-      /* The publisher ended the subscription: the track is finished. */
+    if (t != NULL && t->tp != NULL && !t->ended) {
+      /* The publisher ended the subscription: the track is finished. The entry stays so that
+       * group streams still on their way are accepted, until the track goes unused. */
       (void)moqc_track_producer_finish(t->tp);
+      t->ended = true;
       t->sub_stream = MOQC_STREAM_NONE;
       moqc__sess_queue_fin(s, st);
       st->kind = SK_DISCARD;
-      track_remove(s, t, 0);
     }
   }
   return 0;
