@@ -394,9 +394,11 @@ typedef struct moqc__lite_session_info {
   uint64_t bitrate;
 } moqc__lite_session_info;
 
+/** Decodes SESSION_INFO (lite-01/02 only). Results as in the file comment. */
 int moqc__lite_decode_session_info(const uint8_t **p, const uint8_t *end,
                                    moqc_lite_version v,
                                    moqc__lite_session_info *out);
+/** Encodes SESSION_INFO (lite-01/02 only). Errors as in the file comment. */
 int moqc__lite_encode_session_info(moqc__writer *w, moqc_lite_version v,
                                    const moqc__lite_session_info *m);
 
@@ -415,9 +417,11 @@ typedef struct moqc__lite_announce_request {
   uint64_t exclude_hop;
 } moqc__lite_announce_request;
 
+/** Decodes ANNOUNCE_REQUEST (every version). Results as in the file comment. */
 int moqc__lite_decode_announce_request(const uint8_t **p, const uint8_t *end,
                                        moqc_lite_version v,
                                        moqc__lite_announce_request *out);
+/** Encodes ANNOUNCE_REQUEST (every version). Errors as in the file comment. */
 int moqc__lite_encode_announce_request(moqc__writer *w, moqc_lite_version v,
                                        const moqc__lite_announce_request *m);
 
@@ -430,9 +434,11 @@ typedef struct moqc__lite_announce_ok {
 /** Largest encoded ANNOUNCE_OK. */
 #define MOQC_LITE_MAX_ANNOUNCE_OK_SIZE 17
 
+/** Decodes ANNOUNCE_OK (lite-05 only). Results as in the file comment. */
 int moqc__lite_decode_announce_ok(const uint8_t **p, const uint8_t *end,
                                   moqc_lite_version v,
                                   moqc__lite_announce_ok *out);
+/** Encodes ANNOUNCE_OK (lite-05 only). Errors as in the file comment. */
 int moqc__lite_encode_announce_ok(moqc__writer *w, moqc_lite_version v,
                                   const moqc__lite_announce_ok *m);
 
@@ -458,8 +464,16 @@ typedef struct moqc__lite_announce {
   uint64_t hops[MOQC_LITE_MAX_HOPS];
 } moqc__lite_announce;
 
+/**
+ * Decodes ANNOUNCE_BROADCAST (every version; hop fields per version).
+ * Results as in the file comment.
+ */
 int moqc__lite_decode_announce(const uint8_t **p, const uint8_t *end,
                                moqc_lite_version v, moqc__lite_announce *out);
+/**
+ * Encodes ANNOUNCE_BROADCAST (every version; hop fields per version).
+ * Errors as in the file comment.
+ */
 int moqc__lite_encode_announce(moqc__writer *w, moqc_lite_version v,
                                const moqc__lite_announce *m);
 
@@ -478,9 +492,17 @@ typedef struct moqc__lite_announce_init {
   const moqc_str *enc_suffixes;
 } moqc__lite_announce_init;
 
+/**
+ * Decodes ANNOUNCE_INIT (lite-01/02 only; the encoder writes enc_suffixes).
+ * Results as in the file comment.
+ */
 int moqc__lite_decode_announce_init(const uint8_t **p, const uint8_t *end,
                                     moqc_lite_version v,
                                     moqc__lite_announce_init *out);
+/**
+ * Encodes ANNOUNCE_INIT (lite-01/02 only; the encoder writes enc_suffixes).
+ * Errors as in the file comment.
+ */
 int moqc__lite_encode_announce_init(moqc__writer *w, moqc_lite_version v,
                                     const moqc__lite_announce_init *m);
 /**
@@ -501,8 +523,10 @@ typedef struct moqc__lite_track {
   moqc_str track;
 } moqc__lite_track;
 
+/** Decodes TRACK (lite-05 only). Results as in the file comment. */
 int moqc__lite_decode_track(const uint8_t **p, const uint8_t *end,
                             moqc_lite_version v, moqc__lite_track *out);
+/** Encodes TRACK (lite-05 only). Errors as in the file comment. */
 int moqc__lite_encode_track(moqc__writer *w, moqc_lite_version v,
                             const moqc__lite_track *m);
 
@@ -521,9 +545,11 @@ typedef struct moqc__lite_track_info {
 /** Largest encoded TRACK_INFO. */
 #define MOQC_LITE_MAX_TRACK_INFO_SIZE 19
 
+/** Decodes TRACK_INFO (lite-05 only). Results as in the file comment. */
 int moqc__lite_decode_track_info(const uint8_t **p, const uint8_t *end,
                                  moqc_lite_version v,
                                  moqc__lite_track_info *out);
+/** Encodes TRACK_INFO (lite-05 only). Errors as in the file comment. */
 int moqc__lite_encode_track_info(moqc__writer *w, moqc_lite_version v,
                                  const moqc__lite_track_info *m);
 
@@ -552,8 +578,16 @@ typedef struct moqc__lite_subscribe {
   uint64_t end_group;
 } moqc__lite_subscribe;
 
+/**
+ * Decodes SUBSCRIBE (every version; preferences from lite-03).
+ * Results as in the file comment.
+ */
 int moqc__lite_decode_subscribe(const uint8_t **p, const uint8_t *end,
                                 moqc_lite_version v, moqc__lite_subscribe *out);
+/**
+ * Encodes SUBSCRIBE (every version; preferences from lite-03).
+ * Errors as in the file comment.
+ */
 int moqc__lite_encode_subscribe(moqc__writer *w, moqc_lite_version v,
                                 const moqc__lite_subscribe *m);
 
@@ -575,9 +609,17 @@ typedef struct moqc__lite_subscribe_update {
 /** Largest encoded SUBSCRIBE_UPDATE. */
 #define MOQC_LITE_MAX_SUBSCRIBE_UPDATE_SIZE 27
 
+/**
+ * Decodes SUBSCRIBE_UPDATE (lite-03 and later).
+ * Results as in the file comment.
+ */
 int moqc__lite_decode_subscribe_update(const uint8_t **p, const uint8_t *end,
                                        moqc_lite_version v,
                                        moqc__lite_subscribe_update *out);
+/**
+ * Encodes SUBSCRIBE_UPDATE (lite-03 and later).
+ * Errors as in the file comment.
+ */
 int moqc__lite_encode_subscribe_update(moqc__writer *w, moqc_lite_version v,
                                        const moqc__lite_subscribe_update *m);
 
@@ -626,9 +668,17 @@ typedef struct moqc__lite_subscribe_response {
 /** Largest encoded subscribe response. */
 #define MOQC_LITE_MAX_SUBSCRIBE_RESPONSE_SIZE 28
 
+/**
+ * Decodes a subscribe response (every version; typed from lite-03).
+ * Results as in the file comment.
+ */
 int moqc__lite_decode_subscribe_response(const uint8_t **p, const uint8_t *end,
                                          moqc_lite_version v,
                                          moqc__lite_subscribe_response *out);
+/**
+ * Encodes a subscribe response (every version; typed from lite-03).
+ * Errors as in the file comment.
+ */
 int moqc__lite_encode_subscribe_response(
     moqc__writer *w, moqc_lite_version v,
     const moqc__lite_subscribe_response *m);
@@ -647,8 +697,10 @@ typedef struct moqc__lite_group {
 /** Largest encoded GROUP. */
 #define MOQC_LITE_MAX_GROUP_SIZE 17
 
+/** Decodes GROUP (every version). Results as in the file comment. */
 int moqc__lite_decode_group(const uint8_t **p, const uint8_t *end,
                             moqc_lite_version v, moqc__lite_group *out);
+/** Encodes GROUP (every version). Errors as in the file comment. */
 int moqc__lite_encode_group(moqc__writer *w, moqc_lite_version v,
                             const moqc__lite_group *m);
 
@@ -759,8 +811,10 @@ typedef struct moqc__lite_fetch {
   uint64_t group;
 } moqc__lite_fetch;
 
+/** Decodes FETCH (lite-05 only). Results as in the file comment. */
 int moqc__lite_decode_fetch(const uint8_t **p, const uint8_t *end,
                             moqc_lite_version v, moqc__lite_fetch *out);
+/** Encodes FETCH (lite-05 only). Errors as in the file comment. */
 int moqc__lite_encode_fetch(moqc__writer *w, moqc_lite_version v,
                             const moqc__lite_fetch *m);
 
@@ -781,8 +835,16 @@ typedef struct moqc__lite_datagram {
 /** Largest datagram header. */
 #define MOQC_LITE_MAX_DATAGRAM_HEADER_SIZE 24
 
+/**
+ * Decodes a datagram body (lite-05 only; the payload view takes the rest of the
+ * input). Results as in the file comment.
+ */
 int moqc__lite_decode_datagram(const uint8_t **p, const uint8_t *end,
                                moqc_lite_version v, moqc__lite_datagram *out);
+/**
+ * Encodes a datagram body (lite-05 only; the payload view takes the rest of the
+ * input). Errors as in the file comment.
+ */
 int moqc__lite_encode_datagram(moqc__writer *w, moqc_lite_version v,
                                const moqc__lite_datagram *m);
 
@@ -802,8 +864,16 @@ typedef struct moqc__lite_probe {
 /** Largest encoded PROBE. */
 #define MOQC_LITE_MAX_PROBE_SIZE 17
 
+/**
+ * Decodes PROBE (lite-03 and later; RTT from lite-04).
+ * Results as in the file comment.
+ */
 int moqc__lite_decode_probe(const uint8_t **p, const uint8_t *end,
                             moqc_lite_version v, moqc__lite_probe *out);
+/**
+ * Encodes PROBE (lite-03 and later; RTT from lite-04).
+ * Errors as in the file comment.
+ */
 int moqc__lite_encode_probe(moqc__writer *w, moqc_lite_version v,
                             const moqc__lite_probe *m);
 
@@ -812,8 +882,10 @@ typedef struct moqc__lite_goaway {
   moqc_str uri;
 } moqc__lite_goaway;
 
+/** Decodes GOAWAY (lite-04 and later). Results as in the file comment. */
 int moqc__lite_decode_goaway(const uint8_t **p, const uint8_t *end,
                              moqc_lite_version v, moqc__lite_goaway *out);
+/** Encodes GOAWAY (lite-04 and later). Errors as in the file comment. */
 int moqc__lite_encode_goaway(moqc__writer *w, moqc_lite_version v,
                              const moqc__lite_goaway *m);
 
