@@ -29,6 +29,7 @@
 #include <moqc/error.h>
 #include <moqc/mem.h>
 #include <moqc/rcbuf.h>
+#include <moqc/session.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -365,6 +366,31 @@ MOQC_EXTERN int moqc_quic_conn_send_datagram(moqc_quic_conn *conn, const uint8_t
  * again does nothing.
  */
 MOQC_EXTERN void moqc_quic_conn_close(moqc_quic_conn *conn, uint64_t app_code, const char *reason);
+
+/**
+ * The transport handle for a stream application (a moq-lite session) carried by conn: pass it to
+ * moqc_session_new, then attach the session with moqc_quic_conn_attach. Valid until on_close
+ * returns. Its wake operation is thread-safe (uv_async_send) once attached.
+ */
+MOQC_EXTERN moqc_transport moqc_quic_conn_transport(moqc_quic_conn *conn);
+
+/**
+ * Attaches a stream application (ops referenced: they must outlive the connection; app is passed
+ * to every op). Call it from on_connection (so no stream byte arrives before it) or later, once.
+ * From then on the connection drives the application instead of the stream callbacks:
+ * read_stream gets the bytes (its return value is credited to flow control), writev_stream is
+ * pulled whenever packets can be sent (its ranges are sent straight from its buffers and
+ * acknowledged with add_ack_offset), block_stream / unblock_stream follow flow control,
+ * recv_reset, recv_stop_sending (together with the stream's close, as ngtcp2 reports stops),
+ * close_stream, recv_datagram, poll after wake or new stream credit, get_expiry /
+ * handle_expiry on the connection's timer, and closed when the connection ends other than by
+ * the application's own close (on_close still follows: delete the session there at the latest).
+ * A negative return from the application closes the connection with moqc_err_to_lite_code.
+ * Do not use moqc_quic_conn_write on an attached connection. Returns 0,
+ * MOQC_ERR_INVALID_ARGUMENT (already attached), MOQC_ERR_CLOSED, MOQC_ERR_IO.
+ */
+MOQC_EXTERN int moqc_quic_conn_attach(moqc_quic_conn *conn, const moqc_stream_app_ops *ops,
+                                      void *app);
 
 /** Connection statistics. */
 typedef struct moqc_quic_conn_stats {

@@ -90,7 +90,11 @@ static int conn_recv_datagram_cb(ngtcp2_conn *conn, uint32_t flags, const uint8_
   moqc_quic_conn *c = ud;
   (void)conn;
   (void)flags;
-  if (c->ep->cb.on_datagram != NULL && !c->close_requested) {
+  if (c->app_ops != NULL) {
+    if (!c->close_requested) {
+      moqc__app_datagram(c, data, datalen);
+    }
+  } else if (c->ep->cb.on_datagram != NULL && !c->close_requested) {
     c->ep->cb.on_datagram(c, data, datalen, c->ep->user_data, c->user_data);
   }
   return 0;
@@ -163,6 +167,7 @@ static moqc_quic_conn *conn_alloc(moqc_quic_endpoint *ep, bool server,
   c->remotelen = remotelen;
   uv_timer_init(ep->loop, &c->timer);
   c->timer.data = c;
+  c->handles = 1;
   ep->open_handles++;
   c->next = ep->conns;
   if (ep->conns != NULL) {
@@ -293,6 +298,19 @@ static void conn_report_close(moqc_quic_conn *c, int err, uint64_t app_code, boo
     return;
   }
   c->close_reported = true;
+  if (c->app_ops != NULL) {
+    const uint8_t *reason = (const uint8_t *)"";
+    size_t reason_len = 0;
+    if (remote && c->conn != NULL) {
+      moqc__ccerr ccerr;
+      moqc__conn_remote_ccerr(c->conn, &ccerr);
+      if (ccerr.reason != NULL) {
+        reason = ccerr.reason;
+        reason_len = ccerr.reasonlen;
+      }
+    }
+    moqc__app_closed(c, err == 0 ? app_code : moqc_err_to_lite_code(err), reason, reason_len);
+  }
   MOQC_LOG(c->ep->log, MOQC_LOG_DEBUG, "quic: %s connection closed: err %d app %llu %s",
            c->server ? "server" : "client", err, (unsigned long long)app_code,
            remote ? "by peer" : "locally");
@@ -413,10 +431,12 @@ void moqc_quic_conn_close(moqc_quic_conn *conn, uint64_t app_code, const char *r
   moqc__ep_mark_dirty(conn->ep, conn);
 }
 
-static void conn_timer_closed_cb(uv_handle_t *h) {
+static void conn_handle_closed_cb(uv_handle_t *h) {
   moqc_quic_conn *c = h->data;
   moqc_quic_endpoint *ep = c->ep;
-  moqc_mem_free(ep->mem, c);
+  if (--c->handles == 0) {
+    moqc_mem_free(ep->mem, c);
+  }
   moqc__ep_handle_closed(ep);
 }
 
@@ -457,8 +477,9 @@ static void conn_destroy(moqc_quic_conn *c) {
     c->next->prev = c->prev;
   }
   ep->nconns--;
+  moqc__app_free(c, conn_handle_closed_cb);
   uv_timer_stop(&c->timer);
-  uv_close((uv_handle_t *)&c->timer, conn_timer_closed_cb);
+  uv_close((uv_handle_t *)&c->timer, conn_handle_closed_cb);
 }
 
 void moqc__conn_abort(moqc_quic_conn *c) {
@@ -535,6 +556,10 @@ static void conn_arm_timer(moqc_quic_conn *c) {
     return;
   }
   moqc_tstamp expiry = ngtcp2_conn_get_expiry(c->conn);
+  moqc_tstamp app_expiry = c->app_ops != NULL ? moqc__app_expiry(c) : UINT64_MAX;
+  if (app_expiry < expiry) {
+    expiry = app_expiry;
+  }
   if (expiry == UINT64_MAX) {
     uv_timer_stop(&c->timer);
     return;
@@ -554,11 +579,15 @@ void moqc__conn_write(moqc_quic_conn *c) {
   if (c->state != MOQC__CONN_OPEN) {
     return;
   }
+  moqc_tstamp now = moqc__quic_now();
+  if (c->app_ops != NULL && !c->close_requested) {
+    moqc__app_before_write(c, now);
+  }
   if (c->close_requested) {
     conn_close_app(c);
     return;
   }
-  int rv = moqc__conn_write_streams(c, moqc__quic_now());
+  int rv = moqc__conn_write_streams(c, now);
   if (rv == 1) {
     c->write_blocked = true;
   } else if (rv < 0) {
@@ -578,6 +607,7 @@ static void conn_timer_cb(uv_timer_t *t) {
   if (c->state != MOQC__CONN_OPEN) {
     return;
   }
+  moqc__app_handle_expiry(c, moqc__quic_now());
   int rv = ngtcp2_conn_handle_expiry(c->conn, moqc__quic_now());
   if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
     conn_destroy(c);

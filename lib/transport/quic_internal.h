@@ -6,6 +6,7 @@
 #define MOQC_TRANSPORT_QUIC_INTERNAL_H
 
 #include <moqc/quic.h>
+#include <moqc/session.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -127,7 +128,22 @@ struct moqc_quic_conn {
   moqc_quic_conn *prev, *next;             /* the endpoint's list */
   moqc_quic_conn *dirty_prev, *dirty_next; /* the endpoint's dirty list */
   uint64_t pkts_sent, pkts_recv;
+  unsigned handles; /* libuv handles still open (timer, async) */
+  /* the attached stream application (quic_app.c) */
+  const moqc_stream_app_ops *app_ops;
+  void *app;
+  uv_async_t async;
+  bool async_open, app_poll_pending, app_closing;
+  struct moqc__app_close *app_closes; /* stream closes waiting for delivery */
+  size_t napp_closes, app_closes_cap;
 };
+
+/** A stream close waiting to be told to the application (never from inside an ngtcp2 call). */
+typedef struct moqc__app_close {
+  int64_t id;
+  bool stopped;
+  uint64_t code;
+} moqc__app_close;
 
 /* ---- endpoint (quic_endpoint.c) ---- */
 
@@ -211,5 +227,36 @@ void moqc__streams_free(moqc_quic_conn *conn);
 int moqc__conn_write_streams(moqc_quic_conn *conn, moqc_tstamp ts);
 /** Frees queued datagrams. */
 void moqc__dgrams_free(moqc_quic_conn *conn);
+/** Finds a stream of conn, or NULL. */
+moqc__quic_stream *moqc__stream_find(const moqc_quic_conn *conn, int64_t id);
+
+/* ---- the stream-application adapter (quic_app.c); every hook assumes conn->app_ops != NULL ---- */
+
+moqc_ssize moqc__app_read(moqc_quic_conn *c, int64_t id, const uint8_t *data, size_t len,
+                          bool fin);
+void moqc__app_acked(moqc_quic_conn *c, int64_t id, uint64_t n);
+void moqc__app_reset(moqc_quic_conn *c, int64_t id, uint64_t code);
+void moqc__app_unblock(moqc_quic_conn *c, int64_t id);
+void moqc__app_stream_closed(moqc_quic_conn *c, int64_t id, bool stopped, uint64_t code);
+void moqc__app_datagram(moqc_quic_conn *c, const uint8_t *data, size_t len);
+void moqc__app_wants_poll(moqc_quic_conn *c);
+/** Tells the application the connection ended (unless it closed it itself) and detaches it. */
+void moqc__app_closed(moqc_quic_conn *c, uint64_t code, const uint8_t *reason, size_t len);
+/** Delivers deferred events and a pending poll before the write loop. */
+void moqc__app_before_write(moqc_quic_conn *c, moqc_tstamp ts);
+/** Pulls the next stream ranges from the application (its writev_stream). */
+moqc_ssize moqc__app_pull(moqc_quic_conn *c, int64_t *id, bool *fin, ngtcp2_vec *vec,
+                          size_t max, moqc_tstamp ts);
+/** Reports one writev_stream result for a pulled stream. Returns 0 or a fatal ngtcp2 error. */
+int moqc__app_wrote(moqc_quic_conn *c, int64_t id, ngtcp2_ssize nwrite, ngtcp2_ssize ndatalen,
+                    bool fin, size_t vlen);
+/** The application's next deadline (UINT64_MAX when none or detached). */
+moqc_tstamp moqc__app_expiry(const moqc_quic_conn *c);
+/** Runs the application's due timers. */
+void moqc__app_handle_expiry(moqc_quic_conn *c, moqc_tstamp ts);
+/** Releases the adapter's memory and closes its async handle (part of conn_destroy). */
+void moqc__app_free(moqc_quic_conn *c, uv_close_cb close_cb);
+/** Asks for the close of conn with a library error turned into a moq-lite code. */
+void moqc__conn_fail(moqc_quic_conn *c, int err);
 
 #endif /* MOQC_TRANSPORT_QUIC_INTERNAL_H */

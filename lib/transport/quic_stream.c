@@ -18,7 +18,7 @@ static size_t stream_hash(const moqc_quic_conn *c, int64_t id) {
   return (size_t)(h >> 32) & (c->nsbuckets - 1);
 }
 
-static moqc__quic_stream *stream_find(const moqc_quic_conn *c, int64_t id) {
+moqc__quic_stream *moqc__stream_find(const moqc_quic_conn *c, int64_t id) {
   if (c->nsbuckets == 0) {
     return NULL;
   }
@@ -255,7 +255,7 @@ static void stream_ack(moqc__quic_stream *s, uint64_t n) {
 static int stream_open_cb(ngtcp2_conn *conn, int64_t id, void *ud) {
   moqc_quic_conn *c = ud;
   (void)conn;
-  if (c->state != MOQC__CONN_OPEN || stream_find(c, id) != NULL) {
+  if (c->state != MOQC__CONN_OPEN || moqc__stream_find(c, id) != NULL) {
     return 0;
   }
   return stream_new(c, id) != NULL ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
@@ -268,7 +268,14 @@ static int stream_recv_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, ui
   (void)sud;
   moqc_ssize consumed = (moqc_ssize)datalen;
   bool fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
-  if (c->ep->cb.on_stream_data != NULL && !c->close_requested) {
+  if (c->app_ops != NULL) {
+    if (!c->close_requested) {
+      consumed = moqc__app_read(c, id, data, datalen, fin);
+      if ((size_t)consumed > datalen) {
+        consumed = (moqc_ssize)datalen;
+      }
+    }
+  } else if (c->ep->cb.on_stream_data != NULL && !c->close_requested) {
     consumed = c->ep->cb.on_stream_data(c, id, data, datalen, fin, c->ep->user_data, c->user_data);
     if (consumed < 0) {
       c->close_requested = true;
@@ -297,7 +304,9 @@ static int stream_acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint6
     return 0;
   }
   stream_ack(s, datalen);
-  if (c->ep->cb.on_stream_acked != NULL && datalen > 0) {
+  if (c->app_ops != NULL) {
+    moqc__app_acked(c, id, datalen);
+  } else if (c->ep->cb.on_stream_acked != NULL && datalen > 0) {
     c->ep->cb.on_stream_acked(c, id, datalen, c->ep->user_data, c->user_data);
   }
   return 0;
@@ -323,6 +332,10 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64
   bool stopped = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0 && s->can_send &&
                  !s->local_reset && !(s->fin_sent && s->acked >= s->queued);
   stream_remove(c, s);
+  if (c->app_ops != NULL) {
+    moqc__app_stream_closed(c, id, stopped, app_error_code);
+    return 0;
+  }
   if (stopped && c->ep->cb.on_stream_stop != NULL) {
     c->ep->cb.on_stream_stop(c, id, app_error_code, c->ep->user_data, c->user_data);
   }
@@ -338,7 +351,9 @@ static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size, u
   (void)conn;
   (void)final_size;
   (void)sud;
-  if (c->ep->cb.on_stream_reset != NULL) {
+  if (c->app_ops != NULL) {
+    moqc__app_reset(c, id, app_code);
+  } else if (c->ep->cb.on_stream_reset != NULL) {
     c->ep->cb.on_stream_reset(c, id, app_code, c->ep->user_data, c->user_data);
   }
   return 0;
@@ -349,9 +364,13 @@ static int stream_extend_max_data_cb(ngtcp2_conn *conn, int64_t id, uint64_t max
   moqc_quic_conn *c = ud;
   moqc__quic_stream *s = sud;
   (void)conn;
-  (void)id;
   (void)max_data;
-  if (s != NULL && s->blocked) {
+  if (s != NULL && s->blocked && c->app_ops != NULL) {
+    s->blocked = false;
+    if (!s->reset) {
+      moqc__app_unblock(c, id);
+    }
+  } else if (s != NULL && s->blocked) {
     s->blocked = false;
     if (stream_has_pending(s)) {
       stream_send_list_append(c, s);
@@ -365,7 +384,9 @@ static int stream_extend_bidi_cb(ngtcp2_conn *conn, uint64_t max, void *ud) {
   moqc_quic_conn *c = ud;
   (void)conn;
   (void)max;
-  if (c->handshake_done && c->ep->cb.on_streams_available != NULL) {
+  if (c->app_ops != NULL) {
+    moqc__app_wants_poll(c);
+  } else if (c->handshake_done && c->ep->cb.on_streams_available != NULL) {
     c->ep->cb.on_streams_available(c, false, c->ep->user_data, c->user_data);
   }
   return 0;
@@ -375,7 +396,9 @@ static int stream_extend_uni_cb(ngtcp2_conn *conn, uint64_t max, void *ud) {
   moqc_quic_conn *c = ud;
   (void)conn;
   (void)max;
-  if (c->handshake_done && c->ep->cb.on_streams_available != NULL) {
+  if (c->app_ops != NULL) {
+    moqc__app_wants_poll(c);
+  } else if (c->handshake_done && c->ep->cb.on_streams_available != NULL) {
     c->ep->cb.on_streams_available(c, true, c->ep->user_data, c->user_data);
   }
   return 0;
@@ -447,7 +470,7 @@ static int stream_writable(moqc_quic_conn *conn, int64_t stream_id, moqc__quic_s
   if (conn->state != MOQC__CONN_OPEN || conn->close_requested) {
     return MOQC_ERR_CLOSED;
   }
-  moqc__quic_stream *s = stream_find(conn, stream_id);
+  moqc__quic_stream *s = moqc__stream_find(conn, stream_id);
   if (s == NULL || !s->can_send) {
     return MOQC_ERR_NOT_FOUND;
   }
@@ -510,12 +533,12 @@ int moqc_quic_conn_finish(moqc_quic_conn *conn, int64_t stream_id) {
 }
 
 uint64_t moqc_quic_conn_stream_unacked(const moqc_quic_conn *conn, int64_t stream_id) {
-  const moqc__quic_stream *s = stream_find(conn, stream_id);
+  const moqc__quic_stream *s = moqc__stream_find(conn, stream_id);
   return s == NULL || s->reset ? 0 : s->queued - s->acked;
 }
 
 int moqc_quic_conn_reset_stream(moqc_quic_conn *conn, int64_t stream_id, uint64_t app_code) {
-  moqc__quic_stream *s = stream_find(conn, stream_id);
+  moqc__quic_stream *s = moqc__stream_find(conn, stream_id);
   if (s == NULL || !s->can_send || conn->state != MOQC__CONN_OPEN) {
     return MOQC_ERR_NOT_FOUND;
   }
@@ -531,7 +554,7 @@ int moqc_quic_conn_reset_stream(moqc_quic_conn *conn, int64_t stream_id, uint64_
 }
 
 int moqc_quic_conn_stop_stream(moqc_quic_conn *conn, int64_t stream_id, uint64_t app_code) {
-  moqc__quic_stream *s = stream_find(conn, stream_id);
+  moqc__quic_stream *s = moqc__stream_find(conn, stream_id);
   if (s == NULL || !s->can_recv || conn->state != MOQC__CONN_OPEN) {
     return MOQC_ERR_NOT_FOUND;
   }
@@ -541,7 +564,7 @@ int moqc_quic_conn_stop_stream(moqc_quic_conn *conn, int64_t stream_id, uint64_t
 }
 
 int moqc_quic_conn_extend_stream_offset(moqc_quic_conn *conn, int64_t stream_id, uint64_t n) {
-  if (conn->state != MOQC__CONN_OPEN || stream_find(conn, stream_id) == NULL) {
+  if (conn->state != MOQC__CONN_OPEN || moqc__stream_find(conn, stream_id) == NULL) {
     return MOQC_ERR_NOT_FOUND;
   }
   ngtcp2_conn_extend_max_stream_offset(conn->conn, stream_id, n);

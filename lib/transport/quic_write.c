@@ -101,6 +101,33 @@ int moqc__conn_write_streams(moqc_quic_conn *c, moqc_tstamp ts) {
       if (nwrite < 0) {
         return (int)nwrite;
       }
+    } else if (c->app_ops != NULL) {
+      int64_t sid = -1;
+      bool fin = false;
+      size_t vlen = 0;
+      size_t nv = c->handshake_done ? (size_t)moqc__app_pull(c, &sid, &fin, vec,
+                                                             MOQC__QUIC_MAX_VEC, ts)
+                                    : 0;
+      if (c->close_requested) {
+        break; /* the application failed; the close goes out on the next pass */
+      }
+      for (size_t i = 0; i < nv; i++) {
+        vlen += vec[i].len;
+      }
+      uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0U);
+      nwrite = ngtcp2_conn_writev_stream(c->conn, &ps.path, &pi, slot, cap, &ndatalen, flags, sid,
+                                         nv > 0 ? vec : NULL, nv, ts);
+      if (sid != -1) {
+        int rv = moqc__app_wrote(c, sid, nwrite, ndatalen, fin, vlen);
+        if (rv != 0) {
+          return rv;
+        }
+        if (nwrite < 0) {
+          continue;
+        }
+      } else if (nwrite < 0) {
+        return (int)nwrite;
+      }
     } else {
       moqc__quic_stream *s = c->handshake_done ? c->send_head : NULL;
       size_t nv = 0;
@@ -145,7 +172,7 @@ int moqc__conn_write_streams(moqc_quic_conn *c, moqc_tstamp ts) {
     pkts++;
   }
   ngtcp2_conn_update_pkt_tx_time(c->conn, ts);
-  if (pkts == max_pkts && (c->send_head != NULL || c->dg_head != NULL)) {
+  if (pkts == max_pkts && (c->send_head != NULL || c->dg_head != NULL || c->app_ops != NULL)) {
     /* Budget used up with data left: come back before the loop blocks. */
     moqc__ep_mark_dirty(ep, c);
   }
