@@ -131,13 +131,17 @@ void moqc__track_clear_cache(moqc__core *c, moqc__track *t, int err,
   }
 }
 
-/* Retention: evicts groups older than the track's retention, never the latest.
+/*
+ * Retention: evicts groups older than the track's retention, never the one with
+ * the highest sequence nor the one being inserted (the last).
  */
 static void track_expire(moqc__core *c, moqc__track *t, moqc_tstamp now,
                          moqc__wake *batch) {
   moqc_tstamp keep = t->has_info ? t->info.retention : MOQC_DEFAULT_RETENTION;
 
-  for (size_t i = 0; i < t->ngroups; i++) {
+  /* The last group is the one being inserted: never evicted by its own insert.
+   */
+  for (size_t i = 0; i + 1 < t->ngroups; i++) {
     moqc__group *g = t->groups[i];
     if (g == NULL || g->sequence == t->max_seq) {
       continue;
@@ -155,7 +159,7 @@ static void track_pay_debt(moqc__core *c, moqc__track *t, moqc__wake *batch) {
   if (c->pool == NULL) {
     return;
   }
-  for (size_t i = 0; i < t->ngroups && pool_over(c->pool); i++) {
+  for (size_t i = 0; i + 1 < t->ngroups && pool_over(c->pool); i++) {
     moqc__group *g = t->groups[i];
     if (g == NULL || g->sequence == t->max_seq) {
       continue;
