@@ -308,6 +308,35 @@ static void test_track_retention_keeps_max_sequence(void **state) {
   ftrack_close(&f);
 }
 
+static void test_track_retention_zero_keeps_new_group(void **state) {
+  ftrack f;
+  moqc_track_info info;
+  moqc_group_producer *gp;
+  moqc_group_consumer *gc;
+  (void)state;
+  moqc_track_info_default(&info);
+  info.retention = 0;
+  ftrack_open(&f, &info);
+  put(&f, 5, 10 * MS);
+  /* A lower sequence inserted with zero retention survives its own insert. */
+  assert_int_equal(moqc_track_producer_create_group(f.tp, 3, 20 * MS, &gp), 0);
+  assert_int_equal(
+      moqc_group_producer_write_frame(gp, (const uint8_t *)"z", 1, 0), 0);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 3, &gc, NULL), 0);
+  moqc_group_consumer_del(gc);
+  /* The next insert expires it (not the max, 5). */
+  put(&f, 4, 30 * MS);
+  assert_int_equal(
+      moqc_group_producer_write_frame(gp, (const uint8_t *)"z", 1, 0),
+      MOQC_ERR_CLOSED);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 3, &gc, NULL),
+                   MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_track_consumer_fetch_group(f.tc, 5, &gc, NULL), 0);
+  moqc_group_consumer_del(gc);
+  moqc_group_producer_del(gp);
+  ftrack_close(&f);
+}
+
 static void test_track_abort_and_drop(void **state) {
   ftrack f;
   moqc_track_subscriber *s;
@@ -872,6 +901,7 @@ int main(void) {
       cmocka_unit_test(test_track_end_cap),
       cmocka_unit_test(test_track_retention),
       cmocka_unit_test(test_track_retention_keeps_max_sequence),
+      cmocka_unit_test(test_track_retention_zero_keeps_new_group),
       cmocka_unit_test(test_track_abort_and_drop),
       cmocka_unit_test(test_track_fetch),
       cmocka_unit_test(test_track_fetch_aborts_with_track),
