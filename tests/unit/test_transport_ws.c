@@ -952,6 +952,96 @@ static void test_connection_cap(void **state) {
   env_free(&e);
 }
 
+/* ---- The npm client (@moq/net 0.3.4 from tests/interop) against the server ------------------- */
+
+static const char npm_script[] =
+    "if (typeof Promise.withResolvers !== 'function') {\n"
+    "  Promise.withResolvers = () => { let resolve, reject;\n"
+    "    const promise = new Promise((a, b) => { resolve = a; reject = b; });\n"
+    "    return { promise, resolve, reject }; };\n"
+    "}\n"
+    "if (typeof Set.prototype.difference !== 'function') {\n"
+    "  Object.defineProperty(Set.prototype, 'difference', { value(o) {\n"
+    "    const r = new Set(); for (const v of this) if (!o.has(v)) r.add(v); return r; },\n"
+    "    writable: true, configurable: true });\n"
+    "}\n"
+    "console.debug = console.info = () => {};\n"
+    "const WebSocket = (await import('ws')).default;\n"
+    "if (typeof globalThis.WebSocket === 'undefined') globalThis.WebSocket = WebSocket;\n"
+    "const Moq = await import('@moq/net');\n"
+    "const url = new URL(`http://127.0.0.1:${process.env.MOQC_PORT}/anon`);\n"
+    "const timeout = new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 5000));\n"
+    "const conn = await Promise.race([Moq.Connection.connect(url), timeout]);\n"
+    "console.error(`npm client: ${conn.version} over ${conn.transport}`);\n"
+    "await new Promise((r) => setTimeout(r, 300));\n"
+    "conn.close();\n"
+    "await new Promise((r) => setTimeout(r, 300));\n"
+    "process.exit(conn.version === 'moq-lite-05' && conn.transport === 'websocket' ? 0 : 2);\n";
+
+typedef struct npm_run {
+  bool exited;
+  int64_t status;
+} npm_run;
+
+static void npm_on_exit(uv_process_t *p, int64_t status, int sig) {
+  npm_run *r = p->data;
+  r->exited = true;
+  r->status = sig != 0 ? -sig : status;
+  uv_close((uv_handle_t *)p, NULL);
+}
+
+static bool npm_done(void *p) { return ((npm_run *)p)->exited; }
+
+static void test_npm_client_handshake(void **state) {
+  char dir[1024];
+  snprintf(dir, sizeof(dir), "%s/tests/interop/node_modules/@moq/net", MOQC_SOURCE_DIR);
+  if (access(dir, R_OK) != 0 || access("/usr/bin/node", X_OK) != 0) {
+    skip();
+  }
+  snprintf(dir, sizeof(dir), "%s/tests/interop", MOQC_SOURCE_DIR);
+  env e;
+  moqc_http_server_settings st;
+  env_settings(&st);
+  env_init(&e, &st);
+  char port_env[32];
+  snprintf(port_env, sizeof(port_env), "MOQC_PORT=%d", e.port);
+  char *args[] = {"/usr/bin/node", "--input-type=module", "-e", (char *)npm_script, NULL};
+  char *envp[] = {port_env, "PATH=/usr/bin:/bin", NULL};
+  uv_stdio_container_t stdio[3] = {
+      {.flags = UV_IGNORE}, {.flags = UV_INHERIT_FD, .data.fd = 2}, {.flags = UV_INHERIT_FD, .data.fd = 2}};
+  uv_process_options_t opt;
+  memset(&opt, 0, sizeof(opt));
+  opt.file = args[0];
+  opt.args = args;
+  opt.env = envp;
+  opt.cwd = dir;
+  opt.stdio = stdio;
+  opt.stdio_count = 3;
+  opt.exit_cb = npm_on_exit;
+  uv_process_t proc;
+  npm_run run = {false, 0};
+  proc.data = &run;
+  assert_int_equal(uv_spawn(&e.loop, &proc, &opt), 0);
+  assert_true(env_run_until(&e, npm_done, &run, 20000));
+  assert_int_equal(run.status, 0);
+  /* The server saw the client's upgrade, parameters and its SETUP uni stream (id 2, type 0x01),
+   * then the client's APPLICATION_CLOSE. */
+  assert_int_equal(e.napps, 1);
+  assert_int_equal(e.last_alpn.len, 11);
+  assert_memory_equal(e.last_alpn.ptr, "moq-lite-05", 11);
+  tstream *setup = tapp_stream(e.apps[0], 2);
+  assert_true(setup->rx_len >= 2);
+  assert_int_equal(setup->rx[0], 0x01);
+  for (int i = 0; i < 200 && !e.conn_closed[0]; i++) {
+    uv_run(&e.loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_true(e.conn_closed[0]);
+  assert_true(e.infos[0].app);
+  assert_int_equal(e.infos[0].code, 0);
+  env_free(&e);
+}
+
 int main(void) {
   /* A peer closing while the server writes must not kill the process (as in every libuv
    * program, the binary ignores SIGPIPE; the library never touches signal dispositions). */
@@ -967,6 +1057,7 @@ int main(void) {
       cmocka_unit_test(test_stream_limit_flood),
       cmocka_unit_test(test_garbage_after_upgrade),
       cmocka_unit_test(test_connection_cap),
+      cmocka_unit_test(test_npm_client_handshake),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
