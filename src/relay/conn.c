@@ -1,0 +1,205 @@
+/*
+ * moqc-relay: one moq-lite session per client connection, wired to the origin through views
+ * scoped by auth and tagged with the session's metering context.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay.h"
+
+/* The going-away code of a clean relay shutdown: moq-lite has none, so cancel (0). */
+#define RELAY_GOING_AWAY 0
+
+static void conn_unlink(relay_conn *c) {
+  relay *r = c->r;
+
+  if (c->prev != NULL) {
+    c->prev->next = c->next;
+  } else if (r->conns == c) {
+    r->conns = c->next;
+  }
+  if (c->next != NULL) {
+    c->next->prev = c->prev;
+  }
+  c->prev = c->next = NULL;
+}
+
+static void conn_free(relay_conn *c) {
+  moqc_session_del(c->session);
+  moqc_stats_session_decref(c->stats);
+  free(c->root);
+  free(c);
+}
+
+static void on_ws_close(void *user_data, moqc_ws_conn *ws, const moqc_ws_close_info *info) {
+  relay_conn *c = user_data;
+  relay *r = c->r;
+  int err = c->session != NULL ? moqc_session_error(c->session) : 0;
+
+  (void)ws;
+  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu closed: %s code %llu (%s)%s%s",
+             (unsigned long long)c->id, info->by_peer ? "peer" : "local",
+             (unsigned long long)info->code, info->what, err != 0 ? ", session: " : "",
+             err != 0 ? moqc_strerror(err) : "");
+  conn_unlink(c);
+  conn_free(c);
+}
+
+static uint32_t version_of_alpn(moqc_str alpn) {
+  if (moqc_str_eq(alpn, moqc_str_c("moq-lite-05"))) {
+    return MOQC_SESSION_VERSION_LITE_05;
+  }
+  if (moqc_str_eq(alpn, moqc_str_c("moq-lite-04"))) {
+    return MOQC_SESSION_VERSION_LITE_04;
+  }
+  if (moqc_str_eq(alpn, moqc_str_c("moq-lite-03"))) {
+    return MOQC_SESSION_VERSION_LITE_03;
+  }
+  return MOQC_SESSION_VERSION_LEGACY;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  c = (char)(c | 0x20);
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+char *relay_path_decode(moqc_str path) {
+  char *out = malloc(path.len + 1);
+  size_t i, n = 0;
+  moqc_str raw;
+
+  if (out == NULL) {
+    return NULL;
+  }
+  for (i = 0; i < path.len; i++) {
+    char c = path.ptr[i];
+    if (c == '%') {
+      int hi = i + 2 < path.len ? hexval(path.ptr[i + 1]) : -1;
+      int lo = i + 2 < path.len ? hexval(path.ptr[i + 2]) : -1;
+      if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+        free(out);
+        return NULL;
+      }
+      c = (char)(hi << 4 | lo);
+      i += 2;
+    }
+    out[n++] = c;
+  }
+  raw.ptr = out;
+  raw.len = n;
+  n = moqc_path_normalize(out, raw);
+  out[n] = '\0';
+  if (moqc_path_count_parts(moqc_str_c(out)) > MOQC_PATH_MAX_PARTS) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+void relay_conn_accept(relay *r, moqc_http_request *req) {
+  static const moqc_http_header text[] = {{"Content-Type", "text/plain"}};
+  moqc_str allowed[RELAY_LIST_MAX];
+  moqc_origin_producer *rooted_p = NULL, *mirror = NULL;
+  moqc_origin_consumer *rooted_c = NULL, *publish = NULL;
+  moqc_session_settings ss;
+  moqc_transport transport;
+  relay_conn *c;
+  size_t n;
+  int rv;
+
+  c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    moqc_http_respond(req, 500, text, 1, "out of memory\n", 14);
+    return;
+  }
+  c->r = r;
+  c->id = ++r->next_conn_id;
+  c->root = relay_path_decode(moqc_http_request_path(req));
+  if (c->root == NULL) {
+    moqc_http_respond(req, 400, text, 1, "bad path\n", 9);
+    free(c);
+    return;
+  }
+  n = relay_auth_allowed(r, moqc_str_c(c->root), allowed, RELAY_LIST_MAX);
+  if (n == 0) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: unauthorized root \"%s\"",
+               (unsigned long long)c->id, c->root);
+    moqc_http_respond(req, 401, text, 1, "unauthorized\n", 13);
+    free(c->root);
+    free(c);
+    return;
+  }
+  rv = moqc_stats_session_new(&c->stats, r->registry, moqc_str_c(""), moqc_str_c(c->root));
+  if (rv == 0) {
+    rv = moqc_origin_producer_with_root(r->producer, moqc_str_c(c->root), &rooted_p);
+  }
+  if (rv == 0) {
+    rv = moqc_origin_producer_scope(rooted_p, allowed, n, &mirror);
+  }
+  if (rv == 0) {
+    rv = moqc_origin_consumer_with_root(r->consumer, moqc_str_c(c->root), &rooted_c);
+  }
+  if (rv == 0) {
+    rv = moqc_origin_consumer_scope(rooted_c, allowed, n, &publish);
+  }
+  moqc_origin_producer_del(rooted_p);
+  moqc_origin_consumer_del(rooted_c);
+  if (rv != 0) {
+    moqc_origin_producer_del(mirror);
+    moqc_origin_consumer_del(publish);
+    moqc_http_respond(req, rv == MOQC_ERR_UNAUTHORIZED ? 403 : 500, text, 1, "refused\n", 8);
+    conn_free(c);
+    return;
+  }
+  rv = moqc_ws_accept(req, &c->ws);
+  if (rv != 0) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: upgrade refused: %s",
+               (unsigned long long)c->id, moqc_strerror(rv));
+    moqc_origin_producer_del(mirror);
+    moqc_origin_consumer_del(publish);
+    conn_free(c);
+    return;
+  }
+  moqc_session_settings_default(&ss);
+  ss.perspective = MOQC_SESSION_SERVER;
+  ss.version = version_of_alpn(moqc_ws_conn_alpn(c->ws));
+  ss.origin_id = moqc_origin_id(r->origin);
+  ss.announce_prefix = "";
+  ss.log = r->log;
+  transport = moqc_ws_conn_transport(c->ws);
+  rv = moqc_session_new(&c->session, &ss, &transport, publish, mirror,
+                        moqc_stats_session_ctx(c->stats));
+  moqc_origin_producer_del(mirror);
+  moqc_origin_consumer_del(publish);
+  c->next = r->conns;
+  if (r->conns != NULL) {
+    r->conns->prev = c;
+  }
+  r->conns = c;
+  if (rv != 0) {
+    c->session = NULL;
+    moqc_ws_conn_attach(c->ws, NULL, NULL, on_ws_close, c);
+    moqc_ws_conn_close(c->ws, moqc_err_to_lite_code(rv), moqc_strerror(rv));
+    return;
+  }
+  moqc_ws_conn_attach(c->ws, moqc_session_app_ops(), c->session, on_ws_close, c);
+  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: websocket %.*s root \"%s\"",
+             (unsigned long long)c->id, (int)moqc_ws_conn_protocol(c->ws).len,
+             moqc_ws_conn_protocol(c->ws).ptr, c->root);
+  moqc_session_start(c->session, relay_now(r));
+}
+
+void relay_conn_close_all(relay *r) {
+  relay_conn *c;
+
+  for (c = r->conns; c != NULL; c = c->next) {
+    if (c->session != NULL) {
+      moqc_session_close(c->session, RELAY_GOING_AWAY, "relay shutting down");
+    } else if (c->ws != NULL) {
+      moqc_ws_conn_close(c->ws, RELAY_GOING_AWAY, "relay shutting down");
+    }
+  }
+}

@@ -1,0 +1,317 @@
+/*
+ * moqc-relay: GET /fetch/<broadcast>/<track>[?group=N|latest], a non-MoQ gateway that streams
+ * the raw frame payloads of one group. It reads through the origin with its own metering context
+ * (tier "", root ""), so it is metered like any viewer: a subscription and a viewer for the
+ * latest group, a fetch for a numbered one, and the frames and bytes it reads.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay.h"
+
+/* How long a fetch waits for the broadcast to be announced and for the group's frames. */
+#define FETCH_WAIT (30 * MOQC_SECONDS)
+/* How often a fetch retries a broadcast that is not announced yet. */
+#define FETCH_RETRY_MS 50
+
+typedef enum fetch_state {
+  FETCH_BROADCAST,
+  FETCH_SUBSCRIBE,
+  FETCH_LATEST,
+  FETCH_GROUP,
+  FETCH_FRAMES,
+  FETCH_DONE
+} fetch_state;
+
+struct relay_fetch {
+  relay *r;
+  relay_fetch *prev, *next;
+  moqc_http_request *req;
+  fetch_state state;
+  bool latest;
+  bool started;
+  uint64_t group;
+  moqc_tstamp deadline;
+  char *broadcast;
+  char *track;
+  moqc_stats_session *stats;
+  moqc_origin_consumer *view;
+  moqc_broadcast_consumer *bc;
+  moqc_track_consumer *tc;
+  moqc_track_subscriber *sub;
+  moqc_group_consumer *gc;
+  uv_timer_t timer;
+};
+
+static void fetch_unlink(relay_fetch *f) {
+  relay *r = f->r;
+
+  if (f->prev != NULL) {
+    f->prev->next = f->next;
+  } else if (r->fetches == f) {
+    r->fetches = f->next;
+  }
+  if (f->next != NULL) {
+    f->next->prev = f->prev;
+  }
+  f->prev = f->next = NULL;
+}
+
+static void fetch_timer_closed(uv_handle_t *h) {
+  relay_fetch *f = h->data;
+
+  free(f);
+}
+
+/* Releases every model handle (closing the viewer) and frees the fetch. */
+static void fetch_free(relay_fetch *f) {
+  fetch_unlink(f);
+  moqc_group_consumer_del(f->gc);
+  moqc_track_subscriber_del(f->sub);
+  moqc_track_consumer_del(f->tc);
+  moqc_broadcast_consumer_del(f->bc);
+  moqc_origin_consumer_del(f->view);
+  moqc_stats_session_decref(f->stats);
+  free(f->broadcast);
+  free(f->track);
+  uv_close((uv_handle_t *)&f->timer, fetch_timer_closed);
+}
+
+static void fetch_fail(relay_fetch *f, int status, const char *why) {
+  static const moqc_http_header text[] = {{"Content-Type", "text/plain; charset=utf-8"}};
+
+  if (f->req != NULL) {
+    if (f->started) {
+      /* Headers are out: end the body early; the client sees a short chunked body. */
+      moqc_http_respond_end(f->req);
+    } else {
+      char body[160];
+      int n = snprintf(body, sizeof(body), "%s\n", why);
+      moqc_http_respond(f->req, status, text, 1, body, (size_t)n);
+    }
+    f->req = NULL;
+  }
+  fetch_free(f);
+}
+
+static void on_req_abort(void *ud) {
+  relay_fetch *f = ud;
+
+  f->req = NULL;
+  fetch_free(f);
+}
+
+/* Advances one fetch as far as it can. Returns when it waits or is freed. */
+static void fetch_step(relay_fetch *f) {
+  relay *r = f->r;
+  moqc_tstamp now = relay_now(r);
+  int rv;
+
+  for (;;) {
+    switch (f->state) {
+    case FETCH_BROADCAST:
+      rv = moqc_origin_consumer_consume_broadcast(f->view, moqc_str_c(f->broadcast), &f->bc);
+      if (rv == MOQC_ERR_NOT_FOUND) {
+        if (now >= f->deadline) {
+          fetch_fail(f, 404, "broadcast not found");
+        }
+        return; /* the retry timer calls again */
+      }
+      if (rv != 0) {
+        fetch_fail(f, rv == MOQC_ERR_UNAUTHORIZED ? 403 : 500, moqc_strerror(rv));
+        return;
+      }
+      uv_timer_stop(&f->timer);
+      rv = moqc_broadcast_consumer_track(f->bc, f->track, &f->tc);
+      if (rv != 0) {
+        fetch_fail(f, 404, "track not found");
+        return;
+      }
+      f->state = f->latest ? FETCH_SUBSCRIBE : FETCH_GROUP;
+      break;
+    case FETCH_SUBSCRIBE:
+      rv = moqc_track_consumer_subscribe(f->tc, NULL, &f->sub, r->waker);
+      if (rv == MOQC_ERR_PENDING) {
+        return;
+      }
+      if (rv != 0) {
+        fetch_fail(f, 404, "track not found");
+        return;
+      }
+      f->state = FETCH_LATEST;
+      break;
+    case FETCH_LATEST: {
+      moqc_subscription sub;
+      rv = moqc_track_subscriber_latest(f->sub, &f->group);
+      if (rv == MOQC_ERR_NOT_FOUND) {
+        /* No group yet: take the first that arrives. */
+        rv = moqc_track_subscriber_next_group(f->sub, &f->gc, r->waker);
+        if (rv == MOQC_ERR_PENDING) {
+          return;
+        }
+        if (rv != 0) {
+          fetch_fail(f, 404, "no group");
+          return;
+        }
+        f->state = FETCH_FRAMES;
+        break;
+      }
+      moqc_subscription_default(&sub);
+      sub.has_start = true;
+      sub.start = f->group;
+      moqc_track_subscriber_update(f->sub, &sub);
+      rv = moqc_track_subscriber_next_group(f->sub, &f->gc, r->waker);
+      if (rv == MOQC_ERR_PENDING) {
+        return;
+      }
+      if (rv != 0) {
+        fetch_fail(f, 404, "group not found");
+        return;
+      }
+      f->state = FETCH_FRAMES;
+      break;
+    }
+    case FETCH_GROUP:
+      rv = moqc_track_consumer_fetch_group(f->tc, f->group, &f->gc, r->waker);
+      if (rv == MOQC_ERR_PENDING) {
+        return;
+      }
+      if (rv != 0) {
+        fetch_fail(f, 404, "group not found");
+        return;
+      }
+      f->state = FETCH_FRAMES;
+      break;
+    case FETCH_FRAMES: {
+      moqc_rcbuf *buf = NULL;
+      rv = moqc_group_consumer_read_frame(f->gc, &buf, NULL, r->waker);
+      if (rv == MOQC_ERR_PENDING) {
+        if (now >= f->deadline) {
+          fetch_fail(f, 504, "timed out waiting for the group");
+        }
+        return;
+      }
+      if (!f->started) {
+        static const moqc_http_header octets[] = {{"Content-Type", "application/octet-stream"}};
+        char seq[32];
+        moqc_http_header hdr[2] = {octets[0], {"X-Moq-Group", seq}};
+        snprintf(seq, sizeof(seq), "%llu", (unsigned long long)moqc_group_consumer_sequence(f->gc));
+        if (rv != 0 && rv != MOQC_END) {
+          moqc_rcbuf_decref(buf);
+          fetch_fail(f, 404, moqc_strerror(rv));
+          return;
+        }
+        if (moqc_http_respond_start(f->req, 200, hdr, 2) != 0) {
+          moqc_rcbuf_decref(buf);
+          f->req = NULL;
+          fetch_free(f);
+          return;
+        }
+        f->started = true;
+      }
+      if (rv == 0) {
+        rv = moqc_http_respond_write(f->req, moqc_rcbuf_data(buf), moqc_rcbuf_len(buf));
+        moqc_rcbuf_decref(buf);
+        if (rv != 0) {
+          fetch_fail(f, 500, moqc_strerror(rv));
+          return;
+        }
+        break;
+      }
+      /* MOQC_END or the group's abort error: end the body. */
+      moqc_http_respond_end(f->req);
+      f->req = NULL;
+      fetch_free(f);
+      return;
+    }
+    case FETCH_DONE:
+      return;
+    }
+  }
+}
+
+static void on_retry(uv_timer_t *t) { fetch_step(t->data); }
+
+void relay_fetch_start(relay *r, moqc_http_request *req, moqc_str rest) {
+  static const moqc_http_header text[] = {{"Content-Type", "text/plain; charset=utf-8"}};
+  moqc_str query = moqc_http_request_query(req);
+  relay_fetch *f;
+  char *path, *slash;
+  int rv;
+
+  f = calloc(1, sizeof(*f));
+  path = relay_path_decode(rest);
+  if (f == NULL || path == NULL || (slash = strrchr(path, '/')) == NULL) {
+    free(f);
+    free(path);
+    moqc_http_respond(req, 400, text, 1, "want /fetch/<broadcast>/<track>\n", 32);
+    return;
+  }
+  *slash = '\0';
+  f->r = r;
+  f->req = req;
+  f->broadcast = path;
+  f->track = strdup(slash + 1);
+  f->latest = true;
+  if (query.len > 0) {
+    char q[48];
+    char *end;
+    if (query.len >= sizeof(q)) {
+      goto bad_query;
+    }
+    memcpy(q, query.ptr, query.len);
+    q[query.len] = '\0';
+    if (strcmp(q, "group=latest") != 0) {
+      if (strncmp(q, "group=", 6) != 0 || q[6] < '0' || q[6] > '9') {
+        goto bad_query;
+      }
+      f->group = strtoull(q + 6, &end, 10);
+      if (*end != '\0' || f->group > ((uint64_t)1 << 53)) {
+        goto bad_query;
+      }
+      f->latest = false;
+    }
+  }
+  f->deadline = relay_now(r) + FETCH_WAIT;
+  rv = moqc_stats_session_new(&f->stats, r->registry, moqc_str_c(""), moqc_str_c(""));
+  if (rv == 0) {
+    rv = moqc_origin_consumer_with_usage(r->consumer, moqc_stats_session_ctx(f->stats), &f->view);
+  }
+  uv_timer_init(r->loop, &f->timer);
+  f->timer.data = f;
+  f->next = r->fetches;
+  if (r->fetches != NULL) {
+    r->fetches->prev = f;
+  }
+  r->fetches = f;
+  if (rv != 0 || f->track == NULL) {
+    fetch_fail(f, 500, moqc_strerror(rv != 0 ? rv : MOQC_ERR_NOMEM));
+    return;
+  }
+  moqc_http_request_on_abort(req, on_req_abort, f);
+  uv_timer_start(&f->timer, on_retry, FETCH_RETRY_MS, FETCH_RETRY_MS);
+  fetch_step(f);
+  return;
+
+bad_query:
+  free(f->broadcast);
+  free(f->track);
+  free(f);
+  moqc_http_respond(req, 400, text, 1, "want ?group=N or ?group=latest\n", 31);
+}
+
+void relay_fetch_poll_all(relay *r) {
+  relay_fetch *f = r->fetches, *next;
+
+  for (; f != NULL; f = next) {
+    next = f->next;
+    fetch_step(f);
+  }
+}
+
+void relay_fetch_abort_all(relay *r) {
+  while (r->fetches != NULL) {
+    fetch_fail(r->fetches, 503, "relay shutting down");
+  }
+}

@@ -1,0 +1,243 @@
+/*
+ * moqc-relay: start-up and shutdown of the origin, the registry and the listeners.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "relay.h"
+
+moqc_tstamp relay_now(const relay *r) {
+  (void)r;
+  return uv_hrtime();
+}
+
+int relay_parse_addr(const char *addr, char *host, size_t cap, int *port) {
+  const char *colon, *h = addr;
+  size_t hlen;
+  char *end;
+  long p;
+
+  if (addr[0] == '[') {
+    const char *close = strchr(addr, ']');
+    if (close == NULL || close[1] != ':') {
+      return -1;
+    }
+    h = addr + 1;
+    hlen = (size_t)(close - h);
+    colon = close + 1;
+  } else {
+    colon = strrchr(addr, ':');
+    if (colon == NULL) {
+      return -1;
+    }
+    hlen = (size_t)(colon - addr);
+  }
+  if (hlen + 1 > cap) {
+    return -1;
+  }
+  p = strtol(colon + 1, &end, 10);
+  if (*end != '\0' || colon[1] == '\0' || p < 0 || p > 65535) {
+    return -1;
+  }
+  if (hlen == 0) {
+    memcpy(host, "::", 3);
+  } else {
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+  }
+  *port = (int)p;
+  return 0;
+}
+
+size_t relay_auth_allowed(const relay *r, moqc_str root, moqc_str *out, size_t cap) {
+  size_t i, n = 0;
+
+  for (i = 0; i < r->n_public && n < cap; i++) {
+    moqc_str p = r->public_prefixes[i], rest;
+    if (moqc_path_has_prefix(root, p)) {
+      /* The session's root lies inside a public prefix: everything under the root. */
+      out[0].ptr = "";
+      out[0].len = 0;
+      return 1;
+    }
+    if (moqc_path_strip_prefix(p, root, &rest)) {
+      /* A public prefix lies below the root: only that part. */
+      out[n++] = rest;
+    }
+  }
+  return n;
+}
+
+static void on_signal(uv_signal_t *sig, int signum) {
+  relay *r = sig->data;
+
+  relay_logf(&r->log, MOQC_LOG_INFO, "signal %d: stopping", signum);
+  relay_stop(r);
+}
+
+static void on_wake(uv_async_t *async) { relay_fetch_poll_all(async->data); }
+
+/* A model waker: may run on any thread. */
+static void wake_loop(void *ud) { uv_async_send(ud); }
+
+static void on_handle_closed(uv_handle_t *h) {
+  relay *r = h->data;
+  r->handles_open--;
+}
+
+static void on_server_gone(void *ud) {
+  relay *r = ud;
+  r->handles_open--;
+}
+
+static int listen_http(relay *r, moqc_http_server **out, const char *addr,
+                       moqc_http_route_cb route, const char *what) {
+  moqc_http_server_settings s;
+  char host[128];
+  int port, rv;
+
+  if (relay_parse_addr(addr, host, sizeof(host), &port) != 0) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "%s: bad address \"%s\" (want host:port)", what, addr);
+    return -1;
+  }
+  moqc_http_server_settings_default(&s);
+  s.route = route;
+  s.user_data = r;
+  s.log = &r->log;
+  s.ws.log = &r->log;
+  rv = moqc_http_server_new(out, r->loop, &s, NULL);
+  if (rv != 0) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "%s: %s", what, moqc_strerror(rv));
+    return -1;
+  }
+  r->handles_open++;
+  rv = moqc_http_server_listen(*out, host, port);
+  if (rv != 0) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "%s: cannot listen on %s: %s", what, addr,
+               moqc_strerror(rv));
+    return -1;
+  }
+  relay_logf(&r->log, MOQC_LOG_INFO, "%s listening on %s (port %d)", what, addr,
+             moqc_http_server_port(*out));
+  return 0;
+}
+
+int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
+  moqc_origin_settings os;
+  moqc_log_level level = MOQC_LOG_INFO;
+  uint64_t random = 0;
+  size_t i;
+  int rv;
+
+  memset(r, 0, sizeof(*r));
+  r->loop = loop;
+  r->cfg = cfg;
+  if (moqc_log_level_parse(cfg->log_level, &level) != 0) {
+    level = MOQC_LOG_INFO;
+  }
+  relay_log_init(&r->log, level);
+
+  for (i = 0; i < cfg->auth_public.count; i++) {
+    char *p = cfg->auth_public.items[i];
+    moqc_str in = moqc_str_c(p);
+    r->public_prefixes[i].ptr = p;
+    r->public_prefixes[i].len = moqc_path_normalize(p, in);
+    p[r->public_prefixes[i].len] = '\0';
+  }
+  r->n_public = moqc_path_prefixes_normalize(r->public_prefixes, cfg->auth_public.count);
+  for (i = 0; i < r->n_public; i++) {
+    if (r->public_prefixes[i].len == 0) {
+      relay_logf(&r->log, MOQC_LOG_WARN,
+                 "anonymous clients may publish and subscribe anywhere (auth.public = \"\")");
+    } else {
+      relay_logf(&r->log, MOQC_LOG_INFO, "anonymous access under \"%.*s\"",
+                 (int)r->public_prefixes[i].len, r->public_prefixes[i].ptr);
+    }
+  }
+
+  if (getrandom(&random, sizeof(random), 0) != (ssize_t)sizeof(random)) {
+    random = uv_hrtime();
+  }
+  moqc_origin_settings_default(&os);
+  os.random = random;
+  rv = moqc_origin_new(&r->origin, &os);
+  if (rv == 0) {
+    rv = moqc_origin_producer_new(r->origin, &r->producer);
+  }
+  if (rv == 0) {
+    rv = moqc_origin_consumer_new(r->origin, &r->consumer);
+  }
+  if (rv == 0) {
+    if (cfg->stats_enabled) {
+      moqc_str exclude = moqc_str_c(cfg->stats_prefix);
+      rv = moqc_stats_registry_new(&r->registry, &exclude, 1, NULL);
+    } else {
+      rv = moqc_stats_registry_new_disabled(&r->registry, NULL);
+    }
+  }
+  if (rv != 0) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "start-up: %s", moqc_strerror(rv));
+    return -1;
+  }
+  relay_logf(&r->log, MOQC_LOG_INFO, "origin id %llu, metering %s",
+             (unsigned long long)moqc_origin_id(r->origin), cfg->stats_enabled ? "on" : "off");
+
+  uv_signal_init(loop, &r->sigint);
+  uv_signal_init(loop, &r->sigterm);
+  uv_async_init(loop, &r->wake, on_wake);
+  r->sigint.data = r->sigterm.data = r->wake.data = r;
+  r->handles_open += 3;
+  if (moqc_waker_new(&r->waker, wake_loop, &r->wake, NULL) != 0) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "start-up: out of memory");
+    return -1;
+  }
+  uv_signal_start(&r->sigint, on_signal, SIGINT);
+  uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+
+  if (cfg->web_http_listen != NULL &&
+      listen_http(r, &r->web, cfg->web_http_listen, relay_route_public, "web") != 0) {
+    return -1;
+  }
+  if (cfg->internal_listen != NULL &&
+      listen_http(r, &r->internal, cfg->internal_listen, relay_route_internal, "internal") !=
+          0) {
+    return -1;
+  }
+  return 0;
+}
+
+void relay_stop(relay *r) {
+  if (r->stopping) {
+    return;
+  }
+  r->stopping = true;
+  relay_conn_close_all(r);
+  relay_fetch_abort_all(r);
+  if (r->web != NULL) {
+    moqc_http_server_del(r->web, on_server_gone, r);
+    r->web = NULL;
+  }
+  if (r->internal != NULL) {
+    moqc_http_server_del(r->internal, on_server_gone, r);
+    r->internal = NULL;
+  }
+  uv_close((uv_handle_t *)&r->sigint, on_handle_closed);
+  uv_close((uv_handle_t *)&r->sigterm, on_handle_closed);
+  if (r->waker != NULL) {
+    moqc_waker_close(r->waker);
+    r->waker = NULL;
+  }
+  uv_close((uv_handle_t *)&r->wake, on_handle_closed);
+}
+
+void relay_free(relay *r) {
+  moqc_origin_producer_del(r->producer);
+  moqc_origin_consumer_del(r->consumer);
+  moqc_origin_decref(r->origin);
+  moqc_stats_registry_decref(r->registry);
+  r->producer = NULL;
+  r->consumer = NULL;
+  r->origin = NULL;
+  r->registry = NULL;
+}

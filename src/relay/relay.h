@@ -1,0 +1,110 @@
+/*
+ * moqc-relay: the running relay — one origin, the metering registry, the listeners and the
+ * sessions. Everything here runs on one libuv loop (one thread); the model and the stats
+ * registry are the only state other threads could touch.
+ */
+#ifndef MOQC_RELAY_RELAY_H
+#define MOQC_RELAY_RELAY_H
+
+#include <moqc/moqc.h>
+#include <moqc/origin.h>
+#include <moqc/session.h>
+#include <moqc/stats.h>
+#include <moqc/transport.h>
+
+#include <uv.h>
+
+#include "config.h"
+
+typedef struct relay relay;
+typedef struct relay_conn relay_conn;
+typedef struct relay_fetch relay_fetch;
+
+/** One client session (WebSocket today). */
+struct relay_conn {
+  relay *r;
+  relay_conn *prev, *next;
+  moqc_ws_conn *ws;
+  moqc_session *session;
+  moqc_stats_session *stats;
+  uint64_t id;
+  char *root;
+};
+
+struct relay {
+  uv_loop_t *loop;
+  relay_config *cfg;
+  moqc_log log;
+  moqc_origin *origin;
+  /** Every path allowed, untagged: the base the per-session views derive from. */
+  moqc_origin_producer *producer;
+  moqc_origin_consumer *consumer;
+  moqc_stats_registry *registry;
+  moqc_http_server *web;
+  moqc_http_server *internal;
+  uv_signal_t sigint, sigterm;
+  uv_async_t wake;
+  /** Fires wake (uv_async_send) when a pending model call may proceed; used by /fetch. */
+  moqc_waker *waker;
+  relay_conn *conns;
+  relay_fetch *fetches;
+  uint64_t next_conn_id;
+  int handles_open;
+  bool stopping;
+  /** The public prefixes, normalized (views into cfg). */
+  moqc_str public_prefixes[RELAY_LIST_MAX];
+  size_t n_public;
+};
+
+/** The current time for sessions and the model: the loop's monotonic clock, in ns. */
+moqc_tstamp relay_now(const relay *r);
+
+/**
+ * Starts the relay on loop with cfg (referenced; must outlive the relay): origin, registry,
+ * listeners, signals. Returns 0, or -1 after logging why.
+ */
+int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg);
+
+/** Begins a clean stop: sessions closed with a going-away code, listeners closed. Idempotent. */
+void relay_stop(relay *r);
+
+/** Frees what relay_start created; call after the loop has run dry. */
+void relay_free(relay *r);
+
+/** Splits "host:port", "[v6]:port" or ":port" into host (cap bytes) and port. 0 or -1. */
+int relay_parse_addr(const char *addr, char *host, size_t cap, int *port);
+
+/**
+ * Computes the prefixes (relative to root) a session rooted at root may publish and subscribe
+ * under, from the public prefixes. Returns how many (0 = nothing allowed); out[i] may point into
+ * root or the public prefixes.
+ */
+size_t relay_auth_allowed(const relay *r, moqc_str root, moqc_str *out, size_t cap);
+
+/* routes.c */
+void relay_route_public(void *user_data, moqc_http_request *req);
+void relay_route_internal(void *user_data, moqc_http_request *req);
+/* fetch.c */
+/** Starts a /fetch request; rest is the path after "/fetch/". */
+void relay_fetch_start(relay *r, moqc_http_request *req, moqc_str rest);
+/* Polls pending /fetch requests (called when a waker fired). */
+void relay_fetch_poll_all(relay *r);
+/* Ends every pending /fetch (at stop). */
+void relay_fetch_abort_all(relay *r);
+
+/* conn.c */
+/** Percent-decodes and normalizes a URL path into a new string (NULL: bad escape, NUL, too deep). */
+char *relay_path_decode(moqc_str path);
+/** Accepts a WebSocket upgrade for a session rooted at the request's path. */
+void relay_conn_accept(relay *r, moqc_http_request *req);
+/** Closes every session with the going-away code. */
+void relay_conn_close_all(relay *r);
+
+/* log.c */
+/** A log hook writing "time level message" lines to stderr. */
+void relay_log_init(moqc_log *log, moqc_log_level level);
+/** Formats a line and passes it to log when level is enabled. */
+void relay_logf(const moqc_log *log, moqc_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* MOQC_RELAY_RELAY_H */
