@@ -253,9 +253,11 @@ MOQC_EXTERN int moqc_quic_endpoint_new(moqc_quic_endpoint **out, struct uv_loop_
                                        const moqc_quic_callbacks *callbacks, void *user_data);
 
 /**
- * Closes every connection (CONNECTION_CLOSE with app_code 0, without calling on_close) and the
- * socket, then frees the endpoint once libuv has closed its handles: the caller must run the
- * loop afterwards (uv_run) for the memory to be released. ep may be NULL. Not inside a callback
+ * Closes every connection (CONNECTION_CLOSE with app_code 0, without calling on_close or any
+ * attached application's closed) and the socket, then frees the endpoint once libuv has closed
+ * its handles: the caller must run the loop afterwards (uv_run) for the memory to be released.
+ * Applications still attached must be deleted before the loop runs again (they must not use
+ * their transport any more); closing them first (moqc_session_close, then on_close) is cleaner. ep may be NULL. Not inside a callback
  * other than on_close.
  */
 MOQC_EXTERN void moqc_quic_endpoint_del(moqc_quic_endpoint *ep);

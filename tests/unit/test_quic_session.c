@@ -1,0 +1,206 @@
+/*
+ * moq-lite sessions over real QUIC on loopback: a publisher node connects to a relay node with
+ * ALPN moq-lite-05, the relay mirrors the announced broadcast, a viewer on the relay subscribes
+ * and reads the groups; then the publisher's session closes and the relay's session hears it.
+ */
+#include "test_session_harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <uv.h>
+
+typedef struct qside {
+  node *n;
+  uint64_t origin_id;
+  moqc_session_perspective perspective;
+  moqc_quic_endpoint *ep;
+  moqc_session *sess;
+  int connected, closed;
+  uint64_t close_app;
+  char alpn[32];
+} qside;
+
+static moqc_tls_cert *g_cert;
+
+static uint32_t version_for_alpn(const char *alpn) {
+  if (strcmp(alpn, "moq-lite-05") == 0) {
+    return MOQC_SESSION_VERSION_LITE_05;
+  }
+  if (strcmp(alpn, "moq-lite-04") == 0) {
+    return MOQC_SESSION_VERSION_LITE_04;
+  }
+  if (strcmp(alpn, "moq-lite-03") == 0) {
+    return MOQC_SESSION_VERSION_LITE_03;
+  }
+  return MOQC_SESSION_VERSION_LEGACY;
+}
+
+static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud, void *cud) {
+  qside *q = ud;
+  q->connected++;
+  snprintf(q->alpn, sizeof(q->alpn), "%s", alpn);
+  moqc_session_settings st;
+  moqc_session_settings_default(&st);
+  st.perspective = q->perspective;
+  st.version = version_for_alpn(alpn);
+  st.origin_id = q->origin_id;
+  moqc_transport t = moqc_quic_conn_transport(conn);
+  int rv = moqc_session_new(&q->sess, &st, &t, q->n->cons, q->n->prod, NULL);
+  if (rv != 0) {
+    return rv;
+  }
+  rv = moqc_quic_conn_attach(conn, moqc_session_app_ops(), q->sess);
+  if (rv == 0) {
+    rv = moqc_session_start(q->sess, uv_hrtime());
+  }
+  return rv;
+}
+
+static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote, void *ud,
+                     void *cud) {
+  qside *q = ud;
+  q->closed++;
+  q->close_app = app;
+  moqc_session_del(q->sess); /* before the connection's memory goes */
+  q->sess = NULL;
+}
+
+static const moqc_quic_callbacks callbacks = {.on_connection = on_connection,
+                                              .on_close = on_close};
+
+static void tick_cb(uv_timer_t *t) { (void)t; }
+
+typedef struct qenv {
+  uv_loop_t loop;
+  uv_timer_t tick;
+  qside pub_side, relay_side;
+} qenv;
+
+static void step(qenv *e) { uv_run(&e->loop, UV_RUN_ONCE); }
+
+static void test_session_over_quic(void **state) {
+  qenv e;
+  memset(&e, 0, sizeof(e));
+  node P, R;
+  node_new(&P, ID_P);
+  node_new(&R, ID_R);
+  assert_int_equal(uv_loop_init(&e.loop), 0);
+  uv_timer_init(&e.loop, &e.tick);
+  uv_timer_start(&e.tick, tick_cb, 2, 2);
+
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  moqc_quic_settings s;
+  moqc_quic_settings_default(&s);
+  s.initial_rtt = 10 * MOQC_MILLISECONDS;
+  e.pub_side = (qside){.n = &P, .origin_id = ID_P, .perspective = MOQC_SESSION_CLIENT};
+  e.relay_side = (qside){.n = &R, .origin_id = ID_R, .perspective = MOQC_SESSION_SERVER};
+  moqc_quic_settings rs = s;
+  rs.cert = g_cert;
+  assert_int_equal(moqc_quic_endpoint_new(&e.relay_side.ep, &e.loop, (struct sockaddr *)&a, &rs,
+                                          &callbacks, &e.relay_side),
+                   0);
+  assert_int_equal(moqc_quic_endpoint_new(&e.pub_side.ep, &e.loop, (struct sockaddr *)&a, &s,
+                                          &callbacks, &e.pub_side),
+                   0);
+  struct sockaddr_in ra = a;
+  ra.sin_port = htons(moqc_quic_endpoint_port(e.relay_side.ep));
+
+  pub p;
+  pub_new(&p, &P, "demo/bbb", "video");
+
+  moqc_quic_connect_params cp;
+  memset(&cp, 0, sizeof(cp));
+  cp.server_name = "localhost";
+  cp.verify.mode = MOQC_TLS_VERIFY_PIN;
+  cp.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(g_cert);
+  cp.verify.npins = 1;
+  assert_int_equal(moqc_quic_connect(e.pub_side.ep, (struct sockaddr *)&ra, &cp, NULL), 0);
+
+  /* A viewer on the relay: the track is requested from the publisher on demand. */
+  uint64_t deadline = uv_hrtime() + 5000000000ULL;
+  viewer v;
+  bool have_viewer = false;
+  int rv = MOQC_ERR_PENDING;
+  while (uv_hrtime() < deadline) {
+    step(&e);
+    if (!have_viewer && e.relay_side.sess != NULL &&
+        moqc_session_version(e.relay_side.sess) == MOQC_SESSION_VERSION_LITE_05) {
+      /* Wait for the mirror of demo/bbb to appear on R. */
+      moqc_broadcast_consumer *bc = NULL;
+      if (moqc_origin_consumer_consume_broadcast(R.cons, moqc_str_c("demo/bbb"), &bc) == 0) {
+        moqc_broadcast_consumer_del(bc);
+        viewer_new(&v, &R, "demo/bbb", "video");
+        have_viewer = true;
+      }
+    }
+    if (have_viewer && (rv = viewer_subscribe(&v)) == 0) {
+      break;
+    }
+  }
+  assert_string_equal(e.pub_side.alpn, "moq-lite-05");
+  assert_string_equal(e.relay_side.alpn, "moq-lite-05");
+  assert_true(have_viewer);
+  assert_int_equal(rv, 0);
+  assert_int_equal(moqc_session_peer_origin(e.relay_side.sess), ID_P);
+
+  /* Let the subscription reach the publisher, then publish two groups. */
+  deadline = uv_hrtime() + 3000000000ULL;
+  while (moqc_track_producer_used(p.tp, NULL) == 0 && uv_hrtime() < deadline) {
+    step(&e);
+  }
+  assert_int_equal(moqc_track_producer_used(p.tp, NULL), 1);
+  pub_group(&p, uv_hrtime(), 3, 1000);
+  pub_group(&p, uv_hrtime(), 2, 2000);
+  uint64_t seqs[8], frames[8];
+  int got = 0;
+  deadline = uv_hrtime() + 3000000000ULL;
+  while (got < 2 && uv_hrtime() < deadline) {
+    step(&e);
+    got += viewer_read(&v, seqs + got, frames + got, 8 - got);
+  }
+  assert_int_equal(got, 2);
+  /* Frame counts match the groups (either arrival order). */
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(frames[i], seqs[i] == 0 ? 3 : 2);
+  }
+  viewer_del(&v);
+
+  /* The publisher's session closes cleanly: the relay's session closes too. */
+  moqc_session_close(e.pub_side.sess, 0, "done");
+  deadline = uv_hrtime() + 3000000000ULL;
+  while ((e.pub_side.closed == 0 || e.relay_side.closed == 0) && uv_hrtime() < deadline) {
+    step(&e);
+  }
+  assert_int_equal(e.pub_side.closed, 1);
+  assert_int_equal(e.relay_side.closed, 1);
+  assert_int_equal(e.relay_side.close_app, 0);
+
+  pub_del(&p);
+  moqc_quic_endpoint_del(e.pub_side.ep);
+  moqc_quic_endpoint_del(e.relay_side.ep);
+  uv_close((uv_handle_t *)&e.tick, NULL);
+  assert_int_equal(uv_run(&e.loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(uv_loop_close(&e.loop), 0);
+  node_del(&P);
+  node_del(&R);
+}
+
+static int group_setup(void **state) {
+  return moqc_tls_cert_generate(&g_cert, NULL, 0, (int64_t)time(NULL), 0, NULL);
+}
+
+static int group_teardown(void **state) {
+  moqc_tls_cert_del(g_cert);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_session_over_quic),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
