@@ -6,6 +6,7 @@
 #include "test_model_util.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 enum { MT_GROUPS = 150, MT_FRAMES = 6, MT_READERS = 4, MT_CHUNK = 400 };
@@ -466,12 +467,192 @@ static void test_mt_read_frame_and_fetch(void **state) {
   moqc_broadcast_producer_del(bp);
 }
 
+/* Churn: tracks created, fed and dropped while readers and a request handler
+ * come and go. */
+typedef struct mt_churn {
+  moqc_broadcast_producer *bp;
+  moqc_broadcast_consumer *bc;
+  moqc_broadcast_dynamic *dyn;
+  atomic_bool stop;
+  atomic_int reads;
+  atomic_int errors;
+  atomic_int rounds; /* tracks the writer created */
+} mt_churn;
+
+/* Waits for a wake or 2 ms, whichever first (so stop is always noticed). */
+static void mt_park_wait_brief(mt_park *p) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_nsec += 2000000;
+  if (ts.tv_nsec >= 1000000000) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000;
+  }
+  pthread_mutex_lock(&p->lock);
+  while (!p->flag) {
+    if (pthread_cond_timedwait(&p->cond, &p->lock, &ts) != 0) {
+      break;
+    }
+  }
+  p->flag = false;
+  pthread_mutex_unlock(&p->lock);
+}
+
+static void *mt_churn_writer(void *arg) {
+  mt_churn *x = arg;
+  for (int round = 0; round < 150;) {
+    moqc_track_producer *tp;
+    if (moqc_broadcast_producer_create_track(x->bp, "t", NULL, &tp) != 0) {
+      sched_yield(); /* a request popped by the handler holds the name */
+      continue;
+    }
+    round++;
+    atomic_fetch_add(&x->rounds, 1);
+    for (int g = 0; g < 4; g++) {
+      moqc_track_producer_write_frame(tp, (const uint8_t *)"abc", 3, 0,
+                                      (moqc_tstamp)round * MOQC_MILLISECONDS);
+    }
+    if (round % 2 == 0) {
+      moqc_track_producer_finish(tp);
+    }
+    moqc_track_producer_del(tp);
+  }
+  atomic_store(&x->stop, true);
+  return NULL;
+}
+
+static void *mt_churn_reader(void *arg) {
+  mt_churn *x = arg;
+  mt_park park;
+  mt_park_init(&park);
+  while (!atomic_load(&x->stop)) {
+    moqc_track_consumer *tc;
+    moqc_track_subscriber *sub = NULL;
+    if (moqc_broadcast_consumer_track(x->bc, "t", &tc) != 0) {
+      continue;
+    }
+    for (;;) {
+      int rv = moqc_track_consumer_subscribe(tc, NULL, &sub, park.w);
+      if (rv == MOQC_ERR_PENDING && !atomic_load(&x->stop)) {
+        mt_park_wait_brief(&park);
+        continue;
+      }
+      if (rv != 0) {
+        sub = NULL;
+      }
+      break;
+    }
+    while (sub != NULL && !atomic_load(&x->stop)) {
+      moqc_group_consumer *gc;
+      int rv = moqc_track_subscriber_recv_group(sub, &gc, park.w);
+      if (rv == MOQC_ERR_PENDING) {
+        mt_park_wait_brief(&park);
+        continue;
+      }
+      if (rv != 0) {
+        break;
+      }
+      moqc_rcbuf *buf;
+      rv = moqc_group_consumer_read_frame(gc, &buf, NULL, NULL);
+      if (rv == 0) {
+        if (moqc_rcbuf_len(buf) != 3 && moqc_rcbuf_len(buf) != 1) {
+          atomic_fetch_add(&x->errors, 1);
+        }
+        moqc_rcbuf_decref(buf);
+        atomic_fetch_add(&x->reads, 1);
+      }
+      moqc_group_consumer_del(gc);
+    }
+    moqc_track_subscriber_del(sub);
+    moqc_track_consumer_del(tc);
+  }
+  mt_park_free(&park);
+  return NULL;
+}
+
+static void *mt_churn_handler(void *arg) {
+  mt_churn *x = arg;
+  mt_park park;
+  int n = 0;
+  mt_park_init(&park);
+  while (!atomic_load(&x->stop)) {
+    moqc_track_request *req;
+    int rv = moqc_broadcast_dynamic_requested_track(x->dyn, &req, park.w);
+    if (rv == MOQC_ERR_PENDING) {
+      mt_park_wait_brief(&park);
+      continue;
+    }
+    if (rv != 0) {
+      break;
+    }
+    if (n++ % 2 == 0) {
+      moqc_track_request_reject(req, MOQC_ERR_NOT_FOUND);
+    } else {
+      moqc_track_producer *tp;
+      if (moqc_track_request_accept(req, NULL, &tp) == 0) {
+        moqc_track_producer_write_frame(tp, (const uint8_t *)"r", 1, 0, 0);
+        moqc_track_producer_del(tp);
+      }
+    }
+  }
+  mt_park_free(&park);
+  return NULL;
+}
+
+static void test_mt_churn(void **state) {
+  mt_churn x;
+  pthread_t w, h, r[3];
+  tm_scope ing, eg;
+  moqc_broadcast_consumer *plain;
+  moqc_usage_counters c;
+  (void)state;
+  tm_scope_init(&ing, "c");
+  tm_scope_init(&eg, "c");
+  atomic_init(&x.stop, false);
+  atomic_init(&x.reads, 0);
+  atomic_init(&x.errors, 0);
+  atomic_init(&x.rounds, 0);
+  assert_int_equal(moqc_broadcast_new(&x.bp, &ing.base, NULL), 0);
+  assert_int_equal(moqc_broadcast_producer_consume(x.bp, &plain), 0);
+  assert_int_equal(moqc_broadcast_consumer_with_usage(plain, &eg.base, &x.bc),
+                   0);
+  moqc_broadcast_consumer_del(plain);
+  assert_int_equal(moqc_broadcast_producer_dynamic(x.bp, &x.dyn), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(pthread_create(&r[i], NULL, mt_churn_reader, &x), 0);
+  }
+  assert_int_equal(pthread_create(&h, NULL, mt_churn_handler, &x), 0);
+  assert_int_equal(pthread_create(&w, NULL, mt_churn_writer, &x), 0);
+  pthread_join(w, NULL);
+  for (int i = 0; i < 3; i++) {
+    pthread_join(r[i], NULL);
+  }
+  pthread_join(h, NULL);
+  assert_int_equal(atomic_load(&x.errors), 0);
+  moqc_broadcast_dynamic_del(x.dyn);
+  moqc_broadcast_consumer_del(x.bc);
+  moqc_broadcast_producer_del(x.bp);
+  /* Every pair closed, every reference returned. */
+  c = tm_read(&eg);
+  assert_int_equal(c.subscriptions, c.subscriptions_closed);
+  assert_int_equal(atomic_load(&eg.viewer_open), atomic_load(&eg.viewer_close));
+  assert_true(c.frames <= c.groups);
+  c = tm_read(&ing);
+  assert_int_equal(c.broadcasts, c.broadcasts_closed);
+  assert_int_equal(c.subscriptions, c.subscriptions_closed);
+  assert_int_equal(atomic_load(&x.rounds), 150);
+  assert_true(c.groups >= (uint64_t)atomic_load(&x.rounds) * 4);
+  tm_scope_free(&ing);
+  tm_scope_free(&eg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mt_writer_readers),
       cmocka_unit_test(test_mt_drop_wakes_readers),
       cmocka_unit_test(test_mt_waker_close_waits),
       cmocka_unit_test(test_mt_read_frame_and_fetch),
+      cmocka_unit_test(test_mt_churn),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
