@@ -85,6 +85,9 @@ static void reader(const uint8_t *data, size_t size, moqc_lite_version v,
       rref = moqc__lite_decode_frame_header(&ref, end, v, &href);
       if (rv == MOQC_ERR_MALFORMED) {
         fz_assert(p == before);
+        fz_assert(r.refusal == MOQC_ERR_FRAME_TOO_LARGE ||
+                  r.refusal == MOQC_ERR_BOUNDS_EXCEEDED ||
+                  r.refusal == MOQC_ERR_DECODE);
         /* Either the header itself or the running timestamp was refused. */
         fz_assert(rref == MOQC_ERR_MALFORMED || rref == 0);
         return;

@@ -498,6 +498,35 @@ static void test_worked_example(void **state) {
   }
 }
 
+/* A failed encode writes nothing and leaves the writer in error, so a chain of
+ * writes can be checked once at the end. */
+static void test_writer_chaining(void **state) {
+  uint8_t out[8];
+  moqc__writer w;
+  moqc__lite_group g = {0, 1};
+  moqc__lite_probe pr = {1000000, 40};
+  (void)state;
+  moqc__writer_init(&w, out, sizeof(out));
+  assert_int_equal(moqc__lite_encode_group(&w, MOQC_LITE_05, &g), 0);
+  assert_int_equal(moqc__writer_result(&w), 3);
+  /* 6 bytes do not fit in the 5 left. */
+  assert_int_equal(moqc__lite_encode_probe(&w, MOQC_LITE_05, &pr),
+                   MOQC_ERR_NOBUF);
+  assert_ptr_equal(w.p, out + 3);
+  assert_int_equal(moqc__writer_result(&w), MOQC_ERR_NOBUF);
+  /* Even a message that would fit now fails: the writer stays in error. */
+  assert_int_equal(moqc__lite_encode_group(&w, MOQC_LITE_05, &g),
+                   MOQC_ERR_NOBUF);
+  assert_int_equal(moqc__lite_encode_stream_type(&w, 0), MOQC_ERR_NOBUF);
+  assert_ptr_equal(w.p, out + 3);
+  /* An invalid argument does not poison the writer. */
+  moqc__writer_init(&w, out, sizeof(out));
+  assert_int_equal(moqc__lite_encode_probe(&w, MOQC_LITE_02, &pr),
+                   MOQC_ERR_INVALID_ARGUMENT);
+  assert_int_equal(moqc__lite_encode_group(&w, MOQC_LITE_05, &g), 0);
+  assert_int_equal(moqc__writer_result(&w), 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_group),
@@ -509,6 +538,7 @@ int main(void) {
       cmocka_unit_test(test_datagram),
       cmocka_unit_test(test_probe_goaway),
       cmocka_unit_test(test_worked_example),
+      cmocka_unit_test(test_writer_chaining),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
