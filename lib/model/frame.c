@@ -69,7 +69,7 @@ int moqc_frame_producer_write(moqc_frame_producer *fp, const uint8_t *data,
      */
     memcpy(moqc_rcbuf_data_mut(f->buf) + f->written, data, len);
     f->written += len;
-    moqc_usage_add_bytes(c->isink, len);
+    moqc_usage_add_bytes(fp->isink, len);
     moqc__wlist_drain(&f->wait, &batch);
   }
   moqc__unlock_fire(c, &batch);

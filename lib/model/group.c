@@ -157,6 +157,7 @@ static int group_producer_append(moqc_group_producer *gp, moqc__frame *f,
     moqc__core_incref(c);
     fp->core = c;
     fp->frame = f;
+    fp->isink = c->isink;
     f->refs++;
     *fpout = fp;
   } else {

@@ -285,6 +285,7 @@ void moqc__track_clear_cache(moqc__core *c, moqc__track *t, int err,
 struct moqc_frame_producer {
   moqc__core *core;
   moqc__frame *frame;
+  moqc_usage *isink; /* the broadcast's ingress sink, cached for per-chunk bumps */
 };
 
 struct moqc_frame_consumer {
