@@ -14,6 +14,7 @@ console.debug = console.info = console.log = (...args) => console.error(...args)
 const out = (s) => process.stdout.write(s + "\n");
 
 const [url, name = "clock-test", framesArg = "5", timeoutArg = "30"] = process.argv.slice(2);
+// frames = 0 reads until the publisher ends the track.
 if (!url) {
   console.error("usage: node sub.mjs <relay-url> [name] [frames] [timeout-seconds]");
   process.exit(2);
@@ -46,9 +47,12 @@ async function main() {
   const track = broadcast.track("clock").subscribe({ priority: 0 });
   let got = 0, bytes = 0;
   const groups = new Set();
-  while (got < want) {
+  while (want === 0 || got < want) {
     const group = await track.recvGroup();
-    if (!group) throw new Error("track ended before enough frames");
+    if (!group) {
+      if (want === 0) break;
+      throw new Error("track ended before enough frames");
+    }
     groups.add(group.sequence);
     for (;;) {
       const frame = await group.readFrame();
@@ -57,7 +61,7 @@ async function main() {
       if (!info || info.group !== group.sequence) throw new Error(`bad frame in group ${group.sequence}`);
       got++;
       bytes += frame.payload.length;
-      if (got >= want) break;
+      if (want !== 0 && got >= want) break;
     }
   }
   track.close();

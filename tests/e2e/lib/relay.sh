@@ -1,0 +1,59 @@
+# Shared helpers for the end-to-end tests: start moqc-relay on free loopback ports, stop it and
+# check that it exited cleanly. Source it; BIN must name the folder holding moqc-relay.
+set -euo pipefail
+E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+INTEROP="$E2E_TOP/tests/interop"
+WORK=$(mktemp -d)
+RELAY_PID=""
+
+cleanup() {
+  [ -n "$RELAY_PID" ] && kill -9 "$RELAY_PID" 2>/dev/null || true
+  jobs -p | xargs -r kill -9 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*"
+  [ -f "$WORK/relay.log" ] && { echo "--- relay log (tail)"; tail -60 "$WORK/relay.log"; }
+  exit 1
+}
+
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# start_relay [extra flags...]: sets WEB_PORT, INTERNAL_PORT, URL, STATS_URL, METRICS_URL.
+start_relay() {
+  WEB_PORT=$(free_port)
+  INTERNAL_PORT=$(free_port)
+  "$BIN/moqc-relay" --web-http-listen "127.0.0.1:$WEB_PORT" \
+    --internal-listen "127.0.0.1:$INTERNAL_PORT" --log-level debug "$@" >"$WORK/relay.log" 2>&1 &
+  RELAY_PID=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$WEB_PORT/health" >/dev/null 2>&1 && break
+    kill -0 "$RELAY_PID" 2>/dev/null || fail "relay exited at start"
+    sleep 0.05
+  done
+  URL="http://127.0.0.1:$WEB_PORT"
+  STATS_URL="http://127.0.0.1:$INTERNAL_PORT/stats"
+  METRICS_URL="http://127.0.0.1:$INTERNAL_PORT/metrics"
+}
+
+# stop_relay: SIGTERM, wait, and require exit status 0 (leaks under ASan make it non-zero).
+stop_relay() {
+  kill -TERM "$RELAY_PID"
+  local rv=0
+  wait "$RELAY_PID" || rv=$?
+  RELAY_PID=""
+  [ "$rv" -eq 0 ] || fail "relay exited with $rv after SIGTERM"
+}
+
+# Runs node from the interop folder (its node_modules).
+npm_peer() {
+  (cd "$INTEROP" && node "$@")
+}
+
+need_interop() {
+  [ -d "$INTEROP/node_modules/@moq/net" ] || fail "npm peers missing: run scripts/deps.sh"
+}
