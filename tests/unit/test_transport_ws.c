@@ -952,6 +952,62 @@ static void test_connection_cap(void **state) {
   env_free(&e);
 }
 
+/* ---- Wake from another thread ---------------------------------------------------------------- */
+
+typedef struct waker {
+  moqc_transport t;
+  pthread_t th;
+  int stop;
+  long n;
+  client *c;
+} waker;
+
+static void *waker_main(void *p) {
+  waker *w = p;
+  while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+    w->t.ops->wake(w->t.user_data);
+    if (++w->n % 64 == 0) {
+      usleep(50);
+    }
+  }
+  return NULL;
+}
+
+/* The owner's close callback: the last moment the waker may run, so it is stopped here. */
+static void waker_on_close(void *ud, moqc_ws_conn *conn, const moqc_ws_close_info *info) {
+  waker *w = ud;
+  __atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+  pthread_join(w->th, NULL);
+  client_on_close(w->c, conn, info);
+}
+
+static bool polled_enough(void *p) { return ((client *)p)->app.polls > 50; }
+
+static void test_wake_from_thread(void **state) {
+  env e;
+  moqc_http_server_settings st;
+  env_settings(&st);
+  env_init(&e, &st);
+  client c;
+  client_connect(&e, &c, NULL);
+  waker w;
+  memset(&w, 0, sizeof(w));
+  w.t = c.app.t;
+  w.c = &c;
+  moqc_ws_conn_attach(c.conn, &tapp_ops, &c.app, waker_on_close, &w);
+  assert_int_equal(pthread_create(&w.th, NULL, waker_main, &w), 0);
+  /* Wakes from the thread become polls on the loop. */
+  assert_true(env_run_until(&e, polled_enough, &c, 3000));
+  /* The server closes the connection while the thread keeps waking. */
+  moqc_ws_conn_close(e.conns[0], 0, "bye");
+  assert_true(env_run_until(&e, client_gone, &c, 3000));
+  assert_true(w.stop);
+  assert_true(w.n > 50);
+  assert_true(c.info.by_peer);
+  tapp_free(&c.app);
+  env_free(&e);
+}
+
 /* ---- The npm client (@moq/net 0.3.4 from tests/interop) against the server ------------------- */
 
 static const char npm_script[] =
@@ -1057,6 +1113,7 @@ int main(void) {
       cmocka_unit_test(test_stream_limit_flood),
       cmocka_unit_test(test_garbage_after_upgrade),
       cmocka_unit_test(test_connection_cap),
+      cmocka_unit_test(test_wake_from_thread),
       cmocka_unit_test(test_npm_client_handshake),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
