@@ -608,13 +608,210 @@ static void test_qmux_parse_protocol(void **state) {
   assert_int_equal(moqc__qmux_parse_protocol(moqc_str_c("qmux-01."), &c), MOQC_ERR_NOT_FOUND);
 }
 
+
+/* ---- every captured message of every vector file (shared/vectors, all .txt files) ---- */
+
+#define VEC_MAX_STREAMS 128
+#define VEC_MAX_BYTES 8192
+
+typedef struct vec_stream {
+  uint64_t id;
+  uint8_t data[VEC_MAX_BYTES];
+  size_t len;
+  bool fin, used;
+} vec_stream;
+
+/* [connection][direction: 0 = C->S, 1 = S->C][slot] */
+static vec_stream vec_streams[2][2][VEC_MAX_STREAMS];
+
+static vec_stream *vec_stream_get(int conn, int dir, uint64_t id) {
+  for (size_t i = 0; i < VEC_MAX_STREAMS; i++) {
+    vec_stream *st = &vec_streams[conn][dir][i];
+    if (st->used && st->id == id) {
+      return st;
+    }
+    if (!st->used) {
+      st->used = true;
+      st->id = id;
+      st->len = 0;
+      st->fin = false;
+      return st;
+    }
+  }
+  fail_msg("too many streams");
+  return NULL;
+}
+
+static const char *vec_frame_name(uint64_t t) {
+  if (t >= 0x08 && t <= 0x0f) {
+    return "STREAM";
+  }
+  switch (t) {
+  case MOQC__QMUX_PADDING: return "PADDING";
+  case MOQC__QMUX_RESET_STREAM: return "RESET_STREAM";
+  case MOQC__QMUX_STOP_SENDING: return "STOP_SENDING";
+  case MOQC__QMUX_MAX_DATA: return "MAX_DATA";
+  case MOQC__QMUX_MAX_STREAM_DATA: return "MAX_STREAM_DATA";
+  case MOQC__QMUX_MAX_STREAMS_BIDI: return "MAX_STREAMS";
+  case MOQC__QMUX_MAX_STREAMS_UNI: return "MAX_STREAMS";
+  case MOQC__QMUX_CONNECTION_CLOSE: return "CONNECTION_CLOSE";
+  case MOQC__QMUX_APPLICATION_CLOSE: return "APPLICATION_CLOSE";
+  case MOQC__QMUX_TRANSPORT_PARAMETERS: return "QX_TRANSPORT_PARAMETERS";
+  case MOQC__QMUX_PING_REQUEST: return "QX_PING";
+  case MOQC__QMUX_PING_RESPONSE: return "QX_PING";
+  default: return "?";
+  }
+}
+
+/* Decodes one captured message, checks it against its annotation, re-encodes it, and feeds
+ * STREAM data into the reassembly. Returns the number of frames. */
+static size_t vec_message(moqc__qmux_format fmt, int conn, int dir, const uint8_t *msg, size_t n,
+                          const char *annotation) {
+  const uint8_t *p = msg, *end = msg + n;
+  size_t frames = 0;
+  while (p < end) {
+    const uint8_t *start = p;
+    moqc__qmux_frame f;
+    uint8_t out[VEC_MAX_BYTES];
+    moqc__writer w;
+    const char *name;
+    assert_int_equal(moqc__qmux_frame_decode(&p, end, fmt, &f), 0);
+    frames++;
+    name = vec_frame_name(f.type);
+    if (strncmp(annotation, name, strlen(name)) != 0) {
+      fail_msg("frame %s, annotation '%s'", name, annotation);
+    }
+    moqc__writer_init(&w, out, sizeof(out));
+    moqc__qmux_frame_encode(&w, fmt, &f);
+    assert_int_equal(moqc__writer_result(&w), (moqc_ssize)(p - start));
+    assert_memory_equal(out, start, (size_t)(p - start));
+    if (f.type == MOQC__QMUX_TRANSPORT_PARAMETERS) {
+      moqc__qmux_params prm;
+      assert_int_equal(moqc__qmux_params_decode(f.data, f.len, &prm), 0);
+      moqc__writer_init(&w, out, sizeof(out));
+      moqc__qmux_params_encode(&w, &prm);
+      assert_int_equal(moqc__writer_result(&w), (moqc_ssize)(p - start));
+      assert_memory_equal(out, start, (size_t)(p - start));
+    }
+    if (f.type >= 0x08 && f.type <= 0x0f) {
+      vec_stream *st = vec_stream_get(conn, dir, f.stream_id);
+      if ((f.type & MOQC__QMUX_STREAM_OFF) != 0) {
+        assert_int_equal(f.offset, st->len); /* in order, contiguous */
+      }
+      assert_false(st->fin);
+      assert_true(st->len + f.len <= VEC_MAX_BYTES);
+      memcpy(st->data + st->len, f.data, f.len);
+      st->len += f.len;
+      st->fin = f.fin;
+    }
+  }
+  if (fmt == MOQC__QMUX_00) {
+    assert_int_equal(frames, 1);
+  }
+  return frames;
+}
+
+static size_t vec_hex(const char *s, uint8_t *out, size_t cap) {
+  size_t n = test_unhex(s, out, cap);
+  assert_true(n <= cap);
+  return n;
+}
+
+static void vec_file(const char *name, size_t *total_msgs, size_t *total_streams) {
+  char path[512], line[32768];
+  static uint8_t msg[VEC_MAX_BYTES];
+  FILE *fp;
+  moqc__qmux_format fmt = MOQC__QMUX_NONE;
+  int conn = -1, dir = -1;
+  bool reassembled = false;
+  uint64_t cur_stream = 0;
+  int cur_dir = -1;
+  size_t cur_len = 0;
+  bool cur_fin = false;
+
+  snprintf(path, sizeof(path), "%s/vectors/%s", MOQC_SHARED_DIR, name);
+  fp = fopen(path, "r");
+  if (fp == NULL) {
+    fail_msg("cannot open %s", path);
+    return;
+  }
+  memset(vec_streams, 0, sizeof(vec_streams));
+  while (fgets(line, sizeof(line), fp) != NULL) {
+    size_t want;
+    if (strstr(line, "-> QMux wire format qmux-00") != NULL) {
+      fmt = MOQC__QMUX_00;
+    } else if (strstr(line, "-> QMux wire format qmux-01") != NULL) {
+      fmt = MOQC__QMUX_01;
+    } else if (strncmp(line, "## Connection ", 14) == 0) {
+      conn = line[14] - '0';
+      reassembled = false;
+    } else if (strncmp(line, "### QMux frames C->S", 20) == 0) {
+      dir = 0;
+    } else if (strncmp(line, "### QMux frames S->C", 20) == 0) {
+      dir = 1;
+    } else if (strncmp(line, "### Reassembled", 15) == 0) {
+      reassembled = true;
+    } else if (!reassembled && strncmp(line, "msg ", 4) == 0 &&
+               sscanf(strrchr(line, '('), "(%zu bytes)", &want) == 1) {
+      char hexline[32768], ann[512];
+      size_t n;
+      assert_true(conn == 0 || conn == 1);
+      assert_true(dir == 0 || dir == 1);
+      assert_non_null(fgets(hexline, sizeof(hexline), fp));
+      assert_non_null(fgets(ann, sizeof(ann), fp));
+      n = vec_hex(hexline, msg, sizeof(msg));
+      assert_int_equal(n, want);
+      assert_non_null(strstr(ann, "= "));
+      vec_message(fmt, conn, dir, msg, n, strstr(ann, "= ") + 2);
+      (*total_msgs)++;
+    } else if (reassembled && strncmp(line, "stream ", 7) == 0) {
+      cur_stream = strtoull(line + 7, NULL, 10);
+    } else if (reassembled && (strncmp(line, "  C->S  ", 8) == 0 ||
+                               strncmp(line, "  S->C  ", 8) == 0)) {
+      cur_dir = line[2] == 'C' ? 0 : 1;
+      cur_len = strtoull(line + 8, NULL, 10);
+      cur_fin = strstr(line, "bytes, FIN") != NULL;
+    } else if (reassembled && strncmp(line, "    bytes: ", 11) == 0) {
+      static uint8_t want_bytes[VEC_MAX_BYTES];
+      size_t n = vec_hex(line + 11, want_bytes, sizeof(want_bytes));
+      vec_stream *st = vec_stream_get(conn, cur_dir, cur_stream);
+      assert_int_equal(n, cur_len);
+      if (st->len != n || memcmp(st->data, want_bytes, n) != 0 || st->fin != cur_fin) {
+        fail_msg("%s conn %d stream %llu dir %d: reassembled %zu bytes fin %d, want %zu fin %d",
+                 name, conn, (unsigned long long)cur_stream, cur_dir, st->len, st->fin, n,
+                 cur_fin);
+      }
+      (*total_streams)++;
+    }
+  }
+  fclose(fp);
+  assert_true(fmt != MOQC__QMUX_NONE);
+}
+
+static void test_qmux_vector_files(void **state) {
+  static const char *const files[] = {
+      "moq-lite-05.txt", "moq-lite-04.txt", "moq-lite-03.txt", "legacy.txt",
+      "legacy-moql.txt", "moqt-14.txt",     "moqt-15.txt",     "moqt-16.txt",
+      "moqt-17.txt",     "moqt-18.txt",     "moqt-20.txt",
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    size_t msgs = 0, streams = 0;
+    vec_file(files[i], &msgs, &streams);
+    print_message("%s: %zu messages decoded and re-encoded, %zu streams reassembled\n",
+                  files[i], msgs, streams);
+    assert_true(msgs > 20);
+    assert_true(streams > 5);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qmux_vectors),      cmocka_unit_test(test_qmux_close_quirk),
       cmocka_unit_test(test_qmux_record),       cmocka_unit_test(test_qmux_malformed),
       cmocka_unit_test(test_qmux_encode_rules), cmocka_unit_test(test_qmux_params_vectors),
       cmocka_unit_test(test_qmux_params_rules), cmocka_unit_test(test_qmux_select),
-      cmocka_unit_test(test_qmux_parse_protocol),
+      cmocka_unit_test(test_qmux_parse_protocol), cmocka_unit_test(test_qmux_vector_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
