@@ -553,7 +553,7 @@ static int toml_scalar(toml_parser *P, uint32_t nd) {
     return 0;
   }
   if ((c >= '0' && c <= '9') || c == '+' || c == '-') {
-    int64_t v;
+    int64_t v = 0;
     size_t j = 0;
     if ((c == '+' || c == '-') && (toml_peek(P, 1) == 'i' || toml_peek(P, 1) == 'n')) {
       return toml_fail(P, P->pos, nd, toml_nostr, "floats are not supported");
