@@ -124,6 +124,9 @@ void moqc__conn_fail(moqc_quic_conn *c, int err) {
 
 moqc_ssize moqc__app_read(moqc_quic_conn *c, int64_t id, const uint8_t *data, size_t len,
                           bool fin) {
+  if (c->app_closing) {
+    return (moqc_ssize)len;
+  }
   moqc_ssize n = c->app_ops->read_stream(c->app, id, data, len, fin, moqc__quic_now());
   if (n < 0) {
     moqc__conn_fail(c, (int)n);
@@ -133,6 +136,9 @@ moqc_ssize moqc__app_read(moqc_quic_conn *c, int64_t id, const uint8_t *data, si
 }
 
 void moqc__app_acked(moqc_quic_conn *c, int64_t id, uint64_t n) {
+  if (c->app_closing) {
+    return; /* the application closed: no more calls */
+  }
   int rv = c->app_ops->add_ack_offset(c->app, id, n);
   if (rv < 0) {
     moqc__conn_fail(c, rv);
@@ -140,6 +146,9 @@ void moqc__app_acked(moqc_quic_conn *c, int64_t id, uint64_t n) {
 }
 
 void moqc__app_reset(moqc_quic_conn *c, int64_t id, uint64_t code) {
+  if (c->app_closing) {
+    return; /* the application closed: no more calls */
+  }
   int rv = c->app_ops->recv_reset(c->app, id, code, moqc__quic_now());
   if (rv < 0) {
     moqc__conn_fail(c, rv);
@@ -147,6 +156,9 @@ void moqc__app_reset(moqc_quic_conn *c, int64_t id, uint64_t code) {
 }
 
 void moqc__app_unblock(moqc_quic_conn *c, int64_t id) {
+  if (c->app_closing) {
+    return; /* the application closed: no more calls */
+  }
   int rv = c->app_ops->unblock_stream(c->app, id);
   if (rv < 0) {
     moqc__conn_fail(c, rv);
@@ -173,6 +185,9 @@ void moqc__app_stream_closed(moqc_quic_conn *c, int64_t id, bool stopped, uint64
 }
 
 void moqc__app_datagram(moqc_quic_conn *c, const uint8_t *data, size_t len) {
+  if (c->app_closing) {
+    return; /* the application closed: no more calls */
+  }
   int rv = c->app_ops->recv_datagram(c->app, data, len, moqc__quic_now());
   if (rv < 0) {
     moqc__conn_fail(c, rv);
@@ -196,6 +211,10 @@ void moqc__app_closed(moqc_quic_conn *c, uint64_t code, const uint8_t *reason, s
 }
 
 void moqc__app_before_write(moqc_quic_conn *c, moqc_tstamp ts) {
+  if (c->app_closing) {
+    c->napp_closes = 0;
+    return;
+  }
   /* Deliver in arrival order; the application may open or reset streams meanwhile. */
   for (size_t i = 0; i < c->napp_closes && c->app_ops != NULL; i++) {
     moqc__app_close ev = c->app_closes[i];
@@ -282,14 +301,14 @@ int moqc__app_wrote(moqc_quic_conn *c, int64_t id, ngtcp2_ssize nwrite, ngtcp2_s
 }
 
 moqc_tstamp moqc__app_expiry(const moqc_quic_conn *c) {
-  if (c->app_ops == NULL || c->app_ops->get_expiry == NULL) {
+  if (c->app_ops == NULL || c->app_closing || c->app_ops->get_expiry == NULL) {
     return UINT64_MAX;
   }
   return c->app_ops->get_expiry(c->app);
 }
 
 void moqc__app_handle_expiry(moqc_quic_conn *c, moqc_tstamp ts) {
-  if (c->app_ops == NULL || moqc__app_expiry(c) > ts) {
+  if (c->app_ops == NULL || c->app_closing || moqc__app_expiry(c) > ts) {
     return;
   }
   int rv = c->app_ops->handle_expiry(c->app, ts);

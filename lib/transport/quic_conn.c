@@ -363,8 +363,9 @@ static void conn_close_local(moqc_quic_conn *c, const moqc__ccerr *ccerr, int er
                                            moqc__quic_now());
   }
   if (n <= 0) {
-    conn_destroy(c);
+    c->close_requested = true;
     conn_report_close(c, err, app_code, false);
+    conn_destroy(c);
     return;
   }
   c->close_pkt = moqc_mem_malloc(ep->mem, (size_t)n);
@@ -542,8 +543,11 @@ void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote, socklen_t
   }
   case NGTCP2_ERR_DROP_CONN:
   case NGTCP2_ERR_RETRY:
-    conn_destroy(c);
+    /* Report while the connection (and an attached application's wake handle) is intact;
+     * on_close may even delete the endpoint, which destroys c first. */
+    c->close_requested = true;
     conn_report_close(c, MOQC_ERR_TRANSPORT, 0, false);
+    conn_destroy(c);
     return;
   default:
     conn_close_liberr(c, rv);
@@ -610,8 +614,9 @@ static void conn_timer_cb(uv_timer_t *t) {
   moqc__app_handle_expiry(c, moqc__quic_now());
   int rv = ngtcp2_conn_handle_expiry(c->conn, moqc__quic_now());
   if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
-    conn_destroy(c);
+    c->close_requested = true;
     conn_report_close(c, MOQC_ERR_TIMEOUT, 0, false);
+    conn_destroy(c);
   } else if (rv != 0) {
     conn_close_liberr(c, rv);
   } else {
