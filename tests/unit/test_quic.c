@@ -654,6 +654,94 @@ static void test_stream_limit_renewal(void **state) {
   env_stop(&e);
 }
 
+/* Raw datagrams to the server: an unknown version gets Version Negotiation, a short header for
+ * an unknown connection gets a stateless reset, garbage gets nothing. */
+static bool raw_roundtrip(env *e, int fd, const uint8_t *pkt, size_t len, uint8_t *out,
+                          ssize_t *outlen) {
+  assert_int_equal(sendto(fd, pkt, len, 0, (struct sockaddr *)&e->server_addr,
+                          sizeof(e->server_addr)),
+                   (ssize_t)len);
+  uint64_t deadline = uv_hrtime() + 300000000ULL;
+  while (uv_hrtime() < deadline) {
+    uv_run(&e->loop, UV_RUN_NOWAIT);
+    *outlen = recv(fd, out, 2048, MSG_DONTWAIT);
+    if (*outlen > 0) {
+      return true;
+    }
+    usleep(1000);
+  }
+  return false;
+}
+
+static void test_stateless_replies(void **state) {
+  env e;
+  env_start(&e, NULL, NULL);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_true(fd >= 0);
+  uint8_t pkt[1200], out[2048];
+  ssize_t n = 0;
+  /* Long header, version 0x1a2a3a4a, DCID 8 bytes, SCID 8 bytes, padded to 1200. */
+  memset(pkt, 0, sizeof(pkt));
+  pkt[0] = 0xc0;
+  pkt[1] = 0x1a, pkt[2] = 0x2a, pkt[3] = 0x3a, pkt[4] = 0x4a;
+  pkt[5] = 8;
+  memset(pkt + 6, 0x11, 8);
+  pkt[14] = 8;
+  memset(pkt + 15, 0x22, 8);
+  assert_true(raw_roundtrip(&e, fd, pkt, sizeof(pkt), out, &n));
+  assert_true(n >= 7 + 16 + 4);
+  assert_true((out[0] & 0x80) != 0);
+  assert_int_equal(out[1] | out[2] | out[3] | out[4], 0); /* version 0: VN */
+  assert_int_equal(out[5], 8);
+  assert_memory_equal(out + 6, pkt + 15, 8); /* DCID = our SCID */
+  bool v1 = false;
+  for (ssize_t i = 7 + 16; i + 4 <= n; i += 4) {
+    v1 = v1 || (out[i] == 0 && out[i + 1] == 0 && out[i + 2] == 0 && out[i + 3] == 1);
+  }
+  assert_true(v1);
+
+  /* Short header to an unknown 16-byte connection id: a smaller stateless reset. */
+  memset(pkt, 0x5a, 100);
+  pkt[0] = 0x41;
+  assert_true(raw_roundtrip(&e, fd, pkt, 100, out, &n));
+  assert_true(n >= 41 && n < 100);
+  assert_int_equal(out[0] & 0xc0, 0x40);
+
+  /* A tiny garbage datagram gets no answer and changes nothing. */
+  assert_false(raw_roundtrip(&e, fd, (const uint8_t *)"xx", 2, out, &n));
+  assert_int_equal(moqc_quic_endpoint_conn_count(e.server.ep), 0);
+  close(fd);
+  env_stop(&e);
+}
+
+static void test_handshake_timeout(void **state) {
+  moqc_quic_settings s;
+  settings_for_test(&s);
+  s.handshake_timeout = 300 * MOQC_MILLISECONDS;
+  env e;
+  env_start(&e, NULL, &s);
+  /* A port where nobody answers. */
+  struct sockaddr_in nowhere = e.server_addr;
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  socklen_t alen = sizeof(a);
+  getsockname(fd, (struct sockaddr *)&a, &alen);
+  nowhere.sin_port = a.sin_port;
+  moqc_quic_connect_params p = pin_params();
+  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&nowhere, &p, NULL), 0);
+  uint64_t t0 = uv_hrtime();
+  assert_true(run_until(&e, client_closed, NULL, 3000));
+  assert_true((uv_hrtime() - t0) / 1000000ULL >= 250);
+  assert_int_equal(e.client.close_err, MOQC_ERR_TIMEOUT);
+  assert_int_equal(e.client.connected, 0);
+  close(fd);
+  env_stop(&e);
+}
+
 #define NCLIENTS 16
 
 typedef struct multi {
@@ -741,6 +829,8 @@ int main(void) {
       cmocka_unit_test(test_idle_timeout),
       cmocka_unit_test(test_reset_and_stop),
       cmocka_unit_test(test_stream_limit_renewal),
+      cmocka_unit_test(test_stateless_replies),
+      cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_many_connections),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
