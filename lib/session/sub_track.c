@@ -338,7 +338,9 @@ int moqc__sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **p, co
     st->ctx = g;
   }
   if (!g->header_read) {
-    if ((rv = group_start(s, st, g, p, end, fin)) < 0 || !g->header_read) {
+    rv = group_start(s, st, g, p, end, fin);
+    /* A refused stream was abandoned and its state freed. */
+    if (rv < 0 || st->ctx != g || !g->header_read) {
       return rv;
     }
   }
