@@ -58,7 +58,7 @@ static void env_on_server_close(void *ud, moqc_ws_conn *conn, const moqc_ws_clos
 
 static void env_route(void *ud, moqc_http_request *req) {
   env *e = ud;
-  e->routes++;
+  __atomic_fetch_add(&e->routes, 1, __ATOMIC_RELEASE);
   moqc_str path = moqc_http_request_path(req);
   if (moqc_http_request_is_upgrade(req)) {
     moqc_ws_conn *conn;
