@@ -97,15 +97,22 @@ typedef struct moqc_frame_consumer moqc_frame_consumer;
 
 /**
  * Writes the next chunk of a frame created with a declared size. The bytes are
- * copied. Returns 0, MOQC_ERR_WRONG_SIZE if the chunk exceeds the remaining
- * size, MOQC_ERR_CLOSED after finish or abort.
+ * copied into the frame's preallocated buffer and become readable at once.
+ * Returns 0, MOQC_ERR_WRONG_SIZE if the chunk exceeds the remaining size,
+ * MOQC_ERR_CLOSED after finish or abort. Counts len ingress bytes.
  */
 MOQC_EXTERN int moqc_frame_producer_write(moqc_frame_producer *fp,
                                           const uint8_t *data, size_t len);
-/** Ends the frame. Returns 0, or MOQC_ERR_WRONG_SIZE unless exactly the
- * declared size was written. */
+/**
+ * Ends the frame. Returns 0, MOQC_ERR_WRONG_SIZE unless exactly the declared
+ * size was written (the frame stays open), MOQC_ERR_CLOSED after finish or
+ * abort.
+ */
 MOQC_EXTERN int moqc_frame_producer_finish(moqc_frame_producer *fp);
-/** Aborts the frame with err; readers see err. */
+/**
+ * Aborts the frame with err (non-negative becomes MOQC_ERR_CANCEL); readers
+ * see err. No effect on a finished frame.
+ */
 MOQC_EXTERN void moqc_frame_producer_abort(moqc_frame_producer *fp, int err);
 /** Releases the handle. An unfinished frame is aborted with MOQC_ERR_DROPPED.
  * fp may be NULL. */
@@ -126,9 +133,10 @@ MOQC_EXTERN int moqc_frame_consumer_read_chunk(moqc_frame_consumer *fc,
                                                moqc_rcbuf **buf, size_t *off,
                                                size_t *len, moqc_waker *w);
 /**
- * Waits for the whole frame and returns it: *buf gets a new reference holding
- * exactly the frame. Returns 0, MOQC_ERR_PENDING, or the abort error. Counts
- * the bytes not yet read.
+ * Waits for the whole frame and returns it: *buf gets a new reference to the
+ * frame's buffer, which holds exactly the frame (whatever was read by chunks
+ * before). Returns 0, MOQC_ERR_PENDING, or the abort error. Counts the egress
+ * bytes not yet read through this handle.
  */
 MOQC_EXTERN int moqc_frame_consumer_read_all(moqc_frame_consumer *fc,
                                              moqc_rcbuf **buf, moqc_waker *w);
@@ -149,8 +157,10 @@ MOQC_EXTERN uint64_t
 moqc_group_producer_sequence(const moqc_group_producer *gp);
 /**
  * Appends a whole frame, copying data. timestamp is in the track's timescale.
- * Returns 0, MOQC_ERR_FRAME_TOO_LARGE, MOQC_ERR_CLOSED (finished or aborted),
- * MOQC_ERR_NOMEM.
+ * Returns 0, MOQC_ERR_FRAME_TOO_LARGE (checked before reading data or
+ * allocating), MOQC_ERR_CLOSED (finished or aborted), MOQC_ERR_NOMEM. Counts
+ * one ingress frame and len bytes. The group's cache keeps at most
+ * MOQC_MAX_GROUP_CACHE declared bytes, evicting its oldest frames.
  */
 MOQC_EXTERN int moqc_group_producer_write_frame(moqc_group_producer *gp,
                                                 const uint8_t *data, size_t len,
@@ -164,8 +174,10 @@ MOQC_EXTERN int moqc_group_producer_write_frame_buf(moqc_group_producer *gp,
                                                     uint64_t timestamp);
 /**
  * Appends a frame of a declared size to be written in chunks through *out
- * (owned by the caller). A size above MOQC_MAX_FRAME_SIZE is
- * MOQC_ERR_FRAME_TOO_LARGE, before allocating.
+ * (owned by the caller); readers see it at once and its bytes as written. A
+ * size above MOQC_MAX_FRAME_SIZE is MOQC_ERR_FRAME_TOO_LARGE, before
+ * allocating. Also MOQC_ERR_CLOSED, MOQC_ERR_NOMEM. Counts one ingress frame
+ * now and the bytes per chunk written.
  */
 MOQC_EXTERN int moqc_group_producer_create_frame(moqc_group_producer *gp,
                                                  uint64_t size,
@@ -176,7 +188,10 @@ MOQC_EXTERN uint64_t
 moqc_group_producer_frame_count(const moqc_group_producer *gp);
 /** Ends the group: no more frames. Returns 0 or MOQC_ERR_CLOSED. */
 MOQC_EXTERN int moqc_group_producer_finish(moqc_group_producer *gp);
-/** Aborts the group with err and clears its cached frames. */
+/**
+ * Aborts the group with err (non-negative becomes MOQC_ERR_CANCEL): unfinished
+ * frames are aborted too and the cached frames cleared.
+ */
 MOQC_EXTERN void moqc_group_producer_abort(moqc_group_producer *gp, int err);
 /**
  * Releases the handle. The last producer of an unfinished group aborts it with
