@@ -45,7 +45,11 @@ static uint64_t wsq_stream_for(moqc__wsq *c, uint64_t sid, bool recv, moqc__wsq_
     *out = moqc__wsq_find(c, id);
     return 0;
   }
-  if (index >= c->max_streams_adv[k]) {
+  /* The legacy format advertises no limit: hold the peer to as many live streams as QMux
+   * would allow, so a huge stream id cannot make us open (and allocate) every lower one. */
+  uint64_t initial = uni ? c->st.local.initial_max_streams_uni : c->st.local.initial_max_streams_bidi;
+  uint64_t limit = c->legacy ? c->peer_closed[k] + initial : c->max_streams_adv[k];
+  if (index >= limit) {
     return MOQC__WSQ_STREAM_LIMIT_ERROR;
   }
   /* Opening index N opens every lower one (RFC 9000 3.2). */
@@ -61,6 +65,12 @@ static uint64_t wsq_stream_for(moqc__wsq *c, uint64_t sid, bool recv, moqc__wsq_
     *out = s;
   }
   return 0;
+}
+
+/* The most unconsumed bytes a legacy connection may buffer: 4 windows, at least 16 MiB. */
+static uint64_t wsq_legacy_buffer(const moqc__wsq *c) {
+  uint64_t cap = c->st.local.initial_max_data * 4;
+  return cap < ((uint64_t)16 << 20) ? (uint64_t)16 << 20 : cap;
 }
 
 static int wsq_append(moqc__wsq *c, moqc__wsq_stream *s, const uint8_t *data, size_t len) {
@@ -121,8 +131,9 @@ static uint64_t wsq_on_stream(moqc__wsq *c, const moqc__qmux_frame *f, moqc_tsta
     if (c->recv_total + fresh > c->recv_max) {
       return MOQC__WSQ_FLOW_CONTROL_ERROR;
     }
-    if (c->legacy && s->len + fresh > c->st.local.initial_max_data * 16) {
-      return MOQC__WSQ_INTERNAL_ERROR; /* No flow control: bound what one stream buffers. */
+    if (c->legacy && c->recv_total - c->recv_consumed + fresh > wsq_legacy_buffer(c)) {
+      /* No flow control in the legacy format: bound what the connection buffers. */
+      return MOQC__WSQ_FLOW_CONTROL_ERROR;
     }
     c->recv_total += fresh;
     const uint8_t *data = f->data + (size_t)(s->recv_end - off);
