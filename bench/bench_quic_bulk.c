@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,8 @@ int main(int argc, char **argv) {
   p.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(cert);
   p.verify.npins = 1;
 
+  struct rusage ru0, ru1;
+  getrusage(RUSAGE_SELF, &ru0);
   pthread_t th;
   pthread_create(&th, NULL, server_thread, NULL);
   cli.t_start = uv_hrtime();
@@ -182,6 +185,7 @@ int main(int argc, char **argv) {
   }
   uv_run(&cli.loop, UV_RUN_DEFAULT);
   pthread_join(th, NULL);
+  getrusage(RUSAGE_SELF, &ru1);
   uv_loop_close(&cli.loop);
   uv_loop_close(&srv.loop);
 
@@ -192,6 +196,14 @@ int main(int argc, char **argv) {
   printf("  payload received   %.1f MiB in %.2f s\n", (double)srv.bytes / (1 << 20), secs);
   printf("  throughput         %.1f MB/s (%.2f Gbit/s)\n", (double)srv.bytes / secs / 1e6,
          (double)srv.bytes * 8 / secs / 1e9);
+  double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+               (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
+               (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+               (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+  /* CPU-normalised: what one fully busy core would move for sender and receiver together;
+   * stable when other processes compete for the CPU. */
+  printf("  CPU (both threads) %.2f s = %.1f MB per CPU-second (%.0f%% of the wall time)\n", cpu,
+         (double)srv.bytes / cpu / 1e6, 100.0 * cpu / secs);
   printf("  client packets     %llu sent, srtt %.3f ms, cwnd %llu\n",
          (unsigned long long)cli.stats.packets_sent, (double)cli.stats.smoothed_rtt / 1e6,
          (unsigned long long)cli.stats.cwnd);

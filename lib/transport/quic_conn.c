@@ -516,7 +516,7 @@ void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote, socklen_t
   memset(&pi, 0, sizeof(pi));
   conn_path(c, &path, remote, remotelen);
   c->pkts_recv++;
-  int rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, moqc__quic_now());
+  int rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, c->ep->recv_ts);
   if (rv == 0) {
     moqc__ep_mark_dirty(c->ep, c);
     return;

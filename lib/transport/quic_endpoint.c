@@ -400,6 +400,8 @@ static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
   if (n <= 0) {
     return 0;
   }
+  /* Every datagram of the batch arrived by now: one clock read for all of them. */
+  ep->recv_ts = moqc__quic_now();
   for (int i = 0; i < n; i++) {
     struct mmsghdr *m = &ep->rmsgs[i];
     if ((m->msg_hdr.msg_flags & MSG_TRUNC) != 0 || m->msg_len == 0) {

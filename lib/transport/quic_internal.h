@@ -180,6 +180,7 @@ struct moqc_quic_endpoint {
   struct mmsghdr rmsgs[MOQC__QUIC_BATCH];
   struct iovec riov[MOQC__QUIC_BATCH];
   struct sockaddr_storage rsrc[MOQC__QUIC_BATCH];
+  moqc_tstamp recv_ts; /* when the current batch was read */
   /* test-only send filter */
   moqc__quic_send_filter filter;
   void *filter_ud;
