@@ -327,6 +327,146 @@ MOQC_EXTERN int moqc_stats_emitter_drain(moqc_stats_emitter *e,
 /** Frees an emission (NULL allowed). */
 MOQC_EXTERN void moqc_stats_emission_del(moqc_stats_emission *em);
 
+/* ==== Stats broadcast publisher (spec/upstream-model.md 4) ===============
+ *
+ * Publishes the documents of moqc_stats_emitter as the stats broadcast
+ * <prefix>/node[/<node>] into an origin: per tier the plain JSON tracks
+ * publisher.json, subscriber.json and sessions.json ("<tier>/publisher.json"
+ * on a named tier), each change written as a new group holding one frame.
+ * Sans-I/O: no clock, timer or thread; the relay calls
+ * moqc_stats_publisher_drain from its own interval timer and
+ * moqc_stats_publisher_serve when the settings' waker fires. The compressed
+ * ".z" tracks of upstream are not produced. One thread at a time per publisher.
+ * Since 0.1.0.
+ */
+
+typedef struct moqc_stats_publisher moqc_stats_publisher;
+/* Declared in origin.h and model.h; repeated so this header stands alone. */
+typedef struct moqc_origin_producer moqc_origin_producer;
+typedef struct moqc_waker moqc_waker;
+
+/** The default bound on requested-but-never-recorded tier tracks. */
+#define MOQC_STATS_MAX_REQUESTED_TRACKS 64
+/** The longest track name a request may have to be accepted. */
+#define MOQC_STATS_MAX_TRACK_NAME 1024
+
+/** The current version of moqc_stats_publisher_settings. */
+#define MOQC_STATS_PUBLISHER_SETTINGS_V1 1
+#define MOQC_STATS_PUBLISHER_SETTINGS_VERSION MOQC_STATS_PUBLISHER_SETTINGS_V1
+
+/** Settings of a stats publisher, copied at creation. */
+typedef struct moqc_stats_publisher_settings {
+  /**
+   * The broadcast prefix (ptr NULL = MOQC_STATS_DEFAULT_PREFIX). Normalized
+   * here ("/.stats/" is ".stats"); must not be empty once normalized.
+   */
+  moqc_str prefix;
+  /**
+   * The node name, possibly several segments ("sjc/1"); normalized here
+   * ("/sjc//1/" is "sjc/1"). Empty (or only slashes) = no node segment: the
+   * broadcast is "<prefix>/node".
+   */
+  moqc_str node;
+  /**
+   * Optional (NULL = none; the publisher takes its own reference): fired,
+   * possibly on another thread, when a consumer requests a track that does not
+   * exist yet; the owner then calls moqc_stats_publisher_serve on its own
+   * thread. Without it, requests are served at the next drain.
+   */
+  moqc_waker *wake;
+  /**
+   * How many requested tier tracks may wait for their tier to record
+   * (default MOQC_STATS_MAX_REQUESTED_TRACKS); requests beyond are rejected.
+   */
+  size_t max_requested;
+  /** The publisher's allocator (NULL = default); must outlive it. */
+  const moqc_mem *mem;
+} moqc_stats_publisher_settings;
+
+/** Fills s with the defaults: ".stats", no node, no waker, 64, default mem. */
+MOQC_EXTERN void
+moqc_stats_publisher_settings_default(moqc_stats_publisher_settings *s);
+
+/**
+ * Creates a stats publisher (*out owned by the caller) draining reg (which it
+ * references) into the broadcast <prefix>/node[/<node>], published through an
+ * untagged clone of origin (the path is relative to origin's root; the caller
+ * keeps origin). The default tier's three tracks exist at once, each holding
+ * {} as its first group; the broadcast has a dynamic handler for requests of
+ * tier tracks that do not exist yet (see moqc_stats_publisher_serve).
+ * settings NULL = defaults; use the moqc_stats_publisher_new macro.
+ * Errors: MOQC_ERR_INVALID_ARGUMENT for a NULL reg or origin, an unknown
+ * settings version, an empty prefix, or an enabled registry that does not
+ * exclude the broadcast's absolute path (the stats of the stats broadcast
+ * would feed back into it: create the registry with the prefix among its
+ * exclusions, which moqc_stats_registry_new(.., NULL, 0, ..) does for
+ * ".stats"); MOQC_ERR_UNAUTHORIZED or MOQC_ERR_BOUNDS_EXCEEDED from the
+ * origin; MOQC_ERR_NOMEM. On error nothing is published.
+ */
+MOQC_EXTERN int moqc_stats_publisher_new_versioned(
+    moqc_stats_publisher **out, moqc_stats_registry *reg,
+    const moqc_origin_producer *origin, int settings_version,
+    const moqc_stats_publisher_settings *settings);
+#define moqc_stats_publisher_new(out, reg, origin, settings)                   \
+  moqc_stats_publisher_new_versioned((out), (reg), (origin),                   \
+                                     MOQC_STATS_PUBLISHER_SETTINGS_VERSION,    \
+                                     (settings))
+
+/**
+ * Returns the broadcast path, relative to the origin handle's root (valid as
+ * long as the publisher).
+ */
+MOQC_EXTERN moqc_str moqc_stats_publisher_path(const moqc_stats_publisher *p);
+
+/**
+ * One interval tick: serves queued track requests, takes
+ * moqc_stats_registry_report (which reclaims closed entries), runs the
+ * emitter, and writes every document that differs from the last one written
+ * on its track as a new group of one frame (timestamp now in milliseconds; now
+ * also drives the tracks' group retention). A named tier's tracks are created
+ * the first time it appears in a report (or adopted when they were
+ * requested). Unchanged documents write nothing. *written (may be NULL) gets
+ * the number of groups written. Returns 0 or MOQC_ERR_NOMEM: when the emitter
+ * failed, the report is kept and emitted first at the next drain, so reclaimed
+ * final values are not lost; a failed write is retried at the next drain with
+ * the document of that drain.
+ */
+MOQC_EXTERN int moqc_stats_publisher_drain(moqc_stats_publisher *p,
+                                           moqc_tstamp now, size_t *written);
+
+/**
+ * Serves the queued requests for tracks that do not exist: a name of the shape
+ * [<tier>/]{publisher|subscriber|sessions}.json (tier non-empty and
+ * normalized: no leading, trailing or double '/'; name at most
+ * MOQC_STATS_MAX_TRACK_NAME bytes) is accepted and holds {} until its tier
+ * records; other names are rejected MOQC_ERR_NOT_FOUND (".z" names included);
+ * beyond max_requested waiting tracks, MOQC_ERR_BOUNDS_EXCEEDED. First
+ * releases waiting requested tracks that no consumer uses any more (their
+ * quota comes back). Returns 0 or MOQC_ERR_NOMEM (a request that could not be
+ * served is rejected with it).
+ */
+MOQC_EXTERN int moqc_stats_publisher_serve(moqc_stats_publisher *p,
+                                           moqc_tstamp now);
+
+/** Returns the number of requested tier tracks waiting for their tier. */
+MOQC_EXTERN size_t
+moqc_stats_publisher_requested(const moqc_stats_publisher *p);
+
+/**
+ * Finishes every track, ends the broadcast and unpublishes it, then frees the
+ * publisher (NULL allowed). A report kept after a failed drain is dropped.
+ */
+MOQC_EXTERN void moqc_stats_publisher_del(moqc_stats_publisher *p);
+
+/**
+ * Classifies a stats track name: returns true for
+ * [<tier>/]{publisher|subscriber|sessions}.json with the rules of
+ * moqc_stats_publisher_serve, storing the tier label ("" for the default tier)
+ * in *tier and the document in *doc (either may be NULL). Pure.
+ */
+MOQC_EXTERN bool moqc_stats_track_name_parse(moqc_str name, moqc_str *tier,
+                                             moqc_stats_doc *doc);
+
 #ifdef __cplusplus
 }
 #endif
