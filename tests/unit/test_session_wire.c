@@ -222,6 +222,71 @@ static void test_legacy_no_common_version(void **state) {
   raw_link_del(&l);
 }
 
+/* The session as subscriber of a raw publisher: bad group streams are stopped one by one. */
+static void test_bad_group_streams(void **state) {
+  node S;
+  node_new(&S, ID_S);
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_CLIENT, MOQC_SESSION_VERSION_LITE_05, ID_S, &S);
+  raw_peer *R = &l.raw;
+  raw_open(R, true, "01 0B 01 05 08 C0 00 0A 0B 0C 0D 0E 0F", true);
+  raw_pump(&l);
+  /* Answer the session's Announce request: R itself, one active broadcast. */
+  raw_expect(R, 0, "01 09 00 C0 00 11 11 22 22 33 33", false);
+  raw_send(R, 0, "09 C0 00 0A 0B 0C 0D 0E 0F 01 0B 01 08 64 65 6D 6F 2F 62 62 62 00", false);
+  raw_pump(&l);
+  viewer v;
+  viewer_new(&v, &S, "demo/bbb", "video");
+  assert_int_equal(viewer_subscribe(&v), MOQC_ERR_PENDING);
+  raw_pump(&l);
+  raw_expect(R, 4, "06 0F 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F", false);
+  raw_send(R, 4, "06 01 00 67 10 43 E8", true);
+  raw_pump(&l);
+  assert_int_equal(viewer_subscribe(&v), 0);
+  raw_expect(R, 4, "06 0F 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F", true);
+  /* SUBSCRIBE id 0 with the default preferences (5 s latency). */
+  raw_expect(R, 8, "02 16 00 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F 00 00 53 88 00 00",
+             false);
+  /* A frame of 64 MiB: stopped with 27. A FIN inside a frame: stopped with 14. An unknown
+   * subscription: stopped with 0. A good group still arrives. */
+  moqc_stream_id big = raw_open(R, true, "00 02 00 00 00 84 00 00 00", false);
+  moqc_stream_id cut = raw_open(R, true, "00 02 00 01 00 05 AA BB", true);
+  moqc_stream_id unk = raw_open(R, true, "00 02 07 02 00 01 AA", false);
+  moqc_stream_id good = raw_open(R, true, "00 02 00 03 47 D0 03 AA BB CC", true);
+  raw_pump(&l);
+  assert_true(raw_get(R, big, false)->stopped);
+  assert_int_equal(raw_get(R, big, false)->stop_code, 27);
+  assert_int_equal(raw_get(R, unk, false)->stop_code, 0);
+  assert_true(raw_get(R, unk, false)->stopped);
+  (void)cut;
+  assert_true(raw_get(R, good, false)->fin_sent);
+  moqc_group_consumer *gc;
+  int seen_good = 0, seen_cut = 0;
+  while (moqc_track_subscriber_recv_group(v.ts, &gc, v.w) == 0) {
+    uint64_t seq = moqc_group_consumer_sequence(gc);
+    moqc_rcbuf *buf;
+    uint64_t ts;
+    int rv = moqc_group_consumer_read_frame(gc, &buf, &ts, v.w);
+    if (seq == 3) {
+      assert_int_equal(rv, 0);
+      assert_int_equal(ts, 1000);
+      assert_int_equal(moqc_rcbuf_len(buf), 3);
+      moqc_rcbuf_decref(buf);
+      seen_good = 1;
+    } else if (seq == 1) {
+      assert_int_equal(rv, MOQC_ERR_WRONG_SIZE);
+      seen_cut = 1;
+    }
+    moqc_group_consumer_del(gc);
+  }
+  assert_true(seen_good);
+  assert_true(seen_cut);
+  assert_false(moqc_session_is_closed(l.s));
+  viewer_del(&v);
+  raw_link_del(&l);
+  node_del(&S);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_example_lite05),
@@ -232,6 +297,7 @@ int main(void) {
       cmocka_unit_test(test_legacy_client_bytes),
       cmocka_unit_test(test_legacy_server_lite02),
       cmocka_unit_test(test_legacy_no_common_version),
+      cmocka_unit_test(test_bad_group_streams),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
