@@ -378,6 +378,9 @@ static bool qmux_encodable(moqc__qmux_format fmt, const moqc__qmux_frame *f) {
   uint64_t t = f->type;
 
   if (fmt == MOQC__QMUX_WEBTRANSPORT) {
+    if (t == 0x08 && f->len == 0) {
+      return false; /* empty and no FIN */
+    }
     return t == 0x08 || t == 0x09 || t == MOQC__QMUX_RESET_STREAM ||
            t == MOQC__QMUX_STOP_SENDING || t == MOQC__QMUX_CONNECTION_CLOSE ||
            t == MOQC__QMUX_APPLICATION_CLOSE;

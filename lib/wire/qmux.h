@@ -138,8 +138,11 @@ int moqc__qmux_frame_decode(const uint8_t **p, const uint8_t *end,
  * Encodes f in format fmt. STREAM frames are written with the OFF/LEN/FIN bits of f->type (on
  * WEBTRANSPORT as 0x08/0x09, payload to the end); every other frame from its fields.
  * Returns nothing; errors land in w->err: MOQC_ERR_NOBUF when the buffer is short,
- * MOQC_ERR_INVALID_ARGUMENT for a type the format lacks, a STREAM frame without LEN that is
- * not last in its message, or an empty non-FIN STREAM frame.
+ * MOQC_ERR_INVALID_ARGUMENT for a type the format lacks, an empty non-FIN STREAM frame, a
+ * MAX_STREAMS / STREAMS_BLOCKED value above 2^60, or a RESET_STREAM_AT whose reliable size
+ * exceeds its final size. A frame whose data runs to the end of the message (STREAM without
+ * LEN, DATAGRAM 0x30, every legacy STREAM and close) must be the last one the caller puts in
+ * that message.
  */
 void moqc__qmux_frame_encode(moqc__writer *w, moqc__qmux_format fmt,
                              const moqc__qmux_frame *f);
