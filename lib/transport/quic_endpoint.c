@@ -146,28 +146,24 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
     size_t j = i + 1;
     size_t bytes = seg;
     if (ep->gso) {
-      while (j < ep->nsend && j - i < EP_GSO_MAX_SEGS && bytes + ep->sendlen[j] <= EP_GSO_MAX_BYTES &&
-             ep->sendlen[j - 1] == seg && ep->sendlen[j] <= seg &&
+      while (j < ep->nsend && j - i < EP_GSO_MAX_SEGS &&
+             bytes + ep->sendlen[j] <= EP_GSO_MAX_BYTES && ep->sendlen[j - 1] == seg && ep->sendlen[j] <= seg &&
              ep->senddstlen[j] == ep->senddstlen[i] &&
              memcmp(&ep->senddst[j], &ep->senddst[i], (size_t)ep->senddstlen[i]) == 0) {
         bytes += ep->sendlen[j];
         j++;
       }
     }
-    /* Packets sit in fixed slots, so a run is one iovec per packet. */
+    /* Packets sit in fixed slots: a run is one iovec per packet, concatenated by the kernel
+     * and cut again every seg bytes (every packet but the last is exactly seg long). */
     struct msghdr *h = &msgs[n].msg_hdr;
-    iov[n].iov_base = ep->sendbuf + i * MOQC__QUIC_MAX_UDP;
-    iov[n].iov_len = seg;
-    h->msg_iov = &iov[n];
-    h->msg_iovlen = 1;
+    for (size_t k = i; k < j; k++) {
+      iov[k].iov_base = ep->sendbuf + k * MOQC__QUIC_MAX_UDP;
+      iov[k].iov_len = ep->sendlen[k];
+    }
+    h->msg_iov = &iov[i];
+    h->msg_iovlen = j - i;
     if (j - i > 1) {
-      /* Compact the run so it is contiguous: slots are MOQC__QUIC_MAX_UDP apart. */
-      uint8_t *dst = ep->sendbuf + i * MOQC__QUIC_MAX_UDP + seg;
-      for (size_t k = i + 1; k < j; k++) {
-        memmove(dst, ep->sendbuf + k * MOQC__QUIC_MAX_UDP, ep->sendlen[k]);
-        dst += ep->sendlen[k];
-      }
-      iov[n].iov_len = bytes;
       memset(ctrl[n], 0, sizeof(ctrl[n]));
       h->msg_control = ctrl[n];
       h->msg_controllen = sizeof(ctrl[n]);
@@ -190,23 +186,13 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
     sent += npkts[k];
   }
   if (sent < ep->nsend) {
-    /* Blocked: keep the rest (expanded back into slots) for when the socket is writable. A
-     * compacted run that did not go out is dropped whole; QUIC recovers it as loss. */
-    size_t keep = 0;
-    for (size_t k = sent_msgs, i = sent; k < n; i += npkts[k], k++) {
-      if (npkts[k] != 1) {
-        continue;
-      }
-      if (keep != i) {
-        memmove(ep->sendbuf + keep * MOQC__QUIC_MAX_UDP, ep->sendbuf + i * MOQC__QUIC_MAX_UDP,
-                ep->sendlen[i]);
-        ep->sendlen[keep] = ep->sendlen[i];
-        ep->senddst[keep] = ep->senddst[i];
-        ep->senddstlen[keep] = ep->senddstlen[i];
-      }
-      keep++;
-    }
-    ep->nsend = keep;
+    /* Blocked: keep the rest, in order, for when the socket is writable again. */
+    size_t rest = ep->nsend - sent;
+    memmove(ep->sendbuf, ep->sendbuf + sent * MOQC__QUIC_MAX_UDP, rest * MOQC__QUIC_MAX_UDP);
+    memmove(ep->sendlen, ep->sendlen + sent, rest * sizeof(ep->sendlen[0]));
+    memmove(ep->senddst, ep->senddst + sent, rest * sizeof(ep->senddst[0]));
+    memmove(ep->senddstlen, ep->senddstlen + sent, rest * sizeof(ep->senddstlen[0]));
+    ep->nsend = rest;
     if (ep->send_blocked) {
       ep_want_writable(ep, true);
     }
