@@ -31,6 +31,8 @@ struct sub_track {
   bool subscribed;
   /** The publisher ended the subscription: the track is finished, groups may still arrive. */
   bool ended;
+  /** The preferences last sent upstream (SUBSCRIBE or SUBSCRIBE_UPDATE). */
+  moqc_subscription sent;
 };
 
 /** Frees a track: rejects or drops the local side with err, cancels its streams. */

@@ -130,6 +130,7 @@ static int track_open_subscribe(moqc_session *s, sub_track *t) {
   m.start_group = agg.start;
   m.has_end = agg.has_end;
   m.end_group = agg.end;
+  t->sent = agg;
   if (moqc__lite_encode_stream_type(&w, MOQC_LITE_BIDI_SUBSCRIBE) < 0 ||
       moqc__lite_encode_subscribe(&w, s->version, &m) < 0) {
     return MOQC_ERR_INVALID_ARGUMENT;
@@ -181,12 +182,57 @@ int moqc__sub_track_start(moqc_session *s, sub_broadcast *b, moqc_track_request 
   return 0;
 }
 
+static bool track_prefs_eq(const moqc_subscription *a, const moqc_subscription *b) {
+  return a->priority == b->priority && a->ordered == b->ordered &&
+         a->latency_max / MOQC_MILLISECONDS == b->latency_max / MOQC_MILLISECONDS &&
+         a->has_start == b->has_start && (!a->has_start || a->start == b->start) &&
+         a->has_end == b->has_end && (!a->has_end || a->end == b->end);
+}
+
+/* Sends SUBSCRIBE_UPDATE (lite-03+) when the local aggregate preferences changed. */
+static int track_update_upstream(moqc_session *s, sub_track *t) {
+  moqc_subscription agg;
+  if (moqc_track_producer_subscription(t->tp, &agg, s->waker) != 0 ||
+      s->version < MOQC_LITE_03 || t->sub_stream == MOQC_STREAM_NONE ||
+      track_prefs_eq(&agg, &t->sent)) {
+    return 0;
+  }
+  sess_stream *st = moqc__sess_find(s, t->sub_stream);
+  if (st == NULL) {
+    return 0;
+  }
+  uint8_t buf[MOQC_LITE_MAX_SUBSCRIBE_UPDATE_SIZE];
+  moqc__writer w;
+  moqc__writer_init(&w, buf, sizeof(buf));
+  moqc__lite_subscribe_update m;
+  memset(&m, 0, sizeof(m));
+  m.priority = agg.priority;
+  m.ordered = agg.ordered;
+  m.max_latency_ms = agg.latency_max / MOQC_MILLISECONDS;
+  m.has_start = agg.has_start;
+  m.start_group = agg.start;
+  m.has_end = agg.has_end;
+  m.end_group = agg.end;
+  if (moqc__lite_encode_subscribe_update(&w, s->version, &m) < 0) {
+    return 0;
+  }
+  t->sent = agg;
+  MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "SUBSCRIBE_UPDATE %s/%s priority %u", t->b->path,
+           t->name, (unsigned)agg.priority);
+  return moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w));
+}
+
 int moqc__sub_track_poll(moqc_session *s, sub_track *t) {
   if (t->tp == NULL || !t->subscribed) {
     return 0;
   }
+  if (!t->ended) {
+    int rv = track_update_upstream(s, t);
+    if (rv < 0) {
+      return rv;
+    }
+  }
   int used = moqc_track_producer_used(t->tp, s->waker);
-  MOQC_LOG(&s->settings.log, MOQC_LOG_TRACE, "track %s used %d", t->name, used);
   if (used == 0) {
     /* The last local consumer left: cancel the remote subscription. */
     MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "unsubscribing %s/%s", t->b->path, t->name);

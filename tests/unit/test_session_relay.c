@@ -369,6 +369,40 @@ static void test_newest_first_under_congestion(void **state) {
   relay_del(&r);
 }
 
+/* A new local subscriber with a higher priority re-ranks the relay's upstream subscription. */
+static void test_subscribe_update_upstream(void **state) {
+  relay r;
+  relay_new(&r, MOQC_SESSION_VERSION_LITE_05, 0);
+  viewer v1, v2;
+  viewer_new(&v1, &r.R, "demo/bbb", "video");
+  viewer_subscribe(&v1);
+  relay_pump(&r);
+  assert_int_equal(viewer_subscribe(&v1), 0);
+  moqc_subscription agg;
+  assert_int_equal(moqc_track_producer_subscription(r.p.tp, &agg, NULL), 0);
+  assert_int_equal(agg.priority, 0);
+  viewer_new(&v2, &r.R, "demo/bbb", "video");
+  moqc_subscription pref;
+  moqc_subscription_default(&pref);
+  pref.priority = 5;
+  int rv = moqc_track_consumer_subscribe(v2.tc, &pref, &v2.ts, v2.w);
+  if (rv == MOQC_ERR_PENDING) {
+    relay_pump(&r);
+    rv = moqc_track_consumer_subscribe(v2.tc, &pref, &v2.ts, v2.w);
+  }
+  assert_int_equal(rv, 0);
+  relay_pump(&r);
+  assert_int_equal(moqc_track_producer_subscription(r.p.tp, &agg, NULL), 0);
+  assert_int_equal(agg.priority, 5);
+  /* The high-priority viewer leaves: back to 0. */
+  viewer_del(&v2);
+  relay_pump(&r);
+  assert_int_equal(moqc_track_producer_subscription(r.p.tp, &agg, NULL), 0);
+  assert_int_equal(agg.priority, 0);
+  viewer_del(&v1);
+  relay_del(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fanout_lite05),
@@ -382,6 +416,7 @@ int main(void) {
       cmocka_unit_test(test_misbehaving_peer),
       cmocka_unit_test(test_groups_out_of_order),
       cmocka_unit_test(test_newest_first_under_congestion),
+      cmocka_unit_test(test_subscribe_update_upstream),
   };
   if (getenv("TEST_FILTER") != NULL) {
     cmocka_set_test_filter(getenv("TEST_FILTER"));
