@@ -153,6 +153,11 @@ static void conn_fill_settings(const moqc_quic_endpoint *ep, ngtcp2_settings *s,
 
 static void conn_timer_cb(uv_timer_t *t);
 
+/* The allocator for ngtcp2: settings.mem when given, else ngtcp2's default. */
+static const ngtcp2_mem *conn_ngmem(const moqc_quic_endpoint *ep) {
+  return ep->mem != NULL ? &ep->ngmem : NULL;
+}
+
 static moqc_quic_conn *conn_alloc(moqc_quic_endpoint *ep, bool server,
                                   const struct sockaddr *remote, socklen_t remotelen) {
   moqc_quic_conn *c = moqc_mem_calloc(ep->mem, 1, sizeof(*c));
@@ -210,7 +215,7 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
   }
   conn_path(c, &path, remote, remotelen);
   if (rv == 0 && ngtcp2_conn_server_new(&c->conn, &hd->scid, &scid, &path, hd->version, &cb, &s,
-                                        &tp, NULL, c) != 0) {
+                                        &tp, conn_ngmem(ep), c) != 0) {
     rv = MOQC_ERR_NOMEM;
   }
   if (rv == 0) {
@@ -270,7 +275,7 @@ int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
   dcid.datalen = 18;
   conn_path(c, &path, remote, remotelen);
   if (rv == 0 && ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb,
-                                        &s, &tp, NULL, c) != 0) {
+                                        &s, &tp, conn_ngmem(ep), c) != 0) {
     rv = MOQC_ERR_NOMEM;
   }
   if (rv == 0) {

@@ -181,6 +181,7 @@ struct moqc_quic_endpoint {
   struct iovec riov[MOQC__QUIC_BATCH];
   struct sockaddr_storage rsrc[MOQC__QUIC_BATCH];
   moqc_tstamp recv_ts; /* when the current batch was read */
+  ngtcp2_mem ngmem;    /* settings.mem for ngtcp2, when given */
   /* test-only send filter */
   moqc__quic_send_filter filter;
   void *filter_ud;

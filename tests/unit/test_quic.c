@@ -290,6 +290,8 @@ static bool echo_done(env *e, void *arg) {
   return b->fin && e->client.dgrams > 0 && rx_of(&e->client, 3)->fin;
 }
 
+static bool echo_fin_seen(env *e, void *arg) { return rx_of(&e->client, *(int64_t *)arg)->fin; }
+
 static void test_echo_stream_datagram_close(void **state) {
   env e;
   env_start(&e, NULL, NULL);
@@ -742,6 +744,65 @@ static void test_handshake_timeout(void **state) {
   env_stop(&e);
 }
 
+typedef struct counting {
+  long live, total;
+} counting;
+
+static void *cnt_malloc(size_t n, void *ud) {
+  counting *c = ud;
+  void *p = malloc(n);
+  if (p != NULL) {
+    c->live++, c->total++;
+  }
+  return p;
+}
+static void cnt_free(void *p, void *ud) {
+  counting *c = ud;
+  if (p != NULL) {
+    c->live--;
+  }
+  free(p);
+}
+static void *cnt_calloc(size_t n, size_t m, void *ud) {
+  counting *c = ud;
+  void *p = calloc(n, m);
+  if (p != NULL) {
+    c->live++, c->total++;
+  }
+  return p;
+}
+static void *cnt_realloc(void *p, size_t n, void *ud) {
+  counting *c = ud;
+  void *q = realloc(p, n);
+  if (q != NULL && p == NULL) {
+    c->live++, c->total++;
+  }
+  return q;
+}
+
+/* Every allocation of the endpoints and of ngtcp2 goes through settings.mem and is returned. */
+static void test_allocator_hook(void **state) {
+  counting cnt = {0, 0};
+  moqc_mem mem = {&cnt, cnt_malloc, cnt_free, cnt_calloc, cnt_realloc};
+  moqc_quic_settings s;
+  settings_for_test(&s);
+  s.mem = &mem;
+  env e;
+  env_start(&e, &s, &s);
+  moqc_quic_conn *c = connect_ok(&e, NULL);
+  long after_handshake = cnt.total;
+  int64_t sid;
+  assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid), 0);
+  assert_int_equal(moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"abc", 3, true), 0);
+  assert_true(run_until(&e, echo_fin_seen, &sid, 3000));
+  moqc_quic_conn_close(c, 0, NULL);
+  assert_true(run_until(&e, both_closed, NULL, 3000));
+  assert_true(after_handshake > 50); /* ngtcp2's own allocations are counted */
+  assert_true(cnt.live > 0);
+  env_stop(&e);
+  assert_int_equal(cnt.live, 0);
+}
+
 #define NCLIENTS 16
 
 typedef struct multi {
@@ -830,6 +891,7 @@ int main(void) {
       cmocka_unit_test(test_reset_and_stop),
       cmocka_unit_test(test_stream_limit_renewal),
       cmocka_unit_test(test_stateless_replies),
+      cmocka_unit_test(test_allocator_hook),
       cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_many_connections),
   };
