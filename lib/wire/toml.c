@@ -897,6 +897,13 @@ const moqc__toml_node *moqc__toml_at(const moqc__toml_node *n, size_t i, moqc_st
   if (n == NULL || (n->type != MOQC__TOML_TABLE && n->type != MOQC__TOML_ARRAY)) {
     return NULL;
   }
+  if (n->type == MOQC__TOML_ARRAY) {
+    /* Array elements are created one after another, so they are contiguous. */
+    if (i >= n->count) {
+      return NULL;
+    }
+    return &n->doc->nodes[n->first + (uint32_t)i];
+  }
   for (c = n->first; c != TOML_NONE && i > 0; c = n->doc->nodes[c].next) {
     i--;
   }

@@ -94,6 +94,8 @@ static void test_h3_settings_rules(void **state) {
       {"06 40", MOQC_ERR_MALFORMED},
       {"21 07 3E 00 08 00", 0}, /* GREASE ids skipped; ENABLE_CONNECT_PROTOCOL=0 allowed */
       {"", 0},
+      {"AC 7C F0 00 01 94 E9 CD 29 04", 0}, /* draft-15 WT_ENABLED, draft-13 WT_MAX_SESSIONS */
+      {"AC 7C F0 00 03", MOQC_ERR_MALFORMED},
   };
   (void)state;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -102,6 +104,10 @@ static void test_h3_settings_rules(void **state) {
     moqc__h3_settings s;
     print_message("settings %s\n", cases[i].hex);
     assert_int_equal(moqc__h3_settings_decode(buf, n, &s), cases[i].rv);
+    if (i == 10) {
+      assert_true(s.wt_enabled);
+      assert_int_equal(s.wt_max_sessions_draft13, 4);
+    }
   }
 }
 

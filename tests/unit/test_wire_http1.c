@@ -197,6 +197,7 @@ static const struct {
     {"GET /a http/1.1\r\nHost: h\r\n\r\n", 400, "invalid HTTP version"},
     {"GET /a\r\nHost: h\r\n\r\n", 400, "invalid request target"},
     {"GET /a HTTP/1.1\r\nHost : h\r\n\r\n", 400, "whitespace before colon"},
+    {"GET /a HTTP/1.1\r\nHost\r: h\r\n\r\n", 400, "bare CR"},
     {"GET /a HTTP/1.1\r\nHo(st: h\r\n\r\n", 400, "invalid header name"},
     {"GET /a HTTP/1.1\r\n: h\r\n\r\n", 400, "empty header name"},
     {"GET /a HTTP/1.1\r\nHost h\r\n\r\n", 400, "whitespace before colon"},

@@ -57,7 +57,8 @@ static const char relay_config[] =
     "[cache]\n"
     "capacity = \"50%\"\r\n"
     "duration = \"5s\"\n"
-    "escapes = \"tab\\there \\\"q\\\" \\u00e9\\U0001F600\"\n";
+    "escapes = \"tab\\there \\\"q\\\" \\u00e9\\U0001F600\"\n"
+    "more = \"\\b\\n\\f\\r\\\\\\u0041\\u20AC\"\n";
 
 static moqc__toml_doc *parse_ok(const char *text) {
   moqc__toml_doc *doc = NULL;
@@ -128,6 +129,8 @@ static void test_toml_relay_config(void **state) {
   assert_true(str_is(s, "50%"));
   assert_int_equal(moqc__toml_get_string(root, "cache.escapes", &s, &err), 0);
   assert_true(str_is(s, "tab\there \"q\" \xc3\xa9\xf0\x9f\x98\x80"));
+  assert_int_equal(moqc__toml_get_string(root, "cache.more", &s, &err), 0);
+  assert_true(str_is(s, "\b\n\f\r\\A\xe2\x82\xac"));
   /* Absent keys. */
   assert_int_equal(moqc__toml_get_string(root, "server.nope", &s, &err), MOQC_ERR_NOT_FOUND);
   assert_int_equal(moqc__toml_get_string(root, "log.level.deeper", &s, &err),
@@ -323,6 +326,8 @@ static const struct {
     {"[x]\na.b = 1\n[x.a]\n", 3, 4, "x.a", "table defined twice"},
     {"v = [1,\n2,\n", 1, 5, "v", "unterminated array"},
     {"v = [1 2]\n", 1, 8, "v", "expected ',' or ']' in array"},
+    {"v = [1", 1, 5, "v", "unterminated array"},
+    {"v = [1,\r2]\n", 1, 8, "", "bare CR"},
     {"x = 1 # bad \x01 comment\n", 1, 13, "", "control character in comment"},
     {"ok = 1\nbad = \"\xc3\x28\"\n", 2, 8, "", "invalid UTF-8"},
 };
