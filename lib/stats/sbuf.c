@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
 #include "stats/sbuf.h"
 
 void moqc__sbuf_put(moqc__sbuf *b, const char *s, size_t n) {
@@ -33,6 +34,19 @@ void moqc__sbuf_u64(moqc__sbuf *b, uint64_t v) {
   moqc__sbuf_put(b, tmp + i, sizeof(tmp) - i);
 }
 
+/* The length of the valid UTF-8 sequence starting at s[0] (>= 0x80), or 0. */
+static size_t sbuf_utf8_len(const uint8_t *s, size_t avail) {
+  size_t n = s[0] >= 0xc2 && s[0] <= 0xdf   ? 2
+             : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+             : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                            : 0;
+
+  if (n == 0 || n > avail || !moqc__utf8_valid(s, n)) {
+    return 0;
+  }
+  return n;
+}
+
 void moqc__sbuf_json_str(moqc__sbuf *b, moqc_str s) {
   static const char hex[] = "0123456789abcdef";
   size_t run = 0;
@@ -44,6 +58,19 @@ void moqc__sbuf_json_str(moqc__sbuf *b, moqc_str s) {
   }
   for (size_t i = 0; i < s.len; i++) {
     unsigned char c = (unsigned char)s.ptr[i];
+    if (c >= 0x80) {
+      /* A valid UTF-8 sequence passes as is; any other byte becomes U+FFFD,
+       * so the document stays valid JSON whatever bytes a path holds. */
+      size_t n = sbuf_utf8_len((const uint8_t *)s.ptr + i, s.len - i);
+      if (n > 0) {
+        i += n - 1;
+        continue;
+      }
+      moqc__sbuf_put(b, s.ptr + run, i - run);
+      run = i + 1;
+      moqc__sbuf_put(b, "\\ufffd", 6);
+      continue;
+    }
     if (c >= 0x20 && c != '"' && c != '\\') {
       continue;
     }

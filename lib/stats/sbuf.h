@@ -18,7 +18,7 @@ void moqc__sbuf_put(moqc__sbuf *b, const char *s, size_t n);
 void moqc__sbuf_puts(moqc__sbuf *b, const char *s);
 void moqc__sbuf_u64(moqc__sbuf *b, uint64_t v);
 /** Writes s as a JSON string literal with its quotes (control characters as
- * \u00XX). */
+ * \u00XX, each byte that is not part of valid UTF-8 as \ufffd). */
 void moqc__sbuf_json_str(moqc__sbuf *b, moqc_str s);
 /** Writes s escaped for a Prometheus label value (\\, \" and \n), without
  * quotes. */

@@ -637,6 +637,34 @@ static void test_reading_stats_meters_nothing(void **state) {
   node_close(&n);
 }
 
+/* Paths are bytes: a document stays valid JSON whatever they hold. */
+static void test_documents_parse_with_any_path_bytes(void **state) {
+  (void)state;
+  node n;
+  traffic t;
+
+  node_open(&n);
+  traffic_open(&n, &t, "", "r\"oot", "bad\xff\x01/caf\xc3\xa9/\xed\xa0\x80");
+  traffic_move(&t, 1, 1, 3);
+  drain(&n, 1 * SEC, 3);
+  char *s = track_latest(&n, "subscriber.json");
+  json_t *doc = parse(s);
+  assert_int_equal(field(doc,
+                         "bad\xef\xbf\xbd\x01/caf\xc3\xa9/"
+                         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+                         "bytes"),
+                   3);
+  json_decref(doc);
+  free(s);
+  s = track_latest(&n, "sessions.json");
+  doc = parse(s);
+  assert_int_equal(field(doc, "r\"oot", "sessions"), 2);
+  json_decref(doc);
+  free(s);
+  traffic_close(&t);
+  node_close(&n);
+}
+
 static void test_registry_must_exclude_the_prefix(void **state) {
   (void)state;
   moqc_stats_registry *reg;
@@ -739,6 +767,7 @@ int main(void) {
       cmocka_unit_test(test_malformed_track_names_rejected),
       cmocka_unit_test(test_track_name_parse),
       cmocka_unit_test(test_reading_stats_meters_nothing),
+      cmocka_unit_test(test_documents_parse_with_any_path_bytes),
       cmocka_unit_test(test_registry_must_exclude_the_prefix),
       cmocka_unit_test(test_del_finishes_tracks_and_unpublishes),
   };
