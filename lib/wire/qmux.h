@@ -197,7 +197,8 @@ typedef struct moqc__qmux_params {
   /**
    * application_protocols (TCP only): the raw list of varint-length-prefixed names, a view into
    * the input; len 0 when absent. The decoder checks its structure (every name non-empty and
-   * within the value).
+   * within the value). On WebSocket the JS client treats it as an error, so a WebSocket session
+   * should refuse parameters that carry it.
    */
   moqc_str application_protocols;
 } moqc__qmux_params;
