@@ -321,7 +321,11 @@ static int wsq_op_open_stream(void *ud, bool uni, moqc_stream_id *id) {
   if (c->state != WSQ_OPEN) {
     return MOQC_ERR_CLOSED;
   }
-  if (c->next_local[k] >= c->peer_max_streams[k]) {
+  uint64_t limit = c->peer_max_streams[k];
+  if (!c->peer_tp && limit < WSQ_EARLY_STREAMS) {
+    limit = WSQ_EARLY_STREAMS; /* Opened now, sent once the peer's limits allow. */
+  }
+  if (c->next_local[k] >= limit) {
     return MOQC_ERR_WOULD_BLOCK;
   }
   moqc_stream_id sid =
@@ -614,6 +618,23 @@ void moqc__wsq_sweep(moqc__wsq *c, moqc_tstamp ts) {
   }
 }
 
+bool moqc__wsq_local_allowed(const moqc__wsq *c, const moqc__wsq_stream *s) {
+  int k = MOQC_STREAM_IS_UNI(s->id) ? WSQ_UNI : WSQ_BIDI;
+  return !s->local || ((uint64_t)s->id >> 2) < c->peer_max_streams[k];
+}
+
+void moqc__wsq_unblock_allowed(moqc__wsq *c) {
+  for (moqc__wsq_stream *s = c->head; s != NULL && moqc__wsq_app_live(c); s = s->next) {
+    if (s->blocked && s->send_off < s->send_max && moqc__wsq_local_allowed(c, s)) {
+      s->blocked = false;
+      int rv = c->ops->unblock_stream(c->app, s->id);
+      if (rv < 0) {
+        moqc__wsq_app_fail(c, rv);
+      }
+    }
+  }
+}
+
 void moqc__wsq_apply_peer(moqc__wsq *c) {
   c->send_max = c->peer.initial_max_data;
   c->peer_max_streams[WSQ_BIDI] = c->peer.initial_max_streams_bidi;
@@ -627,6 +648,7 @@ void moqc__wsq_apply_peer(moqc__wsq *c) {
                                     : c->peer.initial_max_stream_data_bidi_local);
     }
   }
+  moqc__wsq_unblock_allowed(c);
   atomic_store(&c->woken, true);
 }
 

@@ -9,6 +9,12 @@
 
 #include "transport/ws_qmux.h"
 
+/**
+ * Streams of each kind the application may open before the peer's parameters arrive (a session
+ * opens its control streams at start). They hold their data until the peer's limits allow them.
+ */
+#define WSQ_EARLY_STREAMS 16U
+
 /** Index of the bidi / uni counters. */
 #define WSQ_BIDI 0
 #define WSQ_UNI 1
@@ -133,6 +139,10 @@ void moqc__wsq_credit_conn(moqc__wsq *c);
 void moqc__wsq_sweep(moqc__wsq *c, moqc_tstamp ts);
 /** Applies received peer parameters. */
 void moqc__wsq_apply_peer(moqc__wsq *c);
+/** True when the peer's stream limit covers locally opened stream s. */
+bool moqc__wsq_local_allowed(const moqc__wsq *c, const moqc__wsq_stream *s);
+/** Unblocks streams the peer's new limits (parameters, MAX_STREAMS) allow. */
+void moqc__wsq_unblock_allowed(moqc__wsq *c);
 /** True while application calls may be made. */
 bool moqc__wsq_app_live(const moqc__wsq *c);
 

@@ -298,6 +298,7 @@ static uint64_t wsq_on_frame(moqc__wsq *c, const moqc__qmux_frame *f, moqc_tstam
     int k = f->type == MOQC__QMUX_MAX_STREAMS_UNI ? WSQ_UNI : WSQ_BIDI;
     if (!c->legacy && f->max > c->peer_max_streams[k]) {
       c->peer_max_streams[k] = f->max;
+      moqc__wsq_unblock_allowed(c);
       atomic_store(&c->woken, true); /* A failed open may succeed now. */
     }
     return 0;

@@ -86,7 +86,9 @@ static int wsq_pull(moqc__wsq *c, moqc__writer *w, moqc_tstamp ts) {
   if (take > MOQC__QMUX_STREAM_PAYLOAD_MAX) {
     take = MOQC__QMUX_STREAM_PAYLOAD_MAX;
   }
-  uint64_t scredit = s->send_max - s->send_off;
+  /* A stream opened before the peer's limits allowed it has no credit until they do. */
+  bool allowed = moqc__wsq_local_allowed(c, s);
+  uint64_t scredit = allowed ? s->send_max - s->send_off : 0;
   if (take > scredit) {
     take = (size_t)scredit;
   }
@@ -94,9 +96,9 @@ static int wsq_pull(moqc__wsq *c, moqc__writer *w, moqc_tstamp ts) {
   if (take > ccredit) {
     take = (size_t)ccredit;
   }
-  bool fin_now = fin && take == total;
+  bool fin_now = fin && take == total && allowed;
   if (take == 0 && !fin_now) {
-    if (scredit == 0 && total > 0 && !s->blocked) {
+    if (scredit == 0 && (total > 0 || !allowed) && !s->blocked) {
       s->blocked = true;
       int rv = c->ops->block_stream(c->app, id);
       if (rv < 0) {
