@@ -175,8 +175,9 @@ typedef struct moqc_quic_settings {
   uint64_t max_datagram_frame_size;
   /** Connections a server accepts at once; Initial packets beyond are dropped. Default 10000. */
   size_t max_connections;
-  /** Do not batch datagrams with UDP generic segmentation offload (GSO is on by default and
-   * switched off by itself where the kernel refuses it). */
+  /** Do not use UDP segmentation offloads: GSO to send runs of datagrams in one call, GRO to
+   * receive coalesced ones (both on by default, and off by themselves where the kernel refuses
+   * them). */
   bool no_gso;
   /** Log hook (may be NULL); referenced. */
   const moqc_log *log;

@@ -129,7 +129,8 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
   struct mmsghdr msgs[MOQC__QUIC_BATCH];
   struct iovec iov[MOQC__QUIC_BATCH];
   size_t npkts[MOQC__QUIC_BATCH];
-  char ctrl[MOQC__QUIC_BATCH][CMSG_SPACE(sizeof(uint16_t))];
+  /* cmsg space for UDP_SEGMENT, aligned for struct cmsghdr */
+  uint64_t ctrl[MOQC__QUIC_BATCH][(CMSG_SPACE(sizeof(uint16_t)) + 7) / 8];
   size_t n = 0;
   if (ep->nsend == 0) {
     return;
@@ -369,20 +370,33 @@ static void ep_handle_packet(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t 
   moqc__conn_read(conn, src, srclen, pkt, len);
 }
 
-/* Reads one recvmmsg batch and feeds it to the connections. Returns the datagram count. */
-static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
-  for (size_t i = 0; i < MOQC__QUIC_BATCH; i++) {
-    ep->rmsgs[i].msg_hdr.msg_name = &ep->rsrc[i];
-    ep->rmsgs[i].msg_hdr.msg_namelen = sizeof(ep->rsrc[i]);
-    ep->rmsgs[i].msg_hdr.msg_iov = &ep->riov[i];
-    ep->rmsgs[i].msg_hdr.msg_iovlen = 1;
-    ep->rmsgs[i].msg_hdr.msg_control = NULL;
-    ep->rmsgs[i].msg_hdr.msg_controllen = 0;
-    ep->rmsgs[i].msg_hdr.msg_flags = 0;
-    ep->riov[i].iov_base = ep->recvbuf + i * MOQC__QUIC_RECV_SLOT;
-    ep->riov[i].iov_len = MOQC__QUIC_RECV_SLOT;
+/* Returns the segment size of a coalesced (GRO) message, or 0. */
+static size_t ep_gro_size(struct msghdr *h) {
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm != NULL; cm = CMSG_NXTHDR(h, cm)) {
+    if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+      int v = 0;
+      memcpy(&v, CMSG_DATA(cm), sizeof(v));
+      return v > 0 ? (size_t)v : 0;
+    }
   }
-  int n = recvmmsg(ep->fd, ep->rmsgs, MOQC__QUIC_BATCH, MSG_DONTWAIT, NULL);
+  return 0;
+}
+
+/* Reads one recvmmsg batch and feeds it to the connections. Returns the message count. */
+static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
+  for (size_t i = 0; i < ep->rnslots; i++) {
+    struct msghdr *h = &ep->rmsgs[i].msg_hdr;
+    h->msg_name = &ep->rsrc[i];
+    h->msg_namelen = sizeof(ep->rsrc[i]);
+    h->msg_iov = &ep->riov[i];
+    h->msg_iovlen = 1;
+    h->msg_control = ep->gro ? ep->rctrl[i] : NULL;
+    h->msg_controllen = ep->gro ? sizeof(ep->rctrl[i]) : 0;
+    h->msg_flags = 0;
+    ep->riov[i].iov_base = ep->recvbuf + i * ep->rslot;
+    ep->riov[i].iov_len = ep->rslot;
+  }
+  int n = recvmmsg(ep->fd, ep->rmsgs, (unsigned int)ep->rnslots, MSG_DONTWAIT, NULL);
   if (n <= 0) {
     return 0;
   }
@@ -393,10 +407,22 @@ static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
     if ((m->msg_hdr.msg_flags & MSG_TRUNC) != 0 || m->msg_len == 0) {
       continue;
     }
-    ep_handle_packet(ep, ep->recvbuf + (size_t)i * MOQC__QUIC_RECV_SLOT, m->msg_len,
-                     (const struct sockaddr *)&ep->rsrc[i], m->msg_hdr.msg_namelen, resets);
-    if (ep->deleting) {
-      return 0; /* on_close deleted the endpoint */
+    const uint8_t *p = ep->recvbuf + (size_t)i * ep->rslot;
+    size_t left = m->msg_len;
+    size_t seg = ep->gro ? ep_gro_size(&m->msg_hdr) : 0;
+    if (seg == 0) {
+      seg = left;
+    }
+    /* A coalesced message holds datagrams of seg bytes, the last one possibly shorter. */
+    while (left > 0) {
+      size_t len = left < seg ? left : seg;
+      ep_handle_packet(ep, p, len, (const struct sockaddr *)&ep->rsrc[i],
+                       m->msg_hdr.msg_namelen, resets);
+      if (ep->deleting) {
+        return 0; /* on_close deleted the endpoint */
+      }
+      p += len;
+      left -= len;
     }
   }
   return n;
@@ -412,7 +438,7 @@ static void ep_recv(moqc_quic_endpoint *ep) {
       return;
     }
     moqc__ep_run_dirty(ep);
-    if ((size_t)n < MOQC__QUIC_BATCH || ep->deleting) {
+    if ((size_t)n < ep->rnslots || ep->deleting) {
       return;
     }
   }
@@ -478,6 +504,10 @@ static int ep_socket(moqc_quic_endpoint *ep, const struct sockaddr *addr) {
   if (bind(ep->fd, addr, alen) != 0) {
     return MOQC_ERR_IO;
   }
+  if (ep->gro) {
+    int one = 1;
+    ep->gro = setsockopt(ep->fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+  }
   ep->locallen = sizeof(ep->local);
   if (getsockname(ep->fd, (struct sockaddr *)&ep->local, &ep->locallen) != 0) {
     return MOQC_ERR_IO;
@@ -528,16 +558,25 @@ int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
   }
   if (rv == 0) {
     ep->sendbuf = moqc_mem_malloc(mem, (size_t)MOQC__QUIC_BATCH * MOQC__QUIC_MAX_UDP);
-    ep->recvbuf = moqc_mem_malloc(mem, (size_t)MOQC__QUIC_BATCH * MOQC__QUIC_RECV_SLOT);
-    if (ep->sendbuf == NULL || ep->recvbuf == NULL) {
+    if (ep->sendbuf == NULL) {
       rv = MOQC_ERR_NOMEM;
     }
   }
   if (rv == 0 && gnutls_rnd(GNUTLS_RND_RANDOM, ep->reset_secret, sizeof(ep->reset_secret)) < 0) {
     rv = MOQC_ERR_INTERNAL;
   }
+  ep->gso = !settings->no_gso;
+  ep->gro = !settings->no_gso;
   if (rv == 0) {
     rv = ep_socket(ep, addr);
+  }
+  if (rv == 0) {
+    ep->rslot = ep->gro ? MOQC__QUIC_GRO_SLOT : MOQC__QUIC_RECV_SLOT;
+    ep->rnslots = ep->gro ? MOQC__QUIC_GRO_SLOTS : MOQC__QUIC_BATCH;
+    ep->recvbuf = moqc_mem_malloc(mem, ep->rslot * ep->rnslots);
+    if (ep->recvbuf == NULL) {
+      rv = MOQC_ERR_NOMEM;
+    }
   }
   if (rv == 0 && (uv_poll_init(loop, &ep->poll, ep->fd) != 0 ||
                   uv_poll_start(&ep->poll, UV_READABLE, ep_poll_cb) != 0)) {
@@ -551,7 +590,6 @@ int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
     return rv;
   }
   ep->poll.data = ep;
-  ep->gso = !settings->no_gso;
   uv_prepare_init(loop, &ep->prepare);
   ep->prepare.data = ep;
   ep->open_handles = 2;

@@ -25,6 +25,9 @@
 #define MOQC__QUIC_MAX_UDP 1500
 /** Receive slot size; bigger datagrams arrive truncated and are dropped. */
 #define MOQC__QUIC_RECV_SLOT 2048
+/** With UDP_GRO: slots for coalesced datagrams (up to 64 KiB each), and how many. */
+#define MOQC__QUIC_GRO_SLOT 65536
+#define MOQC__QUIC_GRO_SLOTS 16
 /** Datagrams queued per connection before send_datagram refuses. */
 #define MOQC__QUIC_MAX_DGRAMS 256
 /** Chunks handed to one writev_stream call. */
@@ -176,7 +179,10 @@ struct moqc_quic_endpoint {
   bool send_blocked;
   bool gso; /* send runs of datagrams with UDP_SEGMENT */
   /* receive batch */
-  uint8_t *recvbuf; /* MOQC__QUIC_BATCH slots of MOQC__QUIC_RECV_SLOT */
+  uint8_t *recvbuf; /* rnslots slots of rslot bytes */
+  size_t rslot, rnslots;
+  bool gro; /* the kernel may hand us coalesced datagrams (UDP_GRO) */
+  uint64_t rctrl[MOQC__QUIC_BATCH][8]; /* cmsg space, aligned for struct cmsghdr */
   struct mmsghdr rmsgs[MOQC__QUIC_BATCH];
   struct iovec riov[MOQC__QUIC_BATCH];
   struct sockaddr_storage rsrc[MOQC__QUIC_BATCH];
