@@ -637,6 +637,64 @@ static void test_reading_stats_meters_nothing(void **state) {
   node_close(&n);
 }
 
+/* Opened and closed within one interval: surfaced once with its final counts.
+ */
+static void test_short_lived_traffic_is_surfaced_once(void **state) {
+  (void)state;
+  node n;
+  traffic t;
+  reader r;
+
+  node_open(&n);
+  assert_int_equal(reader_open(&r, n.cons, "publisher.json"), 0);
+  free(reader_latest(&r));
+  drain(&n, 1 * SEC, 0);
+  traffic_open(&n, &t, "", "acme", "acme/short");
+  traffic_move(&t, 1, 1, 123);
+  traffic_close(&t);
+  drain(&n, 2 * SEC, 3);
+  char *s = reader_latest(&r);
+  json_t *doc = parse(s);
+  const uint64_t eg[MOQC_USAGE_FIELD_COUNT] = {0, 0, 0,   1, 1, 1,
+                                               1, 0, 123, 1, 1, 0};
+  check_traffic(doc, "acme/short", eg);
+  json_decref(doc);
+  free(s);
+  drain(&n, 3 * SEC, 3);
+  s = reader_latest(&r);
+  assert_string_equal(s, "{}");
+  free(s);
+  reader_close(&r);
+  node_close(&n);
+}
+
+/* A request queued before its tier's first traffic, both handled by one drain:
+ * the request is accepted, then adopted by the tier's documents. */
+static void test_request_racing_first_traffic_is_fulfilled(void **state) {
+  (void)state;
+  node n;
+  traffic t;
+  reader r;
+
+  node_open(&n);
+  assert_int_equal(reader_open(&r, n.cons, "race/subscriber.json"),
+                   MOQC_ERR_PENDING);
+  traffic_open(&n, &t, "race", "acme", "acme/r");
+  traffic_move(&t, 2, 1, 5);
+  drain(&n, 1 * SEC, 3);
+  assert_int_equal(moqc_stats_publisher_requested(n.pub), 0);
+  assert_int_equal(reader_poll(&r), 0);
+  char *s = reader_latest(&r);
+  json_t *doc = parse(s);
+  assert_int_equal(field(doc, "acme/r", "bytes"), 10);
+  assert_int_equal(field(doc, "acme/r", "groups"), 2);
+  json_decref(doc);
+  free(s);
+  reader_close(&r);
+  traffic_close(&t);
+  node_close(&n);
+}
+
 /* Paths are bytes: a document stays valid JSON whatever they hold. */
 static void test_documents_parse_with_any_path_bytes(void **state) {
   (void)state;
@@ -767,6 +825,8 @@ int main(void) {
       cmocka_unit_test(test_malformed_track_names_rejected),
       cmocka_unit_test(test_track_name_parse),
       cmocka_unit_test(test_reading_stats_meters_nothing),
+      cmocka_unit_test(test_short_lived_traffic_is_surfaced_once),
+      cmocka_unit_test(test_request_racing_first_traffic_is_fulfilled),
       cmocka_unit_test(test_documents_parse_with_any_path_bytes),
       cmocka_unit_test(test_registry_must_exclude_the_prefix),
       cmocka_unit_test(test_del_finishes_tracks_and_unpublishes),
