@@ -247,6 +247,23 @@ static void sub_expire_groups(moqc_session *s, sess_stream *sub_st, pub_sub *u,
   }
 }
 
+int moqc__pub_group_start(moqc_session *s, sess_stream *gs, moqc_group_consumer *gc,
+                          moqc_stream_id sub_stream) {
+  pub_group *g = moqc_mem_calloc(s->mem, 1, sizeof(*g));
+  if (g == NULL) {
+    moqc_group_consumer_del(gc);
+    return MOQC_ERR_NOMEM;
+  }
+  g->sub_stream = sub_stream;
+  g->gc = gc;
+  g->arrival = s->now;
+  gs->kind = SK_GROUP_TX;
+  gs->ctx = g;
+  gs->sclass = SESS_CLASS_GROUP;
+  gs->sequence = moqc_group_consumer_sequence(gc);
+  return moqc__pub_group_poll(s, gs);
+}
+
 /* Opens the group stream for u->pending. Returns 0 (pending stays on WOULD_BLOCK) or error. */
 static int sub_open_group(moqc_session *s, sess_stream *sub_st, pub_sub *u) {
   sess_stream *gs;
@@ -316,6 +333,36 @@ static int sub_subscribe(moqc_session *s, sess_stream *st, pub_sub *u) {
   return sub_queue_response(s, st, &m);
 }
 
+/* Forwards the subscription's datagrams (lite-05, spec 4.10): copied into one datagram each;
+ * too large or unsupported ones are dropped, as the transport decides. */
+static int sub_datagrams(moqc_session *s, pub_sub *u) {
+  if (s->version != MOQC_LITE_05 || u->ts == NULL) {
+    return 0;
+  }
+  for (;;) {
+    uint64_t seq, ts;
+    moqc_rcbuf *payload;
+    if (moqc_track_subscriber_recv_datagram(u->ts, &seq, &ts, &payload, s->waker) != 0) {
+      return 0;
+    }
+    size_t len = moqc_rcbuf_len(payload);
+    size_t cap = MOQC_LITE_MAX_DATAGRAM_HEADER_SIZE + len;
+    uint8_t *buf = moqc_mem_malloc(s->mem, cap);
+    if (buf == NULL) {
+      moqc_rcbuf_decref(payload);
+      return MOQC_ERR_NOMEM;
+    }
+    moqc__writer w;
+    moqc__writer_init(&w, buf, cap);
+    moqc__lite_datagram m = {u->id, seq, ts, moqc_rcbuf_data(payload), len};
+    if (moqc__lite_encode_datagram(&w, s->version, &m) == 0) {
+      (void)s->tp.ops->send_datagram(s->tp.user_data, buf, (size_t)moqc__writer_result(&w));
+    }
+    moqc_mem_free(s->mem, buf);
+    moqc_rcbuf_decref(payload);
+  }
+}
+
 int moqc__pub_subscribe_poll(moqc_session *s, sess_stream *st) {
   pub_sub *u = st->ctx;
   if (u == NULL || st->send_done || u->ended) {
@@ -336,6 +383,9 @@ int moqc__pub_subscribe_poll(moqc_session *s, sess_stream *st) {
       moqc__sess_abandon(s, st, rv);
       return 0;
     }
+  }
+  if ((rv = sub_datagrams(s, u)) < 0) {
+    return rv;
   }
   for (;;) {
     if (u->pending != NULL) {

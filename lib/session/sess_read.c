@@ -92,8 +92,10 @@ static int read_classify(moqc_session *s, sess_stream *st, uint64_t type) {
   case MOQC_LITE_BIDI_GOAWAY:
     st->kind = SK_GOAWAY;
     break;
+  case MOQC_LITE_BIDI_FETCH:
+    st->kind = SK_FETCH_PUB;
+    break;
   default:
-    /* Fetch is not implemented yet. */
     moqc__sess_abandon(s, st, MOQC_ERR_UNSUPPORTED);
     return 0;
   }
@@ -132,6 +134,8 @@ static int read_dispatch(moqc_session *s, sess_stream *st, const uint8_t **p, co
     return moqc__pub_announce_read(s, st, p, end, fin);
   case SK_TRACK_PUB:
     return moqc__pub_track_read(s, st, p, end, fin);
+  case SK_FETCH_PUB:
+    return moqc__pub_fetch_read(s, st, p, end, fin);
   case SK_SUBSCRIBE_PUB:
     return moqc__pub_subscribe_read(s, st, p, end, fin);
   case SK_ANNOUNCE_SUB:

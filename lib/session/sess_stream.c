@@ -167,6 +167,9 @@ static void sess_kind_free(moqc_session *s, sess_stream *st) {
   case SK_GROUP_TX:
     moqc__pub_group_free(s, st);
     break;
+  case SK_FETCH_PUB:
+    moqc__pub_fetch_free(s, st);
+    break;
   case SK_ANNOUNCE_SUB:
   case SK_TRACK_SUB:
   case SK_SUBSCRIBE_SUB:

@@ -299,6 +299,7 @@ int moqc_session_recv_stop_sending(moqc_session *s, moqc_stream_id id, uint64_t 
   case SK_ANNOUNCE_PUB:
   case SK_SUBSCRIBE_PUB:
   case SK_TRACK_PUB:
+  case SK_FETCH_PUB:
     moqc__sess_abandon(s, st, MOQC_ERR_CANCEL);
     break;
   case SK_ANNOUNCE_SUB:
@@ -337,11 +338,11 @@ int moqc_session_close_stream(moqc_session *s, moqc_stream_id id, moqc_tstamp ts
 
 int moqc_session_recv_datagram(moqc_session *s, const uint8_t *data, size_t len,
                                moqc_tstamp ts) {
-  /* Datagram delivery into the model is not implemented yet: dropped, as unknown ids are. */
-  (void)data;
-  (void)len;
   s->now = ts;
-  return 0;
+  if (s->closed) {
+    return 0;
+  }
+  return moqc__sub_datagram(s, data, len);
 }
 
 int moqc_session_poll(moqc_session *s, moqc_tstamp ts) {
@@ -365,6 +366,9 @@ int moqc_session_poll(moqc_session *s, moqc_tstamp ts) {
       break;
     case SK_GROUP_TX:
       rv = moqc__pub_group_poll(s, st);
+      break;
+    case SK_FETCH_PUB:
+      rv = moqc__pub_fetch_poll(s, st);
       break;
     default:
       break;

@@ -37,7 +37,8 @@ typedef enum sess_kind {
   SK_GROUP_TX,      /* a group we send */
   SK_GROUP_RX,      /* a group we receive */
   SK_PROBE,         /* peer's Probe stream: we FIN it (we cannot measure) */
-  SK_GOAWAY         /* peer's Goaway stream: logged and dropped */
+  SK_GOAWAY,        /* peer's Goaway stream: logged and dropped */
+  SK_FETCH_PUB      /* peer's Fetch stream, until the group is found (then SK_GROUP_TX) */
 } sess_kind;
 
 /** A queued byte range: inline bytes or a held rcbuf reference. */
@@ -198,6 +199,19 @@ int moqc__pub_subscribe_poll(moqc_session *s, sess_stream *st);
 void moqc__pub_subscribe_free(moqc_session *s, sess_stream *st);
 int moqc__pub_group_poll(moqc_session *s, sess_stream *st);
 void moqc__pub_group_free(moqc_session *s, sess_stream *st);
+/**
+ * Makes gs a group stream sending gc's frames (ownership of gc taken), for the subscription on
+ * stream sub_stream (MOQC_STREAM_NONE for a fetch, whose stream has no GROUP header).
+ */
+int moqc__pub_group_start(moqc_session *s, sess_stream *gs, moqc_group_consumer *gc,
+                          moqc_stream_id sub_stream);
+
+/* ---- pub_fetch.c ---- */
+
+int moqc__pub_fetch_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+                         bool fin);
+int moqc__pub_fetch_poll(moqc_session *s, sess_stream *st);
+void moqc__pub_fetch_free(moqc_session *s, sess_stream *st);
 /** A group stream was acknowledged, stopped or closed: its subscription may need more work. */
 void moqc__pub_group_stopped(moqc_session *s, sess_stream *st);
 
@@ -222,5 +236,7 @@ int moqc__sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **p, co
 /** The peer reset a stream of ours (subscriber half kinds). */
 void moqc__sub_stream_reset(moqc_session *s, sess_stream *st, int err);
 void moqc__sub_stream_free(moqc_session *s, sess_stream *st);
+/** A datagram arrived: routed to its subscription's track, or dropped. */
+int moqc__sub_datagram(moqc_session *s, const uint8_t *data, size_t len);
 
 #endif /* MOQC_SESSION_INT_H */

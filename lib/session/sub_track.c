@@ -458,6 +458,24 @@ int moqc__sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **p, co
   return 0;
 }
 
+/* ---- Datagrams in (lite-05, spec 4.10) ------------------------------------------------------- */
+
+int moqc__sub_datagram(moqc_session *s, const uint8_t *data, size_t len) {
+  moqc__lite_datagram m;
+  const uint8_t *p = data;
+  if (s->version != MOQC_LITE_05 ||
+      moqc__lite_decode_datagram(&p, data + len, s->version, &m) != 0) {
+    return 0;
+  }
+  sub_track *t = track_by_sub_id(s, m.subscribe_id);
+  if (t == NULL || t->tp == NULL || t->ended) {
+    return 0; /* Unknown subscription: dropped silently. */
+  }
+  /* The model numbers datagrams itself; the wire sequence is not kept. */
+  int rv = moqc_track_producer_write_datagram(t->tp, m.payload, m.size, m.timestamp, s->now);
+  return rv == MOQC_ERR_NOMEM ? rv : 0;
+}
+
 /* ---- Stream end and teardown -------------------------------------------------------------- */
 
 void moqc__sub_stream_reset(moqc_session *s, sess_stream *st, int err) {

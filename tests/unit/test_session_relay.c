@@ -403,6 +403,29 @@ static void test_subscribe_update_upstream(void **state) {
   relay_del(&r);
 }
 
+/* lite-05 datagrams travel publisher -> relay -> subscriber. */
+static void test_datagrams(void **state) {
+  relay r;
+  relay_new(&r, MOQC_SESSION_VERSION_LITE_05, 1);
+  viewer v;
+  subscribe_all(&r, &v, 1);
+  moqc_tstamp now = moqc__mem_now(r.up.pair);
+  assert_int_equal(moqc_track_producer_write_datagram(r.p.tp, (const uint8_t *)"ping", 4, 42, now),
+                   0);
+  relay_pump(&r);
+  uint64_t seq, ts;
+  moqc_rcbuf *payload;
+  assert_int_equal(moqc_track_subscriber_recv_datagram(v.ts, &seq, &ts, &payload, v.w), 0);
+  assert_int_equal(ts, 42);
+  assert_int_equal(moqc_rcbuf_len(payload), 4);
+  assert_memory_equal(moqc_rcbuf_data(payload), "ping", 4);
+  moqc_rcbuf_decref(payload);
+  assert_int_equal(moqc_track_subscriber_recv_datagram(v.ts, &seq, &ts, &payload, v.w),
+                   MOQC_ERR_PENDING);
+  viewer_del(&v);
+  relay_del(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fanout_lite05),
@@ -417,6 +440,7 @@ int main(void) {
       cmocka_unit_test(test_groups_out_of_order),
       cmocka_unit_test(test_newest_first_under_congestion),
       cmocka_unit_test(test_subscribe_update_upstream),
+      cmocka_unit_test(test_datagrams),
   };
   if (getenv("TEST_FILTER") != NULL) {
     cmocka_set_test_filter(getenv("TEST_FILTER"));

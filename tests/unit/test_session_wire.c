@@ -59,6 +59,16 @@ static void test_example_lite05(void **state) {
   raw_expect(R, sub, "00 01 00", false);
   raw_expect(R, 6, "00 02 00 00 47 D0 03 AA BB CC 40 42 02 DD EE", true);
 
+  /* FETCH of group 0: its frames, no GROUP header, then FIN; group 5 is not there (13). */
+  moqc_stream_id f0 = raw_open(
+      R, false, "03 11 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F 01 00", true);
+  moqc_stream_id f5 = raw_open(
+      R, false, "03 11 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F 01 05", true);
+  raw_pump(&l);
+  raw_expect(R, f0, "47 D0 03 AA BB CC 40 42 02 DD EE", true);
+  assert_true(raw_get(R, f5, false)->reset);
+  assert_int_equal(raw_get(R, f5, false)->reset_code, 13);
+
   /* The track ends after this group: SUBSCRIBE_END (exclusive end 1), then FIN. */
   assert_int_equal(moqc_track_producer_finish(p.tp), 0);
   raw_pump(&l);
@@ -85,7 +95,7 @@ static void test_unknown_stream_type(void **state) {
   raw_peer *R = &l.raw;
   moqc_stream_id bad = raw_open(R, false, "07 01 02 03", false);
   moqc_stream_id badu = raw_open(R, true, "09 00", false);
-  /* A Fetch stream: not implemented, refused like an unsupported stream. */
+  /* A Fetch stream with an empty body: malformed, reset with 5. */
   moqc_stream_id fetch = raw_open(R, false, "03 00", false);
   raw_pump(&l);
   /* Stream-scoped (spec 4.1): reset/stop with code 10, the session goes on. */
@@ -95,7 +105,7 @@ static void test_unknown_stream_type(void **state) {
   assert_true(raw_get(R, badu, false)->stopped);
   assert_int_equal(raw_get(R, badu, false)->stop_code, 10);
   assert_true(raw_get(R, fetch, false)->reset);
-  assert_int_equal(raw_get(R, fetch, false)->reset_code, 17);
+  assert_int_equal(raw_get(R, fetch, false)->reset_code, 5);
   assert_false(moqc_session_is_closed(l.s));
   assert_false(R->closed);
   raw_link_del(&l);
