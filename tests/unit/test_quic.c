@@ -446,6 +446,17 @@ static void test_large_transfer(void **state) {
   env_stop(&e);
 }
 
+/* The same with UDP segmentation offloads off on both sides (plain sendmmsg/recvmmsg). */
+static void test_transfer_without_offloads(void **state) {
+  moqc_quic_settings s;
+  settings_for_test(&s);
+  s.no_gso = true;
+  env e;
+  env_start(&e, &s, &s);
+  bulk_transfer(&e, 6u << 20, 10000);
+  env_stop(&e);
+}
+
 typedef struct lossy {
   uint32_t rng;
   unsigned drops, delays, passes;
@@ -883,6 +894,7 @@ int main(void) {
       cmocka_unit_test(test_echo_stream_datagram_close),
       cmocka_unit_test(test_many_streams),
       cmocka_unit_test(test_large_transfer),
+      cmocka_unit_test(test_transfer_without_offloads),
       cmocka_unit_test(test_loss_and_reordering),
       cmocka_unit_test(test_unknown_alpn_refused),
       cmocka_unit_test(test_pin_mismatch),
