@@ -239,6 +239,9 @@ void moqc__ws_on_finalize(moqc_ws_conn *c) {
     info.what = i.what;
   }
   moqc__wsq_detach(c->engine);
+  MOQC_LOG(c->ws.log, MOQC_LOG_DEBUG, "ws: %.*s connection closed by %s: %s code %llu (%s)",
+           (int)c->choice.protocol.len, c->choice.protocol.ptr, info.by_peer ? "peer" : "us",
+           info.app ? "application" : "transport", (unsigned long long)info.code, info.what);
   if (c->on_close != NULL) {
     c->on_close(c->close_ud, c, &info);
   }
@@ -297,6 +300,8 @@ int moqc__ws_start(moqc_ws_conn *c, const moqc__qmux_choice *choice, bool is_ser
     moqc__tcp_close(c);
     return MOQC_ERR_IO;
   }
+  /* qmux-00 and the legacy format have no idle timeout: let TCP notice a vanished peer. */
+  (void)uv_tcp_keepalive(&c->tcp, 1, 30);
   if (rest_len > 0) {
     moqc__ws_on_data(c, rest, rest_len);
   } else {

@@ -826,10 +826,11 @@ static void test_reset_stop_over_socket(void **state) {
 
 typedef struct bad_case {
   int port;
-  int kind; /* 0: stream-limit flood; 1: garbage after the upgrade */
+  int kind; /* 0: stream-limit flood; 1: garbage after the upgrade; 2: oversize message; 3: text */
   char head[2048];
   bool got_close;
   uint64_t close_code;
+  int ws_close_status;
   bool eof;
 } bad_case;
 
@@ -853,9 +854,14 @@ static void *bad_client(void *p) {
       f[n++] = 0xaa;
       raw_send_frame(fd, 2, f, n);
     }
-  } else {
+  } else if (b->kind == 1) {
     static const char junk[] = "GARBAGE\r\n\r\nthis is not a websocket frame at all";
     raw_send(fd, junk, sizeof(junk) - 1);
+  } else if (b->kind == 2) {
+    static uint8_t big[20000];
+    raw_send_frame(fd, 2, big, sizeof(big)); /* over max_record_size 16382 */
+  } else {
+    raw_send_frame(fd, 1, (const uint8_t *)"hello", 5); /* text */
   }
   /* Read frames until the connection ends; note a CONNECTION_CLOSE. */
   for (;;) {
@@ -868,6 +874,9 @@ static void *bad_client(void *p) {
     if (op == 2 && n >= 2 && payload[0] == 0x1c) {
       b->got_close = true;
       b->close_code = payload[1];
+    }
+    if (op == 8 && n >= 2) {
+      b->ws_close_status = payload[0] << 8 | payload[1];
     }
   }
   char rest[16];
@@ -894,6 +903,13 @@ static void run_bad(int kind) {
   if (kind == 0) {
     assert_true(b.got_close);
     assert_int_equal(b.close_code, 0x04); /* STREAM_LIMIT_ERROR */
+    assert_int_equal(b.ws_close_status, 1002);
+  } else if (kind == 2) {
+    assert_int_equal(b.ws_close_status, 1009); /* message too big */
+  } else if (kind == 3) {
+    assert_true(b.got_close);
+    assert_int_equal(b.close_code, 0x0a); /* PROTOCOL_VIOLATION */
+    assert_int_equal(b.ws_close_status, 1003);
   }
   /* Only the bad connection closed; the good one keeps working. */
   for (int i = 0; i < 200 && !e.conn_closed[1]; i++) {
@@ -914,6 +930,8 @@ static void run_bad(int kind) {
 
 static void test_stream_limit_flood(void **state) { run_bad(0); }
 static void test_garbage_after_upgrade(void **state) { run_bad(1); }
+static void test_oversize_message(void **state) { run_bad(2); }
+static void test_text_message(void **state) { run_bad(3); }
 
 /* The connection cap: connections beyond it are closed at once. */
 typedef struct cap_case {
@@ -1112,6 +1130,8 @@ int main(void) {
       cmocka_unit_test(test_reset_stop_over_socket),
       cmocka_unit_test(test_stream_limit_flood),
       cmocka_unit_test(test_garbage_after_upgrade),
+      cmocka_unit_test(test_oversize_message),
+      cmocka_unit_test(test_text_message),
       cmocka_unit_test(test_connection_cap),
       cmocka_unit_test(test_wake_from_thread),
       cmocka_unit_test(test_npm_client_handshake),
