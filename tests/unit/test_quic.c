@@ -755,6 +755,80 @@ static void test_handshake_timeout(void **state) {
   env_stop(&e);
 }
 
+/* IPv6 on ::1, and a dual-stack server on [::] reached by an IPv4 client. */
+static void test_ipv6(void **state) {
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  peer *srv = calloc(1, sizeof(peer)), *cli = calloc(1, sizeof(peer)), *cli4 = calloc(1, sizeof(peer));
+  srv->echo = true;
+  struct sockaddr_in6 a6;
+  memset(&a6, 0, sizeof(a6));
+  a6.sin6_family = AF_INET6;
+  a6.sin6_addr = in6addr_any;
+  moqc_quic_settings s;
+  settings_for_test(&s);
+  moqc_quic_settings ss = s;
+  ss.cert = g_cert;
+  if (moqc_quic_endpoint_new(&srv->ep, &loop, (struct sockaddr *)&a6, &ss, &callbacks, srv) != 0) {
+    free(srv), free(cli), free(cli4);
+    uv_loop_close(&loop);
+    skip();
+  }
+  struct sockaddr_in6 lo6 = a6;
+  lo6.sin6_addr = in6addr_loopback;
+  assert_int_equal(moqc_quic_endpoint_new(&cli->ep, &loop, (struct sockaddr *)&lo6, &s, &callbacks,
+                                          cli),
+                   0);
+  struct sockaddr_in a4;
+  memset(&a4, 0, sizeof(a4));
+  a4.sin_family = AF_INET;
+  a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(moqc_quic_endpoint_new(&cli4->ep, &loop, (struct sockaddr *)&a4, &s, &callbacks,
+                                          cli4),
+                   0);
+  struct sockaddr_in6 dst6 = lo6;
+  dst6.sin6_port = htons(moqc_quic_endpoint_port(srv->ep));
+  struct sockaddr_in dst4 = a4;
+  dst4.sin_port = dst6.sin6_port;
+  moqc_quic_connect_params p = pin_params();
+  /* Families must match the endpoint's. */
+  assert_int_equal(moqc_quic_connect(cli->ep, (struct sockaddr *)&dst4, &p, NULL),
+                   MOQC_ERR_INVALID_ARGUMENT);
+  p.server_name = "::1";
+  assert_int_equal(moqc_quic_connect(cli->ep, (struct sockaddr *)&dst6, &p, NULL), 0);
+  p.server_name = "127.0.0.1";
+  assert_int_equal(moqc_quic_connect(cli4->ep, (struct sockaddr *)&dst4, &p, NULL), 0);
+  uint64_t deadline = uv_hrtime() + 3000000000ULL;
+  int64_t sid6 = -1, sid4 = -1;
+  while (uv_hrtime() < deadline && !(sid6 >= 0 && rx_of(cli, sid6)->fin && sid4 >= 0 &&
+                                     rx_of(cli4, sid4)->fin)) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    if (sid6 < 0 && cli->conn != NULL) {
+      assert_int_equal(moqc_quic_conn_open_stream(cli->conn, false, &sid6), 0);
+      assert_int_equal(moqc_quic_conn_write_copy(cli->conn, sid6, (const uint8_t *)"six", 3, true),
+                       0);
+    }
+    if (sid4 < 0 && cli4->conn != NULL) {
+      assert_int_equal(moqc_quic_conn_open_stream(cli4->conn, false, &sid4), 0);
+      assert_int_equal(moqc_quic_conn_write_copy(cli4->conn, sid4, (const uint8_t *)"four", 4,
+                                                 true),
+                       0);
+    }
+    usleep(200);
+  }
+  assert_true(sid6 >= 0 && sid4 >= 0);
+  assert_memory_equal(rx_of(cli, sid6)->data, "six", 3);
+  assert_memory_equal(rx_of(cli4, sid4)->data, "four", 4);
+  assert_int_equal(srv->connected, 2);
+  moqc_quic_endpoint_del(cli->ep);
+  moqc_quic_endpoint_del(cli4->ep);
+  moqc_quic_endpoint_del(srv->ep);
+  assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  free_peer(srv), free_peer(cli), free_peer(cli4);
+  free(srv), free(cli), free(cli4);
+}
+
 typedef struct counting {
   long live, total;
 } counting;
@@ -903,6 +977,7 @@ int main(void) {
       cmocka_unit_test(test_reset_and_stop),
       cmocka_unit_test(test_stream_limit_renewal),
       cmocka_unit_test(test_stateless_replies),
+      cmocka_unit_test(test_ipv6),
       cmocka_unit_test(test_allocator_hook),
       cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_many_connections),
