@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sel = data[0];
   p = data + 1;
   end = data + size;
-  switch (sel % 5) {
+  switch (sel % 6) {
   case 0: /* a control stream: frames until the input ends */
     while (p < end) {
       const uint8_t *before = p;
@@ -107,6 +107,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rv = moqc__h3_bidi_stream_decode(&p, end, &wt, &sid);
     fuzz_h3_check(rv, p, before, end);
     if (rv == 0 && !wt && p != before) {
+      abort();
+    }
+    break;
+  }
+  case 5: { /* response field sections: the declared length matches what is written */
+    moqc__h3_field fl[2];
+    moqc__writer w;
+    int status;
+    size_t rest;
+    if (size < 4) {
+      break;
+    }
+    status = 100 + (data[1] << 8 | data[2]) % 900;
+    rest = size - 3;
+    fl[0].name.ptr = "x-a";
+    fl[0].name.len = 3;
+    fl[0].value.ptr = (const char *)data + 3;
+    fl[0].value.len = rest / 2;
+    fl[1].name.ptr = (const char *)data + 3 + rest / 2;
+    fl[1].name.len = rest - rest / 2;
+    fl[1].value.ptr = "v";
+    fl[1].value.len = 1;
+    moqc__writer_init(&w, out, sizeof(out));
+    moqc__h3_put_response_headers(&w, status, fl, 2);
+    if (moqc__writer_result(&w) > 0) {
+      const uint8_t *q = out;
+      moqc__h3_frame f;
+      if (moqc__h3_frame_decode(&q, w.p, sizeof(out), &f) != 0 || q != w.p ||
+          f.type != MOQC__H3_HEADERS || f.payload[0] != 0 || f.payload[1] != 0) {
+        abort();
+      }
+    } else if (moqc__writer_result(&w) != MOQC_ERR_INVALID_ARGUMENT &&
+               moqc__writer_result(&w) != MOQC_ERR_NOBUF) {
       abort();
     }
     break;

@@ -379,3 +379,121 @@ int moqc__h3_wt_error_from_wire(uint64_t wire, uint32_t *code) {
   *code = (uint32_t)(c - c / 0x1f);
   return 0;
 }
+
+/* ---- QPACK response field sections (static table and literals only) ---- */
+
+/* Size of a QPACK/HPACK prefixed integer with an n-bit prefix (RFC 7541 5.1). */
+static size_t h3_qint_size(uint64_t v, unsigned n) {
+  uint64_t max = ((uint64_t)1 << n) - 1;
+  size_t len = 1;
+  if (v < max) {
+    return 1;
+  }
+  v -= max;
+  while (v >= 128) {
+    v >>= 7;
+    len++;
+  }
+  return len + 1;
+}
+
+/* Writes a prefixed integer: the first byte carries pattern in its high bits. */
+static void h3_put_qint(moqc__writer *w, uint8_t pattern, uint64_t v, unsigned n) {
+  uint64_t max = ((uint64_t)1 << n) - 1;
+  if (v < max) {
+    moqc__put_u8(w, (uint8_t)(pattern | v));
+    return;
+  }
+  moqc__put_u8(w, (uint8_t)(pattern | max));
+  v -= max;
+  while (v >= 128) {
+    moqc__put_u8(w, (uint8_t)(0x80 | (v & 0x7f)));
+    v >>= 7;
+  }
+  moqc__put_u8(w, (uint8_t)v);
+}
+
+/* The static-table index of ":status: <status>" (RFC 9204 Appendix A), or -1. */
+static int h3_status_index(int status) {
+  static const struct {
+    int status, index;
+  } table[] = {{103, 24}, {200, 25}, {304, 26}, {404, 27}, {503, 28}, {100, 63}, {204, 64},
+               {206, 65}, {302, 66}, {400, 67}, {403, 68}, {421, 69}, {425, 70}, {500, 71}};
+  for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+    if (table[i].status == status) {
+      return table[i].index;
+    }
+  }
+  return -1;
+}
+
+static bool h3_field_ok(const moqc__h3_field *f) {
+  if (f->name.len == 0) {
+    return false;
+  }
+  for (size_t i = 0; i < f->name.len; i++) {
+    char c = f->name.ptr[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+          (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL))) {
+      return false;
+    }
+  }
+  for (size_t i = 0; i < f->value.len; i++) {
+    char c = f->value.ptr[i];
+    if (c == '\r' || c == '\n' || c == '\0') {
+      return false;
+    }
+  }
+  return true;
+}
+
+void moqc__h3_put_response_headers(moqc__writer *w, int status, const moqc__h3_field *fields,
+                                   size_t n) {
+  int idx = h3_status_index(status);
+  size_t len = 2;
+  char code[3];
+
+  if (w->err != 0) {
+    return;
+  }
+  if (status < 100 || status > 999) {
+    w->err = MOQC_ERR_INVALID_ARGUMENT;
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (!h3_field_ok(&fields[i])) {
+      w->err = MOQC_ERR_INVALID_ARGUMENT;
+      return;
+    }
+  }
+  code[0] = (char)('0' + status / 100);
+  code[1] = (char)('0' + status / 10 % 10);
+  code[2] = (char)('0' + status % 10);
+  /* Sizes first: the frame header carries the length. */
+  if (idx >= 0) {
+    len += h3_qint_size((uint64_t)idx, 6);
+  } else {
+    len += h3_qint_size(24, 4) + h3_qint_size(3, 7) + 3;
+  }
+  for (size_t i = 0; i < n; i++) {
+    len += h3_qint_size(fields[i].name.len, 3) + fields[i].name.len +
+           h3_qint_size(fields[i].value.len, 7) + fields[i].value.len;
+  }
+  moqc__h3_put_frame_header(w, MOQC__H3_HEADERS, len);
+  /* Required Insert Count 0, Delta Base 0. */
+  moqc__put_u8(w, 0);
+  moqc__put_u8(w, 0);
+  if (idx >= 0) {
+    h3_put_qint(w, 0xc0, (uint64_t)idx, 6); /* indexed field line, static */
+  } else {
+    h3_put_qint(w, 0x50, 24, 4); /* literal with static name reference ":status" */
+    h3_put_qint(w, 0x00, 3, 7);
+    moqc__put_raw(w, code, 3);
+  }
+  for (size_t i = 0; i < n; i++) {
+    h3_put_qint(w, 0x20, fields[i].name.len, 3); /* literal with literal name, no Huffman */
+    moqc__put_raw(w, fields[i].name.ptr, fields[i].name.len);
+    h3_put_qint(w, 0x00, fields[i].value.len, 7);
+    moqc__put_raw(w, fields[i].value.ptr, fields[i].value.len);
+  }
+}

@@ -227,6 +227,23 @@ void moqc__h3_put_wt_close(moqc__writer *w, uint32_t code, moqc_str reason);
 /** Writes a DRAIN_WEBTRANSPORT_SESSION capsule (empty). */
 void moqc__h3_put_wt_drain(moqc__writer *w);
 
+/** One field of a response header section. */
+typedef struct moqc__h3_field {
+  moqc_str name;
+  moqc_str value;
+} moqc__h3_field;
+
+/**
+ * Writes a whole HEADERS frame for a response: a QPACK field section (RFC 9204) that uses only
+ * the static table and literals (no dynamic table, no Huffman), so it needs no encoder stream
+ * and any decoder reads it. ":status" comes first (an indexed static entry when the status has
+ * one, e.g. 200 -> D9, else a literal with the static name), then fields[0..n) as literals with
+ * literal names. Names must be non-empty lower-case tokens and values must not hold CR, LF or
+ * NUL (MOQC_ERR_INVALID_ARGUMENT in w->err); status must be 100..999.
+ */
+void moqc__h3_put_response_headers(moqc__writer *w, int status, const moqc__h3_field *fields,
+                                   size_t n);
+
 /** Maps a WebTransport application error code to its HTTP/3 wire code. */
 uint64_t moqc__h3_wt_error_to_wire(uint32_t code);
 

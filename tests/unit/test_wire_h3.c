@@ -6,6 +6,8 @@
 
 #include <moqc/moqc.h>
 
+#include <nghttp3/nghttp3.h>
+
 #include "wire/h3.h"
 
 /* Every truncation of buf[0..n) fails INCOMPLETE with the cursor untouched. */
@@ -338,12 +340,121 @@ static void test_h3_wt_errors(void **state) {
   assert_int_equal(code, UINT32_MAX);
 }
 
+
+/* Decodes a field section with nghttp3's QPACK decoder (an independent implementation) into
+ * "name: value\n" lines. */
+static void qpack_decode(const uint8_t *block, size_t len, char *out, size_t cap) {
+  nghttp3_qpack_decoder *dec = NULL;
+  nghttp3_qpack_stream_context *sctx = NULL;
+  size_t o = 0;
+  out[0] = '\0';
+  assert_int_equal(nghttp3_qpack_decoder_new(&dec, 0, 0, nghttp3_mem_default()), 0);
+  assert_int_equal(nghttp3_qpack_stream_context_new(&sctx, 0, nghttp3_mem_default()), 0);
+  while (len > 0 || o == 0) {
+    nghttp3_qpack_nv nv;
+    uint8_t flags = 0;
+    nghttp3_ssize n = nghttp3_qpack_decoder_read_request(dec, sctx, &nv, &flags, block, len, 1);
+    assert_true(n >= 0);
+    block += n;
+    len -= (size_t)n;
+    if (flags & NGHTTP3_QPACK_DECODE_FLAG_EMIT) {
+      nghttp3_vec nm = nghttp3_rcbuf_get_buf(nv.name), vl = nghttp3_rcbuf_get_buf(nv.value);
+      o += (size_t)snprintf(out + o, cap - o, "%.*s: %.*s\n", (int)nm.len, (const char *)nm.base,
+                            (int)vl.len, (const char *)vl.base);
+      nghttp3_rcbuf_decref(nv.name);
+      nghttp3_rcbuf_decref(nv.value);
+    }
+    if (flags & NGHTTP3_QPACK_DECODE_FLAG_FINAL) {
+      break;
+    }
+    assert_false(flags & NGHTTP3_QPACK_DECODE_FLAG_BLOCKED);
+  }
+  nghttp3_qpack_stream_context_del(sctx);
+  nghttp3_qpack_decoder_del(dec);
+}
+
+/* dependencies.md 2.5: the verified server answered the CONNECT with prefix 00 00, D9 (static
+ * 25 = ":status 200") and a literal header; moqc writes the same form. */
+static void test_h3_response_headers(void **state) {
+  static const moqc__h3_field draft = {{"sec-webtransport-http3-draft", 28}, {"draft02", 7}};
+  uint8_t out[256], want[64];
+  char text[512];
+  size_t n = test_unhex("01 29 00 00 D9 27 15 73 65 63 2D 77 65 62 74 72 61 6E 73 70 6F 72 74 "
+                        "2D 68 74 74 70 33 2D 64 72 61 66 74 07 64 72 61 66 74 30 32",
+                        want, sizeof(want));
+  moqc__writer w;
+  const uint8_t *p;
+  moqc__h3_frame f;
+  (void)state;
+  moqc__writer_init(&w, out, sizeof(out));
+  moqc__h3_put_response_headers(&w, 200, &draft, 1);
+  assert_int_equal(moqc__writer_result(&w), (moqc_ssize)n);
+  assert_memory_equal(out, want, n);
+  p = out;
+  assert_int_equal(moqc__h3_frame_decode(&p, out + n, 4096, &f), 0);
+  assert_int_equal(f.type, MOQC__H3_HEADERS);
+  qpack_decode(f.payload, f.len, text, sizeof(text));
+  assert_string_equal(text, ":status: 200\nsec-webtransport-http3-draft: draft02\n");
+  /* Statuses without a static entry, and those at index >= 63 (two-byte integers). */
+  {
+    static const int statuses[] = {401, 403, 500, 404, 429, 204, 101};
+    moqc__h3_field h[2] = {{{"content-type", 12}, {"text/plain", 10}},
+                           {{"access-control-allow-origin", 27}, {"*", 1}}};
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+      char want_text[256];
+      moqc__writer_init(&w, out, sizeof(out));
+      moqc__h3_put_response_headers(&w, statuses[i], h, 2);
+      assert_true(moqc__writer_result(&w) > 0);
+      p = out;
+      assert_int_equal(moqc__h3_frame_decode(&p, w.p, 4096, &f), 0);
+      assert_ptr_equal(p, w.p);
+      qpack_decode(f.payload, f.len, text, sizeof(text));
+      snprintf(want_text, sizeof(want_text),
+               ":status: %d\ncontent-type: text/plain\naccess-control-allow-origin: *\n",
+               statuses[i]);
+      assert_string_equal(text, want_text);
+    }
+  }
+  /* A long value needs a multi-byte length. */
+  {
+    static char big[300];
+    moqc__h3_field h = {{"x-long", 6}, {big, sizeof(big)}};
+    memset(big, 'v', sizeof(big));
+    moqc__writer_init(&w, out, sizeof(out));
+    moqc__h3_put_response_headers(&w, 200, &h, 1);
+    assert_int_equal(moqc__writer_result(&w), MOQC_ERR_NOBUF);
+    {
+      static uint8_t large[1024];
+      static char text2[1024];
+      moqc__writer_init(&w, large, sizeof(large));
+      moqc__h3_put_response_headers(&w, 200, &h, 1);
+      p = large;
+      assert_int_equal(moqc__h3_frame_decode(&p, w.p, 4096, &f), 0);
+      qpack_decode(f.payload, f.len, text2, sizeof(text2));
+      assert_int_equal(strlen(text2), strlen(":status: 200\nx-long: ") + 300 + 1);
+    }
+  }
+  /* Invalid names and values. */
+  {
+    moqc__h3_field bad[3] = {{{"Upper", 5}, {"v", 1}}, {{"x", 1}, {"a\r\nb", 4}}, {{"", 0}, {"", 0}}};
+    for (size_t i = 0; i < 3; i++) {
+      moqc__writer_init(&w, out, sizeof(out));
+      moqc__h3_put_response_headers(&w, 200, &bad[i], 1);
+      assert_int_equal(moqc__writer_result(&w), MOQC_ERR_INVALID_ARGUMENT);
+    }
+    moqc__writer_init(&w, out, sizeof(out));
+    moqc__h3_put_response_headers(&w, 1000, NULL, 0);
+    assert_int_equal(moqc__writer_result(&w), MOQC_ERR_INVALID_ARGUMENT);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_h3_settings_chrome), cmocka_unit_test(test_h3_settings_server),
       cmocka_unit_test(test_h3_settings_rules),  cmocka_unit_test(test_h3_frames),
       cmocka_unit_test(test_h3_wt_streams),      cmocka_unit_test(test_h3_datagram),
       cmocka_unit_test(test_h3_capsules),        cmocka_unit_test(test_h3_wt_errors),
+      cmocka_unit_test(test_h3_response_headers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
