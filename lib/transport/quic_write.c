@@ -16,6 +16,8 @@ void moqc__stream_stopped(moqc_quic_conn *c, moqc__quic_stream *s);
 
 /* Packets per write-loop call, at most (bounded further by ngtcp2's send quantum). */
 #define WRITE_MAX_PKTS 64U
+/* Stream or datagram writes without a finished packet before the loop gives up for now. */
+#define WRITE_MAX_IDLE_CALLS 4096U
 
 static void dgram_pop(moqc_quic_conn *c) {
   moqc__dgram *d = c->dg_head;
@@ -78,8 +80,11 @@ int moqc__conn_write_streams(moqc_quic_conn *c, moqc_tstamp ts) {
   ngtcp2_path_storage_zero(&ps);
   size_t pkts = 0;
   int blocked = 0;
-  /* Streams tried since the last packet went out, to stop when every one is blocked. */
-  while (pkts < max_pkts) {
+  /* Calls that produced no packet in a row (WRITE_MORE, blocked streams): bounded, so that an
+   * application offering a blocked stream again and again cannot spin here forever. */
+  unsigned idle_calls = 0;
+  while (pkts < max_pkts && idle_calls < WRITE_MAX_IDLE_CALLS) {
+    idle_calls++;
     uint8_t *slot = moqc__ep_send_slot(ep);
     if (slot == NULL) {
       blocked = 1;
@@ -170,9 +175,10 @@ int moqc__conn_write_streams(moqc_quic_conn *c, moqc_tstamp ts) {
                          (socklen_t)ps.path.remote.addrlen);
     c->pkts_sent++;
     pkts++;
+    idle_calls = 0;
   }
   ngtcp2_conn_update_pkt_tx_time(c->conn, ts);
-  if (pkts == max_pkts && (c->send_head != NULL || c->dg_head != NULL || c->app_ops != NULL)) {
+  if ((pkts == max_pkts || idle_calls == WRITE_MAX_IDLE_CALLS) && (c->send_head != NULL || c->dg_head != NULL || c->app_ops != NULL)) {
     /* Budget used up with data left: come back before the loop blocks. */
     moqc__ep_mark_dirty(ep, c);
   }
