@@ -55,8 +55,13 @@ typedef struct moqc_ws_settings {
   /** Concurrent streams the peer may open, per kind; raised as its streams finish. */
   uint64_t max_streams_bidi;
   uint64_t max_streams_uni;
-  /** Idle timeout in milliseconds (qmux-01/02); 0 disables ours. */
+  /**
+   * Idle timeout in milliseconds: advertised as max_idle_timeout on qmux-01/02, and on every
+   * format the connection closes when nothing at all arrived for this long; 0 disables ours.
+   */
   uint64_t idle_timeout_ms;
+  /** Interval of WebSocket Ping frames (as moq-relay: browsers answer them), in ms; 0 = none. */
+  uint64_t ping_interval_ms;
   /** Advertise max_datagram_frame_size 16382 on qmux-01/02 (false: 0, refuse datagrams). */
   bool datagrams;
   /** Bytes waiting for the socket beyond which no more stream data is pulled from the app. */
@@ -65,7 +70,8 @@ typedef struct moqc_ws_settings {
   const moqc_log *log;
 } moqc_ws_settings;
 
-/** Fills s: 1 MiB, 256 KiB, 100 + 100 streams, 30 s, datagrams on, 256 KiB buffer, no log. */
+/** Fills s: 1 MiB, 256 KiB, 100 + 100 streams, 30 s idle, 10 s pings, datagrams on, 256 KiB
+ * buffer, no log. */
 MOQC_EXTERN void moqc_ws_settings_default(moqc_ws_settings *s);
 
 /** A QMux-over-WebSocket connection. One thread (the loop's). */

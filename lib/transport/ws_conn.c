@@ -17,6 +17,7 @@ void moqc_ws_settings_default(moqc_ws_settings *s) {
   s->max_streams_bidi = 100;
   s->max_streams_uni = 100;
   s->idle_timeout_ms = 30000;
+  s->ping_interval_ms = 10000;
   s->datagrams = true;
   s->max_send_buffer = 256 * 1024;
   s->log = NULL;
@@ -120,14 +121,24 @@ static void ws_wake(void *glue) {
 static void ws_on_async(uv_async_t *a) { ws_process(a->data); }
 
 static void ws_arm_timer(moqc_ws_conn *c) {
+  uint64_t now_ms = uv_now(c->loop);
+  uint64_t at = UINT64_MAX; /* loop time in ms */
   moqc_tstamp exp = moqc__wsq_get_expiry(c->engine);
-  if (exp == UINT64_MAX) {
+  if (exp != UINT64_MAX) {
+    moqc_tstamp now = uv_hrtime();
+    at = now_ms + (exp > now ? (exp - now) / MOQC_MILLISECONDS + 1 : 1);
+  }
+  if (c->ws.idle_timeout_ms > 0 && c->last_recv_ms + c->ws.idle_timeout_ms < at) {
+    at = c->last_recv_ms + c->ws.idle_timeout_ms;
+  }
+  if (c->ws.ping_interval_ms > 0 && c->last_ping_ms + c->ws.ping_interval_ms < at) {
+    at = c->last_ping_ms + c->ws.ping_interval_ms;
+  }
+  if (at == UINT64_MAX) {
     moqc__tcp_timer(c, 0);
     return;
   }
-  moqc_tstamp now = uv_hrtime();
-  uint64_t ms = exp > now ? (exp - now) / MOQC_MILLISECONDS + 1 : 1;
-  moqc__tcp_timer(c, ms);
+  moqc__tcp_timer(c, at > now_ms ? at - now_ms : 1);
 }
 
 /* Pulls messages while the socket keeps up, hands wslay's bytes to the socket, and closes the
@@ -187,6 +198,7 @@ static void ws_process(moqc_ws_conn *c) {
 }
 
 void moqc__ws_on_data(moqc_ws_conn *c, const uint8_t *data, size_t len) {
+  c->last_recv_ms = uv_now(c->loop);
   c->in = data;
   c->in_len = len;
   int rv = wslay_event_recv(c->wslay);
@@ -204,6 +216,20 @@ void moqc__ws_on_data(moqc_ws_conn *c, const uint8_t *data, size_t len) {
 }
 
 void moqc__ws_on_timer(moqc_ws_conn *c) {
+  uint64_t now_ms = uv_now(c->loop);
+  if (c->ws.idle_timeout_ms > 0 && now_ms >= c->last_recv_ms + c->ws.idle_timeout_ms) {
+    /* Nothing at all (not even a Pong) arrived for the idle timeout. */
+    ws_set_info(c, MOQC__WSQ_NO_ERROR, false, "idle timeout");
+    moqc__wsq_abort(c->engine, MOQC__WSQ_NO_ERROR, false, "idle timeout");
+    moqc__tcp_close(c);
+    return;
+  }
+  if (c->ws.ping_interval_ms > 0 && now_ms >= c->last_ping_ms + c->ws.ping_interval_ms &&
+      !c->ws_close_queued) {
+    c->last_ping_ms = now_ms;
+    struct wslay_event_msg m = {WSLAY_PING, NULL, 0};
+    (void)wslay_event_queue_msg(c->wslay, &m);
+  }
   moqc__wsq_handle_expiry(c->engine, uv_hrtime());
   ws_process(c);
 }
@@ -300,6 +326,7 @@ int moqc__ws_start(moqc_ws_conn *c, const moqc__qmux_choice *choice, bool is_ser
     moqc__tcp_close(c);
     return MOQC_ERR_IO;
   }
+  c->last_recv_ms = c->last_ping_ms = uv_now(c->loop);
   /* qmux-00 and the legacy format have no idle timeout: let TCP notice a vanished peer. */
   (void)uv_tcp_keepalive(&c->tcp, 1, 30);
   if (rest_len > 0) {

@@ -112,6 +112,9 @@ struct moqc_ws_conn {
   /* HTTP: inside the parse loop (a response ending there must not re-enter it). */
   bool parsing;
   uint64_t mask_state;
+  /* Loop time (ms) of the last bytes received and of the last Ping sent. */
+  uint64_t last_recv_ms;
+  uint64_t last_ping_ms;
   /* Guards async_live so wake may run on any thread. */
   pthread_mutex_t wake_lock;
   bool wake_lock_init;

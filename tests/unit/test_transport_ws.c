@@ -933,6 +933,76 @@ static void test_garbage_after_upgrade(void **state) { run_bad(1); }
 static void test_oversize_message(void **state) { run_bad(2); }
 static void test_text_message(void **state) { run_bad(3); }
 
+/* WebSocket Pings and the idle timeout: a silent raw client is pinged, then dropped; a moqc client
+ * on qmux-00 (no QMux keep-alive) answers the Pings and stays. */
+typedef struct silent_case {
+  int port;
+  int pings;
+  bool eof;
+  double closed_after_ms;
+  char head[2048];
+} silent_case;
+
+static void *silent_client(void *p) {
+  silent_case *k = p;
+  int fd = raw_connect(k->port, 3000);
+  double t0 = now_ms();
+  raw_upgrade(fd, 13, "qmux-00.moq-lite-05", k->head, sizeof(k->head));
+  for (;;) {
+    uint8_t op;
+    uint8_t payload[20000];
+    ssize_t n = raw_read_frame(fd, &op, payload, sizeof(payload));
+    if (n < 0) {
+      break;
+    }
+    if (op == 9) {
+      k->pings++;
+    }
+  }
+  k->eof = true;
+  k->closed_after_ms = now_ms() - t0;
+  close(fd);
+  return NULL;
+}
+
+static void test_ping_and_idle(void **state) {
+  env e;
+  moqc_http_server_settings st;
+  env_settings(&st);
+  st.ws.ping_interval_ms = 150;
+  st.ws.idle_timeout_ms = 700;
+  env_init(&e, &st);
+  client good;
+  memset(&good, 0, sizeof(good));
+  char url[64];
+  snprintf(url, sizeof(url), "ws://127.0.0.1:%d/", e.port);
+  moqc_str offer[] = {moqc_str_c("qmux-00.moq-lite-05")};
+  assert_int_equal(moqc_ws_connect(&e.loop, url, offer, 1, NULL, client_on_connect, &good, NULL),
+                   0);
+  assert_true(env_run_until(&e, client_ready, &good, 3000));
+  assert_int_equal(good.status, 0);
+  silent_case k;
+  memset(&k, 0, sizeof(k));
+  k.port = e.port;
+  env_run_thread(&e, silent_client, &k);
+  assert_true(k.eof);
+  assert_true(k.pings >= 2);
+  assert_true(k.closed_after_ms >= 600);
+  assert_true(k.closed_after_ms < 3000);
+  for (int i = 0; i < 200 && !e.conn_closed[1]; i++) {
+    uv_run(&e.loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_true(e.conn_closed[1]);
+  assert_string_equal(e.infos[1].what, "idle timeout");
+  /* The good client answered every Ping, so it is still there. */
+  assert_false(good.closed);
+  assert_false(e.conn_closed[0]);
+  echo_streams(&e, &good, 2, 1000);
+  client_close(&e, &good);
+  env_free(&e);
+}
+
 /* The connection cap: connections beyond it are closed at once. */
 typedef struct cap_case {
   int port;
@@ -1133,6 +1203,7 @@ int main(void) {
       cmocka_unit_test(test_oversize_message),
       cmocka_unit_test(test_text_message),
       cmocka_unit_test(test_connection_cap),
+      cmocka_unit_test(test_ping_and_idle),
       cmocka_unit_test(test_wake_from_thread),
       cmocka_unit_test(test_npm_client_handshake),
   };
