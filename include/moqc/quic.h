@@ -173,6 +173,9 @@ typedef struct moqc_quic_settings {
   uint64_t max_streams_uni;
   /** Largest DATAGRAM frame accepted (0 disables datagrams). Default 1200. */
   uint64_t max_datagram_frame_size;
+  /** Validate client addresses with a Retry round trip before any connection state is created
+   * (RFC 9000 8.1; costs one RTT per handshake, protects against spoofed floods). Default off. */
+  bool retry;
   /** Connections a server accepts at once; Initial packets beyond are dropped. Default 10000. */
   size_t max_connections;
   /** Do not use UDP segmentation offloads: GSO to send runs of datagrams in one call, GRO to

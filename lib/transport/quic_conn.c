@@ -192,7 +192,7 @@ static void conn_path(moqc_quic_conn *c, ngtcp2_path *path, const struct sockadd
   path->remote.addrlen = remotelen;
 }
 
-int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
+int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_cid *odcid,
                       const struct sockaddr *remote, socklen_t remotelen, moqc_quic_conn **out) {
   ngtcp2_callbacks cb;
   ngtcp2_settings s;
@@ -206,7 +206,14 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
   }
   conn_fill_callbacks(&cb, true);
   conn_fill_settings(ep, &s, &tp, now);
-  MOQC__TP_SET_ORIGINAL_DCID(&tp, hd->dcid);
+  if (odcid != NULL) {
+    /* The client came back with our Retry token: hd->dcid is the id our Retry chose. */
+    MOQC__TP_SET_ORIGINAL_DCID(&tp, *odcid);
+    tp.retry_scid = hd->dcid;
+    tp.retry_scid_present = 1;
+  } else {
+    MOQC__TP_SET_ORIGINAL_DCID(&tp, hd->dcid);
+  }
   int rv = conn_new_cid(c, &scid, tp.stateless_reset_token);
   if (rv == 0) {
     tp.stateless_reset_token_present = 1;

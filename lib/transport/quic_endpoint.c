@@ -16,6 +16,8 @@
 
 /* Receive batches drained per readable event before the writes run. */
 #define EP_MAX_RECV_ROUNDS 8
+/* How long a Retry token stays valid. */
+#define EP_RETRY_TOKEN_LIFETIME (10 * NGTCP2_SECONDS)
 /* Stateless resets sent per readable event, at most. */
 #define EP_MAX_RESETS 16
 
@@ -331,6 +333,28 @@ static void ep_send_stateless_reset(moqc_quic_endpoint *ep, const uint8_t *dcid,
   }
 }
 
+static void ep_send_retry(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
+                          const struct sockaddr *src, socklen_t srclen) {
+  uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+  uint8_t buf[MOQC__QUIC_MAX_UDP];
+  ngtcp2_cid scid;
+  scid.datalen = MOQC__QUIC_SCIDLEN;
+  if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data, scid.datalen) < 0) {
+    return;
+  }
+  ngtcp2_ssize tlen = ngtcp2_crypto_generate_retry_token(
+      token, ep->token_secret, sizeof(ep->token_secret), hd->version,
+      (const ngtcp2_sockaddr *)src, (ngtcp2_socklen)srclen, &scid, &hd->dcid, moqc__quic_now());
+  if (tlen < 0) {
+    return;
+  }
+  ngtcp2_ssize n = ngtcp2_crypto_write_retry(buf, sizeof(buf), hd->version, &hd->scid, &scid,
+                                             &hd->dcid, token, (size_t)tlen);
+  if (n > 0) {
+    ep_send_raw(ep, buf, (size_t)n, src, srclen);
+  }
+}
+
 static void ep_handle_packet(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t len,
                              const struct sockaddr *src, socklen_t srclen, unsigned *resets) {
   ngtcp2_version_cid vc;
@@ -364,7 +388,24 @@ static void ep_handle_packet(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t 
   if (ngtcp2_accept(&hd, pkt, len) != 0) {
     return;
   }
-  if (moqc__conn_accept(ep, &hd, src, srclen, &conn) != 0) {
+  ngtcp2_cid odcid;
+  const ngtcp2_cid *podcid = NULL;
+  if (ep->settings.retry) {
+    /* Address validation: a first Initial gets a Retry; only a valid token opens state. */
+    if (hd.token.len == 0 || hd.token.base[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+      ep_send_retry(ep, &hd, src, srclen);
+      return;
+    }
+    if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token.base, hd.token.len, ep->token_secret,
+                                         sizeof(ep->token_secret), hd.version,
+                                         (const ngtcp2_sockaddr *)src, (ngtcp2_socklen)srclen,
+                                         &hd.dcid, EP_RETRY_TOKEN_LIFETIME,
+                                         moqc__quic_now()) != 0) {
+      return;
+    }
+    podcid = &odcid;
+  }
+  if (moqc__conn_accept(ep, &hd, podcid, src, srclen, &conn) != 0) {
     return;
   }
   moqc__conn_read(conn, src, srclen, pkt, len);
@@ -562,7 +603,8 @@ int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
       rv = MOQC_ERR_NOMEM;
     }
   }
-  if (rv == 0 && gnutls_rnd(GNUTLS_RND_RANDOM, ep->reset_secret, sizeof(ep->reset_secret)) < 0) {
+  if (rv == 0 && (gnutls_rnd(GNUTLS_RND_RANDOM, ep->reset_secret, sizeof(ep->reset_secret)) < 0 ||
+                  gnutls_rnd(GNUTLS_RND_RANDOM, ep->token_secret, sizeof(ep->token_secret)) < 0)) {
     rv = MOQC_ERR_INTERNAL;
   }
   ep->gso = !settings->no_gso;

@@ -170,6 +170,7 @@ struct moqc_quic_endpoint {
   bool deleting, writable_wanted, prepare_active;
   unsigned open_handles;
   uint8_t reset_secret[32];
+  uint8_t token_secret[32]; /* Retry tokens */
   /* send batch */
   uint8_t *sendbuf; /* MOQC__QUIC_BATCH slots of MOQC__QUIC_MAX_UDP */
   size_t sendlen[MOQC__QUIC_BATCH];
@@ -216,8 +217,11 @@ void moqc__ep_handle_closed(moqc_quic_endpoint *ep);
 /** Runs the write loop of every dirty connection, then flushes. */
 void moqc__ep_run_dirty(moqc_quic_endpoint *ep);
 
-/** Creates a server connection for an Initial packet. Returns 0 or a negative error. */
-int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
+/**
+ * Creates a server connection for an Initial packet; odcid is the original destination id
+ * recovered from a valid Retry token (NULL without Retry). Returns 0 or a negative error.
+ */
+int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_cid *odcid,
                       const struct sockaddr *remote, socklen_t remotelen, moqc_quic_conn **out);
 /** Feeds one received datagram to conn. */
 void moqc__conn_read(moqc_quic_conn *conn, const struct sockaddr *remote, socklen_t remotelen,

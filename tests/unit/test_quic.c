@@ -829,6 +829,66 @@ static void test_ipv6(void **state) {
   free(srv), free(cli), free(cli4);
 }
 
+static int count_retry(void *ud, const uint8_t *pkt, size_t len) {
+  /* A QUIC v1 Retry: long header, type 3. */
+  if (len > 0 && (pkt[0] & 0xf0) == 0xf0) {
+    (*(int *)ud)++;
+  }
+  return MOQC__QUIC_FILTER_PASS;
+}
+
+/* With settings.retry the server answers the first Initial with a Retry; the client follows it
+ * and the connection works. */
+static void test_retry(void **state) {
+  moqc_quic_settings s;
+  settings_for_test(&s);
+  s.retry = true;
+  env e;
+  env_start(&e, &s, NULL);
+  int retries = 0;
+  moqc__quic_endpoint_set_send_filter(e.server.ep, count_retry, &retries);
+  moqc_quic_conn *c = connect_ok(&e, NULL);
+  assert_int_equal(retries, 1);
+  int64_t sid;
+  assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid), 0);
+  assert_int_equal(moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"retry", 5, true), 0);
+  assert_true(run_until(&e, echo_fin_seen, &sid, 3000));
+  assert_memory_equal(rx_of(&e.client, sid)->data, "retry", 5);
+
+  /* Raw Initials: without a token the answer is a Retry; a forged token gets nothing. */
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  uint8_t pkt[1200], out[2048];
+  ssize_t n;
+  size_t off = 0;
+  memset(pkt, 0, sizeof(pkt));
+  pkt[off++] = 0xc0;
+  pkt[off++] = 0, pkt[off++] = 0, pkt[off++] = 0, pkt[off++] = 1;
+  pkt[off++] = 8;
+  memset(pkt + off, 0x31, 8), off += 8;
+  pkt[off++] = 8;
+  memset(pkt + off, 0x32, 8), off += 8;
+  size_t token_at = off;
+  pkt[off++] = 0; /* no token */
+  size_t plen = 1200 - (off + 2); /* the Length field (2-byte varint), then the payload */
+  pkt[off] = (uint8_t)(0x40 | (plen >> 8));
+  pkt[off + 1] = (uint8_t)(plen & 0xff);
+  assert_true(raw_roundtrip(&e, fd, pkt, sizeof(pkt), out, &n));
+  assert_int_equal(out[0] & 0xf0, 0xf0);
+  assert_memory_equal(out + 6, pkt + 15, 8); /* to the client's SCID */
+  size_t before = moqc_quic_endpoint_conn_count(e.server.ep);
+  /* The same Initial with a 32-byte token that looks like ours but is not. */
+  memmove(pkt + token_at + 33, pkt + token_at + 1, 1200 - token_at - 33);
+  pkt[token_at] = 32;
+  pkt[token_at + 1] = 0xb6;
+  memset(pkt + token_at + 2, 0x77, 31);
+  pkt[token_at + 33] = 0x40 | (uint8_t)((1200 - token_at - 35) >> 8);
+  pkt[token_at + 34] = (uint8_t)((1200 - token_at - 35) & 0xff);
+  assert_false(raw_roundtrip(&e, fd, pkt, sizeof(pkt), out, &n));
+  assert_int_equal(moqc_quic_endpoint_conn_count(e.server.ep), before);
+  close(fd);
+  env_stop(&e);
+}
+
 typedef struct counting {
   long live, total;
 } counting;
@@ -978,6 +1038,7 @@ int main(void) {
       cmocka_unit_test(test_stream_limit_renewal),
       cmocka_unit_test(test_stateless_replies),
       cmocka_unit_test(test_ipv6),
+      cmocka_unit_test(test_retry),
       cmocka_unit_test(test_allocator_hook),
       cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_many_connections),
