@@ -23,7 +23,7 @@ typedef struct pub_announce {
   size_t out_cap;
 } pub_announce;
 
-void moqc__pub_announce_free(moqc_session *s, sess_stream *st) {
+void moqc__sess_pub_announce_free(moqc_session *s, sess_stream *st) {
   pub_announce *a = st->ctx;
   if (a == NULL) {
     return;
@@ -204,7 +204,7 @@ static int ann_queue_initial(moqc_session *s, sess_stream *st, pub_announce *a, 
   return 0;
 }
 
-int moqc__pub_announce_poll(moqc_session *s, sess_stream *st) {
+int moqc__sess_pub_announce_poll(moqc_session *s, sess_stream *st) {
   pub_announce *a = st->ctx;
   if (a == NULL || !a->requested || st->send_done || st->fin_queued) {
     return 0;
@@ -247,7 +247,7 @@ int moqc__pub_announce_poll(moqc_session *s, sess_stream *st) {
   return rv;
 }
 
-int moqc__pub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+int moqc__sess_pub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                             const uint8_t *end, bool fin) {
   pub_announce *a = st->ctx;
   if (a == NULL) {
@@ -284,7 +284,7 @@ int moqc__pub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
         return 0;
       }
     }
-    if ((rv = moqc__pub_announce_poll(s, st)) < 0) {
+    if ((rv = moqc__sess_pub_announce_poll(s, st)) < 0) {
       return rv;
     }
   }
@@ -298,7 +298,7 @@ int moqc__pub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
     /* The requester cancelled: end ours too. */
     st->rx_done = true;
     moqc__sess_queue_fin(s, st);
-    moqc__pub_announce_free(s, st);
+    moqc__sess_pub_announce_free(s, st);
   }
   return 0;
 }

@@ -13,23 +13,23 @@ typedef struct pub_fetch {
   uint8_t priority;
 } pub_fetch;
 
-void moqc__pub_fetch_free(moqc_session *s, sess_stream *st) {
+void moqc__sess_pub_fetch_free(moqc_session *s, sess_stream *st) {
   pub_fetch *f = st->ctx;
   if (f == NULL) {
     return;
   }
-  moqc__pub_resolve_free(s, &f->r);
+  moqc__sess_pub_resolve_free(s, &f->r);
   moqc_mem_free(s->mem, f);
   st->ctx = NULL;
 }
 
-int moqc__pub_fetch_poll(moqc_session *s, sess_stream *st) {
+int moqc__sess_pub_fetch_poll(moqc_session *s, sess_stream *st) {
   pub_fetch *f = st->ctx;
   if (f == NULL) {
     return 0;
   }
   moqc_group_consumer *gc = NULL;
-  int rv = moqc__pub_resolve_track(s, &f->r);
+  int rv = moqc__sess_pub_resolve_track(s, &f->r);
   if (rv == 0) {
     rv = moqc_track_consumer_fetch_group(f->r.tc, f->sequence, &gc, s->waker);
   }
@@ -44,12 +44,12 @@ int moqc__pub_fetch_poll(moqc_session *s, sess_stream *st) {
     return 0;
   }
   uint8_t priority = f->priority;
-  moqc__pub_fetch_free(s, st);
+  moqc__sess_pub_fetch_free(s, st);
   st->sub_priority = priority;
-  return moqc__pub_group_start(s, st, gc, MOQC_STREAM_NONE);
+  return moqc__sess_pub_group_start(s, st, gc, MOQC_STREAM_NONE);
 }
 
-int moqc__pub_fetch_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+int moqc__sess_pub_fetch_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
                          bool fin) {
   pub_fetch *f = st->ctx;
   if (f == NULL) {
@@ -72,10 +72,10 @@ int moqc__pub_fetch_read(moqc_session *s, sess_stream *st, const uint8_t **p, co
     st->ctx = f;
     f->sequence = m.group;
     f->priority = m.priority;
-    if ((rv = moqc__pub_resolve_init(s, &f->r, m.broadcast, m.track)) < 0) {
+    if ((rv = moqc__sess_pub_resolve_init(s, &f->r, m.broadcast, m.track)) < 0) {
       return rv;
     }
-    if ((rv = moqc__pub_fetch_poll(s, st)) < 0) {
+    if ((rv = moqc__sess_pub_fetch_poll(s, st)) < 0) {
       return rv;
     }
   }

@@ -14,18 +14,18 @@ static char *resolve_dup(moqc_session *s, moqc_str v) {
   return c;
 }
 
-int moqc__pub_resolve_init(moqc_session *s, pub_resolve *r, moqc_str path, moqc_str track) {
+int moqc__sess_pub_resolve_init(moqc_session *s, pub_resolve *r, moqc_str path, moqc_str track) {
   memset(r, 0, sizeof(*r));
   r->path = resolve_dup(s, path);
   r->track = resolve_dup(s, track);
   if (r->path == NULL || r->track == NULL) {
-    moqc__pub_resolve_free(s, r);
+    moqc__sess_pub_resolve_free(s, r);
     return MOQC_ERR_NOMEM;
   }
   return 0;
 }
 
-void moqc__pub_resolve_free(moqc_session *s, pub_resolve *r) {
+void moqc__sess_pub_resolve_free(moqc_session *s, pub_resolve *r) {
   moqc_track_consumer_del(r->tc);
   moqc_broadcast_consumer_del(r->bc);
   moqc_origin_request_del(r->req);
@@ -34,7 +34,7 @@ void moqc__pub_resolve_free(moqc_session *s, pub_resolve *r) {
   memset(r, 0, sizeof(*r));
 }
 
-int moqc__pub_resolve_track(moqc_session *s, pub_resolve *r) {
+int moqc__sess_pub_resolve_track(moqc_session *s, pub_resolve *r) {
   int rv;
   if (r->tc != NULL) {
     return 0;
@@ -60,15 +60,15 @@ int moqc__pub_resolve_track(moqc_session *s, pub_resolve *r) {
   return rv;
 }
 
-int moqc__pub_resolve_info(moqc_session *s, pub_resolve *r, moqc_track_info *info) {
-  int rv = moqc__pub_resolve_track(s, r);
+int moqc__sess_pub_resolve_info(moqc_session *s, pub_resolve *r, moqc_track_info *info) {
+  int rv = moqc__sess_pub_resolve_track(s, r);
   if (rv < 0) {
     return rv;
   }
   return moqc_track_consumer_info(r->tc, info, s->waker);
 }
 
-void moqc__pub_info_to_wire(const moqc_track_info *info, moqc__lite_track_info *out) {
+void moqc__sess_pub_info_to_wire(const moqc_track_info *info, moqc__lite_track_info *out) {
   memset(out, 0, sizeof(*out));
   out->priority = info->priority;
   out->ordered = info->ordered;

@@ -17,18 +17,18 @@ typedef struct pub_resolve {
 } pub_resolve;
 
 /** Copies the names. Returns 0 or MOQC_ERR_NOMEM. */
-int moqc__pub_resolve_init(moqc_session *s, pub_resolve *r, moqc_str path, moqc_str track);
+int moqc__sess_pub_resolve_init(moqc_session *s, pub_resolve *r, moqc_str path, moqc_str track);
 /**
  * Advances until the track consumer exists (r->tc). Returns 0, MOQC_ERR_PENDING (the session
  * waker is registered), or the error to reset the stream with (MOQC_ERR_NOT_FOUND when nothing
  * is published, MOQC_ERR_UNROUTABLE...).
  */
-int moqc__pub_resolve_track(moqc_session *s, pub_resolve *r);
-/** As moqc__pub_resolve_track, then waits for the track's info. */
-int moqc__pub_resolve_info(moqc_session *s, pub_resolve *r, moqc_track_info *info);
+int moqc__sess_pub_resolve_track(moqc_session *s, pub_resolve *r);
+/** As moqc__sess_pub_resolve_track, then waits for the track's info. */
+int moqc__sess_pub_resolve_info(moqc_session *s, pub_resolve *r, moqc_track_info *info);
 /** Releases every handle and name. */
-void moqc__pub_resolve_free(moqc_session *s, pub_resolve *r);
+void moqc__sess_pub_resolve_free(moqc_session *s, pub_resolve *r);
 /** Converts a track info to TRACK_INFO fields. */
-void moqc__pub_info_to_wire(const moqc_track_info *info, moqc__lite_track_info *out);
+void moqc__sess_pub_info_to_wire(const moqc_track_info *info, moqc__lite_track_info *out);
 
 #endif /* MOQC_SESSION_PUB_RESOLVE_H */

@@ -35,7 +35,7 @@ typedef struct pub_group {
 
 /* ---- Group streams ------------------------------------------------------------------------- */
 
-void moqc__pub_group_free(moqc_session *s, sess_stream *st) {
+void moqc__sess_pub_group_free(moqc_session *s, sess_stream *st) {
   pub_group *g = st->ctx;
   if (g == NULL) {
     return;
@@ -76,7 +76,7 @@ static void group_done(moqc_session *s, sess_stream *st) {
   }
 }
 
-void moqc__pub_group_stopped(moqc_session *s, sess_stream *st) {
+void moqc__sess_pub_group_stopped(moqc_session *s, sess_stream *st) {
   if (st->kind != SK_GROUP_TX) {
     return;
   }
@@ -91,7 +91,7 @@ void moqc__pub_group_stopped(moqc_session *s, sess_stream *st) {
   }
 }
 
-int moqc__pub_group_poll(moqc_session *s, sess_stream *st) {
+int moqc__sess_pub_group_poll(moqc_session *s, sess_stream *st) {
   pub_group *g = st->ctx;
   if (g == NULL || g->done || st->send_done) {
     return 0;
@@ -164,7 +164,7 @@ int moqc__pub_group_poll(moqc_session *s, sess_stream *st) {
 
 /* ---- Subscribe streams --------------------------------------------------------------------- */
 
-void moqc__pub_subscribe_free(moqc_session *s, sess_stream *st) {
+void moqc__sess_pub_subscribe_free(moqc_session *s, sess_stream *st) {
   pub_sub *u = st->ctx;
   if (u == NULL) {
     return;
@@ -178,13 +178,13 @@ void moqc__pub_subscribe_free(moqc_session *s, sess_stream *st) {
       if (!g->done || !gs->fin_written) {
         moqc__sess_reset(s, gs, MOQC_ERR_CANCEL);
       }
-      moqc__pub_group_free(s, gs);
+      moqc__sess_pub_group_free(s, gs);
       gs->kind = SK_DISCARD;
     }
   }
   moqc_group_consumer_del(u->pending);
   moqc_track_subscriber_del(u->ts);
-  moqc__pub_resolve_free(s, &u->r);
+  moqc__sess_pub_resolve_free(s, &u->r);
   moqc_mem_free(s->mem, u);
 }
 
@@ -247,7 +247,7 @@ static void sub_expire_groups(moqc_session *s, sess_stream *sub_st, pub_sub *u,
   }
 }
 
-int moqc__pub_group_start(moqc_session *s, sess_stream *gs, moqc_group_consumer *gc,
+int moqc__sess_pub_group_start(moqc_session *s, sess_stream *gs, moqc_group_consumer *gc,
                           moqc_stream_id sub_stream) {
   pub_group *g = moqc_mem_calloc(s->mem, 1, sizeof(*g));
   if (g == NULL) {
@@ -261,7 +261,7 @@ int moqc__pub_group_start(moqc_session *s, sess_stream *gs, moqc_group_consumer 
   gs->ctx = g;
   gs->sclass = SESS_CLASS_GROUP;
   gs->sequence = moqc_group_consumer_sequence(gc);
-  return moqc__pub_group_poll(s, gs);
+  return moqc__sess_pub_group_poll(s, gs);
 }
 
 /* Opens the group stream for u->pending. Returns 0 (pending stays on WOULD_BLOCK) or error. */
@@ -304,11 +304,11 @@ static int sub_open_group(moqc_session *s, sess_stream *sub_st, pub_sub *u) {
   if ((rv = moqc__sess_queue_copy(s, gs, buf, (size_t)moqc__writer_result(&w))) < 0) {
     return rv;
   }
-  return moqc__pub_group_poll(s, gs);
+  return moqc__sess_pub_group_poll(s, gs);
 }
 
 static int sub_subscribe(moqc_session *s, sess_stream *st, pub_sub *u) {
-  int rv = moqc__pub_resolve_track(s, &u->r);
+  int rv = moqc__sess_pub_resolve_track(s, &u->r);
   if (rv == 0) {
     rv = moqc_track_consumer_subscribe(u->r.tc, &u->prefs, &u->ts, s->waker);
   }
@@ -363,7 +363,7 @@ static int sub_datagrams(moqc_session *s, pub_sub *u) {
   }
 }
 
-int moqc__pub_subscribe_poll(moqc_session *s, sess_stream *st) {
+int moqc__sess_pub_subscribe_poll(moqc_session *s, sess_stream *st) {
   pub_sub *u = st->ctx;
   if (u == NULL || st->send_done || u->ended) {
     return u != NULL && u->pending != NULL ? sub_open_group(s, st, u) : 0;
@@ -494,7 +494,7 @@ static int sub_read_update(moqc_session *s, sess_stream *st, pub_sub *u, const u
   return 0;
 }
 
-int moqc__pub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+int moqc__sess_pub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                              const uint8_t *end, bool fin) {
   pub_sub *u = st->ctx;
   int rv;
@@ -519,10 +519,10 @@ int moqc__pub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p
     u->id = m.id;
     sub_apply_prefs(u, m.priority, m.ordered, m.max_latency_ms, m.has_start, m.start_group,
                     m.has_end, m.end_group);
-    if ((rv = moqc__pub_resolve_init(s, &u->r, m.broadcast, m.track)) < 0) {
+    if ((rv = moqc__sess_pub_resolve_init(s, &u->r, m.broadcast, m.track)) < 0) {
       return rv;
     }
-    if ((rv = moqc__pub_subscribe_poll(s, st)) < 0) {
+    if ((rv = moqc__sess_pub_subscribe_poll(s, st)) < 0) {
       return rv;
     }
     if (st->ctx == NULL) {
@@ -536,7 +536,7 @@ int moqc__pub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p
     /* Unsubscribe: FIN ours, reset groups in flight, drop the subscription. */
     st->rx_done = true;
     moqc__sess_queue_fin(s, st);
-    moqc__pub_subscribe_free(s, st);
+    moqc__sess_pub_subscribe_free(s, st);
   }
   return 0;
 }

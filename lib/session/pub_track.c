@@ -11,23 +11,23 @@ typedef struct pub_track {
   bool answered;
 } pub_track;
 
-void moqc__pub_track_free(moqc_session *s, sess_stream *st) {
+void moqc__sess_pub_track_free(moqc_session *s, sess_stream *st) {
   pub_track *t = st->ctx;
   if (t == NULL) {
     return;
   }
-  moqc__pub_resolve_free(s, &t->r);
+  moqc__sess_pub_resolve_free(s, &t->r);
   moqc_mem_free(s->mem, t);
   st->ctx = NULL;
 }
 
-int moqc__pub_track_poll(moqc_session *s, sess_stream *st) {
+int moqc__sess_pub_track_poll(moqc_session *s, sess_stream *st) {
   pub_track *t = st->ctx;
   if (t == NULL || t->answered) {
     return 0;
   }
   moqc_track_info info;
-  int rv = moqc__pub_resolve_info(s, &t->r, &info);
+  int rv = moqc__sess_pub_resolve_info(s, &t->r, &info);
   if (rv == MOQC_ERR_PENDING) {
     return 0;
   }
@@ -42,7 +42,7 @@ int moqc__pub_track_poll(moqc_session *s, sess_stream *st) {
   moqc__writer w;
   moqc__writer_init(&w, buf, sizeof(buf));
   moqc__lite_track_info m;
-  moqc__pub_info_to_wire(&info, &m);
+  moqc__sess_pub_info_to_wire(&info, &m);
   if (moqc__lite_encode_track_info(&w, s->version, &m) < 0) {
     moqc__sess_abandon(s, st, MOQC_ERR_ENCODE);
     return 0;
@@ -53,11 +53,11 @@ int moqc__pub_track_poll(moqc_session *s, sess_stream *st) {
   }
   moqc__sess_queue_fin(s, st);
   /* Nothing more is needed from the model. */
-  moqc__pub_resolve_free(s, &t->r);
+  moqc__sess_pub_resolve_free(s, &t->r);
   return 0;
 }
 
-int moqc__pub_track_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+int moqc__sess_pub_track_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
                          bool fin) {
   pub_track *t = st->ctx;
   if (t == NULL) {
@@ -78,10 +78,10 @@ int moqc__pub_track_read(moqc_session *s, sess_stream *st, const uint8_t **p, co
       return MOQC_ERR_NOMEM;
     }
     st->ctx = t;
-    if ((rv = moqc__pub_resolve_init(s, &t->r, m.broadcast, m.track)) < 0) {
+    if ((rv = moqc__sess_pub_resolve_init(s, &t->r, m.broadcast, m.track)) < 0) {
       return rv;
     }
-    if ((rv = moqc__pub_track_poll(s, st)) < 0) {
+    if ((rv = moqc__sess_pub_track_poll(s, st)) < 0) {
       return rv;
     }
   }

@@ -7,7 +7,7 @@
 #include "session/session_int.h"
 
 static int read_append(moqc_session *s, sess_stream *st, const uint8_t *data, size_t len) {
-  if (len == 0) {
+  if (len == 0 || data == NULL) {
     return 0;
   }
   if (st->rx_len + len > st->rx_cap) {
@@ -127,25 +127,25 @@ static int read_dispatch(moqc_session *s, sess_stream *st, const uint8_t **p, co
   }
   switch (st->kind) {
   case SK_SETUP_RX:
-    return moqc__setup_read(s, st, p, end, fin);
+    return moqc__sess_setup_read(s, st, p, end, fin);
   case SK_LEGACY:
-    return moqc__legacy_read(s, st, p, end, fin);
+    return moqc__sess_legacy_read(s, st, p, end, fin);
   case SK_ANNOUNCE_PUB:
-    return moqc__pub_announce_read(s, st, p, end, fin);
+    return moqc__sess_pub_announce_read(s, st, p, end, fin);
   case SK_TRACK_PUB:
-    return moqc__pub_track_read(s, st, p, end, fin);
+    return moqc__sess_pub_track_read(s, st, p, end, fin);
   case SK_FETCH_PUB:
-    return moqc__pub_fetch_read(s, st, p, end, fin);
+    return moqc__sess_pub_fetch_read(s, st, p, end, fin);
   case SK_SUBSCRIBE_PUB:
-    return moqc__pub_subscribe_read(s, st, p, end, fin);
+    return moqc__sess_pub_subscribe_read(s, st, p, end, fin);
   case SK_ANNOUNCE_SUB:
-    return moqc__sub_announce_read(s, st, p, end, fin);
+    return moqc__sess_sub_announce_read(s, st, p, end, fin);
   case SK_TRACK_SUB:
-    return moqc__sub_track_info_read(s, st, p, end, fin);
+    return moqc__sess_sub_track_info_read(s, st, p, end, fin);
   case SK_SUBSCRIBE_SUB:
-    return moqc__sub_subscribe_read(s, st, p, end, fin);
+    return moqc__sess_sub_subscribe_read(s, st, p, end, fin);
   case SK_GROUP_RX:
-    return moqc__sub_group_read(s, st, p, end, fin);
+    return moqc__sess_sub_group_read(s, st, p, end, fin);
   case SK_PROBE:
   case SK_GOAWAY:
     /* Read and ignored; a FIN from the peer is answered by ours. */
@@ -167,17 +167,19 @@ int moqc__sess_feed(moqc_session *s, sess_stream *st, const uint8_t *data, size_
     return 0;
   }
   const uint8_t *p, *end;
+  /* Never do arithmetic on a NULL pointer, even with a zero offset. */
+  static const uint8_t read_empty[1];
   bool buffered = st->rx_len > 0 || st->parked;
   if (buffered) {
     int rv = read_append(s, st, data, len);
     if (rv < 0) {
       return rv;
     }
-    p = st->rx;
-    end = st->rx + st->rx_len;
+    p = st->rx != NULL ? st->rx : read_empty;
+    end = p + st->rx_len;
   } else {
-    p = data;
-    end = data + len;
+    p = data != NULL ? data : read_empty;
+    end = p + len;
   }
   if (fin) {
     st->rx_fin = true;
@@ -193,7 +195,9 @@ int moqc__sess_feed(moqc_session *s, sess_stream *st, const uint8_t *data, size_
   }
   size_t left = (size_t)(end - p);
   if (buffered) {
-    memmove(st->rx, st->rx + (p - start), left);
+    if (left > 0) {
+      memmove(st->rx, st->rx + (p - start), left);
+    }
     st->rx_len = left;
   } else if ((rv = read_append(s, st, p, left)) < 0) {
     return rv;

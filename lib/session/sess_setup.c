@@ -59,7 +59,7 @@ static int setup_send_client_setup(moqc_session *s) {
   return moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w));
 }
 
-int moqc__setup_start(moqc_session *s) {
+int moqc__sess_setup_start(moqc_session *s) {
   switch (s->version) {
   case MOQC_LITE_05: {
     s->ready = true;
@@ -78,7 +78,7 @@ int moqc__setup_start(moqc_session *s) {
   }
 }
 
-int moqc__setup_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+int moqc__sess_setup_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
                      bool fin) {
   if (!s->peer_setup) {
     moqc__lite_setup m;
@@ -173,7 +173,7 @@ static int legacy_client_handshake(moqc_session *s, const uint8_t **p, const uin
   return moqc__sess_on_ready(s);
 }
 
-int moqc__legacy_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+int moqc__sess_legacy_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
                       bool fin) {
   int rv;
   if (!s->ready) {

@@ -156,25 +156,25 @@ void moqc__sess_stop(moqc_session *s, sess_stream *st, int err) {
 static void sess_kind_free(moqc_session *s, sess_stream *st) {
   switch (st->kind) {
   case SK_ANNOUNCE_PUB:
-    moqc__pub_announce_free(s, st);
+    moqc__sess_pub_announce_free(s, st);
     break;
   case SK_TRACK_PUB:
-    moqc__pub_track_free(s, st);
+    moqc__sess_pub_track_free(s, st);
     break;
   case SK_SUBSCRIBE_PUB:
-    moqc__pub_subscribe_free(s, st);
+    moqc__sess_pub_subscribe_free(s, st);
     break;
   case SK_GROUP_TX:
-    moqc__pub_group_free(s, st);
+    moqc__sess_pub_group_free(s, st);
     break;
   case SK_FETCH_PUB:
-    moqc__pub_fetch_free(s, st);
+    moqc__sess_pub_fetch_free(s, st);
     break;
   case SK_ANNOUNCE_SUB:
   case SK_TRACK_SUB:
   case SK_SUBSCRIBE_SUB:
   case SK_GROUP_RX:
-    moqc__sub_stream_free(s, st);
+    moqc__sess_sub_stream_free(s, st);
     break;
   default:
     break;
@@ -300,7 +300,7 @@ int moqc_session_add_write_offset(moqc_session *s, moqc_stream_id id, size_t n) 
   }
   if (st->kind == SK_GROUP_TX && !s->closed) {
     /* Room freed in the group's queue: read more from the model. */
-    return moqc__pub_group_poll(s, st);
+    return moqc__sess_pub_group_poll(s, st);
   }
   return 0;
 }
@@ -326,7 +326,7 @@ int moqc_session_add_ack_offset(moqc_session *s, moqc_stream_id id, uint64_t n) 
   }
   if (st->kind == SK_GROUP_TX && st->fin_written && st->acked == st->queued && !s->closed) {
     /* The whole group was delivered: its subscription may now end. */
-    moqc__pub_group_stopped(s, st);
+    moqc__sess_pub_group_stopped(s, st);
   }
   return 0;
 }

@@ -119,7 +119,7 @@ static void sess_release(moqc_session *s) {
     sess_stream *st = s->streams[i];
     moqc__sess_abandon(s, st, MOQC_ERR_CLOSED);
   }
-  moqc__sub_free_all(s);
+  moqc__sess_sub_free_all(s);
 }
 
 void moqc__sess_fail(moqc_session *s, int err, const char *reason) {
@@ -163,7 +163,7 @@ void moqc_session_del(moqc_session *s) {
   }
   moqc_waker_close(s->waker);
   moqc__sess_streams_free(s);
-  moqc__sub_free_all(s);
+  moqc__sess_sub_free_all(s);
   moqc_origin_consumer_del(s->publish);
   moqc_origin_producer_del(s->mirror);
   moqc_usage_ctx_decref(s->usage);
@@ -189,7 +189,7 @@ int moqc_session_start(moqc_session *s, moqc_tstamp ts) {
   if (s->is_server && s->settings.setup_timeout != 0) {
     s->setup_deadline = ts + s->settings.setup_timeout;
   }
-  int rv = moqc__setup_start(s);
+  int rv = moqc__sess_setup_start(s);
   if (rv < 0) {
     moqc__sess_fail(s, rv, NULL);
   }
@@ -205,7 +205,7 @@ int moqc__sess_on_ready(moqc_session *s) {
   if (s->mirror != NULL && s->settings.announce_prefix != NULL) {
     s->need_announce_request = true;
   }
-  return moqc__sub_poll(s);
+  return moqc__sess_sub_poll(s);
 }
 
 /* ---- Entry points ---------------------------------------------------------------------------- */
@@ -252,7 +252,7 @@ int moqc_session_recv_reset(moqc_session *s, moqc_stream_id id, uint64_t code, m
   case SK_TRACK_SUB:
   case SK_SUBSCRIBE_SUB:
   case SK_GROUP_RX:
-    moqc__sub_stream_reset(s, st, err);
+    moqc__sess_sub_stream_reset(s, st, err);
     break;
   case SK_LEGACY:
     moqc__sess_fail(s, MOQC_ERR_CLOSED, "legacy session stream reset");
@@ -294,7 +294,7 @@ int moqc_session_recv_stop_sending(moqc_session *s, moqc_stream_id id, uint64_t 
   switch (st->kind) {
   case SK_GROUP_TX:
     moqc__sess_reset(s, st, MOQC_ERR_CANCEL);
-    moqc__pub_group_stopped(s, st);
+    moqc__sess_pub_group_stopped(s, st);
     break;
   case SK_ANNOUNCE_PUB:
   case SK_SUBSCRIBE_PUB:
@@ -324,10 +324,10 @@ int moqc_session_close_stream(moqc_session *s, moqc_stream_id id, moqc_tstamp ts
     return 0;
   }
   if (st->kind == SK_GROUP_TX) {
-    moqc__pub_group_stopped(s, st);
+    moqc__sess_pub_group_stopped(s, st);
   }
   if (st->kind == SK_ANNOUNCE_SUB && !s->closed) {
-    moqc__sub_announce_ended(s, MOQC_ERR_CLOSED);
+    moqc__sess_sub_announce_ended(s, MOQC_ERR_CLOSED);
   }
   if (s->announce_sub == st) {
     s->announce_sub = NULL;
@@ -342,7 +342,7 @@ int moqc_session_recv_datagram(moqc_session *s, const uint8_t *data, size_t len,
   if (s->closed) {
     return 0;
   }
-  return moqc__sub_datagram(s, data, len);
+  return moqc__sess_sub_datagram(s, data, len);
 }
 
 int moqc_session_poll(moqc_session *s, moqc_tstamp ts) {
@@ -356,26 +356,26 @@ int moqc_session_poll(moqc_session *s, moqc_tstamp ts) {
     sess_stream *st = s->streams[i];
     switch (st->kind) {
     case SK_ANNOUNCE_PUB:
-      rv = moqc__pub_announce_poll(s, st);
+      rv = moqc__sess_pub_announce_poll(s, st);
       break;
     case SK_TRACK_PUB:
-      rv = moqc__pub_track_poll(s, st);
+      rv = moqc__sess_pub_track_poll(s, st);
       break;
     case SK_SUBSCRIBE_PUB:
-      rv = moqc__pub_subscribe_poll(s, st);
+      rv = moqc__sess_pub_subscribe_poll(s, st);
       break;
     case SK_GROUP_TX:
-      rv = moqc__pub_group_poll(s, st);
+      rv = moqc__sess_pub_group_poll(s, st);
       break;
     case SK_FETCH_PUB:
-      rv = moqc__pub_fetch_poll(s, st);
+      rv = moqc__sess_pub_fetch_poll(s, st);
       break;
     default:
       break;
     }
   }
   if (rv >= 0 && !s->closed) {
-    rv = moqc__sub_poll(s);
+    rv = moqc__sess_sub_poll(s);
   }
   if (rv < 0) {
     moqc__sess_fail(s, rv, NULL);

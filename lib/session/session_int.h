@@ -172,71 +172,71 @@ int moqc__sess_unpark(moqc_session *s);
 /* ---- sess_setup.c ---- */
 
 /** Starts the handshake of the configured version. */
-int moqc__setup_start(moqc_session *s);
+int moqc__sess_setup_start(moqc_session *s);
 /** Reads the peer's lite-05 SETUP stream. Consumes what it parses. */
-int moqc__setup_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+int moqc__sess_setup_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
                      bool fin);
 /** Reads the legacy session stream (either side). */
-int moqc__legacy_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+int moqc__sess_legacy_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
                       bool fin);
 
 /* ---- pub_announce.c ---- */
 
-int moqc__pub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+int moqc__sess_pub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                             const uint8_t *end, bool fin);
-int moqc__pub_announce_poll(moqc_session *s, sess_stream *st);
-void moqc__pub_announce_free(moqc_session *s, sess_stream *st);
+int moqc__sess_pub_announce_poll(moqc_session *s, sess_stream *st);
+void moqc__sess_pub_announce_free(moqc_session *s, sess_stream *st);
 
 /* ---- pub_track.c ---- */
 
-int moqc__pub_track_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+int moqc__sess_pub_track_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
                          bool fin);
-int moqc__pub_track_poll(moqc_session *s, sess_stream *st);
-void moqc__pub_track_free(moqc_session *s, sess_stream *st);
-int moqc__pub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+int moqc__sess_pub_track_poll(moqc_session *s, sess_stream *st);
+void moqc__sess_pub_track_free(moqc_session *s, sess_stream *st);
+int moqc__sess_pub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                              const uint8_t *end, bool fin);
-int moqc__pub_subscribe_poll(moqc_session *s, sess_stream *st);
-void moqc__pub_subscribe_free(moqc_session *s, sess_stream *st);
-int moqc__pub_group_poll(moqc_session *s, sess_stream *st);
-void moqc__pub_group_free(moqc_session *s, sess_stream *st);
+int moqc__sess_pub_subscribe_poll(moqc_session *s, sess_stream *st);
+void moqc__sess_pub_subscribe_free(moqc_session *s, sess_stream *st);
+int moqc__sess_pub_group_poll(moqc_session *s, sess_stream *st);
+void moqc__sess_pub_group_free(moqc_session *s, sess_stream *st);
 /**
  * Makes gs a group stream sending gc's frames (ownership of gc taken), for the subscription on
  * stream sub_stream (MOQC_STREAM_NONE for a fetch, whose stream has no GROUP header).
  */
-int moqc__pub_group_start(moqc_session *s, sess_stream *gs, moqc_group_consumer *gc,
+int moqc__sess_pub_group_start(moqc_session *s, sess_stream *gs, moqc_group_consumer *gc,
                           moqc_stream_id sub_stream);
 
 /* ---- pub_fetch.c ---- */
 
-int moqc__pub_fetch_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+int moqc__sess_pub_fetch_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
                          bool fin);
-int moqc__pub_fetch_poll(moqc_session *s, sess_stream *st);
-void moqc__pub_fetch_free(moqc_session *s, sess_stream *st);
+int moqc__sess_pub_fetch_poll(moqc_session *s, sess_stream *st);
+void moqc__sess_pub_fetch_free(moqc_session *s, sess_stream *st);
 /** A group stream was acknowledged, stopped or closed: its subscription may need more work. */
-void moqc__pub_group_stopped(moqc_session *s, sess_stream *st);
+void moqc__sess_pub_group_stopped(moqc_session *s, sess_stream *st);
 
 /* ---- sub_announce.c ---- */
 
-int moqc__sub_announce_open(moqc_session *s);
-int moqc__sub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+int moqc__sess_sub_announce_open(moqc_session *s);
+int moqc__sess_sub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                             const uint8_t *end, bool fin);
 /** The Announce request stream ended (FIN, reset or close): every mirrored broadcast ends. */
-void moqc__sub_announce_ended(moqc_session *s, int err);
-int moqc__sub_poll(moqc_session *s);
-void moqc__sub_free_all(moqc_session *s);
+void moqc__sess_sub_announce_ended(moqc_session *s, int err);
+int moqc__sess_sub_poll(moqc_session *s);
+void moqc__sess_sub_free_all(moqc_session *s);
 
 /* ---- sub_track.c ---- */
 
-int moqc__sub_track_info_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+int moqc__sess_sub_track_info_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                               const uint8_t *end, bool fin);
-int moqc__sub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+int moqc__sess_sub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                              const uint8_t *end, bool fin);
-int moqc__sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+int moqc__sess_sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
                          bool fin);
 /** The peer reset a stream of ours (subscriber half kinds). */
-void moqc__sub_stream_reset(moqc_session *s, sess_stream *st, int err);
-void moqc__sub_stream_free(moqc_session *s, sess_stream *st);
+void moqc__sess_sub_stream_reset(moqc_session *s, sess_stream *st, int err);
+void moqc__sess_sub_stream_free(moqc_session *s, sess_stream *st);
 /** A datagram arrived: routed to its subscription's track, or dropped. */
-int moqc__sub_datagram(moqc_session *s, const uint8_t *data, size_t len);
+int moqc__sess_sub_datagram(moqc_session *s, const uint8_t *data, size_t len);
 
 #endif /* MOQC_SESSION_INT_H */

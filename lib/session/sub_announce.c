@@ -6,7 +6,7 @@
 
 #include "session/sub_int.h"
 
-int moqc__sub_announce_open(moqc_session *s) {
+int moqc__sess_sub_announce_open(moqc_session *s) {
   sess_stream *st;
   int rv = moqc__sess_open(s, false, SK_ANNOUNCE_SUB, &st);
   if (rv == MOQC_ERR_WOULD_BLOCK) {
@@ -48,7 +48,7 @@ static void ann_remove(moqc_session *s, sub_broadcast *b, int err) {
     sub_track *t = *tp;
     if (t->b == b) {
       *tp = t->next;
-      moqc__sub_track_del(s, t, err);
+      moqc__sess_sub_track_del(s, t, err);
     } else {
       tp = &t->next;
     }
@@ -67,18 +67,18 @@ static void ann_remove(moqc_session *s, sub_broadcast *b, int err) {
   moqc_mem_free(s->mem, b);
 }
 
-void moqc__sub_announce_ended(moqc_session *s, int err) {
+void moqc__sess_sub_announce_ended(moqc_session *s, int err) {
   while (s->broadcasts != NULL) {
     ann_remove(s, s->broadcasts, err);
   }
 }
 
-void moqc__sub_free_all(moqc_session *s) {
-  moqc__sub_announce_ended(s, MOQC_ERR_DROPPED);
+void moqc__sess_sub_free_all(moqc_session *s) {
+  moqc__sess_sub_announce_ended(s, MOQC_ERR_DROPPED);
   while (s->tracks != NULL) {
     sub_track *t = s->tracks;
     s->tracks = t->next;
-    moqc__sub_track_del(s, t, MOQC_ERR_DROPPED);
+    moqc__sess_sub_track_del(s, t, MOQC_ERR_DROPPED);
   }
 }
 
@@ -197,7 +197,7 @@ static int ann_read_first(moqc_session *s, sub_announce_state *a, const uint8_t 
   return 0;
 }
 
-int moqc__sub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+int moqc__sess_sub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                             const uint8_t *end, bool fin) {
   sub_announce_state *a = st->ctx;
   int rv;
@@ -243,18 +243,18 @@ int moqc__sub_announce_read(moqc_session *s, sess_stream *st, const uint8_t **p,
       return 0;
     }
     /* The publisher ended the stream: every broadcast from it is gone. */
-    moqc__sub_announce_ended(s, MOQC_ERR_DROPPED);
+    moqc__sess_sub_announce_ended(s, MOQC_ERR_DROPPED);
     moqc__sess_queue_fin(s, st);
   }
   return 0;
 }
 
-int moqc__sub_poll(moqc_session *s) {
+int moqc__sess_sub_poll(moqc_session *s) {
   int rv;
   if (!s->serving || s->closed) {
     return 0;
   }
-  if (s->need_announce_request && (rv = moqc__sub_announce_open(s)) < 0) {
+  if (s->need_announce_request && (rv = moqc__sess_sub_announce_open(s)) < 0) {
     return rv;
   }
   for (sub_broadcast *b = s->broadcasts; b != NULL && !s->closed; b = b->next) {
@@ -267,7 +267,7 @@ int moqc__sub_poll(moqc_session *s) {
       if (rv < 0) {
         return rv;
       }
-      if ((rv = moqc__sub_track_start(s, b, req)) < 0) {
+      if ((rv = moqc__sess_sub_track_start(s, b, req)) < 0) {
         return rv;
       }
     }
@@ -275,7 +275,7 @@ int moqc__sub_poll(moqc_session *s) {
   sub_track *t = s->tracks;
   while (t != NULL && !s->closed) {
     sub_track *next = t->next;
-    if ((rv = moqc__sub_track_poll(s, t)) < 0) {
+    if ((rv = moqc__sess_sub_track_poll(s, t)) < 0) {
       return rv;
     }
     t = next;

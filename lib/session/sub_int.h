@@ -36,12 +36,12 @@ struct sub_track {
 };
 
 /** Frees a track: rejects or drops the local side with err, cancels its streams. */
-void moqc__sub_track_del(moqc_session *s, sub_track *t, int err);
+void moqc__sess_sub_track_del(moqc_session *s, sub_track *t, int err);
 /** Starts serving a new local request for a track of b. */
-int moqc__sub_track_start(moqc_session *s, sub_broadcast *b, moqc_track_request *req);
+int moqc__sess_sub_track_start(moqc_session *s, sub_broadcast *b, moqc_track_request *req);
 /** Checks a track's local demand and subscribes / unsubscribes. */
-int moqc__sub_track_poll(moqc_session *s, sub_track *t);
+int moqc__sess_sub_track_poll(moqc_session *s, sub_track *t);
 /** Finds the track owning a stream id (info or subscribe stream), or NULL. */
-sub_track *moqc__sub_track_by_stream(moqc_session *s, moqc_stream_id id);
+sub_track *moqc__sess_sub_track_by_stream(moqc_session *s, moqc_stream_id id);
 
 #endif /* MOQC_SESSION_SUB_INT_H */

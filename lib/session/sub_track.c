@@ -16,7 +16,7 @@ typedef struct sub_group_rx {
   moqc__lite_frame_reader fr;
 } sub_group_rx;
 
-sub_track *moqc__sub_track_by_stream(moqc_session *s, moqc_stream_id id) {
+sub_track *moqc__sess_sub_track_by_stream(moqc_session *s, moqc_stream_id id) {
   for (sub_track *t = s->tracks; t != NULL; t = t->next) {
     if (t->info_stream == id || t->sub_stream == id) {
       return t;
@@ -54,7 +54,7 @@ static void track_drop_stream(moqc_session *s, moqc_stream_id id, int err) {
   st->ctx = NULL;
 }
 
-void moqc__sub_track_del(moqc_session *s, sub_track *t, int err) {
+void moqc__sess_sub_track_del(moqc_session *s, sub_track *t, int err) {
   track_drop_stream(s, t->info_stream, err == 0 ? MOQC_ERR_CANCEL : err);
   track_drop_stream(s, t->sub_stream, err);
   if (t->req != NULL) {
@@ -81,7 +81,7 @@ static void track_remove(moqc_session *s, sub_track *t, int err) {
       break;
     }
   }
-  moqc__sub_track_del(s, t, err);
+  moqc__sess_sub_track_del(s, t, err);
 }
 
 static int track_open_info(moqc_session *s, sub_track *t) {
@@ -150,7 +150,7 @@ static int track_accept(moqc_session *s, sub_track *t, const moqc_track_info *in
   return track_open_subscribe(s, t);
 }
 
-int moqc__sub_track_start(moqc_session *s, sub_broadcast *b, moqc_track_request *req) {
+int moqc__sess_sub_track_start(moqc_session *s, sub_broadcast *b, moqc_track_request *req) {
   sub_track *t = moqc_mem_calloc(s->mem, 1, sizeof(*t));
   const char *name = moqc_track_request_name(req);
   size_t n = strlen(name);
@@ -222,7 +222,7 @@ static int track_update_upstream(moqc_session *s, sub_track *t) {
   return moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w));
 }
 
-int moqc__sub_track_poll(moqc_session *s, sub_track *t) {
+int moqc__sess_sub_track_poll(moqc_session *s, sub_track *t) {
   if (t->tp == NULL || !t->subscribed) {
     return 0;
   }
@@ -241,9 +241,9 @@ int moqc__sub_track_poll(moqc_session *s, sub_track *t) {
   return 0;
 }
 
-int moqc__sub_track_info_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+int moqc__sess_sub_track_info_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                               const uint8_t *end, bool fin) {
-  sub_track *t = moqc__sub_track_by_stream(s, st->id);
+  sub_track *t = moqc__sess_sub_track_by_stream(s, st->id);
   if (t == NULL || t->req == NULL) {
     *p = end;
     st->rx_done = fin;
@@ -278,9 +278,9 @@ int moqc__sub_track_info_read(moqc_session *s, sess_stream *st, const uint8_t **
   return 0;
 }
 
-int moqc__sub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
+int moqc__sess_sub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                              const uint8_t *end, bool fin) {
-  sub_track *t = moqc__sub_track_by_stream(s, st->id);
+  sub_track *t = moqc__sess_sub_track_by_stream(s, st->id);
   while (*p < end) {
     moqc__lite_subscribe_response m;
     int rv = moqc__lite_decode_subscribe_response(p, end, s->version, &m);
@@ -372,7 +372,7 @@ static int group_start(moqc_session *s, sess_stream *st, sub_group_rx *g, const 
   return 0;
 }
 
-int moqc__sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+int moqc__sess_sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
                          bool fin) {
   sub_group_rx *g = st->ctx;
   int rv;
@@ -460,7 +460,7 @@ int moqc__sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **p, co
 
 /* ---- Datagrams in (lite-05, spec 4.10) ------------------------------------------------------- */
 
-int moqc__sub_datagram(moqc_session *s, const uint8_t *data, size_t len) {
+int moqc__sess_sub_datagram(moqc_session *s, const uint8_t *data, size_t len) {
   moqc__lite_datagram m;
   const uint8_t *p = data;
   if (s->version != MOQC_LITE_05 ||
@@ -478,15 +478,15 @@ int moqc__sub_datagram(moqc_session *s, const uint8_t *data, size_t len) {
 
 /* ---- Stream end and teardown -------------------------------------------------------------- */
 
-void moqc__sub_stream_reset(moqc_session *s, sess_stream *st, int err) {
+void moqc__sess_sub_stream_reset(moqc_session *s, sess_stream *st, int err) {
   switch (st->kind) {
   case SK_ANNOUNCE_SUB:
-    moqc__sub_announce_ended(s, MOQC_ERR_DROPPED);
+    moqc__sess_sub_announce_ended(s, MOQC_ERR_DROPPED);
     moqc__sess_reset(s, st, MOQC_ERR_CANCEL);
     break;
   case SK_TRACK_SUB:
   case SK_SUBSCRIBE_SUB: {
-    sub_track *t = moqc__sub_track_by_stream(s, st->id);
+    sub_track *t = moqc__sess_sub_track_by_stream(s, st->id);
     if (t != NULL) {
       track_remove(s, t, err == MOQC_ERR_CANCEL ? MOQC_ERR_DROPPED : err);
     }
@@ -504,7 +504,7 @@ void moqc__sub_stream_reset(moqc_session *s, sess_stream *st, int err) {
   }
 }
 
-void moqc__sub_stream_free(moqc_session *s, sess_stream *st) {
+void moqc__sess_sub_stream_free(moqc_session *s, sess_stream *st) {
   if (st->kind == SK_GROUP_RX) {
     sub_group_rx *g = st->ctx;
     if (g != NULL) {
@@ -513,7 +513,7 @@ void moqc__sub_stream_free(moqc_session *s, sess_stream *st) {
     }
   }
   if (st->kind == SK_TRACK_SUB || st->kind == SK_SUBSCRIBE_SUB) {
-    sub_track *t = moqc__sub_track_by_stream(s, st->id);
+    sub_track *t = moqc__sess_sub_track_by_stream(s, st->id);
     if (t != NULL) {
       if (t->info_stream == st->id) {
         t->info_stream = MOQC_STREAM_NONE;

@@ -146,6 +146,9 @@ static int mem_present(moqc__mem_pair *pair, moqc__mem_stream *s, int from) {
 }
 
 static int mem_append(moqc__mem_pair *pair, moqc__mem_half *h, const uint8_t *data, size_t len) {
+  if (len == 0) {
+    return 0;
+  }
   if (h->buf_len + len > h->buf_cap) {
     size_t cap = h->buf_cap ? h->buf_cap : 256;
     while (cap < h->buf_len + len) {
