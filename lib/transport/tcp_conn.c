@@ -72,7 +72,14 @@ static void conn_eof(moqc_ws_conn *c) {
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   moqc_ws_conn *c = s->data;
   (void)buf;
-  if (c->closing || c->close_after_write) {
+  if (c->closing) {
+    return;
+  }
+  if (c->close_after_write) {
+    /* Lingering after our FIN: discard until the peer's EOF (or the drain timer). */
+    if (nread < 0) {
+      moqc__tcp_close(c);
+    }
     return;
   }
   if (nread < 0) {
@@ -167,8 +174,17 @@ void moqc__tcp_close(moqc_ws_conn *c) {
 
 static void conn_on_shutdown(uv_shutdown_t *req, int status) {
   moqc_ws_conn *c = req->data;
-  (void)status;
-  moqc__tcp_close(c);
+  if (c->closing) {
+    return;
+  }
+  /* Closing with unread bytes would send a RST that can destroy our last response at the peer
+   * (an error answer to an oversized head): read and discard until its EOF, bounded by the drain
+   * timer armed in moqc__tcp_close_graceful. */
+  if (status != 0 || uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read) != 0) {
+    moqc__tcp_close(c);
+    return;
+  }
+  c->reading = true;
 }
 
 static void conn_start_shutdown(moqc_ws_conn *c) {
