@@ -36,6 +36,7 @@ extern "C" {
 #endif
 
 struct sockaddr;
+struct sockaddr_storage;
 struct uv_loop_s;
 
 /* ---- TLS identities and verification ----------------------------------------------------------- */
@@ -173,6 +174,9 @@ typedef struct moqc_quic_settings {
   uint64_t max_streams_uni;
   /** Largest DATAGRAM frame accepted (0 disables datagrams). Default 1200. */
   uint64_t max_datagram_frame_size;
+  /** Bind with SO_REUSEPORT, so that one endpoint per thread can share a port (the kernel
+   * spreads peers over them by address hash). Default off. */
+  bool reuse_port;
   /** Validate client addresses with a Retry round trip before any connection state is created
    * (RFC 9000 8.1; costs one RTT per handshake, protects against spoofed floods). Default off. */
   bool retry;
@@ -302,6 +306,19 @@ MOQC_EXTERN void *moqc_quic_conn_get_user_data(const moqc_quic_conn *conn);
 
 /** Returns the negotiated ALPN (NUL-terminated), or "" before the handshake completed. */
 MOQC_EXTERN const char *moqc_quic_conn_alpn(const moqc_quic_conn *conn);
+
+/**
+ * Copies the peer's current address (it may change when the peer migrates) into *addr and its
+ * length into *len (at most sizeof(struct sockaddr_storage)).
+ */
+MOQC_EXTERN void moqc_quic_conn_remote_addr(const moqc_quic_conn *conn,
+                                            struct sockaddr_storage *addr, size_t *len);
+
+/**
+ * Copies the server name the client asked for (TLS SNI) into out (NUL-terminated, at most cap - 1
+ * bytes). Returns true when there was one (server side), false otherwise (out is then "").
+ */
+MOQC_EXTERN bool moqc_quic_conn_server_name(const moqc_quic_conn *conn, char *out, size_t cap);
 
 /** Returns true for a connection accepted by this endpoint's server side. */
 MOQC_EXTERN bool moqc_quic_conn_is_server(const moqc_quic_conn *conn);

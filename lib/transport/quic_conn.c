@@ -652,6 +652,37 @@ const char *moqc_quic_conn_alpn(const moqc_quic_conn *conn) { return conn->alpn;
 
 bool moqc_quic_conn_is_server(const moqc_quic_conn *conn) { return conn->server; }
 
+void moqc_quic_conn_remote_addr(const moqc_quic_conn *conn, struct sockaddr_storage *addr,
+                                size_t *len) {
+  const ngtcp2_path *path = conn->conn != NULL ? ngtcp2_conn_get_path(conn->conn) : NULL;
+  size_t n = (size_t)conn->remotelen;
+  const void *src = &conn->remote;
+  if (path != NULL && path->remote.addrlen > 0 &&
+      (size_t)path->remote.addrlen <= sizeof(struct sockaddr_storage)) {
+    n = (size_t)path->remote.addrlen;
+    src = path->remote.addr;
+  }
+  memset(addr, 0, sizeof(*addr));
+  memcpy(addr, src, n);
+  *len = n;
+}
+
+bool moqc_quic_conn_server_name(const moqc_quic_conn *conn, char *out, size_t cap) {
+  size_t n = cap;
+  unsigned int type = 0;
+  if (cap == 0) {
+    return false;
+  }
+  out[0] = '\0';
+  if (!conn->server || conn->tls == NULL ||
+      gnutls_server_name_get(conn->tls, out, &n, &type, 0) != 0 || type != GNUTLS_NAME_DNS) {
+    out[0] = '\0';
+    return false;
+  }
+  out[cap - 1] = '\0';
+  return true;
+}
+
 void moqc_quic_conn_get_stats(const moqc_quic_conn *conn, moqc_quic_conn_stats *st) {
   memset(st, 0, sizeof(*st));
   st->packets_sent = conn->pkts_sent;

@@ -542,6 +542,12 @@ static int ep_socket(moqc_quic_endpoint *ep, const struct sockaddr *addr) {
     int off = 0;
     (void)setsockopt(ep->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
   }
+  if (ep->settings.reuse_port) {
+    int one = 1;
+    if (setsockopt(ep->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+      return MOQC_ERR_IO;
+    }
+  }
   if (bind(ep->fd, addr, alen) != 0) {
     return MOQC_ERR_IO;
   }

@@ -302,6 +302,18 @@ static void test_echo_stream_datagram_close(void **state) {
   assert_string_equal(moqc_quic_conn_alpn(c), "moq-lite-05");
   assert_false(moqc_quic_conn_is_server(c));
   assert_true(moqc_quic_conn_is_server(e.server.conn));
+  char sni[64];
+  assert_true(moqc_quic_conn_server_name(e.server.conn, sni, sizeof(sni)));
+  assert_string_equal(sni, "localhost");
+  assert_false(moqc_quic_conn_server_name(c, sni, sizeof(sni)));
+  struct sockaddr_storage ra;
+  size_t ralen = 0;
+  moqc_quic_conn_remote_addr(e.server.conn, &ra, &ralen);
+  assert_int_equal(ralen, sizeof(struct sockaddr_in));
+  assert_int_equal(((struct sockaddr_in *)&ra)->sin_port,
+                   htons(moqc_quic_endpoint_port(e.client.ep)));
+  moqc_quic_conn_remote_addr(c, &ra, &ralen);
+  assert_int_equal(((struct sockaddr_in *)&ra)->sin_port, e.server_addr.sin_port);
 
   int64_t sid;
   assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid), 0);
@@ -889,6 +901,34 @@ static void test_retry(void **state) {
   env_stop(&e);
 }
 
+static void test_reuse_port(void **state) {
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  moqc_quic_settings s;
+  settings_for_test(&s);
+  s.cert = g_cert;
+  s.reuse_port = true;
+  moqc_quic_endpoint *e1, *e2, *e3;
+  assert_int_equal(moqc_quic_endpoint_new(&e1, &loop, (struct sockaddr *)&a, &s, &callbacks, NULL),
+                   0);
+  a.sin_port = htons(moqc_quic_endpoint_port(e1));
+  assert_int_equal(moqc_quic_endpoint_new(&e2, &loop, (struct sockaddr *)&a, &s, &callbacks, NULL),
+                   0);
+  assert_int_equal(moqc_quic_endpoint_port(e2), moqc_quic_endpoint_port(e1));
+  /* Without the option the port is taken. */
+  s.reuse_port = false;
+  assert_int_equal(moqc_quic_endpoint_new(&e3, &loop, (struct sockaddr *)&a, &s, &callbacks, NULL),
+                   MOQC_ERR_IO);
+  moqc_quic_endpoint_del(e1);
+  moqc_quic_endpoint_del(e2);
+  assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 typedef struct counting {
   long live, total;
 } counting;
@@ -1039,6 +1079,7 @@ int main(void) {
       cmocka_unit_test(test_stateless_replies),
       cmocka_unit_test(test_ipv6),
       cmocka_unit_test(test_retry),
+      cmocka_unit_test(test_reuse_port),
       cmocka_unit_test(test_allocator_hook),
       cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_many_connections),
