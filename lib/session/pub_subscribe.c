@@ -392,12 +392,30 @@ int moqc__sess_pub_subscribe_poll(moqc_session *s, sess_stream *st) {
       if ((rv = sub_open_group(s, st, u)) < 0) {
         return rv;
       }
-      if (u->pending != NULL) {
-        return 0; /* Out of stream credit; the transport wakes us. */
-      }
     }
     moqc_group_consumer *gc;
     rv = moqc_track_subscriber_recv_group(u->ts, &gc, s->waker);
+    if (u->pending != NULL) {
+      /* Out of stream credit (the transport wakes us when a slot frees). Waiting groups are
+       * not queued: a newer group replaces the one waiting, as the JS publisher drops groups
+       * it has no stream credit for. */
+      if (rv != 0) {
+        return 0;
+      }
+      if (moqc_group_consumer_sequence(gc) > moqc_group_consumer_sequence(u->pending)) {
+        MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG,
+                 "subscription %llu: no stream credit, group %llu dropped for %llu",
+                 (unsigned long long)u->id,
+                 (unsigned long long)moqc_group_consumer_sequence(u->pending),
+                 (unsigned long long)moqc_group_consumer_sequence(gc));
+        moqc_group_consumer_del(u->pending);
+        u->pending = gc;
+        u->pending_at = s->now;
+      } else {
+        moqc_group_consumer_del(gc);
+      }
+      continue;
+    }
     if (rv == MOQC_ERR_PENDING) {
       return 0;
     }

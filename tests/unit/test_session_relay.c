@@ -426,6 +426,87 @@ static void test_datagrams(void **state) {
   relay_del(&r);
 }
 
+/* Without stream credit the relay keeps only the newest waiting group. */
+static void test_stream_credit_newest_wins(void **state) {
+  relay r;
+  memset(&r, 0, sizeof(r));
+  r.version = MOQC_SESSION_VERSION_LITE_05;
+  node_new(&r.P, ID_P);
+  node_new(&r.R, ID_R);
+  link_new(&r.up, r.version, &r.P, ID_P, &r.R, ID_R, NULL);
+  r.all[r.nlinks++] = &r.up;
+  node_new(&r.S[0], sub_ids[0]);
+  moqc__mem_settings ms;
+  moqc__mem_settings_default(&ms);
+  ms.max_streams_uni = 1;
+  link_new(&r.down[0], r.version, &r.S[0], sub_ids[0], &r.R, ID_R, &ms);
+  r.all[r.nlinks++] = &r.down[0];
+  pub_new(&r.p, &r.P, "demo/bbb", "video");
+  pub lp;
+  pub_new(&lp, &r.R, "local/cam", "video");
+  relay_pump(&r);
+  viewer v;
+  viewer_new(&v, &r.S[0], "local/cam", "video");
+  viewer_subscribe(&v);
+  relay_pump(&r);
+  assert_int_equal(viewer_subscribe(&v), 0);
+  moqc_tstamp now = moqc__mem_now(r.up.pair);
+  for (int g = 0; g < 5; g++) {
+    pub_group(&lp, now, 2, (uint64_t)g);
+  }
+  relay_pump(&r);
+  uint64_t seqs[8], frames[8];
+  int n = viewer_read(&v, seqs, frames, 8);
+  /* Group 0 took the one stream; 1..3 were replaced while waiting; 4 went next. */
+  assert_int_equal(n, 2);
+  assert_int_equal(seqs[0], 0);
+  assert_int_equal(seqs[1], 4);
+  assert_int_equal(frames[1], 2);
+  viewer_del(&v);
+  pub_del(&lp);
+  relay_del(&r);
+}
+
+/* A group stream lost as a whole upstream: the others still arrive. */
+static bool lose_p_stream_10(void *ud, int side, moqc_stream_id id) {
+  (void)ud;
+  return side == MOQC__MEM_CLIENT && id == 10;
+}
+
+static void test_lost_group_stream(void **state) {
+  relay r;
+  memset(&r, 0, sizeof(r));
+  r.version = MOQC_SESSION_VERSION_LITE_05;
+  node_new(&r.P, ID_P);
+  node_new(&r.R, ID_R);
+  moqc__mem_settings ms;
+  moqc__mem_settings_default(&ms);
+  ms.lose = lose_p_stream_10;
+  link_new(&r.up, r.version, &r.P, ID_P, &r.R, ID_R, &ms);
+  r.all[r.nlinks++] = &r.up;
+  relay_add_sub(&r, 0);
+  pub_new(&r.p, &r.P, "demo/bbb", "video");
+  relay_pump(&r);
+  viewer v;
+  subscribe_all(&r, &v, 1);
+  moqc_tstamp now = moqc__mem_now(r.up.pair);
+  /* One group per pump: P's uni streams are 2 (setup), 6, 10, 14. */
+  uint64_t seen = 0;
+  for (int g = 0; g < 3; g++) {
+    pub_group(&r.p, now, 2, (uint64_t)g);
+    relay_pump(&r);
+    uint64_t seqs[8], frames[8];
+    int n = viewer_read(&v, seqs, frames, 8);
+    for (int j = 0; j < n; j++) {
+      seen |= 1ULL << seqs[j];
+    }
+  }
+  assert_int_equal(seen, 0x5); /* groups 0 and 2; group 1 was lost */
+  assert_false(moqc_session_is_closed(r.up.s));
+  viewer_del(&v);
+  relay_del(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fanout_lite05),
@@ -441,6 +522,8 @@ int main(void) {
       cmocka_unit_test(test_newest_first_under_congestion),
       cmocka_unit_test(test_subscribe_update_upstream),
       cmocka_unit_test(test_datagrams),
+      cmocka_unit_test(test_stream_credit_newest_wins),
+      cmocka_unit_test(test_lost_group_stream),
   };
   if (getenv("TEST_FILTER") != NULL) {
     cmocka_set_test_filter(getenv("TEST_FILTER"));
