@@ -25,6 +25,24 @@ void moqc_ws_settings_default(moqc_ws_settings *s) {
 
 static void ws_process(moqc_ws_conn *c);
 
+/* Logs one message at trace level: direction, size and its first bytes in hex. */
+static void ws_trace(const moqc_ws_conn *c, const char *dir, const uint8_t *m, size_t len) {
+  if (c->ws.log == NULL || c->ws.log->write == NULL || c->ws.log->level < MOQC_LOG_TRACE) {
+    return;
+  }
+  char hex[3 * 48 + 4];
+  size_t n = len < 48 ? len : 48;
+  for (size_t i = 0; i < n; i++) {
+    static const char digits[] = "0123456789abcdef";
+    hex[3 * i] = digits[m[i] >> 4];
+    hex[3 * i + 1] = digits[m[i] & 15];
+    hex[3 * i + 2] = ' ';
+  }
+  hex[n > 0 ? 3 * n - 1 : 0] = 0;
+  MOQC_LOG(c->ws.log, MOQC_LOG_TRACE, "ws %p %s %zu: %s%s", (const void *)c, dir, len, hex,
+           len > n ? " ..." : "");
+}
+
 static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
                           void *ud) {
   moqc_ws_conn *c = ud;
@@ -95,6 +113,7 @@ static void ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_m
   moqc_tstamp ts = uv_hrtime();
   switch (arg->opcode) {
   case WSLAY_BINARY_FRAME:
+    ws_trace(c, "<-", arg->msg, arg->msg_length);
     (void)moqc__wsq_recv_message(c->engine, arg->msg, arg->msg_length, ts);
     break;
   case WSLAY_TEXT_FRAME:
@@ -150,6 +169,7 @@ static void ws_flush(moqc_ws_conn *c, moqc_tstamp ts) {
     if (n <= 0) {
       break;
     }
+    ws_trace(c, "->", msg, (size_t)n);
     struct wslay_event_msg m = {WSLAY_BINARY_FRAME, msg, (size_t)n};
     if (wslay_event_queue_msg(c->wslay, &m) != 0) {
       break;
