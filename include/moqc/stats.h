@@ -419,7 +419,8 @@ MOQC_EXTERN int moqc_stats_publisher_new_versioned(
 MOQC_EXTERN moqc_str moqc_stats_publisher_path(const moqc_stats_publisher *p);
 
 /**
- * One interval tick: serves queued track requests, takes
+ * One interval tick (call it once at start-up too: upstream's first tick
+ * fires at once): serves queued track requests, takes
  * moqc_stats_registry_report (which reclaims closed entries), runs the
  * emitter, and writes every document that differs from the last one written
  * on its track as a new group of one frame (timestamp now in milliseconds; now
