@@ -186,8 +186,15 @@ static moqc_quic_conn *conn_alloc(moqc_quic_endpoint *ep, bool server,
 static void conn_path(moqc_quic_conn *c, ngtcp2_path *path, const struct sockaddr *remote,
                       socklen_t remotelen) {
   memset(path, 0, sizeof(*path));
-  path->local.addr = (ngtcp2_sockaddr *)&c->ep->local;
-  path->local.addrlen = c->ep->locallen;
+  if (c->server) {
+    /* The address the client sent to (wildcard binds learn it per packet). */
+    socklen_t len;
+    path->local.addr = (ngtcp2_sockaddr *)(uintptr_t)moqc__ep_packet_local(c->ep, &len);
+    path->local.addrlen = len;
+  } else {
+    path->local.addr = (ngtcp2_sockaddr *)&c->ep->local;
+    path->local.addrlen = c->ep->locallen;
+  }
   path->remote.addr = (ngtcp2_sockaddr *)(uintptr_t)remote;
   path->remote.addrlen = remotelen;
 }
@@ -386,7 +393,9 @@ static void conn_close_local(moqc_quic_conn *c, const moqc__ccerr *ccerr, int er
     c->close_pktlen = (size_t)n;
   }
   moqc__ep_send_commit(ep, (size_t)n, (const struct sockaddr *)ps.path.remote.addr,
-                       (socklen_t)ps.path.remote.addrlen);
+                       (socklen_t)ps.path.remote.addrlen,
+                       (const struct sockaddr *)ps.path.local.addr,
+                       (socklen_t)ps.path.local.addrlen);
   c->state = MOQC__CONN_CLOSING;
   moqc__ep_unmark_dirty(ep, c);
   moqc__streams_free(c);
@@ -517,7 +526,9 @@ void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote, socklen_t
       if (slot != NULL) {
         c->close_resends++;
         memcpy(slot, c->close_pkt, c->close_pktlen);
-        moqc__ep_send_commit(c->ep, c->close_pktlen, remote, remotelen);
+        socklen_t srclen;
+        const struct sockaddr *src = moqc__ep_packet_local(c->ep, &srclen);
+        moqc__ep_send_commit(c->ep, c->close_pktlen, remote, remotelen, src, srclen);
       }
     }
     return;

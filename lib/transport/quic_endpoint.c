@@ -49,6 +49,8 @@ void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep, moqc__quic_send
 /* ---- sending ---- */
 
 static void ep_want_writable(moqc_quic_endpoint *ep, bool on);
+static size_t ep_add_pktinfo(const moqc_quic_endpoint *ep, size_t i, struct msghdr *h,
+                             uint8_t *ctrl, size_t used);
 
 /* Sends msgs[0..n), returning how many went out; sets send_blocked on EAGAIN. */
 static size_t ep_sendmmsg(moqc_quic_endpoint *ep, struct mmsghdr *msgs, size_t n) {
@@ -81,6 +83,7 @@ static size_t ep_sendmmsg(moqc_quic_endpoint *ep, struct mmsghdr *msgs, size_t n
 static void ep_flush_filtered(moqc_quic_endpoint *ep) {
   struct mmsghdr msgs[MOQC__QUIC_BATCH + 1];
   struct iovec iov[MOQC__QUIC_BATCH + 1];
+  uint64_t ctrl[MOQC__QUIC_BATCH][8];
   size_t n = 0;
   bool release_held = false;
   memset(msgs, 0, sizeof(msgs));
@@ -104,6 +107,7 @@ static void ep_flush_filtered(moqc_quic_endpoint *ep) {
     msgs[n].msg_hdr.msg_iovlen = 1;
     msgs[n].msg_hdr.msg_name = &ep->senddst[i];
     msgs[n].msg_hdr.msg_namelen = ep->senddstlen[i];
+    (void)ep_add_pktinfo(ep, i, &msgs[n].msg_hdr, (uint8_t *)ctrl[n], 0);
     n++;
   }
   if (release_held) {
@@ -131,8 +135,8 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
   struct mmsghdr msgs[MOQC__QUIC_BATCH];
   struct iovec iov[MOQC__QUIC_BATCH];
   size_t npkts[MOQC__QUIC_BATCH];
-  /* cmsg space for UDP_SEGMENT, aligned for struct cmsghdr */
-  uint64_t ctrl[MOQC__QUIC_BATCH][(CMSG_SPACE(sizeof(uint16_t)) + 7) / 8];
+  /* cmsg space for UDP_SEGMENT and a source address, aligned for struct cmsghdr */
+  uint64_t ctrl[MOQC__QUIC_BATCH][8];
   size_t n = 0;
   if (ep->nsend == 0) {
     return;
@@ -152,7 +156,9 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
       while (j < ep->nsend && j - i < EP_GSO_MAX_SEGS &&
              bytes + ep->sendlen[j] <= EP_GSO_MAX_BYTES && ep->sendlen[j - 1] == seg && ep->sendlen[j] <= seg &&
              ep->senddstlen[j] == ep->senddstlen[i] &&
-             memcmp(&ep->senddst[j], &ep->senddst[i], (size_t)ep->senddstlen[i]) == 0) {
+             memcmp(&ep->senddst[j], &ep->senddst[i], (size_t)ep->senddstlen[i]) == 0 &&
+             ep->sendsrclen[j] == ep->sendsrclen[i] &&
+             memcmp(&ep->sendsrc[j], &ep->sendsrc[i], (size_t)ep->sendsrclen[i]) == 0) {
         bytes += ep->sendlen[j];
         j++;
       }
@@ -166,17 +172,20 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
     }
     h->msg_iov = &iov[i];
     h->msg_iovlen = j - i;
+    memset(ctrl[n], 0, sizeof(ctrl[n]));
+    size_t used = 0;
     if (j - i > 1) {
-      memset(ctrl[n], 0, sizeof(ctrl[n]));
-      h->msg_control = ctrl[n];
-      h->msg_controllen = sizeof(ctrl[n]);
-      struct cmsghdr *cm = CMSG_FIRSTHDR(h);
+      struct cmsghdr *cm = (struct cmsghdr *)(void *)ctrl[n];
       cm->cmsg_level = SOL_UDP;
       cm->cmsg_type = UDP_SEGMENT;
       cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
       uint16_t gso = (uint16_t)seg;
       memcpy(CMSG_DATA(cm), &gso, sizeof(gso));
+      used = CMSG_SPACE(sizeof(uint16_t));
+      h->msg_control = ctrl[n];
+      h->msg_controllen = used;
     }
+    (void)ep_add_pktinfo(ep, i, h, (uint8_t *)ctrl[n], used);
     h->msg_name = &ep->senddst[i];
     h->msg_namelen = ep->senddstlen[i];
     npkts[n] = j - i;
@@ -195,6 +204,8 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
     memmove(ep->sendlen, ep->sendlen + sent, rest * sizeof(ep->sendlen[0]));
     memmove(ep->senddst, ep->senddst + sent, rest * sizeof(ep->senddst[0]));
     memmove(ep->senddstlen, ep->senddstlen + sent, rest * sizeof(ep->senddstlen[0]));
+    memmove(ep->sendsrc, ep->sendsrc + sent, rest * sizeof(ep->sendsrc[0]));
+    memmove(ep->sendsrclen, ep->sendsrclen + sent, rest * sizeof(ep->sendsrclen[0]));
     ep->nsend = rest;
     if (ep->send_blocked) {
       ep_want_writable(ep, true);
@@ -214,12 +225,77 @@ uint8_t *moqc__ep_send_slot(moqc_quic_endpoint *ep) {
   return ep->sendbuf + ep->nsend * MOQC__QUIC_MAX_UDP;
 }
 
+/* True when a is a concrete (not wildcard) IPv4 or IPv6 address. */
+static bool ep_addr_specified(const struct sockaddr *a) {
+  if (a->sa_family == AF_INET) {
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr != htonl(INADDR_ANY);
+  }
+  if (a->sa_family == AF_INET6) {
+    return !IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)a)->sin6_addr);
+  }
+  return false;
+}
+
 void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len, const struct sockaddr *dst,
-                          socklen_t dstlen) {
+                          socklen_t dstlen, const struct sockaddr *src, socklen_t srclen) {
   ep->sendlen[ep->nsend] = len;
   memcpy(&ep->senddst[ep->nsend], dst, (size_t)dstlen);
   ep->senddstlen[ep->nsend] = dstlen;
+  ep->sendsrclen[ep->nsend] = 0;
+  if (ep->pktinfo && src != NULL && srclen > 0 &&
+      (size_t)srclen <= sizeof(struct sockaddr_storage) && ep_addr_specified(src)) {
+    memcpy(&ep->sendsrc[ep->nsend], src, (size_t)srclen);
+    ep->sendsrclen[ep->nsend] = srclen;
+  }
   ep->nsend++;
+}
+
+const struct sockaddr *moqc__ep_packet_local(const moqc_quic_endpoint *ep, socklen_t *len) {
+  if (ep->pktinfo && ep->cur_locallen > 0) {
+    *len = ep->cur_locallen;
+    return (const struct sockaddr *)&ep->cur_local;
+  }
+  *len = ep->locallen;
+  return (const struct sockaddr *)&ep->local;
+}
+
+/* Adds the source-address cmsg of datagram i to h (control space at ctrl, cap bytes, already
+ * holding used bytes). Returns the new used length. */
+static size_t ep_add_pktinfo(const moqc_quic_endpoint *ep, size_t i, struct msghdr *h,
+                             uint8_t *ctrl, size_t used) {
+  if (ep->sendsrclen[i] == 0) {
+    return used;
+  }
+  const struct sockaddr *src = (const struct sockaddr *)&ep->sendsrc[i];
+  struct cmsghdr *cm = (struct cmsghdr *)(void *)(ctrl + used);
+  if (src->sa_family == AF_INET ||
+      IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)src)->sin6_addr)) {
+    struct in_pktinfo pi;
+    memset(&pi, 0, sizeof(pi));
+    if (src->sa_family == AF_INET) {
+      pi.ipi_spec_dst = ((const struct sockaddr_in *)src)->sin_addr;
+    } else {
+      memcpy(&pi.ipi_spec_dst, &((const struct sockaddr_in6 *)src)->sin6_addr.s6_addr[12], 4);
+    }
+    cm->cmsg_level = IPPROTO_IP;
+    cm->cmsg_type = IP_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof(pi));
+    memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+    used += CMSG_SPACE(sizeof(pi));
+  } else {
+    struct in6_pktinfo pi;
+    memset(&pi, 0, sizeof(pi));
+    pi.ipi6_addr = ((const struct sockaddr_in6 *)src)->sin6_addr;
+    pi.ipi6_ifindex = ((const struct sockaddr_in6 *)src)->sin6_scope_id;
+    cm->cmsg_level = IPPROTO_IPV6;
+    cm->cmsg_type = IPV6_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof(pi));
+    memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+    used += CMSG_SPACE(sizeof(pi));
+  }
+  h->msg_control = ctrl;
+  h->msg_controllen = used;
+  return used;
 }
 
 /* ---- dirty connections ---- */
@@ -290,7 +366,9 @@ static void ep_send_raw(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t len,
     return;
   }
   memcpy(slot, pkt, len);
-  moqc__ep_send_commit(ep, len, dst, dstlen);
+  socklen_t srclen;
+  const struct sockaddr *src = moqc__ep_packet_local(ep, &srclen);
+  moqc__ep_send_commit(ep, len, dst, dstlen, src, srclen);
 }
 
 static void ep_send_version_negotiation(moqc_quic_endpoint *ep, const ngtcp2_version_cid *vc,
@@ -423,6 +501,46 @@ static size_t ep_gro_size(struct msghdr *h) {
   return 0;
 }
 
+/* Sets ep->cur_local to the destination address of a received message (IP_PKTINFO or
+ * IPV6_PKTINFO) with the bound port; leaves it empty when the message carries none. */
+static void ep_packet_local_from_cmsg(moqc_quic_endpoint *ep, struct msghdr *h) {
+  ep->cur_locallen = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm != NULL; cm = CMSG_NXTHDR(h, cm)) {
+    if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+      struct in_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+      if (ep->local.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ep->cur_local;
+        *a = *(const struct sockaddr_in *)&ep->local;
+        a->sin_addr = pi.ipi_addr;
+        ep->cur_locallen = sizeof(*a);
+      } else {
+        /* An IPv4 packet on a dual-stack socket: the v4-mapped address. */
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ep->cur_local;
+        *a = *(const struct sockaddr_in6 *)&ep->local;
+        memset(&a->sin6_addr, 0, sizeof(a->sin6_addr));
+        a->sin6_addr.s6_addr[10] = 0xff;
+        a->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&a->sin6_addr.s6_addr[12], &pi.ipi_addr, 4);
+        a->sin6_scope_id = 0;
+        ep->cur_locallen = sizeof(*a);
+      }
+      return;
+    }
+    if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
+        ep->local.ss_family == AF_INET6) {
+      struct in6_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ep->cur_local;
+      *a = *(const struct sockaddr_in6 *)&ep->local;
+      a->sin6_addr = pi.ipi6_addr;
+      a->sin6_scope_id = IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr) ? pi.ipi6_ifindex : 0;
+      ep->cur_locallen = sizeof(*a);
+      return;
+    }
+  }
+}
+
 /* Reads one recvmmsg batch and feeds it to the connections. Returns the message count. */
 static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
   for (size_t i = 0; i < ep->rnslots; i++) {
@@ -431,8 +549,8 @@ static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
     h->msg_namelen = sizeof(ep->rsrc[i]);
     h->msg_iov = &ep->riov[i];
     h->msg_iovlen = 1;
-    h->msg_control = ep->gro ? ep->rctrl[i] : NULL;
-    h->msg_controllen = ep->gro ? sizeof(ep->rctrl[i]) : 0;
+    h->msg_control = ep->gro || ep->pktinfo ? ep->rctrl[i] : NULL;
+    h->msg_controllen = ep->gro || ep->pktinfo ? sizeof(ep->rctrl[i]) : 0;
     h->msg_flags = 0;
     ep->riov[i].iov_base = ep->recvbuf + i * ep->rslot;
     ep->riov[i].iov_len = ep->rslot;
@@ -450,6 +568,9 @@ static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
     }
     const uint8_t *p = ep->recvbuf + (size_t)i * ep->rslot;
     size_t left = m->msg_len;
+    if (ep->pktinfo) {
+      ep_packet_local_from_cmsg(ep, &m->msg_hdr);
+    }
     size_t seg = ep->gro ? ep_gro_size(&m->msg_hdr) : 0;
     if (seg == 0) {
       seg = left;
@@ -558,6 +679,15 @@ static int ep_socket(moqc_quic_endpoint *ep, const struct sockaddr *addr) {
   ep->locallen = sizeof(ep->local);
   if (getsockname(ep->fd, (struct sockaddr *)&ep->local, &ep->locallen) != 0) {
     return MOQC_ERR_IO;
+  }
+  if (!ep_addr_specified((const struct sockaddr *)&ep->local)) {
+    int one = 1;
+    bool ok = setsockopt(ep->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0 ||
+              addr->sa_family == AF_INET6;
+    if (addr->sa_family == AF_INET6) {
+      ok = setsockopt(ep->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == 0;
+    }
+    ep->pktinfo = ok;
   }
   return 0;
 }

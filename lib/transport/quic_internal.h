@@ -176,6 +176,8 @@ struct moqc_quic_endpoint {
   size_t sendlen[MOQC__QUIC_BATCH];
   struct sockaddr_storage senddst[MOQC__QUIC_BATCH];
   socklen_t senddstlen[MOQC__QUIC_BATCH];
+  struct sockaddr_storage sendsrc[MOQC__QUIC_BATCH]; /* source address (pktinfo), if any */
+  socklen_t sendsrclen[MOQC__QUIC_BATCH];
   size_t nsend;
   bool send_blocked;
   bool gso; /* send runs of datagrams with UDP_SEGMENT */
@@ -183,7 +185,12 @@ struct moqc_quic_endpoint {
   uint8_t *recvbuf; /* rnslots slots of rslot bytes */
   size_t rslot, rnslots;
   bool gro; /* the kernel may hand us coalesced datagrams (UDP_GRO) */
-  uint64_t rctrl[MOQC__QUIC_BATCH][8]; /* cmsg space, aligned for struct cmsghdr */
+  uint64_t rctrl[MOQC__QUIC_BATCH][16]; /* cmsg space, aligned for struct cmsghdr */
+  /* Bound to a wildcard address: learn each packet's destination (IP_PKTINFO / IPV6_PKTINFO)
+   * and answer from it, so multi-homed hosts reply from the address the peer used. */
+  bool pktinfo;
+  struct sockaddr_storage cur_local; /* the local address of the packet being handled */
+  socklen_t cur_locallen;
   struct mmsghdr rmsgs[MOQC__QUIC_BATCH];
   struct iovec riov[MOQC__QUIC_BATCH];
   struct sockaddr_storage rsrc[MOQC__QUIC_BATCH];
@@ -203,9 +210,14 @@ moqc_tstamp moqc__quic_now(void);
 
 /** Returns a free send slot (flushing a full batch first), or NULL when the socket is blocked. */
 uint8_t *moqc__ep_send_slot(moqc_quic_endpoint *ep);
-/** Commits len bytes written into the current slot, to be sent to dst. */
+/**
+ * Commits len bytes written into the current slot, to be sent to dst from src (src may be NULL
+ * or unspecified: the kernel chooses).
+ */
 void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len, const struct sockaddr *dst,
-                          socklen_t dstlen);
+                          socklen_t dstlen, const struct sockaddr *src, socklen_t srclen);
+/** The local address a server connection sees for the packet being handled. */
+const struct sockaddr *moqc__ep_packet_local(const moqc_quic_endpoint *ep, socklen_t *len);
 /** Sends every committed datagram (sendmmsg). */
 void moqc__ep_flush(moqc_quic_endpoint *ep);
 /** Marks conn as having work for the write loop (runs before the loop next blocks). */

@@ -172,7 +172,9 @@ int moqc__conn_write_streams(moqc_quic_conn *c, moqc_tstamp ts) {
       break; /* Nothing more to send now (or congestion limited). */
     }
     moqc__ep_send_commit(ep, (size_t)nwrite, (const struct sockaddr *)ps.path.remote.addr,
-                         (socklen_t)ps.path.remote.addrlen);
+                         (socklen_t)ps.path.remote.addrlen,
+                         (const struct sockaddr *)ps.path.local.addr,
+                         (socklen_t)ps.path.local.addrlen);
     c->pkts_sent++;
     pkts++;
     idle_calls = 0;

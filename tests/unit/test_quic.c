@@ -929,6 +929,55 @@ static void test_reuse_port(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* A server bound to 0.0.0.0 answers from the address the client used (127.0.0.2 here, while the
+ * kernel's own choice towards 127.0.0.1 would be 127.0.0.1). */
+static void test_wildcard_bind_source_address(void **state) {
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  peer *srv = calloc(1, sizeof(peer)), *cli = calloc(1, sizeof(peer));
+  srv->echo = true;
+  struct sockaddr_in any;
+  memset(&any, 0, sizeof(any));
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_ANY);
+  moqc_quic_settings s;
+  settings_for_test(&s);
+  moqc_quic_settings ss = s;
+  ss.cert = g_cert;
+  assert_int_equal(moqc_quic_endpoint_new(&srv->ep, &loop, (struct sockaddr *)&any, &ss,
+                                          &callbacks, srv),
+                   0);
+  struct sockaddr_in lo = any;
+  lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(moqc_quic_endpoint_new(&cli->ep, &loop, (struct sockaddr *)&lo, &s, &callbacks,
+                                          cli),
+                   0);
+  struct sockaddr_in dst = lo;
+  dst.sin_addr.s_addr = htonl(0x7f000002); /* 127.0.0.2 */
+  dst.sin_port = htons(moqc_quic_endpoint_port(srv->ep));
+  moqc_quic_connect_params p = pin_params();
+  assert_int_equal(moqc_quic_connect(cli->ep, (struct sockaddr *)&dst, &p, NULL), 0);
+  uint64_t deadline = uv_hrtime() + 3000000000ULL;
+  int64_t sid = -1;
+  while (uv_hrtime() < deadline && !(sid >= 0 && rx_of(cli, sid)->fin)) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    if (sid < 0 && cli->conn != NULL) {
+      assert_int_equal(moqc_quic_conn_open_stream(cli->conn, false, &sid), 0);
+      assert_int_equal(moqc_quic_conn_write_copy(cli->conn, sid, (const uint8_t *)"src", 3, true),
+                       0);
+    }
+    usleep(200);
+  }
+  assert_true(cli->connected == 1);
+  assert_true(sid >= 0 && rx_of(cli, sid)->fin);
+  moqc_quic_endpoint_del(cli->ep);
+  moqc_quic_endpoint_del(srv->ep);
+  assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  free_peer(srv), free_peer(cli);
+  free(srv), free(cli);
+}
+
 typedef struct counting {
   long live, total;
 } counting;
@@ -1080,6 +1129,7 @@ int main(void) {
       cmocka_unit_test(test_ipv6),
       cmocka_unit_test(test_retry),
       cmocka_unit_test(test_reuse_port),
+      cmocka_unit_test(test_wildcard_bind_source_address),
       cmocka_unit_test(test_allocator_hook),
       cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_many_connections),
