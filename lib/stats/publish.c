@@ -29,12 +29,13 @@ void moqc_stats_publisher_settings_default(moqc_stats_publisher_settings *s) {
   s->max_requested = MOQC_STATS_MAX_REQUESTED_TRACKS;
 }
 
-void moqc__pub_track_info(moqc_track_info *info) {
+void moqc__stats_pub_track_info(moqc_track_info *info) {
   moqc_track_info_default(info);
 }
 
-moqc__pub_track *moqc__pub_track_alloc(const moqc_mem *mem, moqc_str name) {
-  moqc__pub_track *t;
+moqc__stats_pub_track *moqc__stats_pub_track_alloc(const moqc_mem *mem,
+                                                   moqc_str name) {
+  moqc__stats_pub_track *t;
 
   if (name.len > SIZE_MAX / 2) {
     return NULL;
@@ -50,15 +51,15 @@ moqc__pub_track *moqc__pub_track_alloc(const moqc_mem *mem, moqc_str name) {
   return t;
 }
 
-void moqc__pub_track_free(const moqc_mem *mem, moqc__pub_track *t) {
+void moqc__stats_pub_track_free(const moqc_mem *mem, moqc__stats_pub_track *t) {
   if (t != NULL) {
     moqc_mem_free(mem, t->last);
     moqc_mem_free(mem, t);
   }
 }
 
-int moqc__pub_track_write(const moqc_mem *mem, moqc__pub_track *t,
-                          moqc_str json, moqc_tstamp now, bool *wrote) {
+int moqc__stats_pub_track_write(const moqc_mem *mem, moqc__stats_pub_track *t,
+                                moqc_str json, moqc_tstamp now, bool *wrote) {
   char *copy;
   int rv;
 
@@ -89,24 +90,24 @@ int moqc__pub_track_write(const moqc_mem *mem, moqc__pub_track *t,
 
 /* Creates the track name on the broadcast and inserts it into the map. */
 static int publish_track_create(moqc_stats_publisher *p, moqc_str name,
-                                moqc__pub_track **out) {
-  moqc__pub_track *t = moqc__pub_track_alloc(p->mem, name);
+                                moqc__stats_pub_track **out) {
+  moqc__stats_pub_track *t = moqc__stats_pub_track_alloc(p->mem, name);
   moqc_track_info info;
   int rv;
 
   if (t == NULL) {
     return MOQC_ERR_NOMEM;
   }
-  moqc__pub_track_info(&info);
+  moqc__stats_pub_track_info(&info);
   rv = moqc_broadcast_producer_create_track(p->bp, t->name, &info, &t->tp);
   if (rv != 0) {
-    moqc__pub_track_free(p->mem, t);
+    moqc__stats_pub_track_free(p->mem, t);
     return rv;
   }
   if (moqc__map_insert(&p->tracks, t->name, t->name_len, t) == NULL) {
     moqc_track_producer_abort(t->tp, MOQC_ERR_NOMEM);
     moqc_track_producer_del(t->tp);
-    moqc__pub_track_free(p->mem, t);
+    moqc__stats_pub_track_free(p->mem, t);
     return MOQC_ERR_NOMEM;
   }
   *out = t;
@@ -118,7 +119,7 @@ static int publish_track_create(moqc_stats_publisher *p, moqc_str name,
  * or creating it.
  */
 static int publish_track_get(moqc_stats_publisher *p, moqc_str name,
-                             moqc__pub_track **out) {
+                             moqc__stats_pub_track **out) {
   moqc__map_node *n = moqc__map_find(&p->tracks, name.ptr, name.len);
 
   if (n == NULL) {
@@ -138,10 +139,10 @@ static void publish_tracks_free(moqc_stats_publisher *p) {
   moqc__map_node *next = NULL, *n;
 
   while ((n = moqc__map_next(&p->tracks, &slot, &next)) != NULL) {
-    moqc__pub_track *t = n->val;
+    moqc__stats_pub_track *t = n->val;
     (void)moqc_track_producer_finish(t->tp);
     moqc_track_producer_del(t->tp);
-    moqc__pub_track_free(p->mem, t);
+    moqc__stats_pub_track_free(p->mem, t);
   }
   moqc__map_clear(&p->tracks);
 }
@@ -225,12 +226,12 @@ static int publish_open(moqc_stats_publisher *p,
     return rv;
   }
   for (size_t i = 0; i < 3; i++) {
-    moqc__pub_track *t;
+    moqc__stats_pub_track *t;
     rv = publish_track_create(p, moqc_str_c(publish_default_tracks[i]), &t);
     if (rv == 0) {
       /* No clock here: the first group is inserted at time 0. */
-      rv = moqc__pub_track_write(p->mem, t, moqc_str_c(MOQC__PUB_EMPTY), 0,
-                                 &wrote);
+      rv = moqc__stats_pub_track_write(
+          p->mem, t, moqc_str_c(MOQC__STATS_PUB_EMPTY), 0, &wrote);
     }
     if (rv != 0) {
       return rv;
@@ -319,11 +320,11 @@ static int publish_emit(moqc_stats_publisher *p, const moqc_stats_report *rep,
   }
   for (size_t i = 0; i < em->n_frames; i++) {
     const moqc_stats_frame *f = &em->frames[i];
-    moqc__pub_track *t;
+    moqc__stats_pub_track *t;
     bool wrote = false;
     rv = publish_track_get(p, f->track, &t);
     if (rv == 0) {
-      rv = moqc__pub_track_write(p->mem, t, f->json, now, &wrote);
+      rv = moqc__stats_pub_track_write(p->mem, t, f->json, now, &wrote);
     }
     if (rv != 0 && first == 0) {
       first = rv;

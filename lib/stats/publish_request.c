@@ -50,7 +50,7 @@ bool moqc_stats_track_name_parse(moqc_str name, moqc_str *tier,
   return false;
 }
 
-void moqc__pub_reclaim_requested(moqc_stats_publisher *p) {
+void moqc__stats_pub_reclaim_requested(moqc_stats_publisher *p) {
   size_t slot = 0;
   moqc__map_node *next = NULL, *n;
 
@@ -58,7 +58,7 @@ void moqc__pub_reclaim_requested(moqc_stats_publisher *p) {
     return;
   }
   while ((n = moqc__map_next(&p->tracks, &slot, &next)) != NULL) {
-    moqc__pub_track *t = n->val;
+    moqc__stats_pub_track *t = n->val;
     if (!t->requested || moqc_track_producer_used(t->tp, NULL) != 0) {
       continue; /* permanent, used, or unknown (out of memory): keep it */
     }
@@ -66,7 +66,7 @@ void moqc__pub_reclaim_requested(moqc_stats_publisher *p) {
     (void)moqc_broadcast_producer_remove_track(p->bp, t->name);
     moqc_track_producer_del(t->tp);
     moqc__map_remove(&p->tracks, n);
-    moqc__pub_track_free(p->mem, t);
+    moqc__stats_pub_track_free(p->mem, t);
     p->n_requested--;
   }
 }
@@ -75,7 +75,7 @@ void moqc__pub_reclaim_requested(moqc_stats_publisher *p) {
 static int request_serve(moqc_stats_publisher *p, moqc_track_request *req,
                          moqc_tstamp now) {
   moqc_str name = moqc_str_c(moqc_track_request_name(req));
-  moqc__pub_track *t;
+  moqc__stats_pub_track *t;
   moqc_track_info info;
   bool wrote;
   int rv;
@@ -92,20 +92,20 @@ static int request_serve(moqc_stats_publisher *p, moqc_track_request *req,
     moqc_track_request_reject(req, MOQC_ERR_BOUNDS_EXCEEDED);
     return 0;
   }
-  t = moqc__pub_track_alloc(p->mem, name);
+  t = moqc__stats_pub_track_alloc(p->mem, name);
   if (t == NULL) {
     moqc_track_request_reject(req, MOQC_ERR_NOMEM);
     return MOQC_ERR_NOMEM;
   }
-  moqc__pub_track_info(&info);
+  moqc__stats_pub_track_info(&info);
   rv = moqc_track_request_accept(req, &info, &t->tp);
   if (rv != 0) {
     /* The track already failed (the broadcast ended): nothing to hold. */
-    moqc__pub_track_free(p->mem, t);
+    moqc__stats_pub_track_free(p->mem, t);
     return rv == MOQC_ERR_NOMEM ? rv : 0;
   }
-  rv = moqc__pub_track_write(p->mem, t, moqc_str_c(MOQC__PUB_EMPTY), now,
-                             &wrote);
+  rv = moqc__stats_pub_track_write(p->mem, t, moqc_str_c(MOQC__STATS_PUB_EMPTY),
+                                   now, &wrote);
   if (rv == 0 &&
       moqc__map_insert(&p->tracks, t->name, t->name_len, t) == NULL) {
     rv = MOQC_ERR_NOMEM;
@@ -113,7 +113,7 @@ static int request_serve(moqc_stats_publisher *p, moqc_track_request *req,
   if (rv != 0) {
     moqc_track_producer_abort(t->tp, rv);
     moqc_track_producer_del(t->tp);
-    moqc__pub_track_free(p->mem, t);
+    moqc__stats_pub_track_free(p->mem, t);
     return rv == MOQC_ERR_NOMEM ? rv : 0;
   }
   t->requested = true;
@@ -124,7 +124,7 @@ static int request_serve(moqc_stats_publisher *p, moqc_track_request *req,
 int moqc_stats_publisher_serve(moqc_stats_publisher *p, moqc_tstamp now) {
   int err = 0;
 
-  moqc__pub_reclaim_requested(p);
+  moqc__stats_pub_reclaim_requested(p);
   for (;;) {
     moqc_track_request *req;
     int rv = moqc_broadcast_dynamic_requested_track(p->dyn, &req, p->wake);
