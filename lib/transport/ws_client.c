@@ -201,7 +201,16 @@ static void client_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinf
     client_fail(c, MOQC_ERR_IO);
     return;
   }
-  client_connect_addr(c, res->ai_addr);
+  /* Prefer IPv4 ("localhost" often lists ::1 first while servers bind 127.0.0.1); a relay on
+   * "::" takes both. */
+  const struct addrinfo *pick = res;
+  for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+    if (ai->ai_family == AF_INET) {
+      pick = ai;
+      break;
+    }
+  }
+  client_connect_addr(c, pick->ai_addr);
   uv_freeaddrinfo(res);
 }
 

@@ -651,9 +651,9 @@ static bool client_ready(void *p) {
 
 static bool client_gone(void *p) { return ((client *)p)->closed; }
 
-static void client_connect(env *e, client *c, const moqc_ws_settings *ws) {
+static void client_connect_host(env *e, client *c, const moqc_ws_settings *ws, const char *host) {
   char url[64];
-  snprintf(url, sizeof(url), "ws://127.0.0.1:%d/anon?x=1", e->port);
+  snprintf(url, sizeof(url), "ws://%s:%d/anon?x=1", host, e->port);
   memset(c, 0, sizeof(*c));
   assert_int_equal(moqc_ws_connect(&e->loop, url, NULL, 0, ws, client_on_connect, c, NULL), 0);
   assert_true(env_run_until(e, client_ready, c, 3000));
@@ -663,6 +663,10 @@ static void client_connect(env *e, client *c, const moqc_ws_settings *ws) {
     uv_run(&e->loop, UV_RUN_NOWAIT);
     usleep(1000);
   }
+}
+
+static void client_connect(env *e, client *c, const moqc_ws_settings *ws) {
+  client_connect_host(e, c, ws, "127.0.0.1");
 }
 
 static void client_close(env *e, client *c) {
@@ -751,6 +755,38 @@ static void test_client_server_echo(void **state) {
   e.apps[0]->read_chunk = 3000;
   echo_streams(&e, &c, 3, 700000);
   assert_true(c.app.total_blocks > 0);
+  /* Server-opened streams: a uni stream and a bidi stream the client echoes. */
+  {
+    tapp *sa = e.apps[0];
+    sa->read_chunk = 0;
+    sa->echo = false; /* Only the client echoes now (else the bytes would bounce forever). */
+    c.app.echo = true;
+    moqc_stream_id u, b;
+    assert_int_equal(sa->t.ops->open_stream(sa->t.user_data, true, &u), 0);
+    assert_int_equal(sa->t.ops->open_stream(sa->t.user_data, false, &b), 0);
+    assert_int_equal(u, 3);
+    assert_int_equal(b, 1);
+    static uint8_t big[150000];
+    for (size_t i = 0; i < sizeof(big); i++) {
+      big[i] = tapp_byte(u, i);
+    }
+    tapp_queue(sa, u, big, sizeof(big), true);
+    tapp_queue(sa, b, big, 50000, true);
+    echo_check k = {&c, &u, 1, 0};
+    assert_true(env_run_until(&e, echoes_done, &k, 5000));
+    tstream *cu = tapp_stream(&c.app, u);
+    assert_int_equal(cu->rx_len, sizeof(big));
+    assert_memory_equal(cu->rx, big, sizeof(big));
+    tstream *sb = tapp_stream(sa, b);
+    for (int i = 0; i < 500 && !sb->rx_fin; i++) {
+      uv_run(&e.loop, UV_RUN_NOWAIT);
+      usleep(1000);
+    }
+    assert_true(sb->rx_fin);
+    assert_int_equal(sb->rx_len, 50000);
+    assert_memory_equal(sb->rx, big, 50000);
+    c.app.echo = false;
+  }
   /* Datagrams both ways. */
   assert_int_equal(c.app.t.ops->send_datagram(c.app.t.user_data, (const uint8_t *)"ping", 4), 0);
   tapp *srv = e.apps[0];
@@ -795,7 +831,7 @@ static void test_reset_stop_over_socket(void **state) {
   env_settings(&st);
   env_init(&e, &st);
   client c;
-  client_connect(&e, &c, NULL);
+  client_connect_host(&e, &c, NULL, "localhost"); /* resolved with getaddrinfo */
   moqc_stream_id a, b;
   assert_int_equal(c.app.t.ops->open_stream(c.app.t.user_data, true, &a), 0);
   tapp_queue(&c.app, a, "abc", 3, false);
