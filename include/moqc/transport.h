@@ -247,8 +247,9 @@ MOQC_EXTERN void moqc_http_respond_end(moqc_http_request *req);
  * ALPN preference (qmux-01.moq-lite-05 first; bare qmux-00 means the legacy handshake), never
  * negotiates an extension (permessage-deflate is refused by omission), answers 101 and starts
  * the QMux connection. On failure the request is answered (400, or 426 for a bad version) and
- * ended, and *out is untouched. Returns 0, MOQC_ERR_MALFORMED (not a valid upgrade),
- * MOQC_ERR_NOT_FOUND (no offered subprotocol is supported) or MOQC_ERR_NOMEM.
+ * ended, and *out is untouched. Returns 0, MOQC_ERR_MALFORMED (not a valid upgrade, or no
+ * offered subprotocol is supported), MOQC_ERR_INVALID_ARGUMENT (req already answered),
+ * MOQC_ERR_NOMEM or MOQC_ERR_IO (the connection is closed). The route may accept any path.
  */
 MOQC_EXTERN int moqc_ws_accept(moqc_http_request *req, moqc_ws_conn **out);
 
