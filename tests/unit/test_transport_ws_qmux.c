@@ -176,6 +176,7 @@ static void run_large(moqc__qmux_format fmt) {
 
 static void test_large_transfer_01(void **state) { run_large(MOQC__QMUX_01); }
 static void test_large_transfer_00(void **state) { run_large(MOQC__QMUX_00); }
+static void test_large_transfer_02(void **state) { run_large(MOQC__QMUX_02); }
 static void test_large_transfer_legacy(void **state) { run_large(MOQC__QMUX_WEBTRANSPORT); }
 
 /* Many streams, more than the stream limit over time: MAX_STREAMS must keep growing. */
@@ -402,6 +403,11 @@ static void test_violations(void **state) {
   assert_int_equal(raw_send(&r, "ff5153300d0a0d0a 00"), MOQC_ERR_CLOSED);
   assert_int_equal(raw_close_code(&r), 0x0a);
   raw_free(&r);
+  /* qmux-02: the peer's parameters must come first. */
+  raw_init_fmt(&r, MOQC__QMUX_02, 4, 1000);
+  assert_int_equal(raw_send(&r, "0e 02 00 01 aa"), MOQC_ERR_CLOSED);
+  assert_int_equal(raw_close_code(&r), 0x0a);
+  raw_free(&r);
   /* The legacy format has no stream limit on the wire, yet a huge stream id (which would open
    * every lower stream) is refused, and so is the 5th concurrent stream of a kind. */
   raw_init_fmt(&r, MOQC__QMUX_WEBTRANSPORT, 4, 1000);
@@ -475,6 +481,7 @@ int main(void) {
       cmocka_unit_test(test_open_before_params),
       cmocka_unit_test(test_large_transfer_01),
       cmocka_unit_test(test_large_transfer_00),
+      cmocka_unit_test(test_large_transfer_02),
       cmocka_unit_test(test_large_transfer_legacy),
       cmocka_unit_test(test_many_streams),
       cmocka_unit_test(test_reset_and_stop),
