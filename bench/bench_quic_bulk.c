@@ -1,19 +1,20 @@
 /*
- * bench_quic_bulk: one QUIC connection, one unidirectional stream, no MoQ, over loopback.
- * The server and the client each run their own libuv loop on their own thread; the client keeps
- * up to 16 MiB in flight by writing the same 1 MiB rcbuf again and again (zero-copy, one
- * reference per write, as the relay's fan-out does), for a few seconds, then sends FIN.
- * Prints the payload rate the server received: the physical reference for relay fan-out.
+ * bench_quic_bulk: one QUIC connection, one unidirectional stream, no MoQ, over
+ * loopback. The server and the client each run their own libuv loop on their
+ * own thread; the client keeps up to 16 MiB in flight by writing the same 1 MiB
+ * rcbuf again and again (zero-copy, one reference per write, as the relay's
+ * fan-out does), for a few seconds, then sends FIN. Prints the payload rate the
+ * server received: the physical reference for relay fan-out.
  *
  * Usage: bench_quic_bulk [seconds (default 3)] [inflight MiB (default 16)]
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <uv.h>
@@ -47,9 +48,13 @@ typedef struct client_side {
 static server_side srv;
 static client_side cli;
 
-static moqc_ssize srv_data(moqc_quic_conn *c, int64_t sid, const uint8_t *d, size_t len, bool fin,
-                           void *ud, void *cud) {
-  (void)c; (void)sid; (void)d; (void)ud; (void)cud;
+static moqc_ssize srv_data(moqc_quic_conn *c, int64_t sid, const uint8_t *d,
+                           size_t len, bool fin, void *ud, void *cud) {
+  (void)c;
+  (void)sid;
+  (void)d;
+  (void)ud;
+  (void)cud;
   if (srv.t_first == 0 && len > 0) {
     srv.t_first = uv_hrtime();
   }
@@ -60,16 +65,22 @@ static moqc_ssize srv_data(moqc_quic_conn *c, int64_t sid, const uint8_t *d, siz
   return (moqc_ssize)len;
 }
 
-static void srv_close(moqc_quic_conn *c, int err, uint64_t app, bool remote, void *ud,
-                      void *cud) {
-  (void)c; (void)err; (void)app; (void)remote; (void)ud; (void)cud;
+static void srv_close(moqc_quic_conn *c, int err, uint64_t app, bool remote,
+                      void *ud, void *cud) {
+  (void)c;
+  (void)err;
+  (void)app;
+  (void)remote;
+  (void)ud;
+  (void)cud;
   srv.done = true;
   moqc_quic_endpoint_del(srv.ep);
 }
 
 static void cli_fill(void) {
   while (!cli.finishing && cli.written - cli.acked < cli.inflight) {
-    if (moqc_quic_conn_write(cli.conn, cli.sid, cli.buf, 0, CHUNK, false) != 0) {
+    if (moqc_quic_conn_write(cli.conn, cli.sid, cli.buf, 0, CHUNK, false) !=
+        0) {
       fprintf(stderr, "write failed\n");
       exit(1);
     }
@@ -83,8 +94,11 @@ static void cli_stop_cb(uv_timer_t *t) {
   moqc_quic_conn_finish(cli.conn, cli.sid);
 }
 
-static int cli_connected(moqc_quic_conn *c, const char *alpn, void *ud, void *cud) {
-  (void)alpn; (void)ud; (void)cud;
+static int cli_connected(moqc_quic_conn *c, const char *alpn, void *ud,
+                         void *cud) {
+  (void)alpn;
+  (void)ud;
+  (void)cud;
   cli.conn = c;
   cli.t_hs = uv_hrtime();
   if (moqc_quic_conn_open_stream(c, true, &cli.sid) != 0) {
@@ -95,8 +109,11 @@ static int cli_connected(moqc_quic_conn *c, const char *alpn, void *ud, void *cu
   return 0;
 }
 
-static void cli_acked(moqc_quic_conn *c, int64_t sid, uint64_t n, void *ud, void *cud) {
-  (void)sid; (void)ud; (void)cud;
+static void cli_acked(moqc_quic_conn *c, int64_t sid, uint64_t n, void *ud,
+                      void *cud) {
+  (void)sid;
+  (void)ud;
+  (void)cud;
   cli.acked += n;
   if (cli.finishing) {
     if (cli.acked == cli.written) {
@@ -108,9 +125,13 @@ static void cli_acked(moqc_quic_conn *c, int64_t sid, uint64_t n, void *ud, void
   cli_fill();
 }
 
-static void cli_close(moqc_quic_conn *c, int err, uint64_t app, bool remote, void *ud,
-                      void *cud) {
-  (void)c; (void)app; (void)remote; (void)ud; (void)cud;
+static void cli_close(moqc_quic_conn *c, int err, uint64_t app, bool remote,
+                      void *ud, void *cud) {
+  (void)c;
+  (void)app;
+  (void)remote;
+  (void)ud;
+  (void)cud;
   if (err != 0) {
     fprintf(stderr, "client closed with %s\n", moqc_strerror(err));
   }
@@ -129,7 +150,8 @@ int main(int argc, char **argv) {
   double seconds = argc > 1 ? atof(argv[1]) : 3.0;
   uint64_t inflight = (argc > 2 ? (uint64_t)atoi(argv[2]) : 16) << 20;
   moqc_tls_cert *cert;
-  if (moqc_tls_cert_generate(&cert, NULL, 0, (int64_t)time(NULL), 0, NULL) != 0) {
+  if (moqc_tls_cert_generate(&cert, NULL, 0, (int64_t)time(NULL), 0, NULL) !=
+      0) {
     fprintf(stderr, "cert generation failed\n");
     return 1;
   }
@@ -144,7 +166,8 @@ int main(int argc, char **argv) {
   s.cert = cert;
   moqc_quic_callbacks scb = {.on_stream_data = srv_data, .on_close = srv_close};
   uv_loop_init(&srv.loop);
-  if (moqc_quic_endpoint_new(&srv.ep, &srv.loop, (struct sockaddr *)&a, &s, &scb, NULL) != 0) {
+  if (moqc_quic_endpoint_new(&srv.ep, &srv.loop, (struct sockaddr *)&a, &s,
+                             &scb, NULL) != 0) {
     fprintf(stderr, "server endpoint failed\n");
     return 1;
   }
@@ -152,13 +175,15 @@ int main(int argc, char **argv) {
   sa.sin_port = htons(moqc_quic_endpoint_port(srv.ep));
 
   s.cert = NULL;
-  moqc_quic_callbacks ccb = {
-      .on_connection = cli_connected, .on_stream_acked = cli_acked, .on_close = cli_close};
+  moqc_quic_callbacks ccb = {.on_connection = cli_connected,
+                             .on_stream_acked = cli_acked,
+                             .on_close = cli_close};
   uv_loop_init(&cli.loop);
   uv_timer_init(&cli.loop, &cli.stop);
   cli.seconds = seconds;
   cli.inflight = inflight;
-  if (moqc_quic_endpoint_new(&cli.ep, &cli.loop, (struct sockaddr *)&a, &s, &ccb, NULL) != 0) {
+  if (moqc_quic_endpoint_new(&cli.ep, &cli.loop, (struct sockaddr *)&a, &s,
+                             &ccb, NULL) != 0) {
     fprintf(stderr, "client endpoint failed\n");
     return 1;
   }
@@ -171,7 +196,9 @@ int main(int argc, char **argv) {
   memset(&p, 0, sizeof(p));
   p.server_name = "localhost";
   p.verify.mode = MOQC_TLS_VERIFY_PIN;
-  p.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(cert);
+  p.verify.pins =
+      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(
+          cert);
   p.verify.npins = 1;
 
   struct rusage ru0, ru1;
@@ -190,22 +217,27 @@ int main(int argc, char **argv) {
   uv_loop_close(&srv.loop);
 
   double secs = (double)(srv.t_fin - srv.t_first) / 1e9;
-  printf("bench_quic_bulk: one connection, one uni stream, loopback, %.0f MiB in flight\n",
+  printf("bench_quic_bulk: one connection, one uni stream, loopback, %.0f MiB "
+         "in flight\n",
          (double)inflight / (1 << 20));
-  printf("  handshake          %.2f ms\n", (double)(cli.t_hs - cli.t_start) / 1e6);
-  printf("  payload received   %.1f MiB in %.2f s\n", (double)srv.bytes / (1 << 20), secs);
-  printf("  throughput         %.1f MB/s (%.2f Gbit/s)\n", (double)srv.bytes / secs / 1e6,
-         (double)srv.bytes * 8 / secs / 1e9);
+  printf("  handshake          %.2f ms\n",
+         (double)(cli.t_hs - cli.t_start) / 1e6);
+  printf("  payload received   %.1f MiB in %.2f s\n",
+         (double)srv.bytes / (1 << 20), secs);
+  printf("  throughput         %.1f MB/s (%.2f Gbit/s)\n",
+         (double)srv.bytes / secs / 1e6, (double)srv.bytes * 8 / secs / 1e9);
   double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
                (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
                (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
                (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
-  /* CPU-normalised: what one fully busy core would move for sender and receiver together;
-   * stable when other processes compete for the CPU. */
-  printf("  CPU (both threads) %.2f s = %.1f MB per CPU-second (%.0f%% of the wall time)\n", cpu,
-         (double)srv.bytes / cpu / 1e6, 100.0 * cpu / secs);
+  /* CPU-normalised: what one fully busy core would move for sender and receiver
+   * together; stable when other processes compete for the CPU. */
+  printf("  CPU (both threads) %.2f s = %.1f MB per CPU-second (%.0f%% of the "
+         "wall time)\n",
+         cpu, (double)srv.bytes / cpu / 1e6, 100.0 * cpu / secs);
   printf("  client packets     %llu sent, srtt %.3f ms, cwnd %llu\n",
-         (unsigned long long)cli.stats.packets_sent, (double)cli.stats.smoothed_rtt / 1e6,
+         (unsigned long long)cli.stats.packets_sent,
+         (double)cli.stats.smoothed_rtt / 1e6,
          (unsigned long long)cli.stats.cwnd);
   printf("  rcbuf refcount after close: %u (1 = every acked write released)\n",
          moqc_rcbuf_refcount(cli.buf));
@@ -213,8 +245,8 @@ int main(int argc, char **argv) {
   moqc_rcbuf_decref(cli.buf);
   moqc_tls_cert_del(cert);
   if (!ok) {
-    fprintf(stderr, "FAILED: server got %llu of %llu bytes\n", (unsigned long long)srv.bytes,
-            (unsigned long long)cli.written);
+    fprintf(stderr, "FAILED: server got %llu of %llu bytes\n",
+            (unsigned long long)srv.bytes, (unsigned long long)cli.written);
     return 1;
   }
   return 0;

@@ -1,9 +1,11 @@
 /*
- * The stream-application adapter: carries one moqc_stream_app_ops application (a moq-lite
- * session) over a QUIC connection. The connection implements moqc_transport_ops for it, hands it
- * received bytes, pulls its stream ranges (sent straight from its buffers, which it keeps until
- * add_ack_offset), and folds its expiry into the connection's timer. Events ngtcp2 raises while
- * the application may be inside a transport call (stream closes) are delivered later.
+ * The stream-application adapter: carries one moqc_stream_app_ops application
+ * (a moq-lite session) over a QUIC connection. The connection implements
+ * moqc_transport_ops for it, hands it received bytes, pulls its stream ranges
+ * (sent straight from its buffers, which it keeps until add_ack_offset), and
+ * folds its expiry into the connection's timer. Events ngtcp2 raises while the
+ * application may be inside a transport call (stream closes) are delivered
+ * later.
  */
 #include "transport/quic_internal.h"
 
@@ -38,13 +40,15 @@ static int app_op_stop_sending(void *ud, moqc_stream_id id, uint64_t code) {
 
 static int app_op_send_datagram(void *ud, const uint8_t *data, size_t len) {
   int rv = moqc_quic_conn_send_datagram(ud, data, len);
-  if (rv == MOQC_ERR_WOULD_BLOCK || rv == MOQC_ERR_PENDING || rv == MOQC_ERR_CLOSED) {
+  if (rv == MOQC_ERR_WOULD_BLOCK || rv == MOQC_ERR_PENDING ||
+      rv == MOQC_ERR_CLOSED) {
     return 0; /* Dropped, like a lost datagram. */
   }
   return rv;
 }
 
-static void app_op_close(void *ud, uint64_t code, const char *reason, size_t reason_len) {
+static void app_op_close(void *ud, uint64_t code, const char *reason,
+                         size_t reason_len) {
   moqc_quic_conn *c = ud;
   char buf[256];
   size_t n = reason_len < sizeof(buf) - 1 ? reason_len : sizeof(buf) - 1;
@@ -52,7 +56,8 @@ static void app_op_close(void *ud, uint64_t code, const char *reason, size_t rea
     memcpy(buf, reason, n);
   }
   buf[n] = '\0';
-  c->app_closing = true; /* The application makes no call afterwards and is not told. */
+  c->app_closing =
+      true; /* The application makes no call afterwards and is not told. */
   moqc_quic_conn_close(c, code, buf);
 }
 
@@ -89,7 +94,8 @@ static void app_async_cb(uv_async_t *h) {
   moqc__ep_run_dirty(c->ep);
 }
 
-int moqc_quic_conn_attach(moqc_quic_conn *conn, const moqc_stream_app_ops *ops, void *app) {
+int moqc_quic_conn_attach(moqc_quic_conn *conn, const moqc_stream_app_ops *ops,
+                          void *app) {
   if (conn == NULL || ops == NULL || conn->app_ops != NULL) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
@@ -122,12 +128,13 @@ void moqc__conn_fail(moqc_quic_conn *c, int err) {
 
 /* ---- events for the application ---- */
 
-moqc_ssize moqc__app_read(moqc_quic_conn *c, int64_t id, const uint8_t *data, size_t len,
-                          bool fin) {
+moqc_ssize moqc__app_read(moqc_quic_conn *c, int64_t id, const uint8_t *data,
+                          size_t len, bool fin) {
   if (c->app_closing) {
     return (moqc_ssize)len;
   }
-  moqc_ssize n = c->app_ops->read_stream(c->app, id, data, len, fin, moqc__quic_now());
+  moqc_ssize n =
+      c->app_ops->read_stream(c->app, id, data, len, fin, moqc__quic_now());
   if (n < 0) {
     moqc__conn_fail(c, (int)n);
     return (moqc_ssize)len;
@@ -166,10 +173,12 @@ void moqc__app_unblock(moqc_quic_conn *c, int64_t id) {
   moqc__ep_mark_dirty(c->ep, c);
 }
 
-void moqc__app_stream_closed(moqc_quic_conn *c, int64_t id, bool stopped, uint64_t code) {
+void moqc__app_stream_closed(moqc_quic_conn *c, int64_t id, bool stopped,
+                             uint64_t code) {
   if (c->napp_closes == c->app_closes_cap) {
     size_t ncap = c->app_closes_cap == 0 ? 16 : c->app_closes_cap * 2;
-    moqc__app_close *n = moqc_mem_realloc(c->ep->mem, c->app_closes, ncap * sizeof(*n));
+    moqc__app_close *n =
+        moqc_mem_realloc(c->ep->mem, c->app_closes, ncap * sizeof(*n));
     if (n == NULL) {
       moqc__conn_fail(c, MOQC_ERR_NOMEM);
       return;
@@ -199,7 +208,8 @@ void moqc__app_wants_poll(moqc_quic_conn *c) {
   moqc__ep_mark_dirty(c->ep, c);
 }
 
-void moqc__app_closed(moqc_quic_conn *c, uint64_t code, const uint8_t *reason, size_t len) {
+void moqc__app_closed(moqc_quic_conn *c, uint64_t code, const uint8_t *reason,
+                      size_t len) {
   const moqc_stream_app_ops *ops = c->app_ops;
   void *app = c->app;
   c->app_ops = NULL;
@@ -215,7 +225,8 @@ void moqc__app_before_write(moqc_quic_conn *c, moqc_tstamp ts) {
     c->napp_closes = 0;
     return;
   }
-  /* Deliver in arrival order; the application may open or reset streams meanwhile. */
+  /* Deliver in arrival order; the application may open or reset streams
+   * meanwhile. */
   for (size_t i = 0; i < c->napp_closes && c->app_ops != NULL; i++) {
     moqc__app_close ev = c->app_closes[i];
     int rv = 0;
@@ -239,8 +250,8 @@ void moqc__app_before_write(moqc_quic_conn *c, moqc_tstamp ts) {
   }
 }
 
-moqc_ssize moqc__app_pull(moqc_quic_conn *c, int64_t *id, bool *fin, ngtcp2_vec *vec,
-                          size_t max, moqc_tstamp ts) {
+moqc_ssize moqc__app_pull(moqc_quic_conn *c, int64_t *id, bool *fin,
+                          ngtcp2_vec *vec, size_t max, moqc_tstamp ts) {
   moqc_vec mv[MOQC__QUIC_MAX_VEC];
   moqc_stream_id sid = MOQC_STREAM_NONE;
   bool f = false;
@@ -265,22 +276,25 @@ moqc_ssize moqc__app_pull(moqc_quic_conn *c, int64_t *id, bool *fin, ngtcp2_vec 
   return n;
 }
 
-int moqc__app_wrote(moqc_quic_conn *c, int64_t id, ngtcp2_ssize nwrite, ngtcp2_ssize ndatalen,
-                    bool fin, size_t vlen) {
+int moqc__app_wrote(moqc_quic_conn *c, int64_t id, ngtcp2_ssize nwrite,
+                    ngtcp2_ssize ndatalen, bool fin, size_t vlen) {
   int rv = 0;
   if (ndatalen >= 0) {
     if (fin && (size_t)ndatalen == vlen) {
       moqc__quic_stream *s = moqc__stream_find(c, id);
       if (s != NULL) {
-        s->fin_sent = true; /* tells a peer's stop from our own finish at close */
+        s->fin_sent =
+            true; /* tells a peer's stop from our own finish at close */
       }
     }
     rv = c->app_ops->add_write_offset(c->app, id, (size_t)ndatalen);
   }
-  if (nwrite == NGTCP2_ERR_STREAM_DATA_BLOCKED || nwrite == NGTCP2_ERR_STREAM_SHUT_WR ||
+  if (nwrite == NGTCP2_ERR_STREAM_DATA_BLOCKED ||
+      nwrite == NGTCP2_ERR_STREAM_SHUT_WR ||
       nwrite == NGTCP2_ERR_STREAM_NOT_FOUND) {
-    /* Flow control (unblocked by extend_max_stream_data), or a stream the peer stopped or that
-     * is gone: the application must skip it. A stop is reported with the stream's close. */
+    /* Flow control (unblocked by extend_max_stream_data), or a stream the peer
+     * stopped or that is gone: the application must skip it. A stop is reported
+     * with the stream's close. */
     moqc__quic_stream *s = moqc__stream_find(c, id);
     if (s != NULL) {
       s->blocked = true;
@@ -293,8 +307,10 @@ int moqc__app_wrote(moqc_quic_conn *c, int64_t id, ngtcp2_ssize nwrite, ngtcp2_s
   if (rv < 0) {
     moqc__conn_fail(c, rv);
   }
-  if (nwrite < 0 && nwrite != NGTCP2_ERR_WRITE_MORE && nwrite != NGTCP2_ERR_STREAM_DATA_BLOCKED &&
-      nwrite != NGTCP2_ERR_STREAM_SHUT_WR && nwrite != NGTCP2_ERR_STREAM_NOT_FOUND) {
+  if (nwrite < 0 && nwrite != NGTCP2_ERR_WRITE_MORE &&
+      nwrite != NGTCP2_ERR_STREAM_DATA_BLOCKED &&
+      nwrite != NGTCP2_ERR_STREAM_SHUT_WR &&
+      nwrite != NGTCP2_ERR_STREAM_NOT_FOUND) {
     return (int)nwrite;
   }
   return 0;

@@ -1,6 +1,7 @@
 /*
- * Connection id table: maps every connection id we issued (and a client's original
- * destination id) to its connection. Chained hashing with a random seed, doubling when full.
+ * Connection id table: maps every connection id we issued (and a client's
+ * original destination id) to its connection. Chained hashing with a random
+ * seed, doubling when full.
  */
 #include "transport/quic_internal.h"
 
@@ -10,7 +11,8 @@
 
 #define CID_INITIAL_BUCKETS 64U
 
-static size_t cid_hash(const moqc__cid_table *t, const uint8_t *cid, size_t len) {
+static size_t cid_hash(const moqc__cid_table *t, const uint8_t *cid,
+                       size_t len) {
   uint64_t h = 0xcbf29ce484222325ULL ^ t->seed;
   for (size_t i = 0; i < len; i++) {
     h ^= cid[i];
@@ -46,8 +48,10 @@ void moqc__cid_table_free(moqc__cid_table *t, const moqc_mem *mem) {
   memset(t, 0, sizeof(*t));
 }
 
-moqc_quic_conn *moqc__cid_table_find(const moqc__cid_table *t, const uint8_t *cid, size_t len) {
-  for (moqc__cid_entry *e = t->buckets[cid_hash(t, cid, len)]; e != NULL; e = e->next) {
+moqc_quic_conn *moqc__cid_table_find(const moqc__cid_table *t,
+                                     const uint8_t *cid, size_t len) {
+  for (moqc__cid_entry *e = t->buckets[cid_hash(t, cid, len)]; e != NULL;
+       e = e->next) {
     if (e->cid.datalen == len && memcmp(e->cid.data, cid, len) == 0) {
       return e->conn;
     }
@@ -78,8 +82,8 @@ static void cid_table_grow(moqc__cid_table *t, const moqc_mem *mem) {
   moqc_mem_free(mem, old);
 }
 
-int moqc__cid_table_add(moqc__cid_table *t, const ngtcp2_cid *cid, moqc_quic_conn *conn,
-                        const moqc_mem *mem) {
+int moqc__cid_table_add(moqc__cid_table *t, const ngtcp2_cid *cid,
+                        moqc_quic_conn *conn, const moqc_mem *mem) {
   if (moqc__cid_table_find(t, cid->data, cid->datalen) != NULL) {
     return MOQC_ERR_DUPLICATE;
   }
@@ -102,7 +106,8 @@ int moqc__cid_table_add(moqc__cid_table *t, const ngtcp2_cid *cid, moqc_quic_con
 }
 
 static void cid_unlink(moqc__cid_table *t, moqc__cid_entry *target) {
-  moqc__cid_entry **pp = &t->buckets[cid_hash(t, target->cid.data, target->cid.datalen)];
+  moqc__cid_entry **pp =
+      &t->buckets[cid_hash(t, target->cid.data, target->cid.datalen)];
   while (*pp != NULL) {
     if (*pp == target) {
       *pp = target->next;
@@ -113,11 +118,12 @@ static void cid_unlink(moqc__cid_table *t, moqc__cid_entry *target) {
   }
 }
 
-void moqc__cid_table_remove(moqc__cid_table *t, const ngtcp2_cid *cid, moqc_quic_conn *conn,
-                            const moqc_mem *mem) {
+void moqc__cid_table_remove(moqc__cid_table *t, const ngtcp2_cid *cid,
+                            moqc_quic_conn *conn, const moqc_mem *mem) {
   for (moqc__cid_entry **pp = &conn->cids; *pp != NULL; pp = &(*pp)->cnext) {
     moqc__cid_entry *e = *pp;
-    if (e->cid.datalen == cid->datalen && memcmp(e->cid.data, cid->data, cid->datalen) == 0) {
+    if (e->cid.datalen == cid->datalen &&
+        memcmp(e->cid.data, cid->data, cid->datalen) == 0) {
       *pp = e->cnext;
       cid_unlink(t, e);
       moqc_mem_free(mem, e);
@@ -126,7 +132,8 @@ void moqc__cid_table_remove(moqc__cid_table *t, const ngtcp2_cid *cid, moqc_quic
   }
 }
 
-void moqc__cid_table_remove_conn(moqc__cid_table *t, moqc_quic_conn *conn, const moqc_mem *mem) {
+void moqc__cid_table_remove_conn(moqc__cid_table *t, moqc_quic_conn *conn,
+                                 const moqc_mem *mem) {
   moqc__cid_entry *e = conn->cids;
   while (e != NULL) {
     moqc__cid_entry *next = e->cnext;

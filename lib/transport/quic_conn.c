@@ -1,6 +1,7 @@
 /*
- * QUIC connections: creation (server accept, client connect), the ngtcp2 connection callbacks,
- * packet input, the expiry timer, and the close paths (closing and draining periods).
+ * QUIC connections: creation (server accept, client connect), the ngtcp2
+ * connection callbacks, packet input, the expiry timer, and the close paths
+ * (closing and draining periods).
  */
 #include "transport/quic_internal.h"
 
@@ -24,7 +25,8 @@ static ngtcp2_conn *conn_get_ngtcp2(ngtcp2_crypto_conn_ref *ref) {
   return ((moqc_quic_conn *)ref->user_data)->conn;
 }
 
-static void conn_rand_cb(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *ctx) {
+static void conn_rand_cb(uint8_t *dest, size_t destlen,
+                         const ngtcp2_rand_ctx *ctx) {
   (void)ctx;
   (void)gnutls_rnd(GNUTLS_RND_RANDOM, dest, destlen);
 }
@@ -43,8 +45,9 @@ static int conn_new_cid(moqc_quic_conn *c, ngtcp2_cid *cid, uint8_t *token) {
     if (rv != 0) {
       return rv;
     }
-    if (token != NULL && ngtcp2_crypto_generate_stateless_reset_token(
-                             token, ep->reset_secret, sizeof(ep->reset_secret), cid) != 0) {
+    if (token != NULL &&
+        ngtcp2_crypto_generate_stateless_reset_token(
+            token, ep->reset_secret, sizeof(ep->reset_secret), cid) != 0) {
       return MOQC_ERR_INTERNAL;
     }
     return 0;
@@ -52,14 +55,16 @@ static int conn_new_cid(moqc_quic_conn *c, ngtcp2_cid *cid, uint8_t *token) {
   return MOQC_ERR_INTERNAL;
 }
 
-static int conn_get_new_cid_cb(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
-                               void *ud) {
+static int conn_get_new_cid_cb(ngtcp2_conn *conn, ngtcp2_cid *cid,
+                               uint8_t *token, size_t cidlen, void *ud) {
   (void)conn;
-  (void)cidlen; /* We always issue MOQC__QUIC_SCIDLEN bytes, the length ngtcp2 asks for. */
+  (void)cidlen; /* We always issue MOQC__QUIC_SCIDLEN bytes, the length ngtcp2
+                   asks for. */
   return conn_new_cid(ud, cid, token) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 }
 
-static int conn_remove_cid_cb(ngtcp2_conn *conn, const ngtcp2_cid *cid, void *ud) {
+static int conn_remove_cid_cb(ngtcp2_conn *conn, const ngtcp2_cid *cid,
+                              void *ud) {
   moqc_quic_conn *c = ud;
   (void)conn;
   moqc__cid_table_remove(&c->ep->cids, cid, c, c->ep->mem);
@@ -75,7 +80,8 @@ static int conn_handshake_completed_cb(ngtcp2_conn *conn, void *ud) {
   MOQC_LOG(c->ep->log, MOQC_LOG_DEBUG, "quic: %s handshake completed, alpn %s",
            c->server ? "server" : "client", c->alpn);
   if (c->ep->cb.on_connection != NULL) {
-    int rv = c->ep->cb.on_connection(c, c->alpn, c->ep->user_data, c->user_data);
+    int rv =
+        c->ep->cb.on_connection(c, c->alpn, c->ep->user_data, c->user_data);
     if (rv < 0 && !c->close_requested) {
       c->close_requested = true;
       c->close_app_code = moqc_err_to_lite_code(rv);
@@ -85,8 +91,9 @@ static int conn_handshake_completed_cb(ngtcp2_conn *conn, void *ud) {
   return 0;
 }
 
-static int conn_recv_datagram_cb(ngtcp2_conn *conn, uint32_t flags, const uint8_t *data,
-                                 size_t datalen, void *ud) {
+static int conn_recv_datagram_cb(ngtcp2_conn *conn, uint32_t flags,
+                                 const uint8_t *data, size_t datalen,
+                                 void *ud) {
   moqc_quic_conn *c = ud;
   (void)conn;
   (void)flags;
@@ -159,7 +166,8 @@ static const ngtcp2_mem *conn_ngmem(const moqc_quic_endpoint *ep) {
 }
 
 static moqc_quic_conn *conn_alloc(moqc_quic_endpoint *ep, bool server,
-                                  const struct sockaddr *remote, socklen_t remotelen) {
+                                  const struct sockaddr *remote,
+                                  socklen_t remotelen) {
   moqc_quic_conn *c = moqc_mem_calloc(ep->mem, 1, sizeof(*c));
   if (c == NULL) {
     return NULL;
@@ -183,13 +191,14 @@ static moqc_quic_conn *conn_alloc(moqc_quic_endpoint *ep, bool server,
   return c;
 }
 
-static void conn_path(moqc_quic_conn *c, ngtcp2_path *path, const struct sockaddr *remote,
-                      socklen_t remotelen) {
+static void conn_path(moqc_quic_conn *c, ngtcp2_path *path,
+                      const struct sockaddr *remote, socklen_t remotelen) {
   memset(path, 0, sizeof(*path));
   if (c->server) {
     /* The address the client sent to (wildcard binds learn it per packet). */
     socklen_t len;
-    path->local.addr = (ngtcp2_sockaddr *)(uintptr_t)moqc__ep_packet_local(c->ep, &len);
+    path->local.addr =
+        (ngtcp2_sockaddr *)(uintptr_t)moqc__ep_packet_local(c->ep, &len);
     path->local.addrlen = len;
   } else {
     path->local.addr = (ngtcp2_sockaddr *)&c->ep->local;
@@ -199,8 +208,9 @@ static void conn_path(moqc_quic_conn *c, ngtcp2_path *path, const struct sockadd
   path->remote.addrlen = remotelen;
 }
 
-int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_cid *odcid,
-                      const struct sockaddr *remote, socklen_t remotelen, moqc_quic_conn **out) {
+int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
+                      const ngtcp2_cid *odcid, const struct sockaddr *remote,
+                      socklen_t remotelen, moqc_quic_conn **out) {
   ngtcp2_callbacks cb;
   ngtcp2_settings s;
   ngtcp2_transport_params tp;
@@ -214,7 +224,8 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngt
   conn_fill_callbacks(&cb, true);
   conn_fill_settings(ep, &s, &tp, now);
   if (odcid != NULL) {
-    /* The client came back with our Retry token: hd->dcid is the id our Retry chose. */
+    /* The client came back with our Retry token: hd->dcid is the id our Retry
+     * chose. */
     MOQC__TP_SET_ORIGINAL_DCID(&tp, *odcid);
     tp.retry_scid = hd->dcid;
     tp.retry_scid_present = 1;
@@ -224,16 +235,19 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngt
   int rv = conn_new_cid(c, &scid, tp.stateless_reset_token);
   if (rv == 0) {
     tp.stateless_reset_token_present = 1;
-    /* Retransmitted Initials still carry the client's original destination id. */
+    /* Retransmitted Initials still carry the client's original destination id.
+     */
     rv = moqc__cid_table_add(&ep->cids, &hd->dcid, c, ep->mem);
   }
   conn_path(c, &path, remote, remotelen);
-  if (rv == 0 && ngtcp2_conn_server_new(&c->conn, &hd->scid, &scid, &path, hd->version, &cb, &s,
-                                        &tp, conn_ngmem(ep), c) != 0) {
+  if (rv == 0 &&
+      ngtcp2_conn_server_new(&c->conn, &hd->scid, &scid, &path, hd->version,
+                             &cb, &s, &tp, conn_ngmem(ep), c) != 0) {
     rv = MOQC_ERR_NOMEM;
   }
   if (rv == 0) {
-    rv = moqc__tls_server_session(&c->tls, ep->settings.cert, &ep->alpns, &c->tls_peer);
+    rv = moqc__tls_server_session(&c->tls, ep->settings.cert, &ep->alpns,
+                                  &c->tls_peer);
   }
   if (rv != 0) {
     conn_destroy(c);
@@ -248,7 +262,8 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngt
 }
 
 int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
-                      const moqc_quic_connect_params *params, moqc_quic_conn **out) {
+                      const moqc_quic_connect_params *params,
+                      moqc_quic_conn **out) {
   ngtcp2_callbacks cb;
   ngtcp2_settings s;
   ngtcp2_transport_params tp;
@@ -271,8 +286,9 @@ int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
     return MOQC_ERR_NOMEM;
   }
   c->user_data = params->conn_user_data;
-  int rv = moqc__tls_client_prepare(&c->tls_peer, &c->client_cred, &params->verify,
-                                    params->server_name, ep->mem);
+  int rv =
+      moqc__tls_client_prepare(&c->tls_peer, &c->client_cred, &params->verify,
+                               params->server_name, ep->mem);
   const moqc__alpn_list *alpns = &ep->alpns;
   if (rv == 0 && params->alpns != NULL) {
     rv = moqc__alpn_list_parse(&c->client_alpns, params->alpns, ep->mem);
@@ -288,8 +304,9 @@ int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
   }
   dcid.datalen = 18;
   conn_path(c, &path, remote, remotelen);
-  if (rv == 0 && ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb,
-                                        &s, &tp, conn_ngmem(ep), c) != 0) {
+  if (rv == 0 &&
+      ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
+                             &cb, &s, &tp, conn_ngmem(ep), c) != 0) {
     rv = MOQC_ERR_NOMEM;
   }
   if (rv == 0) {
@@ -312,7 +329,8 @@ int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
 
 /* ---- closing ---- */
 
-static void conn_report_close(moqc_quic_conn *c, int err, uint64_t app_code, bool remote) {
+static void conn_report_close(moqc_quic_conn *c, int err, uint64_t app_code,
+                              bool remote) {
   if (c->close_reported) {
     return;
   }
@@ -328,13 +346,17 @@ static void conn_report_close(moqc_quic_conn *c, int err, uint64_t app_code, boo
         reason_len = ccerr.reasonlen;
       }
     }
-    moqc__app_closed(c, err == 0 ? app_code : moqc_err_to_lite_code(err), reason, reason_len);
+    moqc__app_closed(c, err == 0 ? app_code : moqc_err_to_lite_code(err),
+                     reason, reason_len);
   }
-  MOQC_LOG(c->ep->log, MOQC_LOG_DEBUG, "quic: %s connection closed: err %d app %llu %s",
+  MOQC_LOG(c->ep->log, MOQC_LOG_DEBUG,
+           "quic: %s connection closed: err %d app %llu %s",
            c->server ? "server" : "client", err, (unsigned long long)app_code,
            remote ? "by peer" : "locally");
-  if ((!c->server || c->reported) && c->ep->cb.on_close != NULL && !c->ep->deleting) {
-    c->ep->cb.on_close(c, err, app_code, remote, c->ep->user_data, c->user_data);
+  if ((!c->server || c->reported) && c->ep->cb.on_close != NULL &&
+      !c->ep->deleting) {
+    c->ep->cb.on_close(c, err, app_code, remote, c->ep->user_data,
+                       c->user_data);
   }
 }
 
@@ -361,9 +383,10 @@ static int conn_map_transport_code(uint64_t code) {
   return MOQC_ERR_TRANSPORT;
 }
 
-/* Sends CONNECTION_CLOSE with ccerr and enters the closing period; reports err. */
-static void conn_close_local(moqc_quic_conn *c, const moqc__ccerr *ccerr, int err,
-                             uint64_t app_code) {
+/* Sends CONNECTION_CLOSE with ccerr and enters the closing period; reports err.
+ */
+static void conn_close_local(moqc_quic_conn *c, const moqc__ccerr *ccerr,
+                             int err, uint64_t app_code) {
   ngtcp2_path_storage ps;
   ngtcp2_pkt_info pi;
   if (c->state != MOQC__CONN_OPEN) {
@@ -378,8 +401,8 @@ static void conn_close_local(moqc_quic_conn *c, const moqc__ccerr *ccerr, int er
     if (cap > MOQC__QUIC_MAX_UDP) {
       cap = MOQC__QUIC_MAX_UDP;
     }
-    n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, slot, cap, ccerr,
-                                           moqc__quic_now());
+    n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, slot, cap,
+                                           ccerr, moqc__quic_now());
   }
   if (n <= 0) {
     c->close_requested = true;
@@ -392,7 +415,8 @@ static void conn_close_local(moqc_quic_conn *c, const moqc__ccerr *ccerr, int er
     memcpy(c->close_pkt, slot, (size_t)n);
     c->close_pktlen = (size_t)n;
   }
-  moqc__ep_send_commit(ep, (size_t)n, (const struct sockaddr *)ps.path.remote.addr,
+  moqc__ep_send_commit(ep, (size_t)n,
+                       (const struct sockaddr *)ps.path.remote.addr,
                        (socklen_t)ps.path.remote.addrlen,
                        (const struct sockaddr *)ps.path.local.addr,
                        (socklen_t)ps.path.local.addrlen);
@@ -408,13 +432,15 @@ static void conn_close_local(moqc_quic_conn *c, const moqc__ccerr *ccerr, int er
 static void conn_close_liberr(moqc_quic_conn *c, int liberr) {
   moqc__ccerr ccerr;
   moqc__ccerr_set_liberr(&ccerr, liberr, NULL, 0);
-  MOQC_LOG(c->ep->log, MOQC_LOG_DEBUG, "quic: closing on %s", ngtcp2_strerror(liberr));
+  MOQC_LOG(c->ep->log, MOQC_LOG_DEBUG, "quic: closing on %s",
+           ngtcp2_strerror(liberr));
   conn_close_local(c, &ccerr, MOQC_ERR_TRANSPORT, 0);
 }
 
 static void conn_close_app(moqc_quic_conn *c) {
   moqc__ccerr ccerr;
-  moqc__ccerr_set_application_error(&ccerr, c->close_app_code, (const uint8_t *)c->close_reason,
+  moqc__ccerr_set_application_error(&ccerr, c->close_app_code,
+                                    (const uint8_t *)c->close_reason,
                                     c->close_reason_len);
   conn_close_local(c, &ccerr, 0, c->close_app_code);
 }
@@ -435,7 +461,8 @@ static void conn_enter_draining(moqc_quic_conn *c) {
   }
 }
 
-void moqc_quic_conn_close(moqc_quic_conn *conn, uint64_t app_code, const char *reason) {
+void moqc_quic_conn_close(moqc_quic_conn *conn, uint64_t app_code,
+                          const char *reason) {
   if (conn->close_requested || conn->state != MOQC__CONN_OPEN) {
     return;
   }
@@ -516,8 +543,8 @@ void moqc__conn_abort(moqc_quic_conn *c) {
 
 /* ---- input, output and timers ---- */
 
-void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote, socklen_t remotelen,
-                     const uint8_t *data, size_t len) {
+void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote,
+                     socklen_t remotelen, const uint8_t *data, size_t len) {
   ngtcp2_path path;
   ngtcp2_pkt_info pi;
   if (c->state == MOQC__CONN_CLOSING) {
@@ -528,7 +555,8 @@ void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote, socklen_t
         memcpy(slot, c->close_pkt, c->close_pktlen);
         socklen_t srclen;
         const struct sockaddr *src = moqc__ep_packet_local(c->ep, &srclen);
-        moqc__ep_send_commit(c->ep, c->close_pktlen, remote, remotelen, src, srclen);
+        moqc__ep_send_commit(c->ep, c->close_pktlen, remote, remotelen, src,
+                             srclen);
       }
     }
     return;
@@ -566,8 +594,9 @@ void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote, socklen_t
   }
   case NGTCP2_ERR_DROP_CONN:
   case NGTCP2_ERR_RETRY:
-    /* Report while the connection (and an attached application's wake handle) is intact;
-     * on_close may even delete the endpoint, which destroys c first. */
+    /* Report while the connection (and an attached application's wake handle)
+     * is intact; on_close may even delete the endpoint, which destroys c first.
+     */
     c->close_requested = true;
     conn_report_close(c, MOQC_ERR_TRANSPORT, 0, false);
     conn_destroy(c);
@@ -583,7 +612,8 @@ static void conn_arm_timer(moqc_quic_conn *c) {
     return;
   }
   moqc_tstamp expiry = ngtcp2_conn_get_expiry(c->conn);
-  moqc_tstamp app_expiry = c->app_ops != NULL ? moqc__app_expiry(c) : UINT64_MAX;
+  moqc_tstamp app_expiry =
+      c->app_ops != NULL ? moqc__app_expiry(c) : UINT64_MAX;
   if (app_expiry < expiry) {
     expiry = app_expiry;
   }
@@ -592,9 +622,9 @@ static void conn_arm_timer(moqc_quic_conn *c) {
     return;
   }
   moqc_tstamp now = moqc__quic_now();
-  /* libuv timers count whole milliseconds: round down, so that sub-millisecond pacing gaps
-   * are served on the next loop iteration instead of a millisecond late (the write loop
-   * simply finds nothing to send when called early). */
+  /* libuv timers count whole milliseconds: round down, so that sub-millisecond
+   * pacing gaps are served on the next loop iteration instead of a millisecond
+   * late (the write loop simply finds nothing to send when called early). */
   uint64_t ms = 0;
   if (expiry > now) {
     ms = (expiry - now) / MOQC_MILLISECONDS;
@@ -657,15 +687,22 @@ void moqc_quic_conn_set_user_data(moqc_quic_conn *conn, void *conn_user_data) {
   conn->user_data = conn_user_data;
 }
 
-void *moqc_quic_conn_get_user_data(const moqc_quic_conn *conn) { return conn->user_data; }
+void *moqc_quic_conn_get_user_data(const moqc_quic_conn *conn) {
+  return conn->user_data;
+}
 
-const char *moqc_quic_conn_alpn(const moqc_quic_conn *conn) { return conn->alpn; }
+const char *moqc_quic_conn_alpn(const moqc_quic_conn *conn) {
+  return conn->alpn;
+}
 
-bool moqc_quic_conn_is_server(const moqc_quic_conn *conn) { return conn->server; }
+bool moqc_quic_conn_is_server(const moqc_quic_conn *conn) {
+  return conn->server;
+}
 
-void moqc_quic_conn_remote_addr(const moqc_quic_conn *conn, struct sockaddr_storage *addr,
-                                size_t *len) {
-  const ngtcp2_path *path = conn->conn != NULL ? ngtcp2_conn_get_path(conn->conn) : NULL;
+void moqc_quic_conn_remote_addr(const moqc_quic_conn *conn,
+                                struct sockaddr_storage *addr, size_t *len) {
+  const ngtcp2_path *path =
+      conn->conn != NULL ? ngtcp2_conn_get_path(conn->conn) : NULL;
   size_t n = (size_t)conn->remotelen;
   const void *src = &conn->remote;
   if (path != NULL && path->remote.addrlen > 0 &&
@@ -678,7 +715,8 @@ void moqc_quic_conn_remote_addr(const moqc_quic_conn *conn, struct sockaddr_stor
   *len = n;
 }
 
-bool moqc_quic_conn_server_name(const moqc_quic_conn *conn, char *out, size_t cap) {
+bool moqc_quic_conn_server_name(const moqc_quic_conn *conn, char *out,
+                                size_t cap) {
   size_t n = cap;
   unsigned int type = 0;
   if (cap == 0) {
@@ -686,7 +724,8 @@ bool moqc_quic_conn_server_name(const moqc_quic_conn *conn, char *out, size_t ca
   }
   out[0] = '\0';
   if (!conn->server || conn->tls == NULL ||
-      gnutls_server_name_get(conn->tls, out, &n, &type, 0) != 0 || type != GNUTLS_NAME_DNS) {
+      gnutls_server_name_get(conn->tls, out, &n, &type, 0) != 0 ||
+      type != GNUTLS_NAME_DNS) {
     out[0] = '\0';
     return false;
   }
@@ -694,7 +733,8 @@ bool moqc_quic_conn_server_name(const moqc_quic_conn *conn, char *out, size_t ca
   return true;
 }
 
-void moqc_quic_conn_get_stats(const moqc_quic_conn *conn, moqc_quic_conn_stats *st) {
+void moqc_quic_conn_get_stats(const moqc_quic_conn *conn,
+                              moqc_quic_conn_stats *st) {
   memset(st, 0, sizeof(*st));
   st->packets_sent = conn->pkts_sent;
   st->packets_received = conn->pkts_recv;

@@ -1,7 +1,8 @@
 /*
- * The QUIC endpoint: one non-blocking UDP socket polled with uv_poll_t, recvmmsg/sendmmsg
- * batches, packet dispatch by connection id, Version Negotiation and stateless resets for
- * unknown packets, and the list of connections with pending writes.
+ * The QUIC endpoint: one non-blocking UDP socket polled with uv_poll_t,
+ * recvmmsg/sendmmsg batches, packet dispatch by connection id, Version
+ * Negotiation and stateless resets for unknown packets, and the list of
+ * connections with pending writes.
  */
 #include "transport/quic_internal.h"
 
@@ -21,7 +22,9 @@
 /* Stateless resets sent per readable event, at most. */
 #define EP_MAX_RESETS 16
 
-moqc_tstamp moqc__quic_now(void) { return (moqc_tstamp)uv_hrtime(); }
+moqc_tstamp moqc__quic_now(void) {
+  return (moqc_tstamp)uv_hrtime();
+}
 
 void moqc_quic_settings_default(moqc_quic_settings *s) {
   memset(s, 0, sizeof(*s));
@@ -40,7 +43,8 @@ void moqc_quic_settings_default(moqc_quic_settings *s) {
   s->max_connections = 10000;
 }
 
-void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep, moqc__quic_send_filter filter,
+void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep,
+                                         moqc__quic_send_filter filter,
                                          void *user_data) {
   ep->filter = filter;
   ep->filter_ud = user_data;
@@ -49,11 +53,13 @@ void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep, moqc__quic_send
 /* ---- sending ---- */
 
 static void ep_want_writable(moqc_quic_endpoint *ep, bool on);
-static size_t ep_add_pktinfo(const moqc_quic_endpoint *ep, size_t i, struct msghdr *h,
-                             uint8_t *ctrl, size_t used);
+static size_t ep_add_pktinfo(const moqc_quic_endpoint *ep, size_t i,
+                             struct msghdr *h, uint8_t *ctrl, size_t used);
 
-/* Sends msgs[0..n), returning how many went out; sets send_blocked on EAGAIN. */
-static size_t ep_sendmmsg(moqc_quic_endpoint *ep, struct mmsghdr *msgs, size_t n) {
+/* Sends msgs[0..n), returning how many went out; sets send_blocked on EAGAIN.
+ */
+static size_t ep_sendmmsg(moqc_quic_endpoint *ep, struct mmsghdr *msgs,
+                          size_t n) {
   size_t done = 0;
   while (done < n) {
     int rv = sendmmsg(ep->fd, msgs + done, (unsigned int)(n - done), 0);
@@ -65,11 +71,14 @@ static size_t ep_sendmmsg(moqc_quic_endpoint *ep, struct mmsghdr *msgs, size_t n
         ep->send_blocked = true;
         return done;
       }
-      if ((errno == EIO || errno == EINVAL) && ep->gso && msgs[done].msg_hdr.msg_controllen > 0) {
-        /* No GSO here (or not for this device): stop using it; this batch is lost. */
+      if ((errno == EIO || errno == EINVAL) && ep->gso &&
+          msgs[done].msg_hdr.msg_controllen > 0) {
+        /* No GSO here (or not for this device): stop using it; this batch is
+         * lost. */
         ep->gso = false;
       }
-      /* A datagram the kernel refuses (unreachable, too big): drop it like a lost packet. */
+      /* A datagram the kernel refuses (unreachable, too big): drop it like a
+       * lost packet. */
       MOQC_LOG(ep->log, MOQC_LOG_DEBUG, "quic: sendmmsg: %s", strerror(errno));
       done++;
       continue;
@@ -79,7 +88,8 @@ static size_t ep_sendmmsg(moqc_quic_endpoint *ep, struct mmsghdr *msgs, size_t n
   return done;
 }
 
-/* The test-only path: every datagram passes the filter, one message each, nothing retried. */
+/* The test-only path: every datagram passes the filter, one message each,
+ * nothing retried. */
 static void ep_flush_filtered(moqc_quic_endpoint *ep) {
   struct mmsghdr msgs[MOQC__QUIC_BATCH + 1];
   struct iovec iov[MOQC__QUIC_BATCH + 1];
@@ -135,7 +145,8 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
   struct mmsghdr msgs[MOQC__QUIC_BATCH];
   struct iovec iov[MOQC__QUIC_BATCH];
   size_t npkts[MOQC__QUIC_BATCH];
-  /* cmsg space for UDP_SEGMENT and a source address, aligned for struct cmsghdr */
+  /* cmsg space for UDP_SEGMENT and a source address, aligned for struct cmsghdr
+   */
   uint64_t ctrl[MOQC__QUIC_BATCH][8];
   size_t n = 0;
   if (ep->nsend == 0) {
@@ -146,25 +157,30 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
     return;
   }
   memset(msgs, 0, sizeof(msgs));
-  /* Runs of datagrams to one destination with one size (the last may be shorter) become one
-   * message with UDP_SEGMENT (GSO) when the kernel supports it. */
+  /* Runs of datagrams to one destination with one size (the last may be
+   * shorter) become one message with UDP_SEGMENT (GSO) when the kernel supports
+   * it. */
   for (size_t i = 0; i < ep->nsend;) {
     size_t seg = ep->sendlen[i];
     size_t j = i + 1;
     size_t bytes = seg;
     if (ep->gso) {
       while (j < ep->nsend && j - i < EP_GSO_MAX_SEGS &&
-             bytes + ep->sendlen[j] <= EP_GSO_MAX_BYTES && ep->sendlen[j - 1] == seg && ep->sendlen[j] <= seg &&
+             bytes + ep->sendlen[j] <= EP_GSO_MAX_BYTES &&
+             ep->sendlen[j - 1] == seg && ep->sendlen[j] <= seg &&
              ep->senddstlen[j] == ep->senddstlen[i] &&
-             memcmp(&ep->senddst[j], &ep->senddst[i], (size_t)ep->senddstlen[i]) == 0 &&
+             memcmp(&ep->senddst[j], &ep->senddst[i],
+                    (size_t)ep->senddstlen[i]) == 0 &&
              ep->sendsrclen[j] == ep->sendsrclen[i] &&
-             memcmp(&ep->sendsrc[j], &ep->sendsrc[i], (size_t)ep->sendsrclen[i]) == 0) {
+             memcmp(&ep->sendsrc[j], &ep->sendsrc[i],
+                    (size_t)ep->sendsrclen[i]) == 0) {
         bytes += ep->sendlen[j];
         j++;
       }
     }
-    /* Packets sit in fixed slots: a run is one iovec per packet, concatenated by the kernel
-     * and cut again every seg bytes (every packet but the last is exactly seg long). */
+    /* Packets sit in fixed slots: a run is one iovec per packet, concatenated
+     * by the kernel and cut again every seg bytes (every packet but the last is
+     * exactly seg long). */
     struct msghdr *h = &msgs[n].msg_hdr;
     for (size_t k = i; k < j; k++) {
       iov[k].iov_base = ep->sendbuf + k * MOQC__QUIC_MAX_UDP;
@@ -198,14 +214,18 @@ void moqc__ep_flush(moqc_quic_endpoint *ep) {
     sent += npkts[k];
   }
   if (sent < ep->nsend) {
-    /* Blocked: keep the rest, in order, for when the socket is writable again. */
+    /* Blocked: keep the rest, in order, for when the socket is writable again.
+     */
     size_t rest = ep->nsend - sent;
-    memmove(ep->sendbuf, ep->sendbuf + sent * MOQC__QUIC_MAX_UDP, rest * MOQC__QUIC_MAX_UDP);
+    memmove(ep->sendbuf, ep->sendbuf + sent * MOQC__QUIC_MAX_UDP,
+            rest * MOQC__QUIC_MAX_UDP);
     memmove(ep->sendlen, ep->sendlen + sent, rest * sizeof(ep->sendlen[0]));
     memmove(ep->senddst, ep->senddst + sent, rest * sizeof(ep->senddst[0]));
-    memmove(ep->senddstlen, ep->senddstlen + sent, rest * sizeof(ep->senddstlen[0]));
+    memmove(ep->senddstlen, ep->senddstlen + sent,
+            rest * sizeof(ep->senddstlen[0]));
     memmove(ep->sendsrc, ep->sendsrc + sent, rest * sizeof(ep->sendsrc[0]));
-    memmove(ep->sendsrclen, ep->sendsrclen + sent, rest * sizeof(ep->sendsrclen[0]));
+    memmove(ep->sendsrclen, ep->sendsrclen + sent,
+            rest * sizeof(ep->sendsrclen[0]));
     ep->nsend = rest;
     if (ep->send_blocked) {
       ep_want_writable(ep, true);
@@ -228,29 +248,34 @@ uint8_t *moqc__ep_send_slot(moqc_quic_endpoint *ep) {
 /* True when a is a concrete (not wildcard) IPv4 or IPv6 address. */
 static bool ep_addr_specified(const struct sockaddr *a) {
   if (a->sa_family == AF_INET) {
-    return ((const struct sockaddr_in *)a)->sin_addr.s_addr != htonl(INADDR_ANY);
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr !=
+           htonl(INADDR_ANY);
   }
   if (a->sa_family == AF_INET6) {
-    return !IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)a)->sin6_addr);
+    return !IN6_IS_ADDR_UNSPECIFIED(
+        &((const struct sockaddr_in6 *)a)->sin6_addr);
   }
   return false;
 }
 
-void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len, const struct sockaddr *dst,
-                          socklen_t dstlen, const struct sockaddr *src, socklen_t srclen) {
+void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len,
+                          const struct sockaddr *dst, socklen_t dstlen,
+                          const struct sockaddr *src, socklen_t srclen) {
   ep->sendlen[ep->nsend] = len;
   memcpy(&ep->senddst[ep->nsend], dst, (size_t)dstlen);
   ep->senddstlen[ep->nsend] = dstlen;
   ep->sendsrclen[ep->nsend] = 0;
   if (ep->pktinfo && src != NULL && srclen > 0 &&
-      (size_t)srclen <= sizeof(struct sockaddr_storage) && ep_addr_specified(src)) {
+      (size_t)srclen <= sizeof(struct sockaddr_storage) &&
+      ep_addr_specified(src)) {
     memcpy(&ep->sendsrc[ep->nsend], src, (size_t)srclen);
     ep->sendsrclen[ep->nsend] = srclen;
   }
   ep->nsend++;
 }
 
-const struct sockaddr *moqc__ep_packet_local(const moqc_quic_endpoint *ep, socklen_t *len) {
+const struct sockaddr *moqc__ep_packet_local(const moqc_quic_endpoint *ep,
+                                             socklen_t *len) {
   if (ep->pktinfo && ep->cur_locallen > 0) {
     *len = ep->cur_locallen;
     return (const struct sockaddr *)&ep->cur_local;
@@ -259,10 +284,10 @@ const struct sockaddr *moqc__ep_packet_local(const moqc_quic_endpoint *ep, sockl
   return (const struct sockaddr *)&ep->local;
 }
 
-/* Adds the source-address cmsg of datagram i to h (control space at ctrl, cap bytes, already
- * holding used bytes). Returns the new used length. */
-static size_t ep_add_pktinfo(const moqc_quic_endpoint *ep, size_t i, struct msghdr *h,
-                             uint8_t *ctrl, size_t used) {
+/* Adds the source-address cmsg of datagram i to h (control space at ctrl, cap
+ * bytes, already holding used bytes). Returns the new used length. */
+static size_t ep_add_pktinfo(const moqc_quic_endpoint *ep, size_t i,
+                             struct msghdr *h, uint8_t *ctrl, size_t used) {
   if (ep->sendsrclen[i] == 0) {
     return used;
   }
@@ -275,7 +300,8 @@ static size_t ep_add_pktinfo(const moqc_quic_endpoint *ep, size_t i, struct msgh
     if (src->sa_family == AF_INET) {
       pi.ipi_spec_dst = ((const struct sockaddr_in *)src)->sin_addr;
     } else {
-      memcpy(&pi.ipi_spec_dst, &((const struct sockaddr_in6 *)src)->sin6_addr.s6_addr[12], 4);
+      memcpy(&pi.ipi_spec_dst,
+             &((const struct sockaddr_in6 *)src)->sin6_addr.s6_addr[12], 4);
     }
     cm->cmsg_level = IPPROTO_IP;
     cm->cmsg_type = IP_PKTINFO;
@@ -341,7 +367,8 @@ void moqc__ep_unmark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn) {
 }
 
 void moqc__ep_run_dirty(moqc_quic_endpoint *ep) {
-  /* A write may mark other connections dirty (never this one again in the same pass). */
+  /* A write may mark other connections dirty (never this one again in the same
+   * pass). */
   while (ep->dirty_head != NULL && !ep->send_blocked && !ep->deleting) {
     moqc_quic_conn *c = ep->dirty_head;
     moqc__ep_unmark_dirty(ep, c);
@@ -371,23 +398,27 @@ static void ep_send_raw(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t len,
   moqc__ep_send_commit(ep, len, dst, dstlen, src, srclen);
 }
 
-static void ep_send_version_negotiation(moqc_quic_endpoint *ep, const ngtcp2_version_cid *vc,
-                                        const struct sockaddr *src, socklen_t srclen) {
+static void ep_send_version_negotiation(moqc_quic_endpoint *ep,
+                                        const ngtcp2_version_cid *vc,
+                                        const struct sockaddr *src,
+                                        socklen_t srclen) {
   uint8_t buf[256];
   uint8_t rnd;
   const uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
   (void)gnutls_rnd(GNUTLS_RND_NONCE, &rnd, 1);
-  ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), rnd, vc->scid,
-                                                        vc->scidlen, vc->dcid, vc->dcidlen,
-                                                        versions, 1);
+  ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(
+      buf, sizeof(buf), rnd, vc->scid, vc->scidlen, vc->dcid, vc->dcidlen,
+      versions, 1);
   if (n > 0) {
     ep_send_raw(ep, buf, (size_t)n, src, srclen);
   }
 }
 
-static void ep_send_stateless_reset(moqc_quic_endpoint *ep, const uint8_t *dcid, size_t len,
-                                    const struct sockaddr *src, socklen_t srclen) {
-  /* RFC 9000 10.3: smaller than the packet that triggered it, at least 41 bytes. */
+static void ep_send_stateless_reset(moqc_quic_endpoint *ep, const uint8_t *dcid,
+                                    size_t len, const struct sockaddr *src,
+                                    socklen_t srclen) {
+  /* RFC 9000 10.3: smaller than the packet that triggered it, at least 41
+   * bytes. */
   uint8_t buf[64];
   uint8_t rnd[64];
   uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN];
@@ -397,15 +428,16 @@ static void ep_send_stateless_reset(moqc_quic_endpoint *ep, const uint8_t *dcid,
   }
   size_t out = len - 1 < sizeof(buf) ? len - 1 : sizeof(buf);
   ngtcp2_cid_init(&cid, dcid, MOQC__QUIC_SCIDLEN);
-  if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->reset_secret,
-                                                   sizeof(ep->reset_secret), &cid) != 0) {
+  if (ngtcp2_crypto_generate_stateless_reset_token(
+          token, ep->reset_secret, sizeof(ep->reset_secret), &cid) != 0) {
     return;
   }
   size_t randlen = out - NGTCP2_STATELESS_RESET_TOKENLEN;
   if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, randlen) < 0) {
     return;
   }
-  ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, sizeof(buf), token, rnd, randlen);
+  ngtcp2_ssize n =
+      ngtcp2_pkt_write_stateless_reset(buf, sizeof(buf), token, rnd, randlen);
   if (n > 0) {
     ep_send_raw(ep, buf, (size_t)n, src, srclen);
   }
@@ -422,19 +454,22 @@ static void ep_send_retry(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
   }
   ngtcp2_ssize tlen = ngtcp2_crypto_generate_retry_token(
       token, ep->token_secret, sizeof(ep->token_secret), hd->version,
-      (const ngtcp2_sockaddr *)src, (ngtcp2_socklen)srclen, &scid, &hd->dcid, moqc__quic_now());
+      (const ngtcp2_sockaddr *)src, (ngtcp2_socklen)srclen, &scid, &hd->dcid,
+      moqc__quic_now());
   if (tlen < 0) {
     return;
   }
-  ngtcp2_ssize n = ngtcp2_crypto_write_retry(buf, sizeof(buf), hd->version, &hd->scid, &scid,
-                                             &hd->dcid, token, (size_t)tlen);
+  ngtcp2_ssize n =
+      ngtcp2_crypto_write_retry(buf, sizeof(buf), hd->version, &hd->scid, &scid,
+                                &hd->dcid, token, (size_t)tlen);
   if (n > 0) {
     ep_send_raw(ep, buf, (size_t)n, src, srclen);
   }
 }
 
-static void ep_handle_packet(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t len,
-                             const struct sockaddr *src, socklen_t srclen, unsigned *resets) {
+static void ep_handle_packet(moqc_quic_endpoint *ep, const uint8_t *pkt,
+                             size_t len, const struct sockaddr *src,
+                             socklen_t srclen, unsigned *resets) {
   ngtcp2_version_cid vc;
   int rv = ngtcp2_pkt_decode_version_cid(&vc, pkt, len, MOQC__QUIC_SCIDLEN);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
@@ -469,16 +504,18 @@ static void ep_handle_packet(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t 
   ngtcp2_cid odcid;
   const ngtcp2_cid *podcid = NULL;
   if (ep->settings.retry) {
-    /* Address validation: a first Initial gets a Retry; only a valid token opens state. */
-    if (hd.token.len == 0 || hd.token.base[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+    /* Address validation: a first Initial gets a Retry; only a valid token
+     * opens state. */
+    if (hd.token.len == 0 ||
+        hd.token.base[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
       ep_send_retry(ep, &hd, src, srclen);
       return;
     }
-    if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token.base, hd.token.len, ep->token_secret,
-                                         sizeof(ep->token_secret), hd.version,
-                                         (const ngtcp2_sockaddr *)src, (ngtcp2_socklen)srclen,
-                                         &hd.dcid, EP_RETRY_TOKEN_LIFETIME,
-                                         moqc__quic_now()) != 0) {
+    if (ngtcp2_crypto_verify_retry_token(
+            &odcid, hd.token.base, hd.token.len, ep->token_secret,
+            sizeof(ep->token_secret), hd.version, (const ngtcp2_sockaddr *)src,
+            (ngtcp2_socklen)srclen, &hd.dcid, EP_RETRY_TOKEN_LIFETIME,
+            moqc__quic_now()) != 0) {
       return;
     }
     podcid = &odcid;
@@ -491,7 +528,8 @@ static void ep_handle_packet(moqc_quic_endpoint *ep, const uint8_t *pkt, size_t 
 
 /* Returns the segment size of a coalesced (GRO) message, or 0. */
 static size_t ep_gro_size(struct msghdr *h) {
-  for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm != NULL; cm = CMSG_NXTHDR(h, cm)) {
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm != NULL;
+       cm = CMSG_NXTHDR(h, cm)) {
     if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
       int v = 0;
       memcpy(&v, CMSG_DATA(cm), sizeof(v));
@@ -501,11 +539,14 @@ static size_t ep_gro_size(struct msghdr *h) {
   return 0;
 }
 
-/* Sets ep->cur_local to the destination address of a received message (IP_PKTINFO or
- * IPV6_PKTINFO) with the bound port; leaves it empty when the message carries none. */
-static void ep_packet_local_from_cmsg(moqc_quic_endpoint *ep, struct msghdr *h) {
+/* Sets ep->cur_local to the destination address of a received message
+ * (IP_PKTINFO or IPV6_PKTINFO) with the bound port; leaves it empty when the
+ * message carries none. */
+static void ep_packet_local_from_cmsg(moqc_quic_endpoint *ep,
+                                      struct msghdr *h) {
   ep->cur_locallen = 0;
-  for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm != NULL; cm = CMSG_NXTHDR(h, cm)) {
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm != NULL;
+       cm = CMSG_NXTHDR(h, cm)) {
     if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
       struct in_pktinfo pi;
       memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
@@ -534,14 +575,16 @@ static void ep_packet_local_from_cmsg(moqc_quic_endpoint *ep, struct msghdr *h) 
       struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ep->cur_local;
       *a = *(const struct sockaddr_in6 *)&ep->local;
       a->sin6_addr = pi.ipi6_addr;
-      a->sin6_scope_id = IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr) ? pi.ipi6_ifindex : 0;
+      a->sin6_scope_id =
+          IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr) ? pi.ipi6_ifindex : 0;
       ep->cur_locallen = sizeof(*a);
       return;
     }
   }
 }
 
-/* Reads one recvmmsg batch and feeds it to the connections. Returns the message count. */
+/* Reads one recvmmsg batch and feeds it to the connections. Returns the message
+ * count. */
 static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
   for (size_t i = 0; i < ep->rnslots; i++) {
     struct msghdr *h = &ep->rmsgs[i].msg_hdr;
@@ -555,11 +598,13 @@ static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
     ep->riov[i].iov_base = ep->recvbuf + i * ep->rslot;
     ep->riov[i].iov_len = ep->rslot;
   }
-  int n = recvmmsg(ep->fd, ep->rmsgs, (unsigned int)ep->rnslots, MSG_DONTWAIT, NULL);
+  int n = recvmmsg(ep->fd, ep->rmsgs, (unsigned int)ep->rnslots, MSG_DONTWAIT,
+                   NULL);
   if (n <= 0) {
     return 0;
   }
-  /* Every datagram of the batch arrived by now: one clock read for all of them. */
+  /* Every datagram of the batch arrived by now: one clock read for all of them.
+   */
   ep->recv_ts = moqc__quic_now();
   for (int i = 0; i < n; i++) {
     struct mmsghdr *m = &ep->rmsgs[i];
@@ -575,7 +620,8 @@ static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
     if (seg == 0) {
       seg = left;
     }
-    /* A coalesced message holds datagrams of seg bytes, the last one possibly shorter. */
+    /* A coalesced message holds datagrams of seg bytes, the last one possibly
+     * shorter. */
     while (left > 0) {
       size_t len = left < seg ? left : seg;
       ep_handle_packet(ep, p, len, (const struct sockaddr *)&ep->rsrc[i],
@@ -590,8 +636,9 @@ static int ep_recv_batch(moqc_quic_endpoint *ep, unsigned *resets) {
   return n;
 }
 
-/* Alternates reading a batch and running the writes (ACKs go out after each batch: a late ACK
- * on a sub-millisecond path looks like loss to the sender), for a bounded number of rounds. */
+/* Alternates reading a batch and running the writes (ACKs go out after each
+ * batch: a late ACK on a sub-millisecond path looks like loss to the sender),
+ * for a bounded number of rounds. */
 static void ep_recv(moqc_quic_endpoint *ep) {
   unsigned resets = 0;
   for (int round = 0; round < EP_MAX_RECV_ROUNDS; round++) {
@@ -609,7 +656,8 @@ static void ep_recv(moqc_quic_endpoint *ep) {
 static void ep_poll_cb(uv_poll_t *h, int status, int events) {
   moqc_quic_endpoint *ep = h->data;
   if (status < 0) {
-    MOQC_LOG(ep->log, MOQC_LOG_WARN, "quic: poll error: %s", uv_strerror(status));
+    MOQC_LOG(ep->log, MOQC_LOG_WARN, "quic: poll error: %s",
+             uv_strerror(status));
     return;
   }
   if ((events & UV_WRITABLE) != 0) {
@@ -652,7 +700,8 @@ static int ep_socket(moqc_quic_endpoint *ep, const struct sockaddr *addr) {
   } else {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  ep->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  ep->fd =
+      socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (ep->fd < 0) {
     return MOQC_ERR_IO;
   }
@@ -682,10 +731,12 @@ static int ep_socket(moqc_quic_endpoint *ep, const struct sockaddr *addr) {
   }
   if (!ep_addr_specified((const struct sockaddr *)&ep->local)) {
     int one = 1;
-    bool ok = setsockopt(ep->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0 ||
-              addr->sa_family == AF_INET6;
+    bool ok =
+        setsockopt(ep->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0 ||
+        addr->sa_family == AF_INET6;
     if (addr->sa_family == AF_INET6) {
-      ok = setsockopt(ep->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == 0;
+      ok = setsockopt(ep->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+                      sizeof(one)) == 0;
     }
     ep->pktinfo = ok;
   }
@@ -702,8 +753,10 @@ static void ep_free_mem(moqc_quic_endpoint *ep) {
 }
 
 int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
-                           const struct sockaddr *addr, const moqc_quic_settings *settings,
-                           const moqc_quic_callbacks *callbacks, void *user_data) {
+                           const struct sockaddr *addr,
+                           const moqc_quic_settings *settings,
+                           const moqc_quic_callbacks *callbacks,
+                           void *user_data) {
   if (out == NULL || loop == NULL || addr == NULL || settings == NULL) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
@@ -722,7 +775,8 @@ int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
   }
   ep->user_data = user_data;
   if (mem != NULL) {
-    /* ngtcp2's allocator has the same shape: its connections count against the same hook. */
+    /* ngtcp2's allocator has the same shape: its connections count against the
+     * same hook. */
     ep->ngmem.user_data = mem->user_data;
     ep->ngmem.malloc = mem->malloc;
     ep->ngmem.free = mem->free;
@@ -734,13 +788,16 @@ int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
     rv = moqc__cid_table_init(&ep->cids, mem);
   }
   if (rv == 0) {
-    ep->sendbuf = moqc_mem_malloc(mem, (size_t)MOQC__QUIC_BATCH * MOQC__QUIC_MAX_UDP);
+    ep->sendbuf =
+        moqc_mem_malloc(mem, (size_t)MOQC__QUIC_BATCH * MOQC__QUIC_MAX_UDP);
     if (ep->sendbuf == NULL) {
       rv = MOQC_ERR_NOMEM;
     }
   }
-  if (rv == 0 && (gnutls_rnd(GNUTLS_RND_RANDOM, ep->reset_secret, sizeof(ep->reset_secret)) < 0 ||
-                  gnutls_rnd(GNUTLS_RND_RANDOM, ep->token_secret, sizeof(ep->token_secret)) < 0)) {
+  if (rv == 0 && (gnutls_rnd(GNUTLS_RND_RANDOM, ep->reset_secret,
+                             sizeof(ep->reset_secret)) < 0 ||
+                  gnutls_rnd(GNUTLS_RND_RANDOM, ep->token_secret,
+                             sizeof(ep->token_secret)) < 0)) {
     rv = MOQC_ERR_INTERNAL;
   }
   ep->gso = !settings->no_gso;
@@ -784,7 +841,9 @@ void moqc__ep_handle_closed(moqc_quic_endpoint *ep) {
   }
 }
 
-static void ep_close_cb(uv_handle_t *h) { moqc__ep_handle_closed(h->data); }
+static void ep_close_cb(uv_handle_t *h) {
+  moqc__ep_handle_closed(h->data);
+}
 
 void moqc_quic_endpoint_del(moqc_quic_endpoint *ep) {
   if (ep == NULL || ep->deleting) {
@@ -807,4 +866,6 @@ uint16_t moqc_quic_endpoint_port(const moqc_quic_endpoint *ep) {
   return ntohs(((const struct sockaddr_in *)&ep->local)->sin_port);
 }
 
-size_t moqc_quic_endpoint_conn_count(const moqc_quic_endpoint *ep) { return ep->nconns; }
+size_t moqc_quic_endpoint_conn_count(const moqc_quic_endpoint *ep) {
+  return ep->nconns;
+}

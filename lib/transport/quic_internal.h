@@ -1,6 +1,6 @@
 /*
- * Internal structures of the QUIC endpoint (ngtcp2 0.12 + GnuTLS on libuv). One thread: the
- * loop's. See include/moqc/quic.h for the public contract.
+ * Internal structures of the QUIC endpoint (ngtcp2 0.12 + GnuTLS on libuv). One
+ * thread: the loop's. See include/moqc/quic.h for the public contract.
  */
 #ifndef MOQC_TRANSPORT_QUIC_INTERNAL_H
 #define MOQC_TRANSPORT_QUIC_INTERNAL_H
@@ -21,11 +21,13 @@
 #define MOQC__QUIC_SCIDLEN 16
 /** Datagrams per recvmmsg / sendmmsg batch. */
 #define MOQC__QUIC_BATCH 64
-/** Largest UDP payload we send or accept (also our max_udp_payload_size parameter). */
+/** Largest UDP payload we send or accept (also our max_udp_payload_size
+ * parameter). */
 #define MOQC__QUIC_MAX_UDP 1500
 /** Receive slot size; bigger datagrams arrive truncated and are dropped. */
 #define MOQC__QUIC_RECV_SLOT 2048
-/** With UDP_GRO: slots for coalesced datagrams (up to 64 KiB each), and how many. */
+/** With UDP_GRO: slots for coalesced datagrams (up to 64 KiB each), and how
+ * many. */
 #define MOQC__QUIC_GRO_SLOT 65536
 #define MOQC__QUIC_GRO_SLOTS 16
 /** Datagrams queued per connection before send_datagram refuses. */
@@ -52,15 +54,18 @@ typedef struct moqc__cid_table {
 int moqc__cid_table_init(moqc__cid_table *t, const moqc_mem *mem);
 void moqc__cid_table_free(moqc__cid_table *t, const moqc_mem *mem);
 /** Returns the connection owning cid, or NULL. */
-moqc_quic_conn *moqc__cid_table_find(const moqc__cid_table *t, const uint8_t *cid, size_t len);
-/** Maps cid to conn (and links it into conn's list). Returns 0 or MOQC_ERR_NOMEM. */
-int moqc__cid_table_add(moqc__cid_table *t, const ngtcp2_cid *cid, moqc_quic_conn *conn,
-                        const moqc_mem *mem);
+moqc_quic_conn *moqc__cid_table_find(const moqc__cid_table *t,
+                                     const uint8_t *cid, size_t len);
+/** Maps cid to conn (and links it into conn's list). Returns 0 or
+ * MOQC_ERR_NOMEM. */
+int moqc__cid_table_add(moqc__cid_table *t, const ngtcp2_cid *cid,
+                        moqc_quic_conn *conn, const moqc_mem *mem);
 /** Removes cid if conn owns it. */
-void moqc__cid_table_remove(moqc__cid_table *t, const ngtcp2_cid *cid, moqc_quic_conn *conn,
-                            const moqc_mem *mem);
+void moqc__cid_table_remove(moqc__cid_table *t, const ngtcp2_cid *cid,
+                            moqc_quic_conn *conn, const moqc_mem *mem);
 /** Removes every cid of conn. */
-void moqc__cid_table_remove_conn(moqc__cid_table *t, moqc_quic_conn *conn, const moqc_mem *mem);
+void moqc__cid_table_remove_conn(moqc__cid_table *t, moqc_quic_conn *conn,
+                                 const moqc_mem *mem);
 
 /* ---- streams (quic_stream.c) ---- */
 
@@ -72,13 +77,13 @@ typedef struct moqc__quic_chunk {
 
 typedef struct moqc__quic_stream {
   int64_t id;
-  struct moqc__quic_stream *hnext;              /* hash chain */
-  struct moqc__quic_stream *snext, *sprev;      /* send list */
-  moqc__quic_chunk *chunks;                     /* ring of queued chunks */
-  size_t cap, head, count;                      /* ring: first unacked chunk, chunk count */
-  size_t head_acked;                            /* bytes of chunks[head] already acked */
-  size_t sent_idx, sent_off;                    /* send cursor, relative to head */
-  uint64_t queued, sent, acked;                 /* byte totals */
+  struct moqc__quic_stream *hnext;         /* hash chain */
+  struct moqc__quic_stream *snext, *sprev; /* send list */
+  moqc__quic_chunk *chunks;                /* ring of queued chunks */
+  size_t cap, head, count;      /* ring: first unacked chunk, chunk count */
+  size_t head_acked;            /* bytes of chunks[head] already acked */
+  size_t sent_idx, sent_off;    /* send cursor, relative to head */
+  uint64_t queued, sent, acked; /* byte totals */
   bool can_send, can_recv;
   bool fin_queued, fin_sent, reset, local_reset, blocked, in_send_list;
 } moqc__quic_stream;
@@ -89,7 +94,7 @@ typedef enum moqc__conn_state {
   MOQC__CONN_OPEN = 0,     /* handshaking or established */
   MOQC__CONN_CLOSING = 1,  /* we sent CONNECTION_CLOSE; waiting 3 PTO */
   MOQC__CONN_DRAINING = 2, /* the peer closed; waiting 3 PTO */
-  MOQC__CONN_DEAD = 3      /* destroyed, memory freed when the timer handle closes */
+  MOQC__CONN_DEAD = 3 /* destroyed, memory freed when the timer handle closes */
 } moqc__conn_state;
 
 typedef struct moqc__dgram {
@@ -116,7 +121,8 @@ struct moqc_quic_conn {
   uint64_t close_app_code;
   char *close_reason;
   size_t close_reason_len;
-  uint8_t *close_pkt; /* the CONNECTION_CLOSE packet, resent in the closing period */
+  uint8_t *
+      close_pkt; /* the CONNECTION_CLOSE packet, resent in the closing period */
   size_t close_pktlen;
   unsigned close_resends;
   /* streams */
@@ -141,7 +147,8 @@ struct moqc_quic_conn {
   size_t napp_closes, app_closes_cap;
 };
 
-/** A stream close waiting to be told to the application (never from inside an ngtcp2 call). */
+/** A stream close waiting to be told to the application (never from inside an
+ * ngtcp2 call). */
 typedef struct moqc__app_close {
   int64_t id;
   bool stopped;
@@ -176,7 +183,8 @@ struct moqc_quic_endpoint {
   size_t sendlen[MOQC__QUIC_BATCH];
   struct sockaddr_storage senddst[MOQC__QUIC_BATCH];
   socklen_t senddstlen[MOQC__QUIC_BATCH];
-  struct sockaddr_storage sendsrc[MOQC__QUIC_BATCH]; /* source address (pktinfo), if any */
+  struct sockaddr_storage
+      sendsrc[MOQC__QUIC_BATCH]; /* source address (pktinfo), if any */
   socklen_t sendsrclen[MOQC__QUIC_BATCH];
   size_t nsend;
   bool send_blocked;
@@ -185,11 +193,14 @@ struct moqc_quic_endpoint {
   uint8_t *recvbuf; /* rnslots slots of rslot bytes */
   size_t rslot, rnslots;
   bool gro; /* the kernel may hand us coalesced datagrams (UDP_GRO) */
-  uint64_t rctrl[MOQC__QUIC_BATCH][16]; /* cmsg space, aligned for struct cmsghdr */
-  /* Bound to a wildcard address: learn each packet's destination (IP_PKTINFO / IPV6_PKTINFO)
-   * and answer from it, so multi-homed hosts reply from the address the peer used. */
+  uint64_t rctrl[MOQC__QUIC_BATCH]
+                [16]; /* cmsg space, aligned for struct cmsghdr */
+  /* Bound to a wildcard address: learn each packet's destination (IP_PKTINFO /
+   * IPV6_PKTINFO) and answer from it, so multi-homed hosts reply from the
+   * address the peer used. */
   bool pktinfo;
-  struct sockaddr_storage cur_local; /* the local address of the packet being handled */
+  struct sockaddr_storage
+      cur_local; /* the local address of the packet being handled */
   socklen_t cur_locallen;
   struct mmsghdr rmsgs[MOQC__QUIC_BATCH];
   struct iovec riov[MOQC__QUIC_BATCH];
@@ -208,79 +219,95 @@ struct moqc_quic_endpoint {
 /** The current time of the loop's clock, ns. */
 moqc_tstamp moqc__quic_now(void);
 
-/** Returns a free send slot (flushing a full batch first), or NULL when the socket is blocked. */
+/** Returns a free send slot (flushing a full batch first), or NULL when the
+ * socket is blocked. */
 uint8_t *moqc__ep_send_slot(moqc_quic_endpoint *ep);
 /**
- * Commits len bytes written into the current slot, to be sent to dst from src (src may be NULL
- * or unspecified: the kernel chooses).
+ * Commits len bytes written into the current slot, to be sent to dst from src
+ * (src may be NULL or unspecified: the kernel chooses).
  */
-void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len, const struct sockaddr *dst,
-                          socklen_t dstlen, const struct sockaddr *src, socklen_t srclen);
+void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len,
+                          const struct sockaddr *dst, socklen_t dstlen,
+                          const struct sockaddr *src, socklen_t srclen);
 /** The local address a server connection sees for the packet being handled. */
-const struct sockaddr *moqc__ep_packet_local(const moqc_quic_endpoint *ep, socklen_t *len);
+const struct sockaddr *moqc__ep_packet_local(const moqc_quic_endpoint *ep,
+                                             socklen_t *len);
 /** Sends every committed datagram (sendmmsg). */
 void moqc__ep_flush(moqc_quic_endpoint *ep);
-/** Marks conn as having work for the write loop (runs before the loop next blocks). */
+/** Marks conn as having work for the write loop (runs before the loop next
+ * blocks). */
 void moqc__ep_mark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn);
 /** Removes conn from the dirty list. */
 void moqc__ep_unmark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn);
-/** Counts one closed libuv handle of ep; the last one frees a deleted endpoint. */
+/** Counts one closed libuv handle of ep; the last one frees a deleted endpoint.
+ */
 void moqc__ep_handle_closed(moqc_quic_endpoint *ep);
 /** Runs the write loop of every dirty connection, then flushes. */
 void moqc__ep_run_dirty(moqc_quic_endpoint *ep);
 
 /**
- * Creates a server connection for an Initial packet; odcid is the original destination id
- * recovered from a valid Retry token (NULL without Retry). Returns 0 or a negative error.
+ * Creates a server connection for an Initial packet; odcid is the original
+ * destination id recovered from a valid Retry token (NULL without Retry).
+ * Returns 0 or a negative error.
  */
-int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_cid *odcid,
-                      const struct sockaddr *remote, socklen_t remotelen, moqc_quic_conn **out);
+int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
+                      const ngtcp2_cid *odcid, const struct sockaddr *remote,
+                      socklen_t remotelen, moqc_quic_conn **out);
 /** Feeds one received datagram to conn. */
-void moqc__conn_read(moqc_quic_conn *conn, const struct sockaddr *remote, socklen_t remotelen,
-                     const uint8_t *data, size_t len);
+void moqc__conn_read(moqc_quic_conn *conn, const struct sockaddr *remote,
+                     socklen_t remotelen, const uint8_t *data, size_t len);
 /** Runs conn's write loop (and a requested close), then re-arms its timer. */
 void moqc__conn_write(moqc_quic_conn *conn);
-/** Closes conn for endpoint deletion: best-effort CONNECTION_CLOSE, no callback. */
+/** Closes conn for endpoint deletion: best-effort CONNECTION_CLOSE, no
+ * callback. */
 void moqc__conn_abort(moqc_quic_conn *conn);
 
 /** The ngtcp2 callbacks for streams and datagrams (quic_stream.c). */
 void moqc__stream_fill_callbacks(ngtcp2_callbacks *cb);
 /** Frees every stream of conn, dropping queued buffers. */
 void moqc__streams_free(moqc_quic_conn *conn);
-/** Writes stream and datagram data into packets; returns 0 or a fatal ngtcp2 error. */
+/** Writes stream and datagram data into packets; returns 0 or a fatal ngtcp2
+ * error. */
 int moqc__conn_write_streams(moqc_quic_conn *conn, moqc_tstamp ts);
 /** Frees queued datagrams. */
 void moqc__dgrams_free(moqc_quic_conn *conn);
 /** Finds a stream of conn, or NULL. */
 moqc__quic_stream *moqc__stream_find(const moqc_quic_conn *conn, int64_t id);
 
-/* ---- the stream-application adapter (quic_app.c); every hook assumes conn->app_ops != NULL ---- */
+/* ---- the stream-application adapter (quic_app.c); every hook assumes
+ * conn->app_ops != NULL ---- */
 
-moqc_ssize moqc__app_read(moqc_quic_conn *c, int64_t id, const uint8_t *data, size_t len,
-                          bool fin);
+moqc_ssize moqc__app_read(moqc_quic_conn *c, int64_t id, const uint8_t *data,
+                          size_t len, bool fin);
 void moqc__app_acked(moqc_quic_conn *c, int64_t id, uint64_t n);
 void moqc__app_reset(moqc_quic_conn *c, int64_t id, uint64_t code);
 void moqc__app_unblock(moqc_quic_conn *c, int64_t id);
-void moqc__app_stream_closed(moqc_quic_conn *c, int64_t id, bool stopped, uint64_t code);
+void moqc__app_stream_closed(moqc_quic_conn *c, int64_t id, bool stopped,
+                             uint64_t code);
 void moqc__app_datagram(moqc_quic_conn *c, const uint8_t *data, size_t len);
 void moqc__app_wants_poll(moqc_quic_conn *c);
-/** Tells the application the connection ended (unless it closed it itself) and detaches it. */
-void moqc__app_closed(moqc_quic_conn *c, uint64_t code, const uint8_t *reason, size_t len);
+/** Tells the application the connection ended (unless it closed it itself) and
+ * detaches it. */
+void moqc__app_closed(moqc_quic_conn *c, uint64_t code, const uint8_t *reason,
+                      size_t len);
 /** Delivers deferred events and a pending poll before the write loop. */
 void moqc__app_before_write(moqc_quic_conn *c, moqc_tstamp ts);
 /** Pulls the next stream ranges from the application (its writev_stream). */
-moqc_ssize moqc__app_pull(moqc_quic_conn *c, int64_t *id, bool *fin, ngtcp2_vec *vec,
-                          size_t max, moqc_tstamp ts);
-/** Reports one writev_stream result for a pulled stream. Returns 0 or a fatal ngtcp2 error. */
-int moqc__app_wrote(moqc_quic_conn *c, int64_t id, ngtcp2_ssize nwrite, ngtcp2_ssize ndatalen,
-                    bool fin, size_t vlen);
+moqc_ssize moqc__app_pull(moqc_quic_conn *c, int64_t *id, bool *fin,
+                          ngtcp2_vec *vec, size_t max, moqc_tstamp ts);
+/** Reports one writev_stream result for a pulled stream. Returns 0 or a fatal
+ * ngtcp2 error. */
+int moqc__app_wrote(moqc_quic_conn *c, int64_t id, ngtcp2_ssize nwrite,
+                    ngtcp2_ssize ndatalen, bool fin, size_t vlen);
 /** The application's next deadline (UINT64_MAX when none or detached). */
 moqc_tstamp moqc__app_expiry(const moqc_quic_conn *c);
 /** Runs the application's due timers. */
 void moqc__app_handle_expiry(moqc_quic_conn *c, moqc_tstamp ts);
-/** Releases the adapter's memory and closes its async handle (part of conn_destroy). */
+/** Releases the adapter's memory and closes its async handle (part of
+ * conn_destroy). */
 void moqc__app_free(moqc_quic_conn *c, uv_close_cb close_cb);
-/** Asks for the close of conn with a library error turned into a moq-lite code. */
+/** Asks for the close of conn with a library error turned into a moq-lite code.
+ */
 void moqc__conn_fail(moqc_quic_conn *c, int err);
 
 #endif /* MOQC_TRANSPORT_QUIC_INTERNAL_H */

@@ -1,7 +1,7 @@
 /*
- * QUIC streams: the per-connection stream table, the zero-copy send queues of rcbuf ranges
- * (released as the peer acknowledges them), the ngtcp2 stream callbacks and the public stream
- * calls.
+ * QUIC streams: the per-connection stream table, the zero-copy send queues of
+ * rcbuf ranges (released as the peer acknowledges them), the ngtcp2 stream
+ * callbacks and the public stream calls.
  */
 #include "transport/quic_internal.h"
 
@@ -22,7 +22,8 @@ moqc__quic_stream *moqc__stream_find(const moqc_quic_conn *c, int64_t id) {
   if (c->nsbuckets == 0) {
     return NULL;
   }
-  for (moqc__quic_stream *s = c->sbuckets[stream_hash(c, id)]; s != NULL; s = s->hnext) {
+  for (moqc__quic_stream *s = c->sbuckets[stream_hash(c, id)]; s != NULL;
+       s = s->hnext) {
     if (s->id == id) {
       return s;
     }
@@ -126,8 +127,8 @@ static void stream_free(moqc_quic_conn *c, moqc__quic_stream *s) {
 }
 
 static void stream_remove(moqc_quic_conn *c, moqc__quic_stream *s) {
-  for (moqc__quic_stream **pp = &c->sbuckets[stream_hash(c, s->id)]; *pp != NULL;
-       pp = &(*pp)->hnext) {
+  for (moqc__quic_stream **pp = &c->sbuckets[stream_hash(c, s->id)];
+       *pp != NULL; pp = &(*pp)->hnext) {
     if (*pp == s) {
       *pp = s->hnext;
       c->nstreams--;
@@ -187,10 +188,13 @@ static int stream_push(moqc_quic_conn *c, moqc__quic_stream *s, moqc_rcbuf *buf,
   return 0;
 }
 
-size_t moqc__stream_peek(const moqc__quic_stream *s, ngtcp2_vec *vec, size_t max, bool *all);
+size_t moqc__stream_peek(const moqc__quic_stream *s, ngtcp2_vec *vec,
+                         size_t max, bool *all);
 
-/* Fills vec with the unsent bytes from the cursor; *all tells whether they are all of them. */
-size_t moqc__stream_peek(const moqc__quic_stream *s, ngtcp2_vec *vec, size_t max, bool *all) {
+/* Fills vec with the unsent bytes from the cursor; *all tells whether they are
+ * all of them. */
+size_t moqc__stream_peek(const moqc__quic_stream *s, ngtcp2_vec *vec,
+                         size_t max, bool *all) {
   size_t n = 0;
   size_t idx = s->sent_idx;
   size_t off = s->sent_off;
@@ -261,8 +265,9 @@ static int stream_open_cb(ngtcp2_conn *conn, int64_t id, void *ud) {
   return stream_new(c, id) != NULL ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 }
 
-static int stream_recv_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64_t offset,
-                               const uint8_t *data, size_t datalen, void *ud, void *sud) {
+static int stream_recv_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id,
+                               uint64_t offset, const uint8_t *data,
+                               size_t datalen, void *ud, void *sud) {
   moqc_quic_conn *c = ud;
   (void)offset;
   (void)sud;
@@ -276,7 +281,8 @@ static int stream_recv_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, ui
       }
     }
   } else if (c->ep->cb.on_stream_data != NULL && !c->close_requested) {
-    consumed = c->ep->cb.on_stream_data(c, id, data, datalen, fin, c->ep->user_data, c->user_data);
+    consumed = c->ep->cb.on_stream_data(c, id, data, datalen, fin,
+                                        c->ep->user_data, c->user_data);
     if (consumed < 0) {
       c->close_requested = true;
       c->close_app_code = moqc_err_to_lite_code((int)consumed);
@@ -294,8 +300,8 @@ static int stream_recv_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, ui
   return 0;
 }
 
-static int stream_acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t datalen,
-                           void *ud, void *sud) {
+static int stream_acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset,
+                           uint64_t datalen, void *ud, void *sud) {
   moqc_quic_conn *c = ud;
   moqc__quic_stream *s = sud;
   (void)conn;
@@ -312,8 +318,8 @@ static int stream_acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint6
   return 0;
 }
 
-static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64_t app_error_code,
-                           void *ud, void *sud) {
+static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id,
+                           uint64_t app_error_code, void *ud, void *sud) {
   moqc_quic_conn *c = ud;
   moqc__quic_stream *s = sud;
   if (!ngtcp2_conn_is_local_stream(conn, id)) {
@@ -327,17 +333,20 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64
   if (s == NULL) {
     return 0;
   }
-  /* ngtcp2 answers STOP_SENDING with RESET_STREAM on its own and reports it only here: a
-   * sending side that ends unfinished without a reset of ours was stopped by the peer. */
-  bool stopped = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0 && s->can_send &&
-                 !s->local_reset && !(s->fin_sent && s->acked >= s->queued);
+  /* ngtcp2 answers STOP_SENDING with RESET_STREAM on its own and reports it
+   * only here: a sending side that ends unfinished without a reset of ours was
+   * stopped by the peer. */
+  bool stopped = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0 &&
+                 s->can_send && !s->local_reset &&
+                 !(s->fin_sent && s->acked >= s->queued);
   stream_remove(c, s);
   if (c->app_ops != NULL) {
     moqc__app_stream_closed(c, id, stopped, app_error_code);
     return 0;
   }
   if (stopped && c->ep->cb.on_stream_stop != NULL) {
-    c->ep->cb.on_stream_stop(c, id, app_error_code, c->ep->user_data, c->user_data);
+    c->ep->cb.on_stream_stop(c, id, app_error_code, c->ep->user_data,
+                             c->user_data);
   }
   if (c->ep->cb.on_stream_close != NULL) {
     c->ep->cb.on_stream_close(c, id, c->ep->user_data, c->user_data);
@@ -345,8 +354,8 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64
   return 0;
 }
 
-static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size, uint64_t app_code,
-                           void *ud, void *sud) {
+static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size,
+                           uint64_t app_code, void *ud, void *sud) {
   moqc_quic_conn *c = ud;
   (void)conn;
   (void)final_size;
@@ -359,8 +368,8 @@ static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size, u
   return 0;
 }
 
-static int stream_extend_max_data_cb(ngtcp2_conn *conn, int64_t id, uint64_t max_data, void *ud,
-                                     void *sud) {
+static int stream_extend_max_data_cb(ngtcp2_conn *conn, int64_t id,
+                                     uint64_t max_data, void *ud, void *sud) {
   moqc_quic_conn *c = ud;
   moqc__quic_stream *s = sud;
   (void)conn;
@@ -425,14 +434,16 @@ void moqc__stream_list_remove(moqc_quic_conn *c, moqc__quic_stream *s) {
 
 void moqc__stream_stopped(moqc_quic_conn *c, moqc__quic_stream *s);
 
-/* ngtcp2 refused data because the peer sent STOP_SENDING: drop what is queued. */
+/* ngtcp2 refused data because the peer sent STOP_SENDING: drop what is queued.
+ */
 void moqc__stream_stopped(moqc_quic_conn *c, moqc__quic_stream *s) {
   s->reset = true;
   stream_send_list_remove(c, s);
   stream_release_chunks(c, s);
 }
 
-/* Moves s to the back of the send list when it still has data, else removes it. */
+/* Moves s to the back of the send list when it still has data, else removes it.
+ */
 void moqc__stream_list_rotate(moqc_quic_conn *c, moqc__quic_stream *s) {
   stream_send_list_remove(c, s);
   if (stream_has_pending(s) && !s->blocked) {
@@ -442,7 +453,8 @@ void moqc__stream_list_rotate(moqc_quic_conn *c, moqc__quic_stream *s) {
 
 /* ---- public calls ---- */
 
-int moqc_quic_conn_open_stream(moqc_quic_conn *conn, bool uni, int64_t *stream_id) {
+int moqc_quic_conn_open_stream(moqc_quic_conn *conn, bool uni,
+                               int64_t *stream_id) {
   int64_t id;
   if (conn->state != MOQC__CONN_OPEN || conn->close_requested) {
     return MOQC_ERR_CLOSED;
@@ -466,7 +478,8 @@ int moqc_quic_conn_open_stream(moqc_quic_conn *conn, bool uni, int64_t *stream_i
   return 0;
 }
 
-static int stream_writable(moqc_quic_conn *conn, int64_t stream_id, moqc__quic_stream **out) {
+static int stream_writable(moqc_quic_conn *conn, int64_t stream_id,
+                           moqc__quic_stream **out) {
   if (conn->state != MOQC__CONN_OPEN || conn->close_requested) {
     return MOQC_ERR_CLOSED;
   }
@@ -481,15 +494,16 @@ static int stream_writable(moqc_quic_conn *conn, int64_t stream_id, moqc__quic_s
   return 0;
 }
 
-int moqc_quic_conn_write(moqc_quic_conn *conn, int64_t stream_id, moqc_rcbuf *buf, size_t off,
-                         size_t len, bool fin) {
+int moqc_quic_conn_write(moqc_quic_conn *conn, int64_t stream_id,
+                         moqc_rcbuf *buf, size_t off, size_t len, bool fin) {
   moqc__quic_stream *s;
   int rv = stream_writable(conn, stream_id, &s);
   if (rv != 0) {
     return rv;
   }
   if (len > 0) {
-    if (buf == NULL || off > moqc_rcbuf_len(buf) || len > moqc_rcbuf_len(buf) - off) {
+    if (buf == NULL || off > moqc_rcbuf_len(buf) ||
+        len > moqc_rcbuf_len(buf) - off) {
       return MOQC_ERR_INVALID_ARGUMENT;
     }
     moqc_rcbuf_incref(buf);
@@ -509,8 +523,8 @@ int moqc_quic_conn_write(moqc_quic_conn *conn, int64_t stream_id, moqc_rcbuf *bu
   return 0;
 }
 
-int moqc_quic_conn_write_copy(moqc_quic_conn *conn, int64_t stream_id, const uint8_t *data,
-                              size_t len, bool fin) {
+int moqc_quic_conn_write_copy(moqc_quic_conn *conn, int64_t stream_id,
+                              const uint8_t *data, size_t len, bool fin) {
   moqc__quic_stream *s;
   moqc_rcbuf *buf = NULL;
   int rv = stream_writable(conn, stream_id, &s);
@@ -532,12 +546,14 @@ int moqc_quic_conn_finish(moqc_quic_conn *conn, int64_t stream_id) {
   return moqc_quic_conn_write(conn, stream_id, NULL, 0, 0, true);
 }
 
-uint64_t moqc_quic_conn_stream_unacked(const moqc_quic_conn *conn, int64_t stream_id) {
+uint64_t moqc_quic_conn_stream_unacked(const moqc_quic_conn *conn,
+                                       int64_t stream_id) {
   const moqc__quic_stream *s = moqc__stream_find(conn, stream_id);
   return s == NULL || s->reset ? 0 : s->queued - s->acked;
 }
 
-int moqc_quic_conn_reset_stream(moqc_quic_conn *conn, int64_t stream_id, uint64_t app_code) {
+int moqc_quic_conn_reset_stream(moqc_quic_conn *conn, int64_t stream_id,
+                                uint64_t app_code) {
   moqc__quic_stream *s = moqc__stream_find(conn, stream_id);
   if (s == NULL || !s->can_send || conn->state != MOQC__CONN_OPEN) {
     return MOQC_ERR_NOT_FOUND;
@@ -553,7 +569,8 @@ int moqc_quic_conn_reset_stream(moqc_quic_conn *conn, int64_t stream_id, uint64_
   return 0;
 }
 
-int moqc_quic_conn_stop_stream(moqc_quic_conn *conn, int64_t stream_id, uint64_t app_code) {
+int moqc_quic_conn_stop_stream(moqc_quic_conn *conn, int64_t stream_id,
+                               uint64_t app_code) {
   moqc__quic_stream *s = moqc__stream_find(conn, stream_id);
   if (s == NULL || !s->can_recv || conn->state != MOQC__CONN_OPEN) {
     return MOQC_ERR_NOT_FOUND;
@@ -563,8 +580,10 @@ int moqc_quic_conn_stop_stream(moqc_quic_conn *conn, int64_t stream_id, uint64_t
   return 0;
 }
 
-int moqc_quic_conn_extend_stream_offset(moqc_quic_conn *conn, int64_t stream_id, uint64_t n) {
-  if (conn->state != MOQC__CONN_OPEN || moqc__stream_find(conn, stream_id) == NULL) {
+int moqc_quic_conn_extend_stream_offset(moqc_quic_conn *conn, int64_t stream_id,
+                                        uint64_t n) {
+  if (conn->state != MOQC__CONN_OPEN ||
+      moqc__stream_find(conn, stream_id) == NULL) {
     return MOQC_ERR_NOT_FOUND;
   }
   ngtcp2_conn_extend_max_stream_offset(conn->conn, stream_id, n);

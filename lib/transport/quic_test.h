@@ -1,6 +1,6 @@
 /*
- * Test-only hooks of the QUIC endpoint: a send filter that drops or reorders outgoing datagrams
- * to simulate loss on loopback. Never used by the relay.
+ * Test-only hooks of the QUIC endpoint: a send filter that drops or reorders
+ * outgoing datagrams to simulate loss on loopback. Never used by the relay.
  */
 #ifndef MOQC_TRANSPORT_QUIC_TEST_H
 #define MOQC_TRANSPORT_QUIC_TEST_H
@@ -10,14 +10,17 @@
 /** What a send filter decides for one outgoing datagram. */
 #define MOQC__QUIC_FILTER_PASS 0
 #define MOQC__QUIC_FILTER_DROP 1
-/** Hold the datagram and send it after the next one that passes (a reordering). */
+/** Hold the datagram and send it after the next one that passes (a reordering).
+ */
 #define MOQC__QUIC_FILTER_DELAY 2
 
 /** Decides the fate of an outgoing datagram pkt[0..len). */
-typedef int (*moqc__quic_send_filter)(void *user_data, const uint8_t *pkt, size_t len);
+typedef int (*moqc__quic_send_filter)(void *user_data, const uint8_t *pkt,
+                                      size_t len);
 
 /** Installs (or removes, with NULL) the send filter of ep. Test-only. */
-void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep, moqc__quic_send_filter filter,
+void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep,
+                                         moqc__quic_send_filter filter,
                                          void *user_data);
 
 #endif /* MOQC_TRANSPORT_QUIC_TEST_H */

@@ -1,5 +1,6 @@
 /*
- * TLS identities: generated ECDSA P-256 self-signed certificates, PEM loading, fingerprints.
+ * TLS identities: generated ECDSA P-256 self-signed certificates, PEM loading,
+ * fingerprints.
  */
 #include "transport/tls.h"
 
@@ -55,7 +56,8 @@ static int tls_cert_finish(moqc_tls_cert *cert) {
   memcpy(cert->der, der.data, der.size);
   cert->derlen = der.size;
   gnutls_free(der.data);
-  if (gnutls_hash_fast(GNUTLS_DIG_SHA256, cert->der, cert->derlen, cert->fp) < 0) {
+  if (gnutls_hash_fast(GNUTLS_DIG_SHA256, cert->der, cert->derlen, cert->fp) <
+      0) {
     return MOQC_ERR_INTERNAL;
   }
   return 0;
@@ -68,32 +70,34 @@ static int tls_cert_add_name(gnutls_x509_crt_t crt, const char *name) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
   if (inet_pton(AF_INET, name, ip) == 1) {
-    return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 4,
-                                                GNUTLS_FSAN_APPEND) < 0
+    return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip,
+                                                4, GNUTLS_FSAN_APPEND) < 0
                ? MOQC_ERR_INTERNAL
                : 0;
   }
   if (inet_pton(AF_INET6, name, ip) == 1) {
-    return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 16,
-                                                GNUTLS_FSAN_APPEND) < 0
+    return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip,
+                                                16, GNUTLS_FSAN_APPEND) < 0
                ? MOQC_ERR_INTERNAL
                : 0;
   }
-  return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, name, (unsigned)len,
+  return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, name,
+                                              (unsigned)len,
                                               GNUTLS_FSAN_APPEND) < 0
              ? MOQC_ERR_INTERNAL
              : 0;
 }
 
-static int tls_cert_build(moqc_tls_cert *c, const char *const *names, size_t nnames,
-                          int64_t now_unix, uint32_t validity) {
+static int tls_cert_build(moqc_tls_cert *c, const char *const *names,
+                          size_t nnames, int64_t now_unix, uint32_t validity) {
   uint8_t serial[16];
   time_t start = (time_t)(now_unix - 60);
   if (gnutls_x509_privkey_init(&c->key) < 0) {
     return MOQC_ERR_NOMEM;
   }
-  if (gnutls_x509_privkey_generate(c->key, GNUTLS_PK_ECDSA,
-                                   GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0) {
+  if (gnutls_x509_privkey_generate(
+          c->key, GNUTLS_PK_ECDSA,
+          GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0) {
     return MOQC_ERR_INTERNAL;
   }
   if (gnutls_x509_crt_init(&c->crt) < 0) {
@@ -107,15 +111,16 @@ static int tls_cert_build(moqc_tls_cert *c, const char *const *names, size_t nna
   if (gnutls_x509_crt_set_version(c->crt, 3) < 0 ||
       gnutls_x509_crt_set_serial(c->crt, serial, sizeof(serial)) < 0 ||
       gnutls_x509_crt_set_activation_time(c->crt, start) < 0 ||
-      gnutls_x509_crt_set_expiration_time(c->crt, start + (time_t)validity) < 0) {
+      gnutls_x509_crt_set_expiration_time(c->crt, start + (time_t)validity) <
+          0) {
     return MOQC_ERR_INTERNAL;
   }
   size_t cnlen = strlen(names[0]);
   if (cnlen == 0 || cnlen > TLS_CERT_MAX_NAME) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if (gnutls_x509_crt_set_dn_by_oid(c->crt, GNUTLS_OID_X520_COMMON_NAME, 0, names[0],
-                                    (unsigned)cnlen) < 0) {
+  if (gnutls_x509_crt_set_dn_by_oid(c->crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+                                    names[0], (unsigned)cnlen) < 0) {
     return MOQC_ERR_INTERNAL;
   }
   for (size_t i = 0; i < nnames; i++) {
@@ -126,7 +131,8 @@ static int tls_cert_build(moqc_tls_cert *c, const char *const *names, size_t nna
   }
   if (gnutls_x509_crt_set_key(c->crt, c->key) < 0 ||
       gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_DIGITAL_SIGNATURE) < 0 ||
-      gnutls_x509_crt_set_key_purpose_oid(c->crt, GNUTLS_KP_TLS_WWW_SERVER, 0) < 0 ||
+      gnutls_x509_crt_set_key_purpose_oid(c->crt, GNUTLS_KP_TLS_WWW_SERVER, 0) <
+          0 ||
       gnutls_x509_crt_set_basic_constraints(c->crt, 0, -1) < 0 ||
       gnutls_x509_crt_sign2(c->crt, c->crt, c->key, GNUTLS_DIG_SHA256, 0) < 0) {
     return MOQC_ERR_INTERNAL;
@@ -137,8 +143,9 @@ static int tls_cert_build(moqc_tls_cert *c, const char *const *names, size_t nna
   return tls_cert_finish(c);
 }
 
-int moqc_tls_cert_generate(moqc_tls_cert **out, const char *const *names, size_t nnames,
-                           int64_t now_unix, uint32_t validity_seconds, const moqc_mem *mem) {
+int moqc_tls_cert_generate(moqc_tls_cert **out, const char *const *names,
+                           size_t nnames, int64_t now_unix,
+                           uint32_t validity_seconds, const moqc_mem *mem) {
   static const char *const default_names[] = {"localhost"};
   moqc_tls_cert *c;
   if (out == NULL || (names == NULL && nnames != 0) || now_unix <= 60) {
@@ -153,7 +160,8 @@ int moqc_tls_cert_generate(moqc_tls_cert **out, const char *const *names, size_t
       return MOQC_ERR_INVALID_ARGUMENT;
     }
   }
-  if (validity_seconds == 0 || validity_seconds > MOQC_TLS_MAX_VALIDITY_SECONDS) {
+  if (validity_seconds == 0 ||
+      validity_seconds > MOQC_TLS_MAX_VALIDITY_SECONDS) {
     validity_seconds = MOQC_TLS_MAX_VALIDITY_SECONDS;
   }
   int rv = tls_cert_alloc(&c, mem);
@@ -189,21 +197,25 @@ static int tls_cert_load(moqc_tls_cert *c, const gnutls_datum_t *cert_pem,
     return MOQC_ERR_MALFORMED;
   }
   /* Loads the whole chain and checks that the key matches the leaf. */
-  if (gnutls_certificate_set_x509_key_mem(c->cred, cert_pem, key_pem, GNUTLS_X509_FMT_PEM) < 0) {
+  if (gnutls_certificate_set_x509_key_mem(c->cred, cert_pem, key_pem,
+                                          GNUTLS_X509_FMT_PEM) < 0) {
     return MOQC_ERR_MALFORMED;
   }
   return tls_cert_finish(c);
 }
 
-int moqc_tls_cert_load_pem(moqc_tls_cert **out, const char *cert_pem, size_t cert_len,
-                           const char *key_pem, size_t key_len, const moqc_mem *mem) {
+int moqc_tls_cert_load_pem(moqc_tls_cert **out, const char *cert_pem,
+                           size_t cert_len, const char *key_pem, size_t key_len,
+                           const moqc_mem *mem) {
   moqc_tls_cert *c;
-  if (out == NULL || cert_pem == NULL || key_pem == NULL || cert_len > UINT32_MAX ||
-      key_len > UINT32_MAX) {
+  if (out == NULL || cert_pem == NULL || key_pem == NULL ||
+      cert_len > UINT32_MAX || key_len > UINT32_MAX) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  gnutls_datum_t cd = {(unsigned char *)(uintptr_t)cert_pem, (unsigned int)cert_len};
-  gnutls_datum_t kd = {(unsigned char *)(uintptr_t)key_pem, (unsigned int)key_len};
+  gnutls_datum_t cd = {(unsigned char *)(uintptr_t)cert_pem,
+                       (unsigned int)cert_len};
+  gnutls_datum_t kd = {(unsigned char *)(uintptr_t)key_pem,
+                       (unsigned int)key_len};
   int rv = tls_cert_alloc(&c, mem);
   if (rv != 0) {
     return rv;
@@ -230,15 +242,16 @@ int moqc_tls_cert_load_pem_files(moqc_tls_cert **out, const char *cert_path,
     gnutls_free(cd.data);
     return MOQC_ERR_IO;
   }
-  int rv = moqc_tls_cert_load_pem(out, (const char *)cd.data, cd.size, (const char *)kd.data,
-                                  kd.size, mem);
+  int rv = moqc_tls_cert_load_pem(out, (const char *)cd.data, cd.size,
+                                  (const char *)kd.data, kd.size, mem);
   gnutls_memset(kd.data, 0, kd.size);
   gnutls_free(cd.data);
   gnutls_free(kd.data);
   return rv;
 }
 
-moqc_ssize moqc_tls_cert_export_pem(const moqc_tls_cert *cert, bool key, char *buf, size_t cap) {
+moqc_ssize moqc_tls_cert_export_pem(const moqc_tls_cert *cert, bool key,
+                                    char *buf, size_t cap) {
   gnutls_datum_t d = {NULL, 0};
   int rv = key ? gnutls_x509_privkey_export2(cert->key, GNUTLS_X509_FMT_PEM, &d)
                : gnutls_x509_crt_export2(cert->crt, GNUTLS_X509_FMT_PEM, &d);
@@ -258,7 +271,9 @@ moqc_ssize moqc_tls_cert_export_pem(const moqc_tls_cert *cert, bool key, char *b
   return n;
 }
 
-const uint8_t *moqc_tls_cert_fingerprint(const moqc_tls_cert *cert) { return cert->fp; }
+const uint8_t *moqc_tls_cert_fingerprint(const moqc_tls_cert *cert) {
+  return cert->fp;
+}
 
 void moqc_tls_cert_fingerprint_hex(const moqc_tls_cert *cert,
                                    char out[MOQC_TLS_FINGERPRINT_HEX_LEN + 1]) {
@@ -288,7 +303,8 @@ static int tls_hexval(char c) {
   return -1;
 }
 
-int moqc_tls_fingerprint_parse(const char *hex, uint8_t out[MOQC_TLS_FINGERPRINT_LEN]) {
+int moqc_tls_fingerprint_parse(const char *hex,
+                               uint8_t out[MOQC_TLS_FINGERPRINT_LEN]) {
   uint8_t tmp[MOQC_TLS_FINGERPRINT_LEN];
   size_t n = 0;
   if (hex == NULL) {
@@ -315,9 +331,11 @@ int moqc_tls_fingerprint_parse(const char *hex, uint8_t out[MOQC_TLS_FINGERPRINT
 }
 
 bool moqc__tls_pin_match(const uint8_t *der, size_t len,
-                         const uint8_t (*pins)[MOQC_TLS_FINGERPRINT_LEN], size_t npins) {
+                         const uint8_t (*pins)[MOQC_TLS_FINGERPRINT_LEN],
+                         size_t npins) {
   uint8_t h[MOQC_TLS_FINGERPRINT_LEN];
-  if (der == NULL || len == 0 || gnutls_hash_fast(GNUTLS_DIG_SHA256, der, len, h) < 0) {
+  if (der == NULL || len == 0 ||
+      gnutls_hash_fast(GNUTLS_DIG_SHA256, der, len, h) < 0) {
     return false;
   }
   for (size_t i = 0; i < npins; i++) {

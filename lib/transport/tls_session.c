@@ -1,6 +1,6 @@
 /*
- * Per-connection GnuTLS sessions for ngtcp2: ALPN lists, server and client set-up, client
- * verification (system roots, CA file, pinned fingerprints).
+ * Per-connection GnuTLS sessions for ngtcp2: ALPN lists, server and client
+ * set-up, client verification (system roots, CA file, pinned fingerprints).
  */
 #include "transport/tls.h"
 
@@ -11,10 +11,13 @@
 
 /* TLS 1.3 only, the AEADs ngtcp2's GnuTLS backend supports, common groups. */
 static const char tls_priority[] =
-    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
-    "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%DISABLE_TLS13_COMPAT_MODE";
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+"
+    "CHACHA20-POLY1305:"
+    "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%DISABLE_TLS13_"
+    "COMPAT_MODE";
 
-int moqc__alpn_list_parse(moqc__alpn_list *list, const char *text, const moqc_mem *mem) {
+int moqc__alpn_list_parse(moqc__alpn_list *list, const char *text,
+                          const moqc_mem *mem) {
   memset(list, 0, sizeof(*list));
   if (text == NULL) {
     return MOQC_ERR_INVALID_ARGUMENT;
@@ -59,15 +62,18 @@ void moqc__alpn_list_free(moqc__alpn_list *list, const moqc_mem *mem) {
   memset(list, 0, sizeof(*list));
 }
 
-static int tls_session_common(gnutls_session_t s, gnutls_certificate_credentials_t cred,
-                              const moqc__alpn_list *alpns, moqc__tls_peer *peer,
-                              bool server) {
+static int tls_session_common(gnutls_session_t s,
+                              gnutls_certificate_credentials_t cred,
+                              const moqc__alpn_list *alpns,
+                              moqc__tls_peer *peer, bool server) {
   if (gnutls_priority_set_direct(s, tls_priority, NULL) < 0 ||
       gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred) < 0) {
     return MOQC_ERR_INTERNAL;
   }
-  unsigned int flags = GNUTLS_ALPN_MANDATORY | (server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0U);
-  if (gnutls_alpn_set_protocols(s, alpns->items, (unsigned int)alpns->n, flags) < 0) {
+  unsigned int flags =
+      GNUTLS_ALPN_MANDATORY | (server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0U);
+  if (gnutls_alpn_set_protocols(s, alpns->items, (unsigned int)alpns->n,
+                                flags) < 0) {
     return MOQC_ERR_INTERNAL;
   }
   gnutls_session_set_ptr(s, peer);
@@ -75,10 +81,11 @@ static int tls_session_common(gnutls_session_t s, gnutls_certificate_credentials
 }
 
 int moqc__tls_server_session(gnutls_session_t *out, const moqc_tls_cert *cert,
-                             const moqc__alpn_list *alpns, moqc__tls_peer *peer) {
+                             const moqc__alpn_list *alpns,
+                             moqc__tls_peer *peer) {
   gnutls_session_t s;
-  if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_END_OF_EARLY_DATA) <
-      0) {
+  if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_ENABLE_EARLY_DATA |
+                          GNUTLS_NO_END_OF_EARLY_DATA) < 0) {
     return MOQC_ERR_NOMEM;
   }
   int rv = MOQC_ERR_INTERNAL;
@@ -108,13 +115,16 @@ static int tls_verify_peer(gnutls_session_t s) {
     break;
   case MOQC_TLS_VERIFY_PIN:
     ok = certs != NULL && n > 0 &&
-         moqc__tls_pin_match(certs[0].data, certs[0].size,
-                             (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])peer->pins, peer->npins);
+         moqc__tls_pin_match(
+             certs[0].data, certs[0].size,
+             (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])peer->pins,
+             peer->npins);
     break;
   case MOQC_TLS_VERIFY_SYSTEM:
   case MOQC_TLS_VERIFY_CA_FILE: {
     unsigned int status = 0;
-    ok = gnutls_certificate_verify_peers3(s, peer->server_name, &status) == 0 && status == 0;
+    ok = gnutls_certificate_verify_peers3(s, peer->server_name, &status) == 0 &&
+         status == 0;
     break;
   }
   }
@@ -125,9 +135,10 @@ static int tls_verify_peer(gnutls_session_t s) {
   return 0;
 }
 
-int moqc__tls_client_prepare(moqc__tls_peer *peer, gnutls_certificate_credentials_t *cred,
-                             const moqc_tls_verify *verify, const char *server_name,
-                             const moqc_mem *mem) {
+int moqc__tls_client_prepare(moqc__tls_peer *peer,
+                             gnutls_certificate_credentials_t *cred,
+                             const moqc_tls_verify *verify,
+                             const char *server_name, const moqc_mem *mem) {
   gnutls_certificate_credentials_t c = NULL;
   int rv = 0;
   peer->mode = verify->mode;
@@ -161,7 +172,8 @@ int moqc__tls_client_prepare(moqc__tls_peer *peer, gnutls_certificate_credential
       rv = MOQC_ERR_IO;
     }
   } else if (verify->mode == MOQC_TLS_VERIFY_CA_FILE) {
-    if (gnutls_certificate_set_x509_trust_file(c, verify->ca_file, GNUTLS_X509_FMT_PEM) <= 0) {
+    if (gnutls_certificate_set_x509_trust_file(c, verify->ca_file,
+                                               GNUTLS_X509_FMT_PEM) <= 0) {
       rv = MOQC_ERR_IO;
     }
   } else if (verify->mode == MOQC_TLS_VERIFY_PIN) {
@@ -201,11 +213,13 @@ void moqc__tls_peer_free(moqc__tls_peer *peer, const moqc_mem *mem) {
   peer->server_name = NULL;
 }
 
-int moqc__tls_client_session(gnutls_session_t *out, gnutls_certificate_credentials_t cred,
-                             const moqc__alpn_list *alpns, moqc__tls_peer *peer) {
+int moqc__tls_client_session(gnutls_session_t *out,
+                             gnutls_certificate_credentials_t cred,
+                             const moqc__alpn_list *alpns,
+                             moqc__tls_peer *peer) {
   gnutls_session_t s;
-  if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_END_OF_EARLY_DATA) <
-      0) {
+  if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_ENABLE_EARLY_DATA |
+                          GNUTLS_NO_END_OF_EARLY_DATA) < 0) {
     return MOQC_ERR_NOMEM;
   }
   int rv = MOQC_ERR_INTERNAL;

@@ -1,8 +1,9 @@
 /*
- * QUIC endpoint on loopback: a server and clients on one libuv loop exchange streams and
- * datagrams; ALPN selection and refusal, certificate pinning, idle timeout and keep-alive,
- * resets, many streams, many connections, and large transfers checked byte for byte (also
- * through a lossy, reordering send filter).
+ * QUIC endpoint on loopback: a server and clients on one libuv loop exchange
+ * streams and datagrams; ALPN selection and refusal, certificate pinning, idle
+ * timeout and keep-alive, resets, many streams, many connections, and large
+ * transfers checked byte for byte (also through a lossy, reordering send
+ * filter).
  */
 #include "testutil.h"
 
@@ -35,8 +36,9 @@ typedef struct peer {
   int close_err;
   uint64_t close_app;
   bool close_remote;
-  bool echo;   /* echo bidi stream data and datagrams */
-  bool verify; /* check stream bytes against pattern() instead of storing them */
+  bool echo; /* echo bidi stream data and datagrams */
+  bool
+      verify; /* check stream bytes against pattern() instead of storing them */
   uint64_t verified;
   bool verify_failed;
   bool verify_fin;
@@ -62,14 +64,17 @@ typedef struct env {
 
 static moqc_tls_cert *g_cert;
 
-static uint8_t pattern(uint64_t off) { return (uint8_t)((off * 7) ^ (off >> 9) ^ (off >> 17)); }
+static uint8_t pattern(uint64_t off) {
+  return (uint8_t)((off * 7) ^ (off >> 9) ^ (off >> 17));
+}
 
 static rxbuf *rx_of(peer *p, int64_t sid) {
   assert_true((sid >> 2) < MAXSID);
   return &p->rx[sid & 3][sid >> 2];
 }
 
-static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud, void *cud) {
+static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud,
+                         void *cud) {
   peer *p = ud;
   p->connected++;
   p->conn = conn;
@@ -77,8 +82,9 @@ static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud, void 
   return 0;
 }
 
-static moqc_ssize on_stream_data(moqc_quic_conn *conn, int64_t sid, const uint8_t *data,
-                                 size_t len, bool fin, void *ud, void *cud) {
+static moqc_ssize on_stream_data(moqc_quic_conn *conn, int64_t sid,
+                                 const uint8_t *data, size_t len, bool fin,
+                                 void *ud, void *cud) {
   peer *p = ud;
   if (p->verify) {
     for (size_t i = 0; i < len; i++) {
@@ -111,8 +117,8 @@ static moqc_ssize on_stream_data(moqc_quic_conn *conn, int64_t sid, const uint8_
   return (moqc_ssize)len;
 }
 
-static void on_stream_reset(moqc_quic_conn *conn, int64_t sid, uint64_t code, void *ud,
-                            void *cud) {
+static void on_stream_reset(moqc_quic_conn *conn, int64_t sid, uint64_t code,
+                            void *ud, void *cud) {
   peer *p = ud;
   p->resets++;
   p->reset_code = code;
@@ -120,25 +126,27 @@ static void on_stream_reset(moqc_quic_conn *conn, int64_t sid, uint64_t code, vo
   rx_of(p, sid)->reset_code = code;
 }
 
-static void on_stream_stop(moqc_quic_conn *conn, int64_t sid, uint64_t code, void *ud,
-                           void *cud) {
+static void on_stream_stop(moqc_quic_conn *conn, int64_t sid, uint64_t code,
+                           void *ud, void *cud) {
   peer *p = ud;
   p->stops++;
   p->stop_code = code;
 }
 
-static void on_stream_acked(moqc_quic_conn *conn, int64_t sid, uint64_t n, void *ud, void *cud) {
+static void on_stream_acked(moqc_quic_conn *conn, int64_t sid, uint64_t n,
+                            void *ud, void *cud) {
   peer *p = ud;
   p->acked += n;
 }
 
-static void on_stream_close(moqc_quic_conn *conn, int64_t sid, void *ud, void *cud) {
+static void on_stream_close(moqc_quic_conn *conn, int64_t sid, void *ud,
+                            void *cud) {
   peer *p = ud;
   p->stream_closes++;
 }
 
-static void on_datagram(moqc_quic_conn *conn, const uint8_t *data, size_t len, void *ud,
-                        void *cud) {
+static void on_datagram(moqc_quic_conn *conn, const uint8_t *data, size_t len,
+                        void *ud, void *cud) {
   peer *p = ud;
   p->dgrams++;
   p->dgramlen = len < sizeof(p->dgram) ? len : sizeof(p->dgram);
@@ -148,8 +156,8 @@ static void on_datagram(moqc_quic_conn *conn, const uint8_t *data, size_t len, v
   }
 }
 
-static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote, void *ud,
-                     void *cud) {
+static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote,
+                     void *ud, void *cud) {
   peer *p = ud;
   p->closed++;
   p->close_err = err;
@@ -171,7 +179,9 @@ static const moqc_quic_callbacks callbacks = {
     .on_close = on_close,
 };
 
-static void tick_cb(uv_timer_t *t) { (void)t; }
+static void tick_cb(uv_timer_t *t) {
+  (void)t;
+}
 
 static void settings_for_test(moqc_quic_settings *s) {
   moqc_quic_settings_default(s);
@@ -200,12 +210,14 @@ static void env_start(env *e, const moqc_quic_settings *server_settings,
   moqc_quic_settings sss = *server_settings;
   sss.cert = g_cert;
   e->server.echo = true;
-  assert_int_equal(moqc_quic_endpoint_new(&e->server.ep, &e->loop, (struct sockaddr *)&a, &sss,
+  assert_int_equal(moqc_quic_endpoint_new(&e->server.ep, &e->loop,
+                                          (struct sockaddr *)&a, &sss,
                                           &callbacks, &e->server),
                    0);
-  assert_int_equal(moqc_quic_endpoint_new(&e->client.ep, &e->loop, (struct sockaddr *)&a,
-                                          client_settings, &callbacks, &e->client),
-                   0);
+  assert_int_equal(
+      moqc_quic_endpoint_new(&e->client.ep, &e->loop, (struct sockaddr *)&a,
+                             client_settings, &callbacks, &e->client),
+      0);
   e->server_addr = a;
   e->server_addr.sin_port = htons(moqc_quic_endpoint_port(e->server.ep));
   assert_true(moqc_quic_endpoint_port(e->server.ep) != 0);
@@ -254,7 +266,9 @@ static bool both_connected(env *e, void *arg) {
   return e->client.connected > 0 && e->server.connected > 0;
 }
 
-static bool client_closed(env *e, void *arg) { return e->client.closed > 0; }
+static bool client_closed(env *e, void *arg) {
+  return e->client.closed > 0;
+}
 
 static bool both_closed(env *e, void *arg) {
   return e->client.closed > 0 && e->server.closed > 0;
@@ -265,7 +279,9 @@ static moqc_quic_connect_params pin_params(void) {
   memset(&p, 0, sizeof(p));
   p.server_name = "localhost";
   p.verify.mode = MOQC_TLS_VERIFY_PIN;
-  p.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(g_cert);
+  p.verify.pins =
+      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(
+          g_cert);
   p.verify.npins = 1;
   return p;
 }
@@ -274,7 +290,9 @@ static moqc_quic_conn *connect_ok(env *e, const char *alpns) {
   moqc_quic_connect_params p = pin_params();
   p.alpns = alpns;
   moqc_quic_conn *c = NULL;
-  assert_int_equal(moqc_quic_connect(e->client.ep, (struct sockaddr *)&e->server_addr, &p, &c),
+  assert_int_equal(moqc_quic_connect(e->client.ep,
+                                     (struct sockaddr *)&e->server_addr, &p,
+                                     &c),
                    0);
   assert_non_null(c);
   assert_true(run_until(e, both_connected, NULL, 3000));
@@ -290,7 +308,9 @@ static bool echo_done(env *e, void *arg) {
   return b->fin && e->client.dgrams > 0 && rx_of(&e->client, 3)->fin;
 }
 
-static bool echo_fin_seen(env *e, void *arg) { return rx_of(&e->client, *(int64_t *)arg)->fin; }
+static bool echo_fin_seen(env *e, void *arg) {
+  return rx_of(&e->client, *(int64_t *)arg)->fin;
+}
 
 static void test_echo_stream_datagram_close(void **state) {
   env e;
@@ -313,24 +333,31 @@ static void test_echo_stream_datagram_close(void **state) {
   assert_int_equal(((struct sockaddr_in *)&ra)->sin_port,
                    htons(moqc_quic_endpoint_port(e.client.ep)));
   moqc_quic_conn_remote_addr(c, &ra, &ralen);
-  assert_int_equal(((struct sockaddr_in *)&ra)->sin_port, e.server_addr.sin_port);
+  assert_int_equal(((struct sockaddr_in *)&ra)->sin_port,
+                   e.server_addr.sin_port);
 
   int64_t sid;
   assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid), 0);
   assert_int_equal(sid, 0);
-  assert_int_equal(moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"hello ", 6, false), 0);
-  assert_int_equal(moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"world", 5, true), 0);
-  assert_int_equal(moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"x", 1, false),
-                   MOQC_ERR_CLOSED);
-  assert_int_equal(moqc_quic_conn_write_copy(c, 99, (const uint8_t *)"x", 1, false),
-                   MOQC_ERR_NOT_FOUND);
-  assert_int_equal(moqc_quic_conn_send_datagram(c, (const uint8_t *)"ping", 4), 0);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"hello ", 6, false),
+      0);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"world", 5, true), 0);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"x", 1, false),
+      MOQC_ERR_CLOSED);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, 99, (const uint8_t *)"x", 1, false),
+      MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_quic_conn_send_datagram(c, (const uint8_t *)"ping", 4),
+                   0);
   /* The server opens a uni stream to the client (id 3). */
   int64_t usid;
   assert_int_equal(moqc_quic_conn_open_stream(e.server.conn, true, &usid), 0);
   assert_int_equal(usid, 3);
-  assert_int_equal(moqc_quic_conn_write_copy(e.server.conn, usid, (const uint8_t *)"uni", 3,
-                                             true),
+  assert_int_equal(moqc_quic_conn_write_copy(e.server.conn, usid,
+                                             (const uint8_t *)"uni", 3, true),
                    0);
   assert_true(run_until(&e, echo_done, &sid, 3000));
   rxbuf *b = rx_of(&e.client, sid);
@@ -342,8 +369,9 @@ static void test_echo_stream_datagram_close(void **state) {
   assert_int_equal(rx_of(&e.client, 3)->len, 3);
   assert_memory_equal(rx_of(&e.client, 3)->data, "uni", 3);
   /* The client may not write on the server's uni stream. */
-  assert_int_equal(moqc_quic_conn_write_copy(c, 3, (const uint8_t *)"x", 1, false),
-                   MOQC_ERR_NOT_FOUND);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, 3, (const uint8_t *)"x", 1, false),
+      MOQC_ERR_NOT_FOUND);
 
   moqc_quic_conn_stats st;
   moqc_quic_conn_get_stats(c, &st);
@@ -414,7 +442,8 @@ static bool bulk_done(env *e, void *arg) {
   return e->server.verify_fin && e->client.acked == b->total;
 }
 
-/* Sends total bytes of pattern() on one uni stream in 1 MiB rcbufs; the server checks them. */
+/* Sends total bytes of pattern() on one uni stream in 1 MiB rcbufs; the server
+ * checks them. */
 static void bulk_transfer(env *e, size_t total, uint64_t ms) {
   moqc_quic_conn *c = connect_ok(e, NULL);
   e->server.verify = true;
@@ -431,7 +460,8 @@ static void bulk_transfer(env *e, size_t total, uint64_t ms) {
     for (size_t k = 0; k < n; k++) {
       d[16 + k] = pattern(off + k);
     }
-    assert_int_equal(moqc_quic_conn_write(c, sid, buf, 16, n, off + n == total), 0);
+    assert_int_equal(moqc_quic_conn_write(c, sid, buf, 16, n, off + n == total),
+                     0);
     if (off == 0) {
       b.first = buf; /* keep our reference to watch the library drop its own */
       assert_int_equal(moqc_rcbuf_refcount(buf), 2);
@@ -458,7 +488,8 @@ static void test_large_transfer(void **state) {
   env_stop(&e);
 }
 
-/* The same with UDP segmentation offloads off on both sides (plain sendmmsg/recvmmsg). */
+/* The same with UDP segmentation offloads off on both sides (plain
+ * sendmmsg/recvmmsg). */
 static void test_transfer_without_offloads(void **state) {
   moqc_quic_settings s;
   settings_for_test(&s);
@@ -508,7 +539,10 @@ static void test_unknown_alpn_refused(void **state) {
   env_start(&e, NULL, NULL);
   moqc_quic_connect_params p = pin_params();
   p.alpns = "not-moq,also-not";
-  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, NULL), 0);
+  assert_int_equal(moqc_quic_connect(e.client.ep,
+                                     (struct sockaddr *)&e.server_addr, &p,
+                                     NULL),
+                   0);
   assert_true(run_until(&e, client_closed, NULL, 3000));
   assert_int_equal(e.client.close_err, MOQC_ERR_UNKNOWN_ALPN);
   assert_int_equal(e.client.connected, 0);
@@ -526,7 +560,10 @@ static void test_pin_mismatch(void **state) {
   wrong[0][0] ^= 0x80;
   moqc_quic_connect_params p = pin_params();
   p.verify.pins = (const uint8_t(*)[32])wrong;
-  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, NULL), 0);
+  assert_int_equal(moqc_quic_connect(e.client.ep,
+                                     (struct sockaddr *)&e.server_addr, &p,
+                                     NULL),
+                   0);
   assert_true(run_until(&e, client_closed, NULL, 3000));
   assert_int_equal(e.client.close_err, MOQC_ERR_UNAUTHORIZED);
   assert_int_equal(e.client.connected, 0);
@@ -552,14 +589,20 @@ static void test_ca_file_verification(void **state) {
   p.server_name = "localhost";
   p.verify.mode = MOQC_TLS_VERIFY_CA_FILE;
   p.verify.ca_file = path;
-  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, NULL), 0);
+  assert_int_equal(moqc_quic_connect(e.client.ep,
+                                     (struct sockaddr *)&e.server_addr, &p,
+                                     NULL),
+                   0);
   assert_true(run_until(&e, both_connected, NULL, 3000));
   env_stop(&e);
 
   /* The right root but the wrong name. */
   env_start(&e, NULL, NULL);
   p.server_name = "other.example";
-  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, NULL), 0);
+  assert_int_equal(moqc_quic_connect(e.client.ep,
+                                     (struct sockaddr *)&e.server_addr, &p,
+                                     NULL),
+                   0);
   assert_true(run_until(&e, client_closed, NULL, 3000));
   assert_int_equal(e.client.close_err, MOQC_ERR_UNAUTHORIZED);
   env_stop(&e);
@@ -568,7 +611,9 @@ static void test_ca_file_verification(void **state) {
   /* A CA file that does not exist fails at once, without a callback. */
   env_start(&e, NULL, NULL);
   p.verify.ca_file = "/nonexistent/ca.pem";
-  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, NULL),
+  assert_int_equal(moqc_quic_connect(e.client.ep,
+                                     (struct sockaddr *)&e.server_addr, &p,
+                                     NULL),
                    MOQC_ERR_IO);
   assert_int_equal(moqc_quic_endpoint_conn_count(e.client.ep), 0);
   env_stop(&e);
@@ -614,30 +659,37 @@ static void test_reset_and_stop(void **state) {
   int64_t a, b;
   assert_int_equal(moqc_quic_conn_open_stream(c, false, &a), 0);
   assert_int_equal(moqc_quic_conn_open_stream(c, true, &b), 0);
-  assert_int_equal(moqc_quic_conn_write_copy(c, a, (const uint8_t *)"abc", 3, false), 0);
-  assert_int_equal(moqc_quic_conn_write_copy(c, b, (const uint8_t *)"def", 3, false), 0);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, a, (const uint8_t *)"abc", 3, false), 0);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, b, (const uint8_t *)"def", 3, false), 0);
   assert_true(run_until(&e, both_connected, NULL, 100));
   run_for(&e, 30);
   assert_int_equal(rx_of(&e.server, b)->len, 3);
   /* Client resets a; server asks the client to stop sending on b. */
   assert_int_equal(moqc_quic_conn_reset_stream(c, a, 7), 0);
   assert_int_equal(moqc_quic_conn_stop_stream(e.server.conn, b, 9), 0);
-  assert_int_equal(moqc_quic_conn_stop_stream(e.server.conn, 1000, 9), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_quic_conn_stop_stream(e.server.conn, 1000, 9),
+                   MOQC_ERR_NOT_FOUND);
   assert_true(run_until(&e, reset_seen, NULL, 3000));
   assert_true(rx_of(&e.server, a)->was_reset);
   assert_int_equal(rx_of(&e.server, a)->reset_code, 7);
   assert_int_equal(e.client.stop_code, 9);
-  /* ngtcp2 answered the STOP_SENDING with a RESET_STREAM carrying the same code. */
+  /* ngtcp2 answered the STOP_SENDING with a RESET_STREAM carrying the same
+   * code. */
   run_for(&e, 30);
   assert_true(rx_of(&e.server, b)->was_reset);
   assert_int_equal(rx_of(&e.server, b)->reset_code, 9);
   /* b's sending side is gone: writing fails. */
-  assert_true(moqc_quic_conn_write_copy(c, b, (const uint8_t *)"x", 1, false) < 0);
-  assert_true(moqc_quic_conn_write_copy(c, a, (const uint8_t *)"x", 1, false) < 0);
+  assert_true(moqc_quic_conn_write_copy(c, b, (const uint8_t *)"x", 1, false) <
+              0);
+  assert_true(moqc_quic_conn_write_copy(c, a, (const uint8_t *)"x", 1, false) <
+              0);
   env_stop(&e);
 }
 
-/* The server allows 8 bidi streams at once; 60 sequential-ish streams need renewed credit. */
+/* The server allows 8 bidi streams at once; 60 sequential-ish streams need
+ * renewed credit. */
 static void test_stream_limit_renewal(void **state) {
   moqc_quic_settings ss;
   settings_for_test(&ss);
@@ -679,10 +731,11 @@ static void test_stream_limit_renewal(void **state) {
   env_stop(&e);
 }
 
-/* Raw datagrams to the server: an unknown version gets Version Negotiation, a short header for
- * an unknown connection gets a stateless reset, garbage gets nothing. */
-static bool raw_roundtrip(env *e, int fd, const uint8_t *pkt, size_t len, uint8_t *out,
-                          ssize_t *outlen) {
+/* Raw datagrams to the server: an unknown version gets Version Negotiation, a
+ * short header for an unknown connection gets a stateless reset, garbage gets
+ * nothing. */
+static bool raw_roundtrip(env *e, int fd, const uint8_t *pkt, size_t len,
+                          uint8_t *out, ssize_t *outlen) {
   assert_int_equal(sendto(fd, pkt, len, 0, (struct sockaddr *)&e->server_addr,
                           sizeof(e->server_addr)),
                    (ssize_t)len);
@@ -705,7 +758,8 @@ static void test_stateless_replies(void **state) {
   assert_true(fd >= 0);
   uint8_t pkt[1200], out[2048];
   ssize_t n = 0;
-  /* Long header, version 0x1a2a3a4a, DCID 8 bytes, SCID 8 bytes, padded to 1200. */
+  /* Long header, version 0x1a2a3a4a, DCID 8 bytes, SCID 8 bytes, padded to
+   * 1200. */
   memset(pkt, 0, sizeof(pkt));
   pkt[0] = 0xc0;
   pkt[1] = 0x1a, pkt[2] = 0x2a, pkt[3] = 0x3a, pkt[4] = 0x4a;
@@ -721,11 +775,13 @@ static void test_stateless_replies(void **state) {
   assert_memory_equal(out + 6, pkt + 15, 8); /* DCID = our SCID */
   bool v1 = false;
   for (ssize_t i = 7 + 16; i + 4 <= n; i += 4) {
-    v1 = v1 || (out[i] == 0 && out[i + 1] == 0 && out[i + 2] == 0 && out[i + 3] == 1);
+    v1 = v1 ||
+         (out[i] == 0 && out[i + 1] == 0 && out[i + 2] == 0 && out[i + 3] == 1);
   }
   assert_true(v1);
 
-  /* Short header to an unknown 16-byte connection id: a smaller stateless reset. */
+  /* Short header to an unknown 16-byte connection id: a smaller stateless
+   * reset. */
   memset(pkt, 0x5a, 100);
   pkt[0] = 0x41;
   assert_true(raw_roundtrip(&e, fd, pkt, 100, out, &n));
@@ -757,7 +813,8 @@ static void test_handshake_timeout(void **state) {
   getsockname(fd, (struct sockaddr *)&a, &alen);
   nowhere.sin_port = a.sin_port;
   moqc_quic_connect_params p = pin_params();
-  assert_int_equal(moqc_quic_connect(e.client.ep, (struct sockaddr *)&nowhere, &p, NULL), 0);
+  assert_int_equal(
+      moqc_quic_connect(e.client.ep, (struct sockaddr *)&nowhere, &p, NULL), 0);
   uint64_t t0 = uv_hrtime();
   assert_true(run_until(&e, client_closed, NULL, 3000));
   assert_true((uv_hrtime() - t0) / 1000000ULL >= 250);
@@ -771,7 +828,8 @@ static void test_handshake_timeout(void **state) {
 static void test_ipv6(void **state) {
   uv_loop_t loop;
   assert_int_equal(uv_loop_init(&loop), 0);
-  peer *srv = calloc(1, sizeof(peer)), *cli = calloc(1, sizeof(peer)), *cli4 = calloc(1, sizeof(peer));
+  peer *srv = calloc(1, sizeof(peer)), *cli = calloc(1, sizeof(peer)),
+       *cli4 = calloc(1, sizeof(peer));
   srv->echo = true;
   struct sockaddr_in6 a6;
   memset(&a6, 0, sizeof(a6));
@@ -781,22 +839,25 @@ static void test_ipv6(void **state) {
   settings_for_test(&s);
   moqc_quic_settings ss = s;
   ss.cert = g_cert;
-  if (moqc_quic_endpoint_new(&srv->ep, &loop, (struct sockaddr *)&a6, &ss, &callbacks, srv) != 0) {
+  if (moqc_quic_endpoint_new(&srv->ep, &loop, (struct sockaddr *)&a6, &ss,
+                             &callbacks, srv) != 0) {
     free(srv), free(cli), free(cli4);
     uv_loop_close(&loop);
     skip();
   }
   struct sockaddr_in6 lo6 = a6;
   lo6.sin6_addr = in6addr_loopback;
-  assert_int_equal(moqc_quic_endpoint_new(&cli->ep, &loop, (struct sockaddr *)&lo6, &s, &callbacks,
-                                          cli),
+  assert_int_equal(moqc_quic_endpoint_new(&cli->ep, &loop,
+                                          (struct sockaddr *)&lo6, &s,
+                                          &callbacks, cli),
                    0);
   struct sockaddr_in a4;
   memset(&a4, 0, sizeof(a4));
   a4.sin_family = AF_INET;
   a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(moqc_quic_endpoint_new(&cli4->ep, &loop, (struct sockaddr *)&a4, &s, &callbacks,
-                                          cli4),
+  assert_int_equal(moqc_quic_endpoint_new(&cli4->ep, &loop,
+                                          (struct sockaddr *)&a4, &s,
+                                          &callbacks, cli4),
                    0);
   struct sockaddr_in6 dst6 = lo6;
   dst6.sin6_port = htons(moqc_quic_endpoint_port(srv->ep));
@@ -804,26 +865,30 @@ static void test_ipv6(void **state) {
   dst4.sin_port = dst6.sin6_port;
   moqc_quic_connect_params p = pin_params();
   /* Families must match the endpoint's. */
-  assert_int_equal(moqc_quic_connect(cli->ep, (struct sockaddr *)&dst4, &p, NULL),
-                   MOQC_ERR_INVALID_ARGUMENT);
+  assert_int_equal(
+      moqc_quic_connect(cli->ep, (struct sockaddr *)&dst4, &p, NULL),
+      MOQC_ERR_INVALID_ARGUMENT);
   p.server_name = "::1";
-  assert_int_equal(moqc_quic_connect(cli->ep, (struct sockaddr *)&dst6, &p, NULL), 0);
+  assert_int_equal(
+      moqc_quic_connect(cli->ep, (struct sockaddr *)&dst6, &p, NULL), 0);
   p.server_name = "127.0.0.1";
-  assert_int_equal(moqc_quic_connect(cli4->ep, (struct sockaddr *)&dst4, &p, NULL), 0);
+  assert_int_equal(
+      moqc_quic_connect(cli4->ep, (struct sockaddr *)&dst4, &p, NULL), 0);
   uint64_t deadline = uv_hrtime() + 3000000000ULL;
   int64_t sid6 = -1, sid4 = -1;
-  while (uv_hrtime() < deadline && !(sid6 >= 0 && rx_of(cli, sid6)->fin && sid4 >= 0 &&
-                                     rx_of(cli4, sid4)->fin)) {
+  while (uv_hrtime() < deadline && !(sid6 >= 0 && rx_of(cli, sid6)->fin &&
+                                     sid4 >= 0 && rx_of(cli4, sid4)->fin)) {
     uv_run(&loop, UV_RUN_NOWAIT);
     if (sid6 < 0 && cli->conn != NULL) {
       assert_int_equal(moqc_quic_conn_open_stream(cli->conn, false, &sid6), 0);
-      assert_int_equal(moqc_quic_conn_write_copy(cli->conn, sid6, (const uint8_t *)"six", 3, true),
+      assert_int_equal(moqc_quic_conn_write_copy(
+                           cli->conn, sid6, (const uint8_t *)"six", 3, true),
                        0);
     }
     if (sid4 < 0 && cli4->conn != NULL) {
       assert_int_equal(moqc_quic_conn_open_stream(cli4->conn, false, &sid4), 0);
-      assert_int_equal(moqc_quic_conn_write_copy(cli4->conn, sid4, (const uint8_t *)"four", 4,
-                                                 true),
+      assert_int_equal(moqc_quic_conn_write_copy(
+                           cli4->conn, sid4, (const uint8_t *)"four", 4, true),
                        0);
     }
     usleep(200);
@@ -849,8 +914,8 @@ static int count_retry(void *ud, const uint8_t *pkt, size_t len) {
   return MOQC__QUIC_FILTER_PASS;
 }
 
-/* With settings.retry the server answers the first Initial with a Retry; the client follows it
- * and the connection works. */
+/* With settings.retry the server answers the first Initial with a Retry; the
+ * client follows it and the connection works. */
 static void test_retry(void **state) {
   moqc_quic_settings s;
   settings_for_test(&s);
@@ -863,11 +928,13 @@ static void test_retry(void **state) {
   assert_int_equal(retries, 1);
   int64_t sid;
   assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid), 0);
-  assert_int_equal(moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"retry", 5, true), 0);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"retry", 5, true), 0);
   assert_true(run_until(&e, echo_fin_seen, &sid, 3000));
   assert_memory_equal(rx_of(&e.client, sid)->data, "retry", 5);
 
-  /* Raw Initials: without a token the answer is a Retry; a forged token gets nothing. */
+  /* Raw Initials: without a token the answer is a Retry; a forged token gets
+   * nothing. */
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   uint8_t pkt[1200], out[2048];
   ssize_t n;
@@ -881,7 +948,8 @@ static void test_retry(void **state) {
   memset(pkt + off, 0x32, 8), off += 8;
   size_t token_at = off;
   pkt[off++] = 0; /* no token */
-  size_t plen = 1200 - (off + 2); /* the Length field (2-byte varint), then the payload */
+  size_t plen =
+      1200 - (off + 2); /* the Length field (2-byte varint), then the payload */
   pkt[off] = (uint8_t)(0x40 | (plen >> 8));
   pkt[off + 1] = (uint8_t)(plen & 0xff);
   assert_true(raw_roundtrip(&e, fd, pkt, sizeof(pkt), out, &n));
@@ -913,15 +981,18 @@ static void test_reuse_port(void **state) {
   s.cert = g_cert;
   s.reuse_port = true;
   moqc_quic_endpoint *e1, *e2, *e3;
-  assert_int_equal(moqc_quic_endpoint_new(&e1, &loop, (struct sockaddr *)&a, &s, &callbacks, NULL),
+  assert_int_equal(moqc_quic_endpoint_new(&e1, &loop, (struct sockaddr *)&a, &s,
+                                          &callbacks, NULL),
                    0);
   a.sin_port = htons(moqc_quic_endpoint_port(e1));
-  assert_int_equal(moqc_quic_endpoint_new(&e2, &loop, (struct sockaddr *)&a, &s, &callbacks, NULL),
+  assert_int_equal(moqc_quic_endpoint_new(&e2, &loop, (struct sockaddr *)&a, &s,
+                                          &callbacks, NULL),
                    0);
   assert_int_equal(moqc_quic_endpoint_port(e2), moqc_quic_endpoint_port(e1));
   /* Without the option the port is taken. */
   s.reuse_port = false;
-  assert_int_equal(moqc_quic_endpoint_new(&e3, &loop, (struct sockaddr *)&a, &s, &callbacks, NULL),
+  assert_int_equal(moqc_quic_endpoint_new(&e3, &loop, (struct sockaddr *)&a, &s,
+                                          &callbacks, NULL),
                    MOQC_ERR_IO);
   moqc_quic_endpoint_del(e1);
   moqc_quic_endpoint_del(e2);
@@ -929,8 +1000,8 @@ static void test_reuse_port(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-/* A server bound to 0.0.0.0 answers from the address the client used (127.0.0.2 here, while the
- * kernel's own choice towards 127.0.0.1 would be 127.0.0.1). */
+/* A server bound to 0.0.0.0 answers from the address the client used (127.0.0.2
+ * here, while the kernel's own choice towards 127.0.0.1 would be 127.0.0.1). */
 static void test_wildcard_bind_source_address(void **state) {
   uv_loop_t loop;
   assert_int_equal(uv_loop_init(&loop), 0);
@@ -944,26 +1015,30 @@ static void test_wildcard_bind_source_address(void **state) {
   settings_for_test(&s);
   moqc_quic_settings ss = s;
   ss.cert = g_cert;
-  assert_int_equal(moqc_quic_endpoint_new(&srv->ep, &loop, (struct sockaddr *)&any, &ss,
+  assert_int_equal(moqc_quic_endpoint_new(&srv->ep, &loop,
+                                          (struct sockaddr *)&any, &ss,
                                           &callbacks, srv),
                    0);
   struct sockaddr_in lo = any;
   lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(moqc_quic_endpoint_new(&cli->ep, &loop, (struct sockaddr *)&lo, &s, &callbacks,
-                                          cli),
+  assert_int_equal(moqc_quic_endpoint_new(&cli->ep, &loop,
+                                          (struct sockaddr *)&lo, &s,
+                                          &callbacks, cli),
                    0);
   struct sockaddr_in dst = lo;
   dst.sin_addr.s_addr = htonl(0x7f000002); /* 127.0.0.2 */
   dst.sin_port = htons(moqc_quic_endpoint_port(srv->ep));
   moqc_quic_connect_params p = pin_params();
-  assert_int_equal(moqc_quic_connect(cli->ep, (struct sockaddr *)&dst, &p, NULL), 0);
+  assert_int_equal(
+      moqc_quic_connect(cli->ep, (struct sockaddr *)&dst, &p, NULL), 0);
   uint64_t deadline = uv_hrtime() + 3000000000ULL;
   int64_t sid = -1;
   while (uv_hrtime() < deadline && !(sid >= 0 && rx_of(cli, sid)->fin)) {
     uv_run(&loop, UV_RUN_NOWAIT);
     if (sid < 0 && cli->conn != NULL) {
       assert_int_equal(moqc_quic_conn_open_stream(cli->conn, false, &sid), 0);
-      assert_int_equal(moqc_quic_conn_write_copy(cli->conn, sid, (const uint8_t *)"src", 3, true),
+      assert_int_equal(moqc_quic_conn_write_copy(
+                           cli->conn, sid, (const uint8_t *)"src", 3, true),
                        0);
     }
     usleep(200);
@@ -1014,7 +1089,8 @@ static void *cnt_realloc(void *p, size_t n, void *ud) {
   return q;
 }
 
-/* Every allocation of the endpoints and of ngtcp2 goes through settings.mem and is returned. */
+/* Every allocation of the endpoints and of ngtcp2 goes through settings.mem and
+ * is returned. */
 static void test_allocator_hook(void **state) {
   counting cnt = {0, 0};
   moqc_mem mem = {&cnt, cnt_malloc, cnt_free, cnt_calloc, cnt_realloc};
@@ -1027,7 +1103,8 @@ static void test_allocator_hook(void **state) {
   long after_handshake = cnt.total;
   int64_t sid;
   assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid), 0);
-  assert_int_equal(moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"abc", 3, true), 0);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"abc", 3, true), 0);
   assert_true(run_until(&e, echo_fin_seen, &sid, 3000));
   moqc_quic_conn_close(c, 0, NULL);
   assert_true(run_until(&e, both_closed, NULL, 3000));
@@ -1066,11 +1143,15 @@ static void test_many_connections(void **state) {
   moqc_quic_settings s;
   settings_for_test(&s);
   for (int i = 0; i < NCLIENTS; i++) {
-    assert_int_equal(moqc_quic_endpoint_new(&m->eps[i], &e.loop, (struct sockaddr *)&a, &s,
+    assert_int_equal(moqc_quic_endpoint_new(&m->eps[i], &e.loop,
+                                            (struct sockaddr *)&a, &s,
                                             &callbacks, &m->peers[i]),
                      0);
     moqc_quic_connect_params p = pin_params();
-    assert_int_equal(moqc_quic_connect(m->eps[i], (struct sockaddr *)&e.server_addr, &p, NULL), 0);
+    assert_int_equal(moqc_quic_connect(m->eps[i],
+                                       (struct sockaddr *)&e.server_addr, &p,
+                                       NULL),
+                     0);
   }
   /* Each client sends its index once connected. */
   uint64_t deadline = uv_hrtime() + 5000000000ULL;
@@ -1082,8 +1163,10 @@ static void test_many_connections(void **state) {
       if (!started[i] && m->peers[i].conn != NULL) {
         int64_t sid;
         uint8_t msg[2] = {'c', (uint8_t)i};
-        assert_int_equal(moqc_quic_conn_open_stream(m->peers[i].conn, false, &sid), 0);
-        assert_int_equal(moqc_quic_conn_write_copy(m->peers[i].conn, sid, msg, 2, true), 0);
+        assert_int_equal(
+            moqc_quic_conn_open_stream(m->peers[i].conn, false, &sid), 0);
+        assert_int_equal(
+            moqc_quic_conn_write_copy(m->peers[i].conn, sid, msg, 2, true), 0);
         started[i] = true;
         sent++;
       }

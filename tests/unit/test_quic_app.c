@@ -1,8 +1,8 @@
 /*
- * The QUIC connection as the stream transport of an application (moqc_stream_app_ops): a test
- * application on each side, bidi echo of a large stream, a uni stream, datagrams, stream
- * resets, a wake from another thread, and a close by the application seen by the peer's
- * application.
+ * The QUIC connection as the stream transport of an application
+ * (moqc_stream_app_ops): a test application on each side, bidi echo of a large
+ * stream, a uni stream, datagrams, stream resets, a wake from another thread,
+ * and a close by the application seen by the peer's application.
  */
 #include "testutil.h"
 
@@ -34,18 +34,20 @@ typedef struct env {
 
 static moqc_tls_cert *g_cert;
 
-static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud, void *cud) {
+static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud,
+                         void *cud) {
   side *s = ud;
   s->connected++;
   s->conn = conn;
   s->app->t = moqc_quic_conn_transport(conn);
   assert_int_equal(moqc_quic_conn_attach(conn, &tapp_ops, s->app), 0);
-  assert_int_equal(moqc_quic_conn_attach(conn, &tapp_ops, s->app), MOQC_ERR_INVALID_ARGUMENT);
+  assert_int_equal(moqc_quic_conn_attach(conn, &tapp_ops, s->app),
+                   MOQC_ERR_INVALID_ARGUMENT);
   return 0;
 }
 
-static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote, void *ud,
-                     void *cud) {
+static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote,
+                     void *ud, void *cud) {
   side *s = ud;
   s->closed++;
   s->close_err = err;
@@ -57,7 +59,9 @@ static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote, v
 static const moqc_quic_callbacks callbacks = {.on_connection = on_connection,
                                               .on_close = on_close};
 
-static void tick_cb(uv_timer_t *t) { (void)t; }
+static void tick_cb(uv_timer_t *t) {
+  (void)t;
+}
 
 static void env_start(env *e) {
   memset(e, 0, sizeof(*e));
@@ -71,18 +75,21 @@ static void env_start(env *e) {
   moqc_quic_settings s;
   moqc_quic_settings_default(&s);
   s.initial_rtt = 10 * MOQC_MILLISECONDS;
-  s.max_stream_data = 64 * 1024; /* small windows: flow control blocks and unblocks */
+  s.max_stream_data =
+      64 * 1024; /* small windows: flow control blocks and unblocks */
   s.max_stream_window = 64 * 1024;
   e->server.app = calloc(1, sizeof(tapp));
   e->client.app = calloc(1, sizeof(tapp));
   e->server.app->echo = true;
   moqc_quic_settings ss = s;
   ss.cert = g_cert;
-  assert_int_equal(moqc_quic_endpoint_new(&e->server.ep, &e->loop, (struct sockaddr *)&a, &ss,
+  assert_int_equal(moqc_quic_endpoint_new(&e->server.ep, &e->loop,
+                                          (struct sockaddr *)&a, &ss,
                                           &callbacks, &e->server),
                    0);
-  assert_int_equal(moqc_quic_endpoint_new(&e->client.ep, &e->loop, (struct sockaddr *)&a, &s,
-                                          &callbacks, &e->client),
+  assert_int_equal(moqc_quic_endpoint_new(&e->client.ep, &e->loop,
+                                          (struct sockaddr *)&a, &s, &callbacks,
+                                          &e->client),
                    0);
   e->server_addr = a;
   e->server_addr.sin_port = htons(moqc_quic_endpoint_port(e->server.ep));
@@ -122,9 +129,13 @@ static void connect_pinned(env *e) {
   memset(&p, 0, sizeof(p));
   p.server_name = "localhost";
   p.verify.mode = MOQC_TLS_VERIFY_PIN;
-  p.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(g_cert);
+  p.verify.pins =
+      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(
+          g_cert);
   p.verify.npins = 1;
-  assert_int_equal(moqc_quic_connect(e->client.ep, (struct sockaddr *)&e->server_addr, &p, NULL),
+  assert_int_equal(moqc_quic_connect(e->client.ep,
+                                     (struct sockaddr *)&e->server_addr, &p,
+                                     NULL),
                    0);
   assert_true(run_until(e, both_connected, NULL, 3000));
 }
@@ -148,7 +159,9 @@ static void *wake_thread(void *arg) {
   return NULL;
 }
 
-static bool polled(env *e, void *arg) { return e->client.app->polls > *(int *)arg; }
+static bool polled(env *e, void *arg) {
+  return e->client.app->polls > *(int *)arg;
+}
 
 static void test_app_echo(void **state) {
   env e;
@@ -167,14 +180,17 @@ static void test_app_echo(void **state) {
   tapp_queue(c, a.bidi, big, BIG, true);
   tapp_queue(c, a.uni, "uni-data", 8, true);
   free(big);
-  /* The server echoes datagrams? No: the test app only records them; send one each way. */
-  assert_int_equal(c->t.ops->send_datagram(c->t.user_data, (const uint8_t *)"dg", 2), 0);
+  /* The server echoes datagrams? No: the test app only records them; send one
+   * each way. */
+  assert_int_equal(
+      c->t.ops->send_datagram(c->t.user_data, (const uint8_t *)"dg", 2), 0);
   tapp *s = e.server.app;
   bool server_dgram = false;
   uint64_t deadline = uv_hrtime() + 5000000000ULL;
   while (!echo_done(&e, &a) && uv_hrtime() < deadline) {
     if (!server_dgram && s->dgrams > 0) {
-      assert_int_equal(s->t.ops->send_datagram(s->t.user_data, (const uint8_t *)"gd", 2), 0);
+      assert_int_equal(
+          s->t.ops->send_datagram(s->t.user_data, (const uint8_t *)"gd", 2), 0);
       server_dgram = true;
     }
     uv_run(&e.loop, UV_RUN_ONCE);
@@ -195,7 +211,8 @@ static void test_app_echo(void **state) {
   assert_int_equal(c->last_dgram_len, 2);
   assert_memory_equal(c->last_dgram, "gd", 2);
 
-  /* A wake from another thread makes the connection poll the application on its loop. */
+  /* A wake from another thread makes the connection poll the application on its
+   * loop. */
   int before = c->polls;
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, wake_thread, &c->t), 0);
@@ -221,7 +238,8 @@ static void test_app_echo(void **state) {
 
 static bool reset_seen(env *e, void *arg) {
   moqc_stream_id *ids = arg;
-  return tapp_stream(e->server.app, ids[0])->reset && tapp_stream(e->client.app, ids[1])->stopped;
+  return tapp_stream(e->server.app, ids[0])->reset &&
+         tapp_stream(e->client.app, ids[1])->stopped;
 }
 
 static void test_app_reset_stop(void **state) {
@@ -236,7 +254,8 @@ static void test_app_reset_stop(void **state) {
   tapp_queue(c, ids[0], "abc", 3, false);
   tapp_queue(c, ids[1], "def", 3, false);
   uint64_t deadline = uv_hrtime() + 2000000000ULL;
-  while ((tapp_stream(s, ids[0])->rx_len < 3 || tapp_stream(s, ids[1])->rx_len < 3) &&
+  while ((tapp_stream(s, ids[0])->rx_len < 3 ||
+          tapp_stream(s, ids[1])->rx_len < 3) &&
          uv_hrtime() < deadline) {
     uv_run(&e.loop, UV_RUN_ONCE);
   }

@@ -1,7 +1,8 @@
 /*
- * moq-lite sessions over real QUIC on loopback: a publisher node connects to a relay node with
- * ALPN moq-lite-05, the relay mirrors the announced broadcast, a viewer on the relay subscribes
- * and reads the groups; then the publisher's session closes and the relay's session hears it.
+ * moq-lite sessions over real QUIC on loopback: a publisher node connects to a
+ * relay node with ALPN moq-lite-05, the relay mirrors the announced broadcast,
+ * a viewer on the relay subscribes and reads the groups; then the publisher's
+ * session closes and the relay's session hears it.
  */
 #include "test_session_harness.h"
 
@@ -36,7 +37,8 @@ static uint32_t version_for_alpn(const char *alpn) {
   return MOQC_SESSION_VERSION_LEGACY;
 }
 
-static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud, void *cud) {
+static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud,
+                         void *cud) {
   qside *q = ud;
   q->connected++;
   snprintf(q->alpn, sizeof(q->alpn), "%s", alpn);
@@ -57,8 +59,8 @@ static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud, void 
   return rv;
 }
 
-static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote, void *ud,
-                     void *cud) {
+static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote,
+                     void *ud, void *cud) {
   qside *q = ud;
   q->closed++;
   q->close_app = app;
@@ -69,7 +71,9 @@ static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote, v
 static const moqc_quic_callbacks callbacks = {.on_connection = on_connection,
                                               .on_close = on_close};
 
-static void tick_cb(uv_timer_t *t) { (void)t; }
+static void tick_cb(uv_timer_t *t) {
+  (void)t;
+}
 
 typedef struct qenv {
   uv_loop_t loop;
@@ -77,7 +81,9 @@ typedef struct qenv {
   qside pub_side, relay_side;
 } qenv;
 
-static void step(qenv *e) { uv_run(&e->loop, UV_RUN_ONCE); }
+static void step(qenv *e) {
+  uv_run(&e->loop, UV_RUN_ONCE);
+}
 
 static void test_session_over_quic(void **state) {
   qenv e;
@@ -96,15 +102,19 @@ static void test_session_over_quic(void **state) {
   moqc_quic_settings s;
   moqc_quic_settings_default(&s);
   s.initial_rtt = 10 * MOQC_MILLISECONDS;
-  e.pub_side = (qside){.n = &P, .origin_id = ID_P, .perspective = MOQC_SESSION_CLIENT};
-  e.relay_side = (qside){.n = &R, .origin_id = ID_R, .perspective = MOQC_SESSION_SERVER};
+  e.pub_side =
+      (qside){.n = &P, .origin_id = ID_P, .perspective = MOQC_SESSION_CLIENT};
+  e.relay_side =
+      (qside){.n = &R, .origin_id = ID_R, .perspective = MOQC_SESSION_SERVER};
   moqc_quic_settings rs = s;
   rs.cert = g_cert;
-  assert_int_equal(moqc_quic_endpoint_new(&e.relay_side.ep, &e.loop, (struct sockaddr *)&a, &rs,
+  assert_int_equal(moqc_quic_endpoint_new(&e.relay_side.ep, &e.loop,
+                                          (struct sockaddr *)&a, &rs,
                                           &callbacks, &e.relay_side),
                    0);
-  assert_int_equal(moqc_quic_endpoint_new(&e.pub_side.ep, &e.loop, (struct sockaddr *)&a, &s,
-                                          &callbacks, &e.pub_side),
+  assert_int_equal(moqc_quic_endpoint_new(&e.pub_side.ep, &e.loop,
+                                          (struct sockaddr *)&a, &s, &callbacks,
+                                          &e.pub_side),
                    0);
   struct sockaddr_in ra = a;
   ra.sin_port = htons(moqc_quic_endpoint_port(e.relay_side.ep));
@@ -116,11 +126,15 @@ static void test_session_over_quic(void **state) {
   memset(&cp, 0, sizeof(cp));
   cp.server_name = "localhost";
   cp.verify.mode = MOQC_TLS_VERIFY_PIN;
-  cp.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(g_cert);
+  cp.verify.pins =
+      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(
+          g_cert);
   cp.verify.npins = 1;
-  assert_int_equal(moqc_quic_connect(e.pub_side.ep, (struct sockaddr *)&ra, &cp, NULL), 0);
+  assert_int_equal(
+      moqc_quic_connect(e.pub_side.ep, (struct sockaddr *)&ra, &cp, NULL), 0);
 
-  /* A viewer on the relay: the track is requested from the publisher on demand. */
+  /* A viewer on the relay: the track is requested from the publisher on demand.
+   */
   uint64_t deadline = uv_hrtime() + 5000000000ULL;
   viewer v;
   bool have_viewer = false;
@@ -128,10 +142,12 @@ static void test_session_over_quic(void **state) {
   while (uv_hrtime() < deadline) {
     step(&e);
     if (!have_viewer && e.relay_side.sess != NULL &&
-        moqc_session_version(e.relay_side.sess) == MOQC_SESSION_VERSION_LITE_05) {
+        moqc_session_version(e.relay_side.sess) ==
+            MOQC_SESSION_VERSION_LITE_05) {
       /* Wait for the mirror of demo/bbb to appear on R. */
       moqc_broadcast_consumer *bc = NULL;
-      if (moqc_origin_consumer_consume_broadcast(R.cons, moqc_str_c("demo/bbb"), &bc) == 0) {
+      if (moqc_origin_consumer_consume_broadcast(R.cons, moqc_str_c("demo/bbb"),
+                                                 &bc) == 0) {
         moqc_broadcast_consumer_del(bc);
         viewer_new(&v, &R, "demo/bbb", "video");
         have_viewer = true;
@@ -172,7 +188,8 @@ static void test_session_over_quic(void **state) {
   /* The publisher's session closes cleanly: the relay's session closes too. */
   moqc_session_close(e.pub_side.sess, 0, "done");
   deadline = uv_hrtime() + 3000000000ULL;
-  while ((e.pub_side.closed == 0 || e.relay_side.closed == 0) && uv_hrtime() < deadline) {
+  while ((e.pub_side.closed == 0 || e.relay_side.closed == 0) &&
+         uv_hrtime() < deadline) {
     step(&e);
   }
   assert_int_equal(e.pub_side.closed, 1);

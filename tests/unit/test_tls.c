@@ -1,6 +1,6 @@
 /*
- * TLS identities: generated certificates (validity, names, key type), fingerprints, PEM export
- * and load, pin matching, fingerprint parsing.
+ * TLS identities: generated certificates (validity, names, key type),
+ * fingerprints, PEM export and load, pin matching, fingerprint parsing.
  */
 #include "testutil.h"
 
@@ -39,13 +39,15 @@ static void test_generate_default(void **state) {
   assert_int_equal(gnutls_x509_crt_get_version(crt), 3);
   /* ECDSA P-256. */
   unsigned bits = 0;
-  assert_int_equal(gnutls_x509_crt_get_pk_algorithm(crt, &bits), GNUTLS_PK_ECDSA);
+  assert_int_equal(gnutls_x509_crt_get_pk_algorithm(crt, &bits),
+                   GNUTLS_PK_ECDSA);
   assert_int_equal(bits, 256);
   char buf[256];
   size_t len = sizeof(buf);
   unsigned critical = 0;
-  assert_int_equal(gnutls_x509_crt_get_subject_alt_name(crt, 0, buf, &len, &critical),
-                   GNUTLS_SAN_DNSNAME);
+  assert_int_equal(
+      gnutls_x509_crt_get_subject_alt_name(crt, 0, buf, &len, &critical),
+      GNUTLS_SAN_DNSNAME);
   assert_int_equal(len, 9);
   assert_memory_equal(buf, "localhost", 9);
   assert_true(gnutls_x509_crt_check_hostname(crt, "localhost"));
@@ -59,15 +61,16 @@ static void test_generate_names_and_cap(void **state) {
   const char *names[] = {"relay.example", "127.0.0.1", "::1", "localhost"};
   moqc_tls_cert *cert = NULL;
   /* Asking for 30 days still yields 14. */
-  assert_int_equal(moqc_tls_cert_generate(&cert, names, 4, NOW, 30U * 86400U, NULL), 0);
+  assert_int_equal(
+      moqc_tls_cert_generate(&cert, names, 4, NOW, 30U * 86400U, NULL), 0);
   gnutls_x509_crt_t crt = parse_der(cert);
   assert_int_equal((int64_t)(gnutls_x509_crt_get_expiration_time(crt) -
                              gnutls_x509_crt_get_activation_time(crt)),
                    14 * 86400);
   char dn[256];
   size_t dnlen = sizeof(dn);
-  assert_int_equal(gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, dn,
-                                                 &dnlen),
+  assert_int_equal(gnutls_x509_crt_get_dn_by_oid(
+                       crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, dn, &dnlen),
                    0);
   assert_string_equal(dn, "relay.example");
   assert_true(gnutls_x509_crt_check_hostname(crt, "relay.example"));
@@ -78,8 +81,9 @@ static void test_generate_names_and_cap(void **state) {
   /* The second SAN is an IPv4 address. */
   uint8_t ip[16];
   size_t iplen = sizeof(ip);
-  assert_int_equal(gnutls_x509_crt_get_subject_alt_name(crt, 1, ip, &iplen, NULL),
-                   GNUTLS_SAN_IPADDRESS);
+  assert_int_equal(
+      gnutls_x509_crt_get_subject_alt_name(crt, 1, ip, &iplen, NULL),
+      GNUTLS_SAN_IPADDRESS);
   assert_int_equal(iplen, 4);
   assert_int_equal(ip[0], 127);
   gnutls_x509_crt_deinit(crt);
@@ -96,7 +100,8 @@ static void test_generate_names_and_cap(void **state) {
 
   const char *bad[] = {""};
   cert = NULL;
-  assert_int_equal(moqc_tls_cert_generate(&cert, bad, 1, NOW, 0, NULL), MOQC_ERR_INVALID_ARGUMENT);
+  assert_int_equal(moqc_tls_cert_generate(&cert, bad, 1, NOW, 0, NULL),
+                   MOQC_ERR_INVALID_ARGUMENT);
   assert_null(cert);
 }
 
@@ -105,7 +110,8 @@ static void test_fingerprint(void **state) {
   moqc_tls_cert *a = NULL, *b = NULL;
   assert_int_equal(moqc_tls_cert_generate(&a, NULL, 0, NOW, 0, NULL), 0);
   assert_int_equal(moqc_tls_cert_generate(&b, NULL, 0, NOW, 0, NULL), 0);
-  /* The fingerprint is the SHA-256 of the DER, stable across calls, different per cert. */
+  /* The fingerprint is the SHA-256 of the DER, stable across calls, different
+   * per cert. */
   size_t len;
   const uint8_t *der = moqc_tls_cert_der(a, &len);
   uint8_t h[32];
@@ -117,12 +123,14 @@ static void test_fingerprint(void **state) {
   assert_string_equal(hex1, hex2);
   assert_int_equal(strlen(hex1), 64);
   for (size_t i = 0; i < 64; i++) {
-    assert_true((hex1[i] >= '0' && hex1[i] <= '9') || (hex1[i] >= 'a' && hex1[i] <= 'f'));
+    assert_true((hex1[i] >= '0' && hex1[i] <= '9') ||
+                (hex1[i] >= 'a' && hex1[i] <= 'f'));
   }
   uint8_t parsed[32];
   assert_int_equal(moqc_tls_fingerprint_parse(hex1, parsed), 0);
   assert_memory_equal(parsed, h, 32);
-  assert_memory_not_equal(moqc_tls_cert_fingerprint(a), moqc_tls_cert_fingerprint(b), 32);
+  assert_memory_not_equal(moqc_tls_cert_fingerprint(a),
+                          moqc_tls_cert_fingerprint(b), 32);
 
   /* Pins: match one of several, mismatch otherwise. */
   uint8_t pins[2][32];
@@ -159,12 +167,15 @@ static void test_fingerprint_parse(void **state) {
   hex[62] = '\0';
   assert_int_equal(moqc_tls_fingerprint_parse(hex, out), MOQC_ERR_MALFORMED);
   char longer[70];
-  snprintf(longer, sizeof(longer), "%s%s", colon + 3 * 31, "0000000000000000000000000000000000000000000000000000000000000000");
+  snprintf(longer, sizeof(longer), "%s%s", colon + 3 * 31,
+           "0000000000000000000000000000000000000000000000000000000000000000");
   assert_int_equal(moqc_tls_fingerprint_parse(longer, out), MOQC_ERR_MALFORMED);
   assert_int_equal(moqc_tls_fingerprint_parse("abc", out), MOQC_ERR_MALFORMED);
-  assert_int_equal(moqc_tls_fingerprint_parse(
-                       "zz00000000000000000000000000000000000000000000000000000000000000", out),
-                   MOQC_ERR_MALFORMED);
+  assert_int_equal(
+      moqc_tls_fingerprint_parse(
+          "zz00000000000000000000000000000000000000000000000000000000000000",
+          out),
+      MOQC_ERR_MALFORMED);
   assert_int_equal(moqc_tls_fingerprint_parse(NULL, out), MOQC_ERR_MALFORMED);
   for (int i = 0; i < 32; i++) {
     assert_int_equal(out[i], 0xee);
@@ -181,11 +192,14 @@ static void test_pem_roundtrip(void **state) {
   assert_true(cn > 0 && kn > 0);
   assert_non_null(strstr(cpem, "BEGIN CERTIFICATE"));
   assert_non_null(strstr(kpem, "PRIVATE KEY"));
-  assert_int_equal(moqc_tls_cert_export_pem(a, false, cpem, 10), MOQC_ERR_NOBUF);
+  assert_int_equal(moqc_tls_cert_export_pem(a, false, cpem, 10),
+                   MOQC_ERR_NOBUF);
   cn = moqc_tls_cert_export_pem(a, false, cpem, sizeof(cpem));
 
-  assert_int_equal(moqc_tls_cert_load_pem(&b, cpem, (size_t)cn, kpem, (size_t)kn, NULL), 0);
-  assert_memory_equal(moqc_tls_cert_fingerprint(a), moqc_tls_cert_fingerprint(b), 32);
+  assert_int_equal(
+      moqc_tls_cert_load_pem(&b, cpem, (size_t)cn, kpem, (size_t)kn, NULL), 0);
+  assert_memory_equal(moqc_tls_cert_fingerprint(a),
+                      moqc_tls_cert_fingerprint(b), 32);
   moqc_tls_cert_del(b);
   b = NULL;
 
@@ -199,11 +213,13 @@ static void test_pem_roundtrip(void **state) {
   close(cfd);
   close(kfd);
   assert_int_equal(moqc_tls_cert_load_pem_files(&b, cpath, kpath, NULL), 0);
-  assert_memory_equal(moqc_tls_cert_fingerprint(a), moqc_tls_cert_fingerprint(b), 32);
+  assert_memory_equal(moqc_tls_cert_fingerprint(a),
+                      moqc_tls_cert_fingerprint(b), 32);
   moqc_tls_cert_del(b);
   b = NULL;
-  assert_int_equal(moqc_tls_cert_load_pem_files(&b, "/nonexistent/cert.pem", kpath, NULL),
-                   MOQC_ERR_IO);
+  assert_int_equal(
+      moqc_tls_cert_load_pem_files(&b, "/nonexistent/cert.pem", kpath, NULL),
+      MOQC_ERR_IO);
   unlink(cpath);
   unlink(kpath);
 
@@ -213,10 +229,12 @@ static void test_pem_roundtrip(void **state) {
   char opem[4096];
   moqc_ssize on = moqc_tls_cert_export_pem(other, true, opem, sizeof(opem));
   assert_true(on > 0);
-  assert_int_equal(moqc_tls_cert_load_pem(&b, cpem, (size_t)cn, opem, (size_t)on, NULL),
-                   MOQC_ERR_MALFORMED);
-  assert_int_equal(moqc_tls_cert_load_pem(&b, "junk", 4, kpem, (size_t)kn, NULL),
-                   MOQC_ERR_MALFORMED);
+  assert_int_equal(
+      moqc_tls_cert_load_pem(&b, cpem, (size_t)cn, opem, (size_t)on, NULL),
+      MOQC_ERR_MALFORMED);
+  assert_int_equal(
+      moqc_tls_cert_load_pem(&b, "junk", 4, kpem, (size_t)kn, NULL),
+      MOQC_ERR_MALFORMED);
   assert_null(b);
   moqc_tls_cert_del(other);
   moqc_tls_cert_del(a);
@@ -234,15 +252,20 @@ static void test_alpn_list(void **state) {
   assert_int_equal(moqc__alpn_list_parse(&l, ",a,,b,", NULL), 0);
   assert_int_equal(l.n, 2);
   moqc__alpn_list_free(&l, NULL);
-  assert_int_equal(moqc__alpn_list_parse(&l, ",,", NULL), MOQC_ERR_INVALID_ARGUMENT);
-  assert_int_equal(moqc__alpn_list_parse(&l, NULL, NULL), MOQC_ERR_INVALID_ARGUMENT);
+  assert_int_equal(moqc__alpn_list_parse(&l, ",,", NULL),
+                   MOQC_ERR_INVALID_ARGUMENT);
+  assert_int_equal(moqc__alpn_list_parse(&l, NULL, NULL),
+                   MOQC_ERR_INVALID_ARGUMENT);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_generate_default),   cmocka_unit_test(test_generate_names_and_cap),
-      cmocka_unit_test(test_fingerprint),        cmocka_unit_test(test_fingerprint_parse),
-      cmocka_unit_test(test_pem_roundtrip),      cmocka_unit_test(test_alpn_list),
+      cmocka_unit_test(test_generate_default),
+      cmocka_unit_test(test_generate_names_and_cap),
+      cmocka_unit_test(test_fingerprint),
+      cmocka_unit_test(test_fingerprint_parse),
+      cmocka_unit_test(test_pem_roundtrip),
+      cmocka_unit_test(test_alpn_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
