@@ -16,16 +16,18 @@
  * and close with an application code. Events arrive through
  * moqc_quic_callbacks.
  *
- * The stream ids and the callbacks map one to one onto the abstract stream
- * transport of <moqc/session.h>: on_stream_data returns the bytes consumed
- * (credited to flow control) like moqc_session_read_stream, on_stream_acked
- * reports what moqc_session_add_ack_offset takes.
+ * Instead of the stream API, a connection can carry a stream application (a
+ * moq-lite session, <moqc/session.h>): moqc_quic_conn_transport gives the
+ * session its moqc_transport, moqc_quic_conn_attach makes the connection drive
+ * it (read_stream, pulled writev_stream ranges sent zero-copy, write and ack
+ * offsets, flow-control blocking, resets, stops, datagrams, poll, expiry).
  *
  * Threads: an endpoint, its connections and their callbacks belong to the
  * thread running the libuv loop given at creation; no function here is
- * thread-safe. The moqc_tls_cert functions are thread-safe on distinct objects,
+ * thread-safe except the wake operation of an attached application's
+ * transport. The moqc_tls_cert functions are thread-safe on distinct objects,
  * and a moqc_tls_cert may be shared read-only by endpoints on several threads
- * once created.
+ * once created. Added in 0.1.
  */
 #ifndef MOQC_QUIC_H
 #define MOQC_QUIC_H
