@@ -197,14 +197,12 @@ static void http_try_parse(moqc_ws_conn *c) {
     c->req.streaming = false;
     c->req.on_abort = NULL;
     c->req.abort_ud = NULL;
+    /* HTTP/1.0 connections close after one response (no keep-alive negotiation). */
     moqc_str conn_hdr;
     bool close = r->version_minor == 0;
-    if (moqc_http_request_header(&c->req, "connection", &conn_hdr)) {
-      if (moqc__http1_list_has(conn_hdr, "close")) {
-        close = true;
-      } else if (moqc__http1_list_has(conn_hdr, "keep-alive")) {
-        close = false;
-      }
+    if (moqc_http_request_header(&c->req, "connection", &conn_hdr) &&
+        moqc__http1_list_has(conn_hdr, "close")) {
+      close = true;
     }
     c->req.close_after = close;
     c->srv->st.route(c->srv->st.user_data, &c->req);
