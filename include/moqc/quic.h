@@ -474,7 +474,8 @@ MOQC_EXTERN moqc_transport moqc_quic_conn_transport(moqc_quic_conn *conn);
  * connection; app is passed to every op). Call it from on_connection (so no
  * stream byte arrives before it) or later, once. From then on the connection
  * drives the application instead of the stream callbacks: read_stream gets the
- * bytes (its return value is credited to flow control), writev_stream is pulled
+ * bytes (its return value is credited to flow control; bytes it does not
+ * consume are not offered again), writev_stream is pulled
  * whenever packets can be sent (its ranges are sent straight from its buffers
  * and acknowledged with add_ack_offset), block_stream / unblock_stream follow
  * flow control, recv_reset, recv_stop_sending (together with the stream's
@@ -498,6 +499,9 @@ typedef struct moqc_quic_conn_stats {
   uint64_t bytes_in_flight;
   uint64_t packets_sent;
   uint64_t packets_received;
+  /** UDP payload bytes sent and received (QUIC packets, headers and all). */
+  uint64_t bytes_sent;
+  uint64_t bytes_received;
 } moqc_quic_conn_stats;
 
 /** Fills *st with the connection's current statistics. */

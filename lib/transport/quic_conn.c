@@ -567,6 +567,7 @@ void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote,
   memset(&pi, 0, sizeof(pi));
   conn_path(c, &path, remote, remotelen);
   c->pkts_recv++;
+  c->bytes_recv += len;
   int rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, c->ep->recv_ts);
   if (rv == 0) {
     moqc__ep_mark_dirty(c->ep, c);
@@ -738,6 +739,8 @@ void moqc_quic_conn_get_stats(const moqc_quic_conn *conn,
   memset(st, 0, sizeof(*st));
   st->packets_sent = conn->pkts_sent;
   st->packets_received = conn->pkts_recv;
+  st->bytes_sent = conn->bytes_sent;
+  st->bytes_received = conn->bytes_recv;
   if (conn->conn == NULL) {
     return;
   }

@@ -137,7 +137,8 @@ struct moqc_quic_conn {
   moqc_quic_conn *prev, *next;             /* the endpoint's list */
   moqc_quic_conn *dirty_prev, *dirty_next; /* the endpoint's dirty list */
   uint64_t pkts_sent, pkts_recv;
-  unsigned handles; /* libuv handles still open (timer, async) */
+  uint64_t bytes_sent, bytes_recv; /* UDP payload bytes */
+  unsigned handles;                /* libuv handles still open (timer, async) */
   /* the attached stream application (quic_app.c) */
   const moqc_stream_app_ops *app_ops;
   void *app;

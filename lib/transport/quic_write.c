@@ -193,6 +193,7 @@ int moqc__conn_write_streams(moqc_quic_conn *c, moqc_tstamp ts) {
                          (const struct sockaddr *)ps.path.local.addr,
                          (socklen_t)ps.path.local.addrlen);
     c->pkts_sent++;
+    c->bytes_sent += (uint64_t)nwrite;
     pkts++;
     idle_calls = 0;
   }

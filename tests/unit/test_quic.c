@@ -376,6 +376,8 @@ static void test_echo_stream_datagram_close(void **state) {
   moqc_quic_conn_stats st;
   moqc_quic_conn_get_stats(c, &st);
   assert_true(st.packets_sent > 0 && st.packets_received > 0);
+  assert_true(st.bytes_sent >= st.packets_sent * 20);
+  assert_true(st.bytes_received >= st.packets_received * 20);
   assert_true(st.smoothed_rtt > 0);
 
   moqc_quic_conn_close(c, 42, "bye");
