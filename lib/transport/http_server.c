@@ -116,7 +116,12 @@ void moqc_http_server_del(moqc_http_server *srv, void (*done)(void *), void *ud)
   }
 }
 
-static void http_drop_connection(uv_handle_t *h) { free(h); }
+static void http_drop_connection(uv_handle_t *h) {
+  moqc_http_server *srv = h->data;
+  moqc_mem_free(srv->mem, h);
+  srv->pending_closes--;
+  moqc__http_server_maybe_free(srv);
+}
 
 static void http_on_connection(uv_stream_t *l, int status) {
   moqc_http_server *srv = l->data;
@@ -125,9 +130,11 @@ static void http_on_connection(uv_stream_t *l, int status) {
   }
   if (srv->nconns >= srv->st.max_connections) {
     /* Over the cap: accept and close at once, so the backlog does not fill. */
-    uv_tcp_t *t = malloc(sizeof(*t));
+    uv_tcp_t *t = moqc_mem_malloc(srv->mem, sizeof(*t));
     if (t != NULL) {
       uv_tcp_init(srv->loop, t);
+      t->data = srv;
+      srv->pending_closes++;
       if (uv_accept(l, (uv_stream_t *)t) == 0) {
         MOQC_LOG(srv->st.log, MOQC_LOG_WARN, "http: connection cap %zu reached",
                  srv->st.max_connections);
