@@ -76,7 +76,52 @@ static void on_signal(uv_signal_t *sig, int signum) {
   relay_stop(r);
 }
 
-static void on_wake(uv_async_t *async) { relay_fetch_poll_all(async->data); }
+static void on_wake(uv_async_t *async) {
+  relay *r = async->data;
+
+  if (r->stats_pub != NULL) {
+    moqc_stats_publisher_serve(r->stats_pub, relay_now(r));
+  }
+  relay_fetch_poll_all(r);
+}
+
+static void on_stats_tick(uv_timer_t *t) {
+  relay *r = t->data;
+  size_t written = 0;
+  int rv = moqc_stats_publisher_drain(r->stats_pub, relay_now(r), &written);
+
+  if (rv != 0) {
+    relay_logf(&r->log, MOQC_LOG_WARN, "stats: drain failed: %s", moqc_strerror(rv));
+  } else if (written > 0) {
+    relay_logf(&r->log, MOQC_LOG_DEBUG, "stats: %zu documents written", written);
+  }
+}
+
+static int start_stats(relay *r) {
+  moqc_stats_publisher_settings set;
+  int rv;
+
+  moqc_stats_publisher_settings_default(&set);
+  set.prefix = moqc_str_c(r->cfg->stats_prefix);
+  set.node = moqc_str_c(r->cfg->stats_node);
+  set.wake = r->waker;
+  rv = moqc_stats_publisher_new(&r->stats_pub, r->registry, r->producer, &set);
+  if (rv != 0) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "stats: cannot publish the stats broadcast: %s",
+               moqc_strerror(rv));
+    return -1;
+  }
+  relay_logf(&r->log, MOQC_LOG_INFO, "stats broadcast %.*s every %llu s",
+             (int)moqc_stats_publisher_path(r->stats_pub).len,
+             moqc_stats_publisher_path(r->stats_pub).ptr,
+             (unsigned long long)r->cfg->stats_interval);
+  uv_timer_init(r->loop, &r->stats_timer);
+  r->stats_timer.data = r;
+  r->handles_open++;
+  /* The first tick fires at once, then every interval. */
+  uv_timer_start(&r->stats_timer, on_stats_tick, 0, r->cfg->stats_interval * 1000);
+  return 0;
+}
 
 /* A model waker: may run on any thread. */
 static void wake_loop(void *ud) { uv_async_send(ud); }
@@ -195,6 +240,9 @@ int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
   uv_signal_start(&r->sigint, on_signal, SIGINT);
   uv_signal_start(&r->sigterm, on_signal, SIGTERM);
 
+  if (cfg->stats_enabled && start_stats(r) != 0) {
+    return -1;
+  }
   if (cfg->web_http_listen != NULL &&
       listen_http(r, &r->web, cfg->web_http_listen, relay_route_public, "web") != 0) {
     return -1;
@@ -214,6 +262,11 @@ void relay_stop(relay *r) {
   r->stopping = true;
   relay_conn_close_all(r);
   relay_fetch_abort_all(r);
+  if (r->stats_pub != NULL) {
+    uv_close((uv_handle_t *)&r->stats_timer, on_handle_closed);
+    moqc_stats_publisher_del(r->stats_pub);
+    r->stats_pub = NULL;
+  }
   if (r->web != NULL) {
     moqc_http_server_del(r->web, on_server_gone, r);
     r->web = NULL;

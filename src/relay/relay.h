@@ -40,6 +40,9 @@ struct relay {
   moqc_origin_producer *producer;
   moqc_origin_consumer *consumer;
   moqc_stats_registry *registry;
+  /** The stats broadcast <prefix>/node/<node>, drained every stats interval (NULL when off). */
+  moqc_stats_publisher *stats_pub;
+  uv_timer_t stats_timer;
   moqc_http_server *web;
   moqc_http_server *internal;
   uv_signal_t sigint, sigterm;
