@@ -1,7 +1,8 @@
 /*
  * Fuzz target: a moq-lite session's stream read path. The first byte picks the version and the
  * perspective; the rest is a script of operations on peer-opened streams: feed bytes (with or
- * without FIN), reset, stop, poll, drain the write side (acknowledging everything). The session
+ * without FIN), reset, stop, poll, drain the write side (acknowledging everything), datagrams,
+ * stream closes and expiry. The session
  * serves one published broadcast and mirrors into a second origin, so the publisher and
  * subscriber halves are both reachable. It must never crash, leak or use freed memory, and the
  * bytes it consumes must always be all the bytes given.
@@ -190,13 +191,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       moqc_session_poll(s, now);
       break;
     default:
-      if (arg & 1) {
+      if ((arg & 3) == 1) {
         moqc_session_close_stream(s, id, now);
-      } else {
+      } else if ((arg & 3) == 0) {
         now += (moqc_tstamp)arg * MOQC_SECONDS;
         if (moqc_session_get_expiry(s) <= now) {
           moqc_session_handle_expiry(s, now);
         }
+      } else {
+        /* A datagram of the next arg / 4 bytes. */
+        size_t len = (size_t)(arg >> 2);
+        if (len > (size_t)(end - p)) {
+          len = (size_t)(end - p);
+        }
+        moqc_session_recv_datagram(s, p, len, now);
+        p += len;
       }
       break;
     }
