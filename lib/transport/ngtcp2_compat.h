@@ -31,6 +31,9 @@ static inline int moqc__conn_shutdown_stream_read(ngtcp2_conn *conn,
                                                   int64_t sid, uint64_t code) {
   return ngtcp2_conn_shutdown_stream_read(conn, 0, sid, code);
 }
+/* 1.x keeps an Initial packet's token as a pointer and a length. */
+#define MOQC__HD_TOKEN(hd) ((hd)->token)
+#define MOQC__HD_TOKENLEN(hd) ((hd)->tokenlen)
 /* 1.x servers must say that original_dcid is set. */
 #define MOQC__TP_SET_ORIGINAL_DCID(tp, cid)                                    \
   do {                                                                         \
@@ -70,6 +73,8 @@ static inline int moqc__conn_shutdown_stream_read(ngtcp2_conn *conn,
   do {                                                                         \
     (tp)->original_dcid = (cid);                                               \
   } while (0)
+#define MOQC__HD_TOKEN(hd) ((hd)->token.base)
+#define MOQC__HD_TOKENLEN(hd) ((hd)->token.len)
 
 #endif
 

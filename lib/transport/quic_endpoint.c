@@ -506,16 +506,16 @@ static void ep_handle_packet(moqc_quic_endpoint *ep, const uint8_t *pkt,
   if (ep->settings.retry) {
     /* Address validation: a first Initial gets a Retry; only a valid token
      * opens state. */
-    if (hd.token.len == 0 ||
-        hd.token.base[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+    if (MOQC__HD_TOKENLEN(&hd) == 0 ||
+        MOQC__HD_TOKEN(&hd)[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
       ep_send_retry(ep, &hd, src, srclen);
       return;
     }
     if (ngtcp2_crypto_verify_retry_token(
-            &odcid, hd.token.base, hd.token.len, ep->token_secret,
-            sizeof(ep->token_secret), hd.version, (const ngtcp2_sockaddr *)src,
-            (ngtcp2_socklen)srclen, &hd.dcid, EP_RETRY_TOKEN_LIFETIME,
-            moqc__quic_now()) != 0) {
+            &odcid, MOQC__HD_TOKEN(&hd), MOQC__HD_TOKENLEN(&hd),
+            ep->token_secret, sizeof(ep->token_secret), hd.version,
+            (const ngtcp2_sockaddr *)src, (ngtcp2_socklen)srclen, &hd.dcid,
+            EP_RETRY_TOKEN_LIFETIME, moqc__quic_now()) != 0) {
       return;
     }
     podcid = &odcid;
