@@ -489,12 +489,13 @@ void moqc__wsq_credit_conn(moqc__wsq *c) {
     return;
   }
   if (c->recv_max - c->recv_consumed < window / 2 + 1 && c->recv_consumed + window > c->recv_max) {
-    c->recv_max = c->recv_consumed + window;
     moqc__qmux_frame f;
     memset(&f, 0, sizeof(f));
     f.type = MOQC__QMUX_MAX_DATA;
-    f.max = c->recv_max;
-    (void)moqc__wsq_queue_frame(c, &f);
+    f.max = c->recv_consumed + window;
+    if (moqc__wsq_queue_frame(c, &f) == 0) {
+      c->recv_max = f.max; /* Raised only when the frame is queued: else retried later. */
+    }
   }
 }
 
@@ -504,13 +505,14 @@ static void wsq_credit_stream(moqc__wsq *c, moqc__wsq_stream *s) {
     return;
   }
   if (s->recv_max - s->recv_consumed < s->recv_window / 2 + 1) {
-    s->recv_max = s->recv_consumed + s->recv_window;
     moqc__qmux_frame f;
     memset(&f, 0, sizeof(f));
     f.type = MOQC__QMUX_MAX_STREAM_DATA;
     f.stream_id = (uint64_t)s->id;
-    f.max = s->recv_max;
-    (void)moqc__wsq_queue_frame(c, &f);
+    f.max = s->recv_consumed + s->recv_window;
+    if (moqc__wsq_queue_frame(c, &f) == 0) {
+      s->recv_max = f.max;
+    }
   }
 }
 
@@ -608,12 +610,13 @@ void moqc__wsq_sweep(moqc__wsq *c, moqc_tstamp ts) {
     uint64_t want = c->peer_closed[k] + initial;
     uint64_t step = initial / 4 > 0 ? initial / 4 : 1;
     if (want >= c->max_streams_adv[k] + step && want <= MOQC__QMUX_MAX_STREAMS_LIMIT) {
-      c->max_streams_adv[k] = want;
       moqc__qmux_frame f;
       memset(&f, 0, sizeof(f));
       f.type = k == WSQ_UNI ? MOQC__QMUX_MAX_STREAMS_UNI : MOQC__QMUX_MAX_STREAMS_BIDI;
       f.max = want;
-      (void)moqc__wsq_queue_frame(c, &f);
+      if (moqc__wsq_queue_frame(c, &f) == 0) {
+        c->max_streams_adv[k] = want;
+      }
     }
   }
 }
