@@ -610,7 +610,22 @@ static void test_ca_file_verification(void **state) {
   env_stop(&e);
   unlink(path);
 
+  /* The system roots do not trust a self-signed certificate. */
+  env_start(&e, NULL, NULL);
+  p.verify.mode = MOQC_TLS_VERIFY_SYSTEM;
+  p.verify.ca_file = NULL;
+  p.server_name = "localhost";
+  assert_int_equal(moqc_quic_connect(e.client.ep,
+                                     (struct sockaddr *)&e.server_addr, &p,
+                                     NULL),
+                   0);
+  assert_true(run_until(&e, client_closed, NULL, 3000));
+  assert_int_equal(e.client.close_err, MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(e.server.connected, 0);
+  env_stop(&e);
+
   /* A CA file that does not exist fails at once, without a callback. */
+  p.verify.mode = MOQC_TLS_VERIFY_CA_FILE;
   env_start(&e, NULL, NULL);
   p.verify.ca_file = "/nonexistent/ca.pem";
   assert_int_equal(moqc_quic_connect(e.client.ep,
