@@ -33,6 +33,13 @@ struct sub_track {
   bool ended;
   /** The preferences last sent upstream (SUBSCRIBE or SUBSCRIBE_UPDATE). */
   moqc_subscription sent;
+  /** lite-05 SUBSCRIBE_END: no group at or above end_group will come. */
+  bool has_end;
+  uint64_t end_group;
+  /** One above the highest group received. */
+  uint64_t next_seq;
+  /** Ended, but groups below end_group are still on their way: finish when they arrive. */
+  bool finish_pending;
 };
 
 /** Frees a track: rejects or drops the local side with err, cancels its streams. */

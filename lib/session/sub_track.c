@@ -278,6 +278,20 @@ int moqc__sess_sub_track_info_read(moqc_session *s, sess_stream *st, const uint8
   return 0;
 }
 
+/* Finishes an ended track once every group below its END bound arrived (a Subscribe stream's
+ * FIN may be read before group streams still on their way). */
+static void track_maybe_finish(sub_track *t) {
+  if (!t->ended || t->tp == NULL) {
+    return;
+  }
+  if (t->has_end && t->end_group != 0 && t->next_seq < t->end_group) {
+    t->finish_pending = true;
+    return;
+  }
+  t->finish_pending = false;
+  (void)moqc_track_producer_finish(t->tp);
+}
+
 int moqc__sess_sub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_t **p,
                              const uint8_t *end, bool fin) {
   sub_track *t = moqc__sess_sub_track_by_stream(s, st->id);
@@ -293,18 +307,22 @@ int moqc__sess_sub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_
       }
       return 0;
     }
-    /* START/OK and DROP need no action; END is followed by the FIN. */
+    /* START/OK and DROP need no action; END bounds the groups still to come. */
+    if (t != NULL && m.kind == MOQC_LITE_SUBSCRIBE_END) {
+      t->has_end = true;
+      t->end_group = m.group;
+    }
   }
   if (fin) {
     st->rx_done = true;
     if (t != NULL && t->tp != NULL && !t->ended) {
       /* The publisher ended the subscription: the track is finished. The entry stays so that
        * group streams still on their way are accepted, until the track goes unused. */
-      (void)moqc_track_producer_finish(t->tp);
       t->ended = true;
       t->sub_stream = MOQC_STREAM_NONE;
       moqc__sess_queue_fin(s, st);
       st->kind = SK_DISCARD;
+      track_maybe_finish(t);
     }
   }
   return 0;
@@ -368,6 +386,12 @@ static int group_start(moqc_session *s, sess_stream *st, sub_group_rx *g, const 
   }
   g->header_read = true;
   g->timescale = t->info.timescale != 0 ? t->info.timescale : MOQC_TIMESCALE_MILLI;
+  if (m.sequence + 1 > t->next_seq) {
+    t->next_seq = m.sequence + 1;
+  }
+  if (t->finish_pending) {
+    track_maybe_finish(t);
+  }
   moqc__lite_frame_reader_init(&g->fr, s->version);
   return 0;
 }

@@ -297,6 +297,86 @@ static void test_bad_group_streams(void **state) {
   node_del(&S);
 }
 
+/* The @moq/net 0.3.4 publisher's own bytes (shared/vectors/moq-lite-05.txt, connection 0),
+ * replayed against our relay session: announce, TRACK_INFO, two groups, SUBSCRIBE_END,
+ * unannounce. */
+static void test_js_publisher_replay(void **state) {
+  node R;
+  node_new(&R, ID_R);
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_SERVER, MOQC_SESSION_VERSION_LITE_05, ID_R, &R);
+  raw_peer *P = &l.raw;
+  raw_open(P, true, "01 0B 01 05 08 C0 0A A9 E6 56 8B 8F CF", true);
+  raw_pump(&l);
+  /* Our Announce request; the JS answers it and stops reading our Setup stream. */
+  raw_expect(P, 1, "01 09 00 C0 00 0A 0B 0C 0D 0E 0F", false);
+  P->tp.ops->stop_sending(P->tp.user_data, 3, 0);
+  raw_send(P, 1, "09 C0 0A A9 E6 56 8B 8F CF 01 0B 01 08 64 65 6D 6F 2F 62 62 62 00", false);
+  raw_pump(&l);
+  moqc_origin_announced *cur;
+  assert_int_equal(moqc_origin_consumer_announced(R.cons, &cur), 0);
+  moqc_origin_announce ev;
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), 0);
+  assert_non_null(ev.broadcast);
+  assert_int_equal(ev.hop_count, 1);
+  assert_int_equal(ev.hops[0], 0xAA9E6568B8FCFULL);
+  moqc_broadcast_consumer_del(ev.broadcast);
+
+  viewer v;
+  viewer_new(&v, &R, "demo/bbb", "video");
+  assert_int_equal(viewer_subscribe(&v), MOQC_ERR_PENDING);
+  raw_pump(&l);
+  raw_expect(P, 5, "06 0F 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F", false);
+  raw_send(P, 5, "06 01 00 67 10 43 E8", true);
+  raw_pump(&l);
+  P->tp.ops->stop_sending(P->tp.user_data, 5, 0);
+  assert_int_equal(viewer_subscribe(&v), 0);
+  raw_pump(&l);
+  raw_expect(P, 5, "06 0F 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F", true);
+  raw_stream *sub = raw_get(P, 9, false);
+  assert_non_null(sub);
+  assert_true(sub->rx_len > 0 && sub->rx[0] == 0x02);
+  /* The publisher's groups, then START + END (exclusive 2) and FIN. */
+  raw_open(P, true, "00 02 00 00 47 D0 03 AA BB CC 40 42 02 DD EE", true);
+  raw_open(P, true, "00 02 00 01 4F A0 03 AA BB CC 40 42 02 DD EE", true);
+  raw_send(P, 9, "00 01 00 01 01 02", true);
+  raw_pump(&l);
+  uint64_t expect_ts[2][2] = {{1000, 1033}, {2000, 2033}};
+  int groups = 0;
+  moqc_group_consumer *gc;
+  int rv;
+  while ((rv = moqc_track_subscriber_recv_group(v.ts, &gc, v.w)) == 0) {
+    uint64_t seq = moqc_group_consumer_sequence(gc);
+    assert_true(seq < 2);
+    moqc_rcbuf *buf;
+    uint64_t ts;
+    for (int f = 0; f < 2; f++) {
+      assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, &ts, v.w), 0);
+      assert_int_equal(ts, expect_ts[seq][f]);
+      assert_int_equal(moqc_rcbuf_len(buf), f == 0 ? 3 : 2);
+      moqc_rcbuf_decref(buf);
+    }
+    assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, &ts, v.w), MOQC_END);
+    moqc_group_consumer_del(gc);
+    groups++;
+  }
+  assert_int_equal(groups, 2);
+  assert_int_equal(rv, MOQC_END);
+  /* We FIN our side of the ended subscription. */
+  assert_true(raw_get(P, 9, false)->rx_fin);
+
+  /* Unannounce. */
+  raw_send(P, 1, "0B 00 08 64 65 6D 6F 2F 62 62 62 00", false);
+  raw_pump(&l);
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), 0);
+  assert_null(ev.broadcast);
+  assert_false(moqc_session_is_closed(l.s));
+  moqc_origin_announced_del(cur);
+  viewer_del(&v);
+  raw_link_del(&l);
+  node_del(&R);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_example_lite05),
@@ -308,6 +388,7 @@ int main(void) {
       cmocka_unit_test(test_legacy_server_lite02),
       cmocka_unit_test(test_legacy_no_common_version),
       cmocka_unit_test(test_bad_group_streams),
+      cmocka_unit_test(test_js_publisher_replay),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
