@@ -245,15 +245,18 @@ uint8_t *moqc__ep_send_slot(moqc_quic_endpoint *ep) {
   return ep->sendbuf + ep->nsend * MOQC__QUIC_MAX_UDP;
 }
 
-/* True when a is a concrete (not wildcard) IPv4 or IPv6 address. */
-static bool ep_addr_specified(const struct sockaddr *a) {
-  if (a->sa_family == AF_INET) {
-    return ((const struct sockaddr_in *)a)->sin_addr.s_addr !=
-           htonl(INADDR_ANY);
+/* True when a is a concrete (not wildcard) IPv4 or IPv6 address. Copies
+ * instead of casting: a sockaddr pointer promises no alignment. */
+static bool ep_addr_specified(const struct sockaddr *a, socklen_t len) {
+  if (a->sa_family == AF_INET && (size_t)len >= sizeof(struct sockaddr_in)) {
+    struct sockaddr_in in;
+    memcpy(&in, a, sizeof(in));
+    return in.sin_addr.s_addr != htonl(INADDR_ANY);
   }
-  if (a->sa_family == AF_INET6) {
-    return !IN6_IS_ADDR_UNSPECIFIED(
-        &((const struct sockaddr_in6 *)a)->sin6_addr);
+  if (a->sa_family == AF_INET6 && (size_t)len >= sizeof(struct sockaddr_in6)) {
+    struct sockaddr_in6 in6;
+    memcpy(&in6, a, sizeof(in6));
+    return !IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr);
   }
   return false;
 }
@@ -267,7 +270,7 @@ void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len,
   ep->sendsrclen[ep->nsend] = 0;
   if (ep->pktinfo && src != NULL && srclen > 0 &&
       (size_t)srclen <= sizeof(struct sockaddr_storage) &&
-      ep_addr_specified(src)) {
+      ep_addr_specified(src, srclen)) {
     memcpy(&ep->sendsrc[ep->nsend], src, (size_t)srclen);
     ep->sendsrclen[ep->nsend] = srclen;
   }
@@ -291,17 +294,18 @@ static size_t ep_add_pktinfo(const moqc_quic_endpoint *ep, size_t i,
   if (ep->sendsrclen[i] == 0) {
     return used;
   }
-  const struct sockaddr *src = (const struct sockaddr *)&ep->sendsrc[i];
+  /* sockaddr_storage is aligned for every address type. */
+  const struct sockaddr_storage *src = &ep->sendsrc[i];
+  const struct sockaddr_in *src4 = (const struct sockaddr_in *)src;
+  const struct sockaddr_in6 *src6 = (const struct sockaddr_in6 *)src;
   struct cmsghdr *cm = (struct cmsghdr *)(void *)(ctrl + used);
-  if (src->sa_family == AF_INET ||
-      IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)src)->sin6_addr)) {
+  if (src->ss_family == AF_INET || IN6_IS_ADDR_V4MAPPED(&src6->sin6_addr)) {
     struct in_pktinfo pi;
     memset(&pi, 0, sizeof(pi));
-    if (src->sa_family == AF_INET) {
-      pi.ipi_spec_dst = ((const struct sockaddr_in *)src)->sin_addr;
+    if (src->ss_family == AF_INET) {
+      pi.ipi_spec_dst = src4->sin_addr;
     } else {
-      memcpy(&pi.ipi_spec_dst,
-             &((const struct sockaddr_in6 *)src)->sin6_addr.s6_addr[12], 4);
+      memcpy(&pi.ipi_spec_dst, &src6->sin6_addr.s6_addr[12], 4);
     }
     cm->cmsg_level = IPPROTO_IP;
     cm->cmsg_type = IP_PKTINFO;
@@ -311,8 +315,8 @@ static size_t ep_add_pktinfo(const moqc_quic_endpoint *ep, size_t i,
   } else {
     struct in6_pktinfo pi;
     memset(&pi, 0, sizeof(pi));
-    pi.ipi6_addr = ((const struct sockaddr_in6 *)src)->sin6_addr;
-    pi.ipi6_ifindex = ((const struct sockaddr_in6 *)src)->sin6_scope_id;
+    pi.ipi6_addr = src6->sin6_addr;
+    pi.ipi6_ifindex = src6->sin6_scope_id;
     cm->cmsg_level = IPPROTO_IPV6;
     cm->cmsg_type = IPV6_PKTINFO;
     cm->cmsg_len = CMSG_LEN(sizeof(pi));
@@ -729,7 +733,7 @@ static int ep_socket(moqc_quic_endpoint *ep, const struct sockaddr *addr) {
   if (getsockname(ep->fd, (struct sockaddr *)&ep->local, &ep->locallen) != 0) {
     return MOQC_ERR_IO;
   }
-  if (!ep_addr_specified((const struct sockaddr *)&ep->local)) {
+  if (!ep_addr_specified((const struct sockaddr *)&ep->local, ep->locallen)) {
     int one = 1;
     bool ok =
         setsockopt(ep->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0 ||
