@@ -377,6 +377,64 @@ static void test_js_publisher_replay(void **state) {
   node_del(&R);
 }
 
+/* The @moq/net 0.3.4 publisher over the legacy handshake (shared/vectors/legacy-moql.txt,
+ * connection 0), replayed against our relay session: lite-02 announce, untyped SUBSCRIBE_OK,
+ * groups without timestamps, FIN at the end of the track. */
+static void test_js_legacy_publisher_replay(void **state) {
+  node R;
+  node_new(&R, ID_R);
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_SERVER, MOQC_SESSION_VERSION_LEGACY, ID_R, &R);
+  raw_peer *P = &l.raw;
+  raw_open(P, false,
+           "20 00 31 03 C0 00 00 00 FF 0D AD 02 C0 00 00 00 FF 0D AD 01 C0 00 00 00 FF 00 00 0E "
+           "03 02 80 00 A4 55 80 04 0B 5A 01 07 0B 6D 6F 71 2D 6C 69 74 65 2D 6A 73",
+           false);
+  raw_pump(&l);
+  raw_expect(P, 0, "21 00 09 C0 00 00 00 FF 0D AD 02 00", false);
+  raw_expect(P, 1, "01 01 00", false);
+  raw_send(P, 1, "0A 01 08 64 65 6D 6F 2F 62 62 62", false);
+  raw_pump(&l);
+  viewer v;
+  viewer_new(&v, &R, "demo/bbb", "video");
+  viewer_subscribe(&v);
+  raw_pump(&l);
+  /* lite-02: no Track stream; the track is accepted at once, SUBSCRIBE has the priority only. */
+  assert_int_equal(viewer_subscribe(&v), 0);
+  raw_expect(P, 5, "02 11 00 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F 00", false);
+  raw_send(P, 5, "00", false);
+  raw_open(P, true, "00 02 00 00 03 AA BB CC 02 DD EE", true);
+  raw_open(P, true, "00 02 00 01 03 AA BB CC 02 DD EE", true);
+  raw_pump(&l);
+  raw_send(P, 5, "", true);
+  raw_pump(&l);
+  int groups = 0;
+  moqc_group_consumer *gc;
+  int rv;
+  while ((rv = moqc_track_subscriber_recv_group(v.ts, &gc, v.w)) == 0) {
+    moqc_rcbuf *buf;
+    assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, NULL, v.w), 0);
+    assert_memory_equal(moqc_rcbuf_data(buf), "\xAA\xBB\xCC", 3);
+    moqc_rcbuf_decref(buf);
+    assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, NULL, v.w), 0);
+    assert_memory_equal(moqc_rcbuf_data(buf), "\xDD\xEE", 2);
+    moqc_rcbuf_decref(buf);
+    moqc_group_consumer_del(gc);
+    groups++;
+  }
+  assert_int_equal(groups, 2);
+  assert_int_equal(rv, MOQC_END);
+  raw_send(P, 1, "0A 00 08 64 65 6D 6F 2F 62 62 62", false);
+  raw_pump(&l);
+  moqc_broadcast_consumer *bc;
+  assert_int_equal(moqc_origin_consumer_consume_broadcast(R.cons, moqc_str_c("demo/bbb"), &bc),
+                   MOQC_ERR_NOT_FOUND);
+  assert_false(moqc_session_is_closed(l.s));
+  viewer_del(&v);
+  raw_link_del(&l);
+  node_del(&R);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_example_lite05),
@@ -389,6 +447,7 @@ int main(void) {
       cmocka_unit_test(test_legacy_no_common_version),
       cmocka_unit_test(test_bad_group_streams),
       cmocka_unit_test(test_js_publisher_replay),
+      cmocka_unit_test(test_js_legacy_publisher_replay),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
