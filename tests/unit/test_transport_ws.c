@@ -104,6 +104,8 @@ static void env_on_guard(uv_timer_t *t) {
   uv_stop(t->loop);
 }
 
+static const char *env_host = "127.0.0.1";
+
 static void env_init(env *e, moqc_http_server_settings *st) {
   memset(e, 0, sizeof(*e));
   assert_int_equal(uv_loop_init(&e->loop), 0);
@@ -113,7 +115,7 @@ static void env_init(env *e, moqc_http_server_settings *st) {
   st->route = env_route;
   st->user_data = e;
   assert_int_equal(moqc_http_server_new(&e->srv, &e->loop, st, NULL), 0);
-  assert_int_equal(moqc_http_server_listen(e->srv, "127.0.0.1", 0), 0);
+  assert_int_equal(moqc_http_server_listen(e->srv, env_host, 0), 0);
   e->port = moqc_http_server_port(e->srv);
   assert_true(e->port > 0);
 }
@@ -1039,6 +1041,43 @@ static void test_ping_and_idle(void **state) {
   env_free(&e);
 }
 
+/* A server on the IPv6 any-address (dual stack) answers IPv4 clients; bad addresses are refused. */
+static void *health_client(void *p) {
+  http_case *h = p;
+  int fd = raw_connect(h->port, 2000);
+  static const char r1[] = "GET /health HTTP/1.0\r\n\r\n";
+  raw_send(fd, r1, sizeof(r1) - 1);
+  bool eof;
+  raw_read_all(fd, h->out[0], sizeof(h->out[0]), &eof);
+  close(fd);
+  return NULL;
+}
+
+static void test_dual_stack_listen(void **state) {
+  env e;
+  moqc_http_server_settings st;
+  env_settings(&st);
+  env_host = "::";
+  env_init(&e, &st);
+  env_host = "127.0.0.1";
+  http_case h;
+  memset(&h, 0, sizeof(h));
+  h.port = e.port;
+  env_run_thread(&e, health_client, &h);
+  assert_non_null(strstr(h.out[0], "HTTP/1.1 200 OK\r\n"));
+  assert_non_null(strstr(h.out[0], "Connection: close\r\n"));
+  assert_non_null(strstr(h.out[0], "\r\n\r\nok"));
+  moqc_http_server *other;
+  moqc_http_server_settings_default(&st);
+  st.route = env_route;
+  assert_int_equal(moqc_http_server_new(&other, &e.loop, &st, NULL), 0);
+  assert_int_equal(moqc_http_server_listen(other, "not an address", 0), MOQC_ERR_INVALID_ARGUMENT);
+  /* The port is taken by e.srv. */
+  assert_int_equal(moqc_http_server_listen(other, "::", e.port), MOQC_ERR_IO);
+  moqc_http_server_del(other, NULL, NULL);
+  env_free(&e);
+}
+
 /* The connection cap: connections beyond it are closed at once. */
 typedef struct cap_case {
   int port;
@@ -1239,6 +1278,7 @@ int main(void) {
       cmocka_unit_test(test_oversize_message),
       cmocka_unit_test(test_text_message),
       cmocka_unit_test(test_connection_cap),
+      cmocka_unit_test(test_dual_stack_listen),
       cmocka_unit_test(test_ping_and_idle),
       cmocka_unit_test(test_wake_from_thread),
       cmocka_unit_test(test_npm_client_handshake),
