@@ -435,6 +435,59 @@ static void test_js_legacy_publisher_replay(void **state) {
   node_del(&R);
 }
 
+/* The @moq/net 0.3.4 publisher on lite-04 (shared/vectors/moq-lite-04.txt, connection 0):
+ * the sender appends its own id to the hops; SUBSCRIBE_OK is typed with the preferences. */
+static void test_js_lite04_publisher_replay(void **state) {
+  node R;
+  node_new(&R, ID_R);
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_SERVER, MOQC_SESSION_VERSION_LITE_04, ID_R, &R);
+  raw_peer *P = &l.raw;
+  raw_pump(&l);
+  raw_expect(P, 1, "01 09 00 C0 00 0A 0B 0C 0D 0E 0F", false);
+  raw_send(P, 1, "13 01 08 64 65 6D 6F 2F 62 62 62 01 C0 17 8B 71 28 4E 46 F3", false);
+  raw_pump(&l);
+  moqc_origin_announced *cur;
+  assert_int_equal(moqc_origin_consumer_announced(R.cons, &cur), 0);
+  moqc_origin_announce ev;
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), 0);
+  assert_int_equal(ev.hop_count, 1);
+  assert_int_equal(ev.hops[0], 0x178B71284E46F3ULL);
+  moqc_broadcast_consumer_del(ev.broadcast);
+  viewer v;
+  viewer_new(&v, &R, "demo/bbb", "video");
+  viewer_subscribe(&v);
+  raw_pump(&l);
+  assert_int_equal(viewer_subscribe(&v), 0);
+  raw_stream *sub = raw_get(P, 5, false);
+  assert_non_null(sub);
+  assert_int_equal(sub->rx[0], 0x02);
+  raw_send(P, 5, "00 05 01 00 00 00 00", false);
+  raw_open(P, true, "00 02 00 00 03 AA BB CC 02 DD EE", true);
+  raw_open(P, true, "00 02 00 01 03 AA BB CC 02 DD EE", true);
+  raw_pump(&l);
+  int groups = 0;
+  moqc_group_consumer *gc;
+  while (moqc_track_subscriber_recv_group(v.ts, &gc, v.w) == 0) {
+    uint64_t count;
+    assert_int_equal(moqc_group_consumer_finished(gc, &count, v.w), 0);
+    assert_int_equal(count, 2);
+    moqc_group_consumer_del(gc);
+    groups++;
+  }
+  assert_int_equal(groups, 2);
+  /* The end of the announcement. */
+  raw_send(P, 1, "0B 00 08 64 65 6D 6F 2F 62 62 62 00", false);
+  raw_pump(&l);
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), 0);
+  assert_null(ev.broadcast);
+  moqc_origin_announced_del(cur);
+  assert_false(moqc_session_is_closed(l.s));
+  viewer_del(&v);
+  raw_link_del(&l);
+  node_del(&R);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_example_lite05),
@@ -448,6 +501,7 @@ int main(void) {
       cmocka_unit_test(test_bad_group_streams),
       cmocka_unit_test(test_js_publisher_replay),
       cmocka_unit_test(test_js_legacy_publisher_replay),
+      cmocka_unit_test(test_js_lite04_publisher_replay),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
