@@ -1,30 +1,53 @@
 /*
- * moqc: command-line publisher, subscriber and load generator.
+ * moqc: command-line publisher, subscriber and announce lister (see docs/CLI.md).
  */
 #include <moqc/moqc.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
-    "Usage: moqc COMMAND [ARGS]\n"
-    "\n"
-    "Commands (each needs a transport, still being built; see README, Status):\n"
-    "  pub URL BROADCAST   publish synthetic frames\n"
-    "  sub URL BROADCAST   subscribe and check what arrives\n"
-    "  announced URL [P]   list broadcasts under a prefix\n"
-    "  --version           print the version\n"
-    "  --help              show this text\n";
+#include "args.h"
+#include "cmd.h"
 
 int main(int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+  char err[512];
+  cli_opts o;
+  int rv;
+
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    fputs(cli_usage_main(), argc < 2 ? stderr : stdout);
+    return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
     printf("moqc %s\n", MOQC_VERSION);
-    return 0;
+    return CLI_EXIT_OK;
   }
-  if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-    fputs(usage, stdout);
-    return 0;
+  rv = cli_parse(argc - 1, argv + 1, &o, err, sizeof(err));
+  if (rv == CLI_PARSE_HELP) {
+    fputs(cli_usage(o.cmd), stdout);
+    return CLI_EXIT_OK;
   }
-  fputs(usage, stderr);
-  return 2;
+  if (rv != CLI_PARSE_OK) {
+    fprintf(stderr, "moqc: %s\n", err);
+    return CLI_EXIT_USAGE;
+  }
+  if (!cli_url_supported(&o.url)) {
+    fprintf(stderr, "moqc: %s: %s is not available yet; use ws:// or http:// (WebSocket)\n",
+            o.url_text,
+            o.url.scheme == CLI_SCHEME_HTTPS ? "WebTransport (https://)" : "raw QUIC (moql://)");
+    return CLI_EXIT_ERROR;
+  }
+  /* A relay closing during a write must not kill us (transport.h). */
+  signal(SIGPIPE, SIG_IGN);
+  switch (o.cmd) {
+  case CLI_CMD_PUB:
+    return cli_cmd_pub(&o);
+  case CLI_CMD_SUB:
+    return cli_cmd_sub(&o);
+  case CLI_CMD_ANNOUNCED:
+    return cli_cmd_announced(&o);
+  }
+  return CLI_EXIT_USAGE;
 }

@@ -32,4 +32,16 @@ int payload_write(uint8_t *buf, size_t len, const payload_info *info);
  */
 int payload_check(const uint8_t *buf, size_t len, payload_info *info);
 
+/**
+ * Checks a frame in the format of tests/interop/payload.mjs (the npm peers): the ASCII header
+ * "g<group>f<frame>:" (decimal, no leading '+'/'-'), then filler bytes i = header length.. with
+ * value (group * 31 + frame * 7 + i) & 0xff. Returns 0 and fills *group and *frame, or -1 when
+ * the frame is not in that format or a byte is wrong.
+ */
+int payload_check_npm(const uint8_t *buf, size_t len, uint64_t *group, uint64_t *frame);
+
+/** Writes a frame in the npm peers' format (for tests); returns 0, or -1 when len is too short
+ * for the header. */
+int payload_write_npm(uint8_t *buf, size_t len, uint64_t group, uint64_t frame);
+
 #endif /* MOQC_CLI_PAYLOAD_H */

@@ -78,11 +78,12 @@ double summary_latency_ms(summary *s, double p) {
 size_t summary_json(summary *s, char *buf, size_t cap) {
   int n = snprintf(buf, cap,
                    "{\"groups\":%llu,\"frames\":%llu,\"bytes\":%llu,\"bad_frames\":%llu,"
-                   "\"gaps\":%llu,\"latency_p50_ms\":%.3f,\"latency_p90_ms\":%.3f,"
+                   "\"gaps\":%llu,\"aborted_groups\":%llu,\"latency_p50_ms\":%.3f,\"latency_p90_ms\":%.3f,"
                    "\"latency_p99_ms\":%.3f,\"latency_max_ms\":%.3f}",
                    (unsigned long long)s->groups, (unsigned long long)s->frames,
                    (unsigned long long)s->bytes, (unsigned long long)s->bad_frames,
-                   (unsigned long long)s->gaps, summary_latency_ms(s, 50),
+                   (unsigned long long)s->gaps, (unsigned long long)s->aborted_groups,
+                   summary_latency_ms(s, 50),
                    summary_latency_ms(s, 90), summary_latency_ms(s, 99),
                    summary_latency_ms(s, 100));
   return n < 0 ? 0 : (size_t)n;

@@ -17,6 +17,7 @@ typedef struct summary {
   uint64_t bytes;
   uint64_t bad_frames;   /* frames that failed payload_check */
   uint64_t gaps;         /* frame sequences skipped between consecutive frames of a group */
+  uint64_t aborted_groups; /* groups that ended with an error (reset, too old, dropped) */
   uint64_t first_group;  /* valid when groups > 0 */
   uint64_t last_group;
   uint64_t *latency_us;  /* one sample per checked frame */
