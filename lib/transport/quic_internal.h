@@ -235,6 +235,13 @@ const struct sockaddr *moqc__ep_packet_local(const moqc_quic_endpoint *ep,
                                              socklen_t *len);
 /** Sends every committed datagram (sendmmsg). */
 void moqc__ep_flush(moqc_quic_endpoint *ep);
+/** Polls for writability too (a send was blocked) or stops doing so. */
+void moqc__ep_want_writable(moqc_quic_endpoint *ep, bool on);
+/** True when a is a concrete (not wildcard) IPv4 or IPv6 address. */
+bool moqc__ep_addr_specified(const struct sockaddr *a, socklen_t len);
+/** Reads and dispatches what the socket holds, running the writes after every
+ * batch (quic_recv.c). */
+void moqc__ep_recv(moqc_quic_endpoint *ep);
 /** Marks conn as having work for the write loop (runs before the loop next
  * blocks). */
 void moqc__ep_mark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn);
