@@ -21,7 +21,10 @@
  *
  * Threads: a session and its transport belong to one thread at a time, the one whose loop drives
  * them; no function here is thread-safe except moqc_transport_ops.wake, which the session calls
- * from model wakers that may run on any thread.
+ * from model wakers that may run on any thread. No session function may be called from inside a
+ * transport operation, and the session calls no transport operation re-entrantly.
+ *
+ * Everything here was added in 0.1.0. See docs/SESSION.md.
  */
 #ifndef MOQC_SESSION_H
 #define MOQC_SESSION_H
@@ -187,6 +190,15 @@ typedef struct moqc_session_settings {
   moqc_log log;
   /** The allocator of the session (NULL = default; must outlive it). */
   const moqc_mem *mem;
+  /**
+   * lite-05 server only (may be NULL): called once when the client's SETUP arrives, before the
+   * session serves anything, with the SETUP Path parameter (empty when absent; valid during the
+   * call). On raw QUIC this is the request path: the callback may root and scope the session
+   * with moqc_session_attach_origins, or refuse it with moqc_session_close.
+   */
+  void (*on_setup)(moqc_session *s, moqc_str path, void *user_data);
+  /** Passed to on_setup. */
+  void *user_data;
 } moqc_session_settings;
 
 /** Fills s with the defaults listed above. */
@@ -250,6 +262,17 @@ MOQC_EXTERN uint32_t moqc_session_version(const moqc_session *s);
 
 /** Returns the peer's origin id from its lite-05 SETUP (0 when unknown). */
 MOQC_EXTERN uint64_t moqc_session_peer_origin(const moqc_session *s);
+
+/**
+ * Replaces the session's origin handles and usage context (same meaning and ownership as in
+ * moqc_session_new; each may be NULL), for a server that learns the request path from the
+ * client's SETUP (settings.on_setup). Allowed only before the session serves (before start, or
+ * inside on_setup). Returns 0, MOQC_ERR_INVALID_ARGUMENT once serving, or MOQC_ERR_NOMEM
+ * (handles unchanged).
+ */
+MOQC_EXTERN int moqc_session_attach_origins(moqc_session *s, const moqc_origin_consumer *publish,
+                                            const moqc_origin_producer *mirror,
+                                            moqc_usage_ctx *usage);
 
 /**
  * Hands received stream bytes in: data[0..len), then the end of the stream when fin. A stream

@@ -100,6 +100,16 @@ int moqc__sess_setup_read(moqc_session *s, sess_stream *st, const uint8_t **p, c
     MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "peer SETUP: origin %llu",
              (unsigned long long)s->peer_origin);
     if (s->is_server) {
+      if (s->settings.on_setup != NULL) {
+        moqc_str path = {"", 0};
+        if ((m.present & MOQC_LITE_SETUP_HAS_PATH) != 0) {
+          path = m.path;
+        }
+        s->settings.on_setup(s, path, s->settings.user_data);
+        if (s->closed) {
+          return 0;
+        }
+      }
       if ((rv = moqc__sess_on_ready(s)) < 0 || (rv = moqc__sess_unpark(s)) < 0) {
         return rv;
       }

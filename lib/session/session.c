@@ -81,29 +81,12 @@ int moqc_session_new_versioned(moqc_session **out, int settings_version,
   if (moqc_waker_new(&s->waker, sess_wake, s, mem) != 0) {
     goto fail;
   }
-  if (publish != NULL) {
-    rv = usage != NULL ? moqc_origin_consumer_with_usage(publish, usage, &s->publish)
-                       : moqc_origin_consumer_clone(publish, &s->publish);
-    if (rv != 0) {
-      goto fail;
-    }
-  }
-  if (mirror != NULL) {
-    rv = usage != NULL ? moqc_origin_producer_with_usage(mirror, usage, &s->mirror)
-                       : moqc_origin_producer_clone(mirror, &s->mirror);
-    if (rv != 0) {
-      goto fail;
-    }
-  }
-  if (usage != NULL) {
-    moqc_usage_ctx_incref(usage);
-    s->usage = usage;
+  if ((rv = moqc_session_attach_origins(s, publish, mirror, usage)) != 0) {
+    goto fail;
   }
   *out = s;
   return 0;
 fail:
-  moqc_origin_consumer_del(s->publish);
-  moqc_origin_producer_del(s->mirror);
   if (s->waker != NULL) {
     moqc_waker_close(s->waker);
   }
@@ -111,6 +94,37 @@ fail:
   moqc_mem_free(mem, s->announce_prefix);
   moqc_mem_free(mem, s);
   return rv;
+}
+
+int moqc_session_attach_origins(moqc_session *s, const moqc_origin_consumer *publish,
+                                const moqc_origin_producer *mirror, moqc_usage_ctx *usage) {
+  moqc_origin_consumer *c = NULL;
+  moqc_origin_producer *p = NULL;
+  int rv = 0;
+  if (s->serving || s->closed) {
+    return MOQC_ERR_INVALID_ARGUMENT;
+  }
+  if (publish != NULL) {
+    rv = usage != NULL ? moqc_origin_consumer_with_usage(publish, usage, &c)
+                       : moqc_origin_consumer_clone(publish, &c);
+  }
+  if (rv == 0 && mirror != NULL) {
+    rv = usage != NULL ? moqc_origin_producer_with_usage(mirror, usage, &p)
+                       : moqc_origin_producer_clone(mirror, &p);
+  }
+  if (rv != 0) {
+    moqc_origin_consumer_del(c);
+    moqc_origin_producer_del(p);
+    return rv;
+  }
+  moqc_origin_consumer_del(s->publish);
+  moqc_origin_producer_del(s->mirror);
+  moqc_usage_ctx_incref(usage);
+  moqc_usage_ctx_decref(s->usage);
+  s->publish = c;
+  s->mirror = p;
+  s->usage = usage;
+  return 0;
 }
 
 /* Releases every model handle: mirrored broadcasts end, served subscriptions end. */

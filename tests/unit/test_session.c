@@ -149,12 +149,89 @@ static void test_publish_to_relay(void **state) {
   node_del(&R);
 }
 
+/* Raw QUIC: the server learns the request path from the client's SETUP and roots the session. */
+typedef struct setup_ctx {
+  node *R;
+  char path[64];
+  int calls;
+} setup_ctx;
+
+static void on_setup_root(moqc_session *s, moqc_str path, void *ud) {
+  setup_ctx *c = ud;
+  c->calls++;
+  snprintf(c->path, sizeof(c->path), "%.*s", (int)path.len, path.ptr);
+  if (moqc_str_eq(path, moqc_str_c("forbidden"))) {
+    moqc_session_close(s, MOQC_ERR_UNAUTHORIZED, "not allowed");
+    return;
+  }
+  moqc_origin_consumer *c2;
+  moqc_origin_producer *p2;
+  assert_int_equal(moqc_origin_consumer_with_root(c->R->cons, path, &c2), 0);
+  assert_int_equal(moqc_origin_producer_with_root(c->R->prod, path, &p2), 0);
+  assert_int_equal(moqc_session_attach_origins(s, c2, p2, NULL), 0);
+  moqc_origin_consumer_del(c2);
+  moqc_origin_producer_del(p2);
+}
+
+static void run_setup_path(const char *path, setup_ctx *ctx, node *P, tlink *l) {
+  assert_int_equal(moqc__mem_pair_new(&l->pair, NULL, NULL), 0);
+  moqc_session_settings st;
+  moqc_session_settings_default(&st);
+  st.origin_id = ID_P;
+  st.setup_path = path;
+  moqc_transport tc = moqc__mem_transport(l->pair, MOQC__MEM_CLIENT);
+  assert_int_equal(moqc_session_new(&l->c, &st, &tc, P->cons, P->prod, NULL), 0);
+  moqc_session_settings_default(&st);
+  st.perspective = MOQC_SESSION_SERVER;
+  st.origin_id = ID_R;
+  st.on_setup = on_setup_root;
+  st.user_data = ctx;
+  moqc_transport ts = moqc__mem_transport(l->pair, MOQC__MEM_SERVER);
+  assert_int_equal(moqc_session_new(&l->s, &st, &ts, NULL, NULL, NULL), 0);
+  moqc__mem_attach(l->pair, MOQC__MEM_CLIENT, moqc_session_app_ops(), l->c);
+  moqc__mem_attach(l->pair, MOQC__MEM_SERVER, moqc_session_app_ops(), l->s);
+  assert_int_equal(moqc_session_start(l->s, moqc__mem_now(l->pair)), 0);
+  assert_int_equal(moqc_session_start(l->c, moqc__mem_now(l->pair)), 0);
+  pump1(l);
+}
+
+static void test_setup_path_roots_session(void **state) {
+  node P, R;
+  node_new(&P, ID_P);
+  node_new(&R, ID_R);
+  pub p;
+  pub_new(&p, &P, "bbb", "video");
+  setup_ctx ctx = {&R, "", 0};
+  tlink l;
+  run_setup_path("anon", &ctx, &P, &l);
+  assert_int_equal(ctx.calls, 1);
+  assert_string_equal(ctx.path, "anon");
+  moqc_broadcast_consumer *bc;
+  assert_int_equal(moqc_origin_consumer_consume_broadcast(R.cons, moqc_str_c("anon/bbb"), &bc),
+                   0);
+  moqc_broadcast_consumer_del(bc);
+  /* Serving has begun: the handles can no longer change. */
+  assert_int_equal(moqc_session_attach_origins(l.s, NULL, NULL, NULL), MOQC_ERR_INVALID_ARGUMENT);
+  link_del(&l);
+
+  tlink l2;
+  run_setup_path("forbidden", &ctx, &P, &l2);
+  assert_true(moqc_session_is_closed(l2.s));
+  assert_true(moqc_session_is_closed(l2.c));
+  assert_int_equal(moqc_session_error(l2.c), MOQC_ERR_UNAUTHORIZED);
+  link_del(&l2);
+  pub_del(&p);
+  node_del(&P);
+  node_del(&R);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_handshake_lite05),
       cmocka_unit_test(test_handshake_legacy),
       cmocka_unit_test(test_setup_timeout),
       cmocka_unit_test(test_publish_to_relay),
+      cmocka_unit_test(test_setup_path_roots_session),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
