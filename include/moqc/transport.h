@@ -249,7 +249,8 @@ MOQC_EXTERN void moqc_http_respond_end(moqc_http_request *req);
  * the QMux connection. On failure the request is answered (400, or 426 for a bad version) and
  * ended, and *out is untouched. Returns 0, MOQC_ERR_MALFORMED (not a valid upgrade, or no
  * offered subprotocol is supported), MOQC_ERR_INVALID_ARGUMENT (req already answered),
- * MOQC_ERR_NOMEM or MOQC_ERR_IO (the connection is closed). The route may accept any path.
+ * MOQC_ERR_NOMEM or MOQC_ERR_IO (the connection is closed). The route may accept any path. req
+ * (and every view read from it: path, query, headers) is invalid once this returns.
  */
 MOQC_EXTERN int moqc_ws_accept(moqc_http_request *req, moqc_ws_conn **out);
 

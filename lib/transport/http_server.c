@@ -149,9 +149,11 @@ static void http_on_connection(uv_stream_t *l, int status) {
   }
   c->mode = MOQC__CONN_HTTP;
   c->ws = srv->st.ws;
+  c->head = moqc_mem_malloc(srv->mem, MOQC__HTTP1_MAX_HEAD);
   c->req.conn = c;
   moqc__http1_init(&c->req.parsed);
-  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 || moqc__tcp_start_read(c) != 0) {
+  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 || c->head == NULL ||
+      moqc__tcp_start_read(c) != 0) {
     moqc__tcp_close(c);
     return;
   }
@@ -184,7 +186,7 @@ static void http_try_parse(moqc_ws_conn *c) {
     moqc__http1_request *r = &c->req.parsed;
     int rv = moqc__http1_parse(r, c->head, c->head_len);
     if (rv == MOQC_ERR_INCOMPLETE) {
-      if (c->head_len == sizeof(c->head)) {
+      if (c->head_len == MOQC__HTTP1_MAX_HEAD) {
         http_error(c, 431);
       }
       break;
@@ -219,12 +221,12 @@ static void http_try_parse(moqc_ws_conn *c) {
 }
 
 void moqc__http_on_data(moqc_ws_conn *c, const uint8_t *data, size_t len) {
-  size_t room = sizeof(c->head) - c->head_len;
+  size_t room = MOQC__HTTP1_MAX_HEAD - c->head_len;
   size_t n = len < room ? len : room;
   memcpy(c->head + c->head_len, data, n);
   c->head_len += n;
   if (c->req.active) {
-    if (n < len || c->head_len == sizeof(c->head)) {
+    if (n < len || c->head_len == MOQC__HTTP1_MAX_HEAD) {
       /* A request is being answered and the client keeps sending: wait. */
       uv_read_stop((uv_stream_t *)&c->tcp);
       c->reading = false;

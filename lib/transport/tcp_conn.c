@@ -135,6 +135,7 @@ static void conn_finalize(moqc_ws_conn *c) {
     srv->nconns--;
   }
   moqc_mem_free(c->mem, c->out);
+  moqc_mem_free(c->mem, c->head);
   moqc_mem_free(c->mem, c->offered_buf);
   moqc_mem_free(c->mem, c->request);
   if (c->wake_lock_init) {

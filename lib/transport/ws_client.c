@@ -90,10 +90,12 @@ static int client_check(moqc_ws_conn *c, const char *head, size_t len,
     return MOQC_ERR_PROTOCOL_VIOLATION;
   }
   if (protocol.len > 0) {
+    /* Keep our own copy of the token (the head buffer goes away): the choice views it. */
     bool offered = false;
-    for (size_t i = 0; i < c->n_offered; i++) {
+    for (size_t i = 0; i < c->n_offered && !offered; i++) {
       if (c->offered[i].len == protocol.len &&
           memcmp(c->offered[i].ptr, protocol.ptr, protocol.len) == 0) {
+        protocol = c->offered[i];
         offered = true;
       }
     }
@@ -108,7 +110,7 @@ static int client_check(moqc_ws_conn *c, const char *head, size_t len,
 }
 
 void moqc__client_on_data(moqc_ws_conn *c, const uint8_t *data, size_t len) {
-  size_t room = sizeof(c->head) - c->head_len;
+  size_t room = MOQC__HTTP1_MAX_HEAD - c->head_len;
   size_t n = len < room ? len : room;
   memcpy(c->head + c->head_len, data, n);
   c->head_len += n;
@@ -121,7 +123,7 @@ void moqc__client_on_data(moqc_ws_conn *c, const uint8_t *data, size_t len) {
     }
   }
   if (e == NULL) {
-    if (c->head_len == sizeof(c->head)) {
+    if (c->head_len == MOQC__HTTP1_MAX_HEAD) {
       client_fail(c, MOQC_ERR_PROTOCOL_VIOLATION);
     }
     return;
@@ -146,6 +148,8 @@ void moqc__client_on_data(moqc_ws_conn *c, const uint8_t *data, size_t len) {
     memcpy(rest + (c->head_len - hl), data + n, len - n);
   }
   c->head_len = 0;
+  moqc_mem_free(c->mem, c->head);
+  c->head = NULL;
   moqc__tcp_timer(c, 0);
   rv = moqc__ws_start(c, &choice, false, NULL, 0);
   moqc_ws_connect_cb cb = c->on_connect;
@@ -303,9 +307,10 @@ int moqc_ws_connect(uv_loop_t *loop, const char *url, const moqc_str *protocols,
   c->on_connect = on_connect;
   c->connect_ud = user_data;
   c->offered_buf = moqc_mem_malloc(mem, total + 1);
+  c->head = moqc_mem_malloc(mem, MOQC__HTTP1_MAX_HEAD);
   size_t cap = strlen(path) + strlen(host) + total + 512;
   c->request = moqc_mem_malloc(mem, cap);
-  if (c->offered_buf == NULL || c->request == NULL) {
+  if (c->offered_buf == NULL || c->request == NULL || c->head == NULL) {
     c->on_connect = NULL;
     moqc__tcp_close(c);
     return MOQC_ERR_NOMEM;

@@ -434,7 +434,10 @@ int moqc_ws_accept(moqc_http_request *req, moqc_ws_conn **out) {
   moqc__tcp_timer(c, 0);
   size_t used = req->parsed.head_len < c->head_len ? req->parsed.head_len : c->head_len;
   rv = moqc__ws_start(c, &choice, true, c->head + used, c->head_len - used);
+  /* The head buffer is not needed any more (req, which viewed it, is over). */
   c->head_len = 0;
+  moqc_mem_free(c->mem, c->head);
+  c->head = NULL;
   if (rv != 0) {
     return rv;
   }

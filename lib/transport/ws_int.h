@@ -82,8 +82,9 @@ struct moqc_ws_conn {
   size_t pending_write;
   int pending_reqs;
   uint8_t rbuf[MOQC__CONN_READ_BUF];
-  /* HTTP: the request head being read (and bytes that followed it). */
-  uint8_t head[MOQC__HTTP1_MAX_HEAD];
+  /* HTTP and client handshake: the head being read (and bytes that followed it), an allocation
+   * of MOQC__HTTP1_MAX_HEAD bytes freed once the connection speaks WebSocket. */
+  uint8_t *head;
   size_t head_len;
   moqc_http_request req;
   /* Client: the handshake. */
