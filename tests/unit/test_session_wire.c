@@ -488,6 +488,35 @@ static void test_js_lite04_publisher_replay(void **state) {
   node_del(&R);
 }
 
+/* A client that offers only lite-01: untyped SUBSCRIBE_OK carrying a priority, no timestamps. */
+static void test_legacy_lite01(void **state) {
+  node R;
+  node_new(&R, ID_R);
+  pub p;
+  pub_new(&p, &R, "demo/bbb", "video");
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_SERVER, MOQC_SESSION_VERSION_LEGACY, ID_R, &R);
+  raw_peer *C = &l.raw;
+  raw_open(C, false, "20 00 0A 01 C0 00 00 00 FF 0D AD 01 00", false);
+  raw_pump(&l);
+  raw_expect(C, 0, "21 00 09 C0 00 00 00 FF 0D AD 01 00", false);
+  assert_int_equal(moqc_session_version(l.s), 1);
+  moqc_stream_id sub =
+      raw_open(C, false, "02 11 00 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F 07", false);
+  raw_pump(&l);
+  raw_expect(C, sub, "01 07", false);
+  moqc_group_producer *gp;
+  assert_int_equal(moqc_track_producer_append_group(p.tp, moqc__mem_now(l.pair), &gp), 0);
+  assert_int_equal(moqc_group_producer_write_frame(gp, (const uint8_t *)"\xAA\xBB\xCC", 3, 5), 0);
+  assert_int_equal(moqc_group_producer_finish(gp), 0);
+  moqc_group_producer_del(gp);
+  raw_pump(&l);
+  raw_expect(C, 3, "00 02 00 00 03 AA BB CC", true);
+  raw_link_del(&l);
+  pub_del(&p);
+  node_del(&R);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_example_lite05),
@@ -502,6 +531,7 @@ int main(void) {
       cmocka_unit_test(test_js_publisher_replay),
       cmocka_unit_test(test_js_legacy_publisher_replay),
       cmocka_unit_test(test_js_lite04_publisher_replay),
+      cmocka_unit_test(test_legacy_lite01),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
