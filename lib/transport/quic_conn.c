@@ -1,7 +1,7 @@
 /*
- * QUIC connections: creation (server accept, client connect), the ngtcp2
- * connection callbacks, packet input, the expiry timer, and the close paths
- * (closing and draining periods).
+ * QUIC connections: creation (server accept, client connect), their ngtcp2
+ * callbacks and settings, and the accessors. Input, output, timers and the
+ * close paths are in quic_conn_life.c.
  */
 #include "transport/quic_internal.h"
 
@@ -10,16 +10,6 @@
 #include <gnutls/crypto.h>
 
 #include "core/log.h"
-
-/* TLS alerts that mean "your certificate was not accepted" (RFC 8446 6.2). */
-#define ALERT_BAD_CERTIFICATE 42
-#define ALERT_UNKNOWN_CA 48
-#define ALERT_NO_APPLICATION_PROTOCOL 120
-/* QUIC CRYPTO_ERROR range: 0x100 + alert. */
-#define QUIC_CRYPTO_ERROR 0x100U
-#define CONN_MAX_CLOSE_RESENDS 8U
-
-static void conn_destroy(moqc_quic_conn *c);
 
 static ngtcp2_conn *conn_get_ngtcp2(ngtcp2_crypto_conn_ref *ref) {
   return ((moqc_quic_conn *)ref->user_data)->conn;
@@ -158,8 +148,6 @@ static void conn_fill_settings(const moqc_quic_endpoint *ep, ngtcp2_settings *s,
   tp->max_datagram_frame_size = q->max_datagram_frame_size;
 }
 
-static void conn_timer_cb(uv_timer_t *t);
-
 /* The allocator for ngtcp2: settings.mem when given, else ngtcp2's default. */
 static const ngtcp2_mem *conn_ngmem(const moqc_quic_endpoint *ep) {
   return ep->mem != NULL ? &ep->ngmem : NULL;
@@ -191,8 +179,8 @@ static moqc_quic_conn *conn_alloc(moqc_quic_endpoint *ep, bool server,
   return c;
 }
 
-static void conn_path(moqc_quic_conn *c, ngtcp2_path *path,
-                      const struct sockaddr *remote, socklen_t remotelen) {
+void moqc__conn_path(moqc_quic_conn *c, ngtcp2_path *path,
+                     const struct sockaddr *remote, socklen_t remotelen) {
   memset(path, 0, sizeof(*path));
   if (c->server) {
     /* The address the client sent to (wildcard binds learn it per packet). */
@@ -239,7 +227,7 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
      */
     rv = moqc__cid_table_add(&ep->cids, &hd->dcid, c, ep->mem);
   }
-  conn_path(c, &path, remote, remotelen);
+  moqc__conn_path(c, &path, remote, remotelen);
   if (rv == 0 &&
       ngtcp2_conn_server_new(&c->conn, &hd->scid, &scid, &path, hd->version,
                              &cb, &s, &tp, conn_ngmem(ep), c) != 0) {
@@ -250,7 +238,7 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
                                   &c->tls_peer);
   }
   if (rv != 0) {
-    conn_destroy(c);
+    moqc__conn_destroy(c);
     return rv;
   }
   ngtcp2_conn_set_tls_native_handle(c->conn, c->tls);
@@ -303,7 +291,7 @@ int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
     rv = MOQC_ERR_INTERNAL;
   }
   dcid.datalen = 18;
-  conn_path(c, &path, remote, remotelen);
+  moqc__conn_path(c, &path, remote, remotelen);
   if (rv == 0 &&
       ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
                              &cb, &s, &tp, conn_ngmem(ep), c) != 0) {
@@ -313,7 +301,7 @@ int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
     rv = moqc__tls_client_session(&c->tls, c->client_cred, alpns, &c->tls_peer);
   }
   if (rv != 0) {
-    conn_destroy(c);
+    moqc__conn_destroy(c);
     return rv;
   }
   ngtcp2_conn_set_tls_native_handle(c->conn, c->tls);
@@ -325,361 +313,6 @@ int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
     *out = c;
   }
   return 0;
-}
-
-/* ---- closing ---- */
-
-static void conn_report_close(moqc_quic_conn *c, int err, uint64_t app_code,
-                              bool remote) {
-  if (c->close_reported) {
-    return;
-  }
-  c->close_reported = true;
-  if (c->app_ops != NULL) {
-    const uint8_t *reason = (const uint8_t *)"";
-    size_t reason_len = 0;
-    if (remote && c->conn != NULL) {
-      moqc__ccerr ccerr;
-      moqc__conn_remote_ccerr(c->conn, &ccerr);
-      if (ccerr.reason != NULL) {
-        reason = ccerr.reason;
-        reason_len = ccerr.reasonlen;
-      }
-    }
-    moqc__app_closed(c, err == 0 ? app_code : moqc_err_to_lite_code(err),
-                     reason, reason_len);
-  }
-  MOQC_LOG(c->ep->log, MOQC_LOG_DEBUG,
-           "quic: %s connection closed: err %d app %llu %s",
-           c->server ? "server" : "client", err, (unsigned long long)app_code,
-           remote ? "by peer" : "locally");
-  if ((!c->server || c->reported) && c->ep->cb.on_close != NULL &&
-      !c->ep->deleting) {
-    c->ep->cb.on_close(c, err, app_code, remote, c->ep->user_data,
-                       c->user_data);
-  }
-}
-
-static void conn_arm_deadline(moqc_quic_conn *c) {
-  /* RFC 9000 10.2: the closing and draining periods last three PTOs. */
-  uint64_t ms = 3 * ngtcp2_conn_get_pto(c->conn) / MOQC_MILLISECONDS + 1;
-  uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
-}
-
-/* Maps a transport error code from a CONNECTION_CLOSE to a library error. */
-static int conn_map_transport_code(uint64_t code) {
-  if (code == 0) {
-    return 0;
-  }
-  if (code >= QUIC_CRYPTO_ERROR && code < QUIC_CRYPTO_ERROR + 0x100U) {
-    uint64_t alert = code - QUIC_CRYPTO_ERROR;
-    if (alert == ALERT_NO_APPLICATION_PROTOCOL) {
-      return MOQC_ERR_UNKNOWN_ALPN;
-    }
-    if (alert >= ALERT_BAD_CERTIFICATE && alert <= ALERT_UNKNOWN_CA) {
-      return MOQC_ERR_UNAUTHORIZED;
-    }
-  }
-  return MOQC_ERR_TRANSPORT;
-}
-
-/* Sends CONNECTION_CLOSE with ccerr and enters the closing period; reports err.
- */
-static void conn_close_local(moqc_quic_conn *c, const moqc__ccerr *ccerr,
-                             int err, uint64_t app_code) {
-  ngtcp2_path_storage ps;
-  ngtcp2_pkt_info pi;
-  if (c->state != MOQC__CONN_OPEN) {
-    return;
-  }
-  moqc_quic_endpoint *ep = c->ep;
-  ngtcp2_path_storage_zero(&ps);
-  uint8_t *slot = moqc__ep_send_slot(ep);
-  ngtcp2_ssize n = -1;
-  if (slot != NULL) {
-    size_t cap = ngtcp2_conn_get_max_tx_udp_payload_size(c->conn);
-    if (cap > MOQC__QUIC_MAX_UDP) {
-      cap = MOQC__QUIC_MAX_UDP;
-    }
-    n = ngtcp2_conn_write_connection_close(c->conn, &ps.path, &pi, slot, cap,
-                                           ccerr, moqc__quic_now());
-  }
-  if (n <= 0) {
-    c->close_requested = true;
-    conn_report_close(c, err, app_code, false);
-    conn_destroy(c);
-    return;
-  }
-  c->close_pkt = moqc_mem_malloc(ep->mem, (size_t)n);
-  if (c->close_pkt != NULL) {
-    memcpy(c->close_pkt, slot, (size_t)n);
-    c->close_pktlen = (size_t)n;
-  }
-  moqc__ep_send_commit(ep, (size_t)n,
-                       (const struct sockaddr *)ps.path.remote.addr,
-                       (socklen_t)ps.path.remote.addrlen,
-                       (const struct sockaddr *)ps.path.local.addr,
-                       (socklen_t)ps.path.local.addrlen);
-  c->state = MOQC__CONN_CLOSING;
-  moqc__ep_unmark_dirty(ep, c);
-  moqc__streams_free(c);
-  moqc__dgrams_free(c);
-  conn_arm_deadline(c);
-  /* Last: on_close may delete the endpoint. */
-  conn_report_close(c, err, app_code, false);
-}
-
-static void conn_close_liberr(moqc_quic_conn *c, int liberr) {
-  moqc__ccerr ccerr;
-  moqc__ccerr_set_liberr(&ccerr, liberr, NULL, 0);
-  MOQC_LOG(c->ep->log, MOQC_LOG_DEBUG, "quic: closing on %s",
-           ngtcp2_strerror(liberr));
-  conn_close_local(c, &ccerr, MOQC_ERR_TRANSPORT, 0);
-}
-
-static void conn_close_app(moqc_quic_conn *c) {
-  moqc__ccerr ccerr;
-  moqc__ccerr_set_application_error(&ccerr, c->close_app_code,
-                                    (const uint8_t *)c->close_reason,
-                                    c->close_reason_len);
-  conn_close_local(c, &ccerr, 0, c->close_app_code);
-}
-
-static void conn_enter_draining(moqc_quic_conn *c) {
-  moqc__ccerr ccerr;
-  moqc__conn_remote_ccerr(c->conn, &ccerr);
-  c->state = MOQC__CONN_DRAINING;
-  moqc__ep_unmark_dirty(c->ep, c);
-  moqc__streams_free(c);
-  moqc__dgrams_free(c);
-  conn_arm_deadline(c);
-  /* Last: on_close may delete the endpoint. */
-  if (ccerr.type == MOQC__CCERR_TYPE_APPLICATION) {
-    conn_report_close(c, 0, ccerr.error_code, true);
-  } else {
-    conn_report_close(c, conn_map_transport_code(ccerr.error_code), 0, true);
-  }
-}
-
-void moqc_quic_conn_close(moqc_quic_conn *conn, uint64_t app_code,
-                          const char *reason) {
-  if (conn->close_requested || conn->state != MOQC__CONN_OPEN) {
-    return;
-  }
-  conn->close_requested = true;
-  conn->close_app_code = app_code;
-  if (reason != NULL) {
-    size_t len = strnlen(reason, 1000);
-    conn->close_reason = moqc_mem_malloc(conn->ep->mem, len + 1);
-    if (conn->close_reason != NULL) {
-      memcpy(conn->close_reason, reason, len);
-      conn->close_reason[len] = '\0';
-      conn->close_reason_len = len;
-    }
-  }
-  moqc__ep_mark_dirty(conn->ep, conn);
-}
-
-static void conn_handle_closed_cb(uv_handle_t *h) {
-  moqc_quic_conn *c = h->data;
-  moqc_quic_endpoint *ep = c->ep;
-  if (--c->handles == 0) {
-    moqc_mem_free(ep->mem, c);
-  }
-  moqc__ep_handle_closed(ep);
-}
-
-static void conn_destroy(moqc_quic_conn *c) {
-  moqc_quic_endpoint *ep = c->ep;
-  if (c->state == MOQC__CONN_DEAD) {
-    return;
-  }
-  c->state = MOQC__CONN_DEAD;
-  moqc__ep_unmark_dirty(ep, c);
-  moqc__cid_table_remove_conn(&ep->cids, c, ep->mem);
-  moqc__streams_free(c);
-  moqc__dgrams_free(c);
-  if (c->conn != NULL) {
-    ngtcp2_conn_del(c->conn);
-    c->conn = NULL;
-  }
-  if (c->tls != NULL) {
-    gnutls_deinit(c->tls);
-    c->tls = NULL;
-  }
-  if (c->client_cred != NULL) {
-    gnutls_certificate_free_credentials(c->client_cred);
-    c->client_cred = NULL;
-  }
-  moqc__alpn_list_free(&c->client_alpns, ep->mem);
-  moqc__tls_peer_free(&c->tls_peer, ep->mem);
-  moqc_mem_free(ep->mem, c->close_pkt);
-  moqc_mem_free(ep->mem, c->close_reason);
-  c->close_pkt = NULL;
-  c->close_reason = NULL;
-  if (c->prev != NULL) {
-    c->prev->next = c->next;
-  } else {
-    ep->conns = c->next;
-  }
-  if (c->next != NULL) {
-    c->next->prev = c->prev;
-  }
-  ep->nconns--;
-  moqc__app_free(c, conn_handle_closed_cb);
-  uv_timer_stop(&c->timer);
-  uv_close((uv_handle_t *)&c->timer, conn_handle_closed_cb);
-}
-
-void moqc__conn_abort(moqc_quic_conn *c) {
-  if (c->state == MOQC__CONN_OPEN && c->conn != NULL) {
-    moqc__ccerr ccerr;
-    moqc__ccerr_set_application_error(&ccerr, 0, NULL, 0);
-    c->close_reported = true; /* No callback while the endpoint goes away. */
-    conn_close_local(c, &ccerr, 0, 0);
-  }
-  conn_destroy(c);
-}
-
-/* ---- input, output and timers ---- */
-
-void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote,
-                     socklen_t remotelen, const uint8_t *data, size_t len) {
-  ngtcp2_path path;
-  ngtcp2_pkt_info pi;
-  if (c->state == MOQC__CONN_CLOSING) {
-    if (c->close_pkt != NULL && c->close_resends < CONN_MAX_CLOSE_RESENDS) {
-      uint8_t *slot = moqc__ep_send_slot(c->ep);
-      if (slot != NULL) {
-        c->close_resends++;
-        memcpy(slot, c->close_pkt, c->close_pktlen);
-        socklen_t srclen;
-        const struct sockaddr *src = moqc__ep_packet_local(c->ep, &srclen);
-        moqc__ep_send_commit(c->ep, c->close_pktlen, remote, remotelen, src,
-                             srclen);
-      }
-    }
-    return;
-  }
-  if (c->state != MOQC__CONN_OPEN) {
-    return;
-  }
-  memset(&pi, 0, sizeof(pi));
-  conn_path(c, &path, remote, remotelen);
-  c->pkts_recv++;
-  c->bytes_recv += len;
-  int rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, c->ep->recv_ts);
-  if (rv == 0) {
-    moqc__ep_mark_dirty(c->ep, c);
-    return;
-  }
-  switch (rv) {
-  case NGTCP2_ERR_DRAINING:
-    conn_enter_draining(c);
-    return;
-  case NGTCP2_ERR_CRYPTO: {
-    moqc__ccerr ccerr;
-    uint8_t alert = ngtcp2_conn_get_tls_alert(c->conn);
-    int err = MOQC_ERR_TRANSPORT;
-    if (c->tls_peer.verify_failed) {
-      err = MOQC_ERR_UNAUTHORIZED;
-      if (alert == 0) {
-        alert = ALERT_BAD_CERTIFICATE;
-      }
-    } else if (alert == ALERT_NO_APPLICATION_PROTOCOL) {
-      err = MOQC_ERR_UNKNOWN_ALPN;
-    }
-    moqc__ccerr_set_tls_alert(&ccerr, alert, NULL, 0);
-    conn_close_local(c, &ccerr, err, 0);
-    return;
-  }
-  case NGTCP2_ERR_DROP_CONN:
-  case NGTCP2_ERR_RETRY:
-    /* Report while the connection (and an attached application's wake handle)
-     * is intact; on_close may even delete the endpoint, which destroys c first.
-     */
-    c->close_requested = true;
-    conn_report_close(c, MOQC_ERR_TRANSPORT, 0, false);
-    conn_destroy(c);
-    return;
-  default:
-    conn_close_liberr(c, rv);
-    return;
-  }
-}
-
-static void conn_arm_timer(moqc_quic_conn *c) {
-  if (c->state != MOQC__CONN_OPEN) {
-    return;
-  }
-  moqc_tstamp expiry = ngtcp2_conn_get_expiry(c->conn);
-  moqc_tstamp app_expiry =
-      c->app_ops != NULL ? moqc__app_expiry(c) : UINT64_MAX;
-  if (app_expiry < expiry) {
-    expiry = app_expiry;
-  }
-  if (expiry == UINT64_MAX) {
-    uv_timer_stop(&c->timer);
-    return;
-  }
-  moqc_tstamp now = moqc__quic_now();
-  /* libuv timers count whole milliseconds: round down, so that sub-millisecond
-   * pacing gaps are served on the next loop iteration instead of a millisecond
-   * late (the write loop simply finds nothing to send when called early). */
-  uint64_t ms = 0;
-  if (expiry > now) {
-    ms = (expiry - now) / MOQC_MILLISECONDS;
-  }
-  uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
-}
-
-void moqc__conn_write(moqc_quic_conn *c) {
-  if (c->state != MOQC__CONN_OPEN) {
-    return;
-  }
-  moqc_tstamp now = moqc__quic_now();
-  if (c->app_ops != NULL && !c->close_requested) {
-    moqc__app_before_write(c, now);
-  }
-  if (c->close_requested) {
-    conn_close_app(c);
-    return;
-  }
-  int rv = moqc__conn_write_streams(c, now);
-  if (rv == 1) {
-    c->write_blocked = true;
-  } else if (rv < 0) {
-    conn_close_liberr(c, rv);
-    return;
-  }
-  conn_arm_timer(c);
-}
-
-static void conn_timer_cb(uv_timer_t *t) {
-  moqc_quic_conn *c = t->data;
-  moqc_quic_endpoint *ep = c->ep;
-  if (c->state == MOQC__CONN_CLOSING || c->state == MOQC__CONN_DRAINING) {
-    conn_destroy(c);
-    return;
-  }
-  if (c->state != MOQC__CONN_OPEN) {
-    return;
-  }
-  moqc__app_handle_expiry(c, moqc__quic_now());
-  int rv = ngtcp2_conn_handle_expiry(c->conn, moqc__quic_now());
-  if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
-    c->close_requested = true;
-    conn_report_close(c, MOQC_ERR_TIMEOUT, 0, false);
-    conn_destroy(c);
-  } else if (rv != 0) {
-    conn_close_liberr(c, rv);
-  } else {
-    moqc__ep_unmark_dirty(ep, c);
-    moqc__conn_write(c);
-  }
-  if (!ep->deleting) {
-    moqc__ep_run_dirty(ep);
-  }
 }
 
 /* ---- accessors ---- */

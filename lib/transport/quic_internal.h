@@ -266,6 +266,12 @@ void moqc__conn_read(moqc_quic_conn *conn, const struct sockaddr *remote,
                      socklen_t remotelen, const uint8_t *data, size_t len);
 /** Runs conn's write loop (and a requested close), then re-arms its timer. */
 void moqc__conn_write(moqc_quic_conn *conn);
+/** Fills path for conn with remote and the local address (quic_conn.c). */
+void moqc__conn_path(moqc_quic_conn *c, ngtcp2_path *path,
+                     const struct sockaddr *remote, socklen_t remotelen);
+/** Destroys conn at once: ids, streams, ngtcp2 and TLS state; the memory goes
+ * when its libuv handles are closed (quic_conn_life.c). */
+void moqc__conn_destroy(moqc_quic_conn *c);
 /** Closes conn for endpoint deletion: best-effort CONNECTION_CLOSE, no
  * callback. */
 void moqc__conn_abort(moqc_quic_conn *conn);
