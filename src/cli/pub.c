@@ -13,12 +13,16 @@
 #include "cmd.h"
 #include "payload.h"
 
+/* Time the session stays open after the relay ended its subscriptions (see pub_work). */
+#define PUB_GRACE_MS 250
+
 typedef enum pub_phase {
   PUB_CONNECTING = 0,
   PUB_WAIT_SUB,
   PUB_DELAY,
   PUB_RUN,
   PUB_LINGER,
+  PUB_GRACE,
   PUB_CLOSING
 } pub_phase;
 
@@ -274,6 +278,8 @@ static void pub_linger_done(uv_timer_t *t) {
 
   if (p->phase == PUB_LINGER) {
     fprintf(stderr, "moqc pub: a subscription was still open after --linger; closing\n");
+  }
+  if (p->phase == PUB_LINGER || p->phase == PUB_GRACE) {
     p->phase = PUB_CLOSING;
     cli_client_close(&p->c, 0, "done");
   }
@@ -338,9 +344,11 @@ static void pub_work(cli_client *c) {
         fprintf(stderr, "moqc pub: no subscription left %.1f ms after the end of the track\n",
                 (double)(cli_now() - p->ended) / 1e6);
       }
-      uv_timer_stop(&p->tick);
-      p->phase = PUB_CLOSING;
-      cli_client_close(c, 0, "done");
+      /* The relay has the whole track. Closing now would end the broadcast while the relay may
+       * still be forwarding its last groups, and a session that sees its upstream broadcast end
+       * aborts the mirrored track (even a finished one), cutting those groups: give it a grace. */
+      p->phase = PUB_GRACE;
+      uv_timer_start(&p->tick, pub_linger_done, PUB_GRACE_MS, 0);
     } else if (rv < 0) {
       pub_fail(p, rv, "waiting for subscribers");
     }
