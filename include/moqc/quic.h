@@ -485,7 +485,8 @@ MOQC_EXTERN moqc_transport moqc_quic_conn_transport(moqc_quic_conn *conn);
  * (on_close still follows: delete the session there at the latest). A negative
  * return from the application closes the connection with moqc_err_to_lite_code.
  * Do not use moqc_quic_conn_write on an attached connection. Returns 0,
- * MOQC_ERR_INVALID_ARGUMENT (already attached), MOQC_ERR_CLOSED, MOQC_ERR_IO.
+ * MOQC_ERR_INVALID_ARGUMENT (already attached, or an op is NULL: all are
+ * required), MOQC_ERR_CLOSED, MOQC_ERR_IO.
  */
 MOQC_EXTERN int moqc_quic_conn_attach(moqc_quic_conn *conn,
                                       const moqc_stream_app_ops *ops,

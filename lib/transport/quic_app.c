@@ -96,7 +96,14 @@ static void app_async_cb(uv_async_t *h) {
 
 int moqc_quic_conn_attach(moqc_quic_conn *conn, const moqc_stream_app_ops *ops,
                           void *app) {
-  if (conn == NULL || ops == NULL || conn->app_ops != NULL) {
+  if (conn == NULL || ops == NULL || conn->app_ops != NULL ||
+      ops->read_stream == NULL || ops->writev_stream == NULL ||
+      ops->add_write_offset == NULL || ops->add_ack_offset == NULL ||
+      ops->block_stream == NULL || ops->unblock_stream == NULL ||
+      ops->recv_reset == NULL || ops->recv_stop_sending == NULL ||
+      ops->close_stream == NULL || ops->recv_datagram == NULL ||
+      ops->poll == NULL || ops->get_expiry == NULL ||
+      ops->handle_expiry == NULL || ops->closed == NULL) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
   if (conn->state != MOQC__CONN_OPEN || conn->close_requested) {

@@ -40,6 +40,10 @@ static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud,
   s->connected++;
   s->conn = conn;
   s->app->t = moqc_quic_conn_transport(conn);
+  moqc_stream_app_ops partial = tapp_ops;
+  partial.poll = NULL;
+  assert_int_equal(moqc_quic_conn_attach(conn, &partial, s->app),
+                   MOQC_ERR_INVALID_ARGUMENT);
   assert_int_equal(moqc_quic_conn_attach(conn, &tapp_ops, s->app), 0);
   assert_int_equal(moqc_quic_conn_attach(conn, &tapp_ops, s->app),
                    MOQC_ERR_INVALID_ARGUMENT);
