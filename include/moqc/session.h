@@ -199,6 +199,13 @@ typedef struct moqc_session_settings {
   void (*on_setup)(moqc_session *s, moqc_str path, void *user_data);
   /** Passed to on_setup. */
   void *user_data;
+  /**
+   * false (default): protocol violations on Track, Subscribe, Fetch, Group and unknown streams
+   * reset or stop that stream only, as spec/moq-lite-wire.md 4.1 and 5.2 say and the published
+   * clients do. true: any peer violation (malformed message, unknown stream type, oversize or
+   * truncated frame) closes the whole session with the error's wire code.
+   */
+  bool strict;
 } moqc_session_settings;
 
 /** Fills s with the defaults listed above. */

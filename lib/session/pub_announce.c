@@ -255,12 +255,12 @@ int moqc__sess_pub_announce_read(moqc_session *s, sess_stream *st, const uint8_t
     int rv = moqc__lite_decode_announce_request(p, end, s->version, &req);
     if (rv == MOQC_ERR_INCOMPLETE) {
       if (fin) {
-        moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+        moqc__sess_violation(s, st, MOQC_ERR_DECODE);
       }
       return 0;
     }
     if (rv < 0) {
-      moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+      moqc__sess_violation(s, st, MOQC_ERR_DECODE);
       return 0;
     }
     a = moqc_mem_calloc(s->mem, 1, sizeof(*a));
@@ -290,7 +290,7 @@ int moqc__sess_pub_announce_read(moqc_session *s, sess_stream *st, const uint8_t
   }
   if (*p < end && !fin) {
     /* The requester sends nothing after its request. */
-    moqc__sess_abandon(s, st, MOQC_ERR_UNEXPECTED_MESSAGE);
+    moqc__sess_violation(s, st, MOQC_ERR_UNEXPECTED_MESSAGE);
     return 0;
   }
   *p = end;

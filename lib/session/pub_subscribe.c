@@ -486,12 +486,12 @@ static int sub_read_update(moqc_session *s, sess_stream *st, pub_sub *u, const u
                  : MOQC_ERR_MALFORMED;
     if (rv == MOQC_ERR_INCOMPLETE) {
       if (fin) {
-        moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+        moqc__sess_violation(s, st, MOQC_ERR_DECODE);
       }
       return 0;
     }
     if (rv < 0) {
-      moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+      moqc__sess_violation(s, st, MOQC_ERR_DECODE);
       return 0;
     }
     sub_apply_prefs(u, m.priority, m.ordered, m.max_latency_ms, m.has_start, m.start_group,
@@ -521,12 +521,12 @@ int moqc__sess_pub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_
     rv = moqc__lite_decode_subscribe(p, end, s->version, &m);
     if (rv == MOQC_ERR_INCOMPLETE) {
       if (fin) {
-        moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+        moqc__sess_violation(s, st, MOQC_ERR_DECODE);
       }
       return 0;
     }
     if (rv < 0) {
-      moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+      moqc__sess_violation(s, st, MOQC_ERR_DECODE);
       return 0;
     }
     u = moqc_mem_calloc(s->mem, 1, sizeof(*u));

@@ -65,12 +65,12 @@ int moqc__sess_pub_track_read(moqc_session *s, sess_stream *st, const uint8_t **
     int rv = moqc__lite_decode_track(p, end, s->version, &m);
     if (rv == MOQC_ERR_INCOMPLETE) {
       if (fin) {
-        moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+        moqc__sess_violation(s, st, MOQC_ERR_DECODE);
       }
       return 0;
     }
     if (rv < 0) {
-      moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+      moqc__sess_violation(s, st, MOQC_ERR_DECODE);
       return 0;
     }
     t = moqc_mem_calloc(s->mem, 1, sizeof(*t));

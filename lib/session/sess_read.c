@@ -44,13 +44,13 @@ static int read_classify(moqc_session *s, sess_stream *st, uint64_t type) {
       st->kind = SK_LEGACY;
       return 0;
     }
-    moqc__sess_abandon(s, st, MOQC_ERR_UNEXPECTED_STREAM);
+    moqc__sess_violation(s, st, MOQC_ERR_UNEXPECTED_STREAM);
     return 0;
   }
   if (moqc__lite_stream_type_check(s->version, bidi, type) != 0) {
     MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "refusing %s stream %lld of type %llu",
              bidi ? "bidi" : "uni", (long long)st->id, (unsigned long long)type);
-    moqc__sess_abandon(s, st, MOQC_ERR_UNEXPECTED_STREAM);
+    moqc__sess_violation(s, st, MOQC_ERR_UNEXPECTED_STREAM);
     return 0;
   }
   if (!bidi) {
@@ -206,7 +206,7 @@ int moqc__sess_feed(moqc_session *s, sess_stream *st, const uint8_t *data, size_
     if (read_session_fatal(s, st)) {
       moqc__sess_fail(s, MOQC_ERR_BOUNDS_EXCEEDED, "message too large");
     } else {
-      moqc__sess_abandon(s, st, MOQC_ERR_BOUNDS_EXCEEDED);
+      moqc__sess_violation(s, st, MOQC_ERR_BOUNDS_EXCEEDED);
     }
   }
   return 0;

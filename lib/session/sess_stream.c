@@ -189,6 +189,14 @@ void moqc__sess_abandon(moqc_session *s, sess_stream *st, int err) {
   st->kind = SK_DISCARD;
 }
 
+void moqc__sess_violation(moqc_session *s, sess_stream *st, int err) {
+  if (s->settings.strict) {
+    moqc__sess_fail(s, err, "protocol violation on a stream");
+    return;
+  }
+  moqc__sess_abandon(s, st, err);
+}
+
 static void sess_stream_free(moqc_session *s, sess_stream *st) {
   sess_kind_free(s, st);
   sess_chunks_free(st, s->mem);

@@ -155,6 +155,11 @@ void moqc__sess_reset(moqc_session *s, sess_stream *st, int err);
 void moqc__sess_stop(moqc_session *s, sess_stream *st, int err);
 /** Resets and stops (as each applies) and detaches the kind state: the stream is dead to us. */
 void moqc__sess_abandon(moqc_session *s, sess_stream *st, int err);
+/**
+ * A peer's protocol violation on one stream: abandons the stream (spec 5.2), or closes the whole
+ * session with err when settings.strict.
+ */
+void moqc__sess_violation(moqc_session *s, sess_stream *st, int err);
 /** Bytes queued but not yet written. */
 uint64_t moqc__sess_unwritten(const sess_stream *st);
 /** Frees every stream (session teardown). */

@@ -362,12 +362,12 @@ static int group_start(moqc_session *s, sess_stream *st, sub_group_rx *g, const 
   int rv = moqc__lite_decode_group(p, end, s->version, &m);
   if (rv == MOQC_ERR_INCOMPLETE) {
     if (fin) {
-      moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+      moqc__sess_violation(s, st, MOQC_ERR_DECODE);
     }
     return 0;
   }
   if (rv < 0) {
-    moqc__sess_abandon(s, st, MOQC_ERR_DECODE);
+    moqc__sess_violation(s, st, MOQC_ERR_DECODE);
     return 0;
   }
   sub_track *t = track_by_sub_id(s, m.subscribe_id);
@@ -424,7 +424,11 @@ int moqc__sess_sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **
         break;
       }
       if (rv < 0) {
-        group_abort(s, st, g, group_header_error(s, before, end));
+        rv = group_header_error(s, before, end);
+        group_abort(s, st, g, rv);
+        if (s->settings.strict) {
+          moqc__sess_fail(s, rv, "bad frame header");
+        }
         *p = end;
         return 0;
       }
@@ -473,6 +477,9 @@ int moqc__sess_sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **
     if (g->fp != NULL || !moqc__lite_frame_reader_at_boundary(&g->fr)) {
       /* FIN inside a frame: a truncated group (spec 4.6). */
       group_abort(s, st, g, MOQC_ERR_WRONG_SIZE);
+      if (s->settings.strict) {
+        moqc__sess_fail(s, MOQC_ERR_WRONG_SIZE, "group ended inside a frame");
+      }
       return 0;
     }
     (void)moqc_group_producer_finish(g->gp);

@@ -353,14 +353,15 @@ typedef struct raw_link {
   raw_peer raw;
 } raw_link;
 
-static inline void raw_link_new(raw_link *l, int sess_side, uint32_t v, uint64_t id,
-                                node *n) {
+static inline void raw_link_new_strict(raw_link *l, int sess_side, uint32_t v, uint64_t id,
+                                       node *n, bool strict) {
   memset(l, 0, sizeof(*l));
   assert_int_equal(moqc__mem_pair_new(&l->pair, NULL, NULL), 0);
   moqc_session_settings st;
   moqc_session_settings_default(&st);
   st.version = v;
   st.origin_id = id;
+  st.strict = strict;
   st.perspective = sess_side == MOQC__MEM_SERVER ? MOQC_SESSION_SERVER : MOQC_SESSION_CLIENT;
   if (getenv("SESSION_LOG") != NULL) {
     st.log.write = test_log;
@@ -374,6 +375,11 @@ static inline void raw_link_new(raw_link *l, int sess_side, uint32_t v, uint64_t
   l->raw.tp = moqc__mem_transport(l->pair, 1 - sess_side);
   moqc__mem_attach(l->pair, 1 - sess_side, &raw_ops, &l->raw);
   assert_int_equal(moqc_session_start(l->s, moqc__mem_now(l->pair)), 0);
+}
+
+static inline void raw_link_new(raw_link *l, int sess_side, uint32_t v, uint64_t id,
+                                node *n) {
+  raw_link_new_strict(l, sess_side, v, id, n, false);
 }
 
 static inline void raw_link_del(raw_link *l) {

@@ -517,6 +517,33 @@ static void test_legacy_lite01(void **state) {
   node_del(&R);
 }
 
+/* Strict mode: the same violations that are stream-scoped by default close the session. */
+static void test_strict_mode(void **state) {
+  static const struct {
+    bool uni;
+    const char *hex;
+    uint64_t code;
+  } cases[] = {
+      {false, "07 01 02 03", 10},  /* unknown bidi type */
+      {true, "09 00", 10},         /* unknown uni type */
+      {false, "02 02 00 00", 5},   /* malformed SUBSCRIBE */
+      {false, "06 01 FF", 5},      /* malformed TRACK */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    node P;
+    node_new(&P, ID_P);
+    raw_link l;
+    raw_link_new_strict(&l, MOQC__MEM_CLIENT, MOQC_SESSION_VERSION_LITE_05, ID_P, &P, true);
+    raw_open(&l.raw, cases[i].uni, cases[i].hex, false);
+    raw_pump(&l);
+    assert_true(moqc_session_is_closed(l.s));
+    assert_true(l.raw.closed);
+    assert_int_equal(l.raw.close_code, cases[i].code);
+    raw_link_del(&l);
+    node_del(&P);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_example_lite05),
@@ -532,6 +559,7 @@ int main(void) {
       cmocka_unit_test(test_js_legacy_publisher_replay),
       cmocka_unit_test(test_js_lite04_publisher_replay),
       cmocka_unit_test(test_legacy_lite01),
+      cmocka_unit_test(test_strict_mode),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
