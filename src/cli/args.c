@@ -71,7 +71,7 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
     }
   }
   if (!found) {
-    args_err(err, errlen, "URL \"%s\": unknown scheme (use ws://, http://, https:// or moql://)",
+    args_err(err, errlen, "URL \"%.100s\": unknown scheme (use ws://, http://, https:// or moql://)",
              s);
     return -1;
   }
@@ -79,13 +79,13 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
     host = p + 1;
     host_end = strchr(host, ']');
     if (host_end == NULL) {
-      args_err(err, errlen, "URL \"%s\": unterminated IPv6 address", s);
+      args_err(err, errlen, "URL \"%.100s\": unterminated IPv6 address", s);
       return -1;
     }
     for (const char *q = host; q < host_end; q++) {
       if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') || (*q >= 'A' && *q <= 'F') ||
             *q == ':' || *q == '.')) {
-        args_err(err, errlen, "URL \"%s\": bad IPv6 address", s);
+        args_err(err, errlen, "URL \"%.100s\": bad IPv6 address", s);
         return -1;
       }
     }
@@ -100,11 +100,11 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
   }
   hlen = (size_t)(host_end - host);
   if (hlen == 0) {
-    args_err(err, errlen, "URL \"%s\": no host", s);
+    args_err(err, errlen, "URL \"%.100s\": no host", s);
     return -1;
   }
   if (hlen >= sizeof(out->host)) {
-    args_err(err, errlen, "URL \"%s\": host too long", s);
+    args_err(err, errlen, "URL \"%.100s\": host too long", s);
     return -1;
   }
   memcpy(out->host, host, hlen);
@@ -113,7 +113,7 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
     long port = 0;
     p++;
     if (*p < '0' || *p > '9') {
-      args_err(err, errlen, "URL \"%s\": bad port", s);
+      args_err(err, errlen, "URL \"%.100s\": bad port", s);
       return -1;
     }
     while (*p >= '0' && *p <= '9') {
@@ -124,25 +124,25 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
       p++;
     }
     if (port < 1 || port > 65535) {
-      args_err(err, errlen, "URL \"%s\": port out of range (1-65535)", s);
+      args_err(err, errlen, "URL \"%.100s\": port out of range (1-65535)", s);
       return -1;
     }
     out->port = (int)port;
   }
   path = p;
   if (*path != '\0' && *path != '/' && *path != '?') {
-    args_err(err, errlen, "URL \"%s\": unexpected '%c' after the host", s, *path);
+    args_err(err, errlen, "URL \"%.100s\": unexpected '%c' after the host", s, *path);
     return -1;
   }
   for (p = path; *p != '\0'; p++) {
     if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '#') {
-      args_err(err, errlen, "URL \"%s\": bad character in the path", s);
+      args_err(err, errlen, "URL \"%.100s\": bad character in the path", s);
       return -1;
     }
   }
   if (snprintf(out->path, sizeof(out->path), "%s%s", *path == '/' ? "" : "/", path) >=
       (int)sizeof(out->path)) {
-    args_err(err, errlen, "URL \"%s\": path too long", s);
+    args_err(err, errlen, "URL \"%.100s\": path too long", s);
     return -1;
   }
   return 0;
