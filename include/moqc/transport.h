@@ -38,6 +38,7 @@
 
 #include <moqc/mem.h>
 #include <moqc/path.h>
+#include <moqc/quic.h>
 #include <moqc/session.h>
 
 #ifdef __cplusplus
@@ -66,7 +67,12 @@ typedef struct moqc_ws_settings {
   bool datagrams;
   /** Bytes waiting for the socket beyond which no more stream data is pulled from the app. */
   size_t max_send_buffer;
-  /** Log hook (may be NULL); copied by value. */
+  /**
+   * wss:// client only: how the server certificate is verified (default: system roots and the
+   * URL's host name; MOQC_TLS_VERIFY_PIN for a self-signed relay). The pointed-to data is copied.
+   */
+  moqc_tls_verify verify;
+  /** Log hook (may be NULL); referenced. */
   const moqc_log *log;
 } moqc_ws_settings;
 
@@ -159,6 +165,11 @@ typedef struct moqc_http_server_settings {
   size_t n_alpns;
   /** QMux settings of accepted WebSocket connections. */
   moqc_ws_settings ws;
+  /**
+   * Serve HTTPS and wss:// with this certificate (NULL: plain HTTP and ws://). Referenced: it
+   * must outlive the server. ALPN http/1.1 is negotiated.
+   */
+  const moqc_tls_cert *tls;
   /** Log hook (may be NULL). Referenced. */
   const moqc_log *log;
 } moqc_http_server_settings;
@@ -264,10 +275,12 @@ MOQC_EXTERN int moqc_ws_accept(moqc_http_request *req, moqc_ws_conn **out);
 typedef void (*moqc_ws_connect_cb)(void *user_data, int status, moqc_ws_conn *conn);
 
 /**
- * Dials url ("ws://host:port/path?query"; host a literal IPv4/IPv6 address or a name resolved
- * with getaddrinfo on the loop) offering protocols[0..n) in order (NULL/0: the list @moq/net
- * 0.3.4 offers for moq-lite-05..03). settings may be NULL (defaults). Returns 0 (on_connect will
- * be called), MOQC_ERR_INVALID_ARGUMENT (bad URL, wss) or MOQC_ERR_NOMEM.
+ * Dials url ("ws://host:port/path?query", or "wss://" over TLS verified as settings->verify
+ * says; host a literal IPv4/IPv6 address or a name resolved with getaddrinfo on the loop)
+ * offering protocols[0..n) in order (NULL/0: the list @moq/net 0.3.4 offers for moq-lite-05..03).
+ * settings may be NULL (defaults). Returns 0 (on_connect will be called, possibly before this
+ * returns), MOQC_ERR_INVALID_ARGUMENT (bad URL or verification settings) or MOQC_ERR_NOMEM. A
+ * TLS failure (certificate refused) reaches on_connect as MOQC_ERR_IO.
  */
 MOQC_EXTERN int moqc_ws_connect(uv_loop_t *loop, const char *url, const moqc_str *protocols,
                                 size_t n, const moqc_ws_settings *settings,

@@ -153,6 +153,7 @@ static void http_on_connection(uv_stream_t *l, int status) {
   c->req.conn = c;
   moqc__http1_init(&c->req.parsed);
   if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 || c->head == NULL ||
+      (srv->st.tls != NULL && moqc__tls_server_start(c, srv->st.tls) != 0) ||
       moqc__tcp_start_read(c) != 0) {
     moqc__tcp_close(c);
     return;

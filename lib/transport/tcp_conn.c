@@ -69,6 +69,20 @@ static void conn_eof(moqc_ws_conn *c) {
   }
 }
 
+void moqc__tcp_dispatch(moqc_ws_conn *c, const uint8_t *data, size_t len) {
+  switch (c->mode) {
+  case MOQC__CONN_HTTP:
+    moqc__http_on_data(c, data, len);
+    break;
+  case MOQC__CONN_CLIENT_HANDSHAKE:
+    moqc__client_on_data(c, data, len);
+    break;
+  default:
+    moqc__ws_on_data(c, data, len);
+    break;
+  }
+}
+
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   moqc_ws_conn *c = s->data;
   (void)buf;
@@ -89,16 +103,13 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread == 0) {
     return;
   }
-  switch (c->mode) {
-  case MOQC__CONN_HTTP:
-    moqc__http_on_data(c, c->rbuf, (size_t)nread);
-    break;
-  case MOQC__CONN_CLIENT_HANDSHAKE:
-    moqc__client_on_data(c, c->rbuf, (size_t)nread);
-    break;
-  default:
-    moqc__ws_on_data(c, c->rbuf, (size_t)nread);
-    break;
+  if (c->tls != NULL) {
+    if (moqc__tls_on_raw(c, c->rbuf, (size_t)nread) != 0 && !c->closing) {
+      conn_eof(c); /* a failed handshake, a bad record, or the peer's close_notify */
+      return;
+    }
+  } else {
+    moqc__tcp_dispatch(c, c->rbuf, (size_t)nread);
   }
   if (!c->closing && c->reading && c->pending_write > MOQC__TCP_MAX_PENDING) {
     /* The peer does not read what we owe it: stop reading until the socket drains. */
@@ -134,6 +145,7 @@ static void conn_finalize(moqc_ws_conn *c) {
     }
     srv->nconns--;
   }
+  moqc__tls_free(c);
   moqc_mem_free(c->mem, c->out);
   moqc_mem_free(c->mem, c->head);
   moqc_mem_free(c->mem, c->offered_buf);
@@ -203,6 +215,7 @@ void moqc__tcp_close_graceful(moqc_ws_conn *c) {
   if (c->closing || c->close_after_write) {
     return;
   }
+  moqc__tls_bye(c);
   c->close_after_write = true;
   if (c->reading) {
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -249,6 +262,16 @@ static void conn_on_write(uv_write_t *req, int status) {
 }
 
 int moqc__tcp_write(moqc_ws_conn *c, const void *data, size_t len) {
+  if (c->closing || c->shutdown_started) {
+    return MOQC_ERR_CLOSED;
+  }
+  if (c->tls != NULL) {
+    return len == 0 ? 0 : moqc__tls_write(c, data, len);
+  }
+  return moqc__tcp_write_raw(c, data, len);
+}
+
+int moqc__tcp_write_raw(moqc_ws_conn *c, const void *data, size_t len) {
   if (c->closing || c->shutdown_started) {
     return MOQC_ERR_CLOSED;
   }

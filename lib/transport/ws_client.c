@@ -182,7 +182,9 @@ static void client_on_connect(uv_connect_t *req, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  if (moqc__tcp_write(c, c->request, c->request_len) != 0 || moqc__tcp_start_read(c) != 0) {
+  /* Over TLS the request waits inside the session until the handshake is done. */
+  if (moqc__tcp_write(c, c->request, c->request_len) != 0 ||
+      (c->tls != NULL && moqc__tls_kick(c) != 0) || moqc__tcp_start_read(c) != 0) {
     client_fail(c, MOQC_ERR_IO);
     return;
   }
@@ -220,12 +222,19 @@ static void client_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinf
 
 /* Splits ws://host[:port][/path] into its parts. Returns 0 or MOQC_ERR_INVALID_ARGUMENT. */
 static int client_parse_url(const char *url, char *host, size_t host_cap, int *port,
-                            const char **path) {
+                            const char **path, bool *tls) {
   static const char scheme[] = "ws://";
-  if (strncmp(url, scheme, sizeof(scheme) - 1) != 0) {
+  static const char scheme_tls[] = "wss://";
+  const char *h;
+  if (strncmp(url, scheme, sizeof(scheme) - 1) == 0) {
+    h = url + sizeof(scheme) - 1;
+    *tls = false;
+  } else if (strncmp(url, scheme_tls, sizeof(scheme_tls) - 1) == 0) {
+    h = url + sizeof(scheme_tls) - 1;
+    *tls = true;
+  } else {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  const char *h = url + sizeof(scheme) - 1;
   const char *he;
   const char *after;
   if (*h == '[') {
@@ -245,7 +254,7 @@ static int client_parse_url(const char *url, char *host, size_t host_cap, int *p
   }
   memcpy(host, h, hl);
   host[hl] = 0;
-  *port = 80;
+  *port = *tls ? 443 : 80;
   if (*after == ':') {
     char *pe;
     long v = strtol(after + 1, &pe, 10);
@@ -268,8 +277,9 @@ int moqc_ws_connect(uv_loop_t *loop, const char *url, const moqc_str *protocols,
   char host[256];
   int port;
   const char *path;
+  bool tls = false;
   if (loop == NULL || url == NULL || on_connect == NULL ||
-      client_parse_url(url, host, sizeof(host), &port, &path) != 0) {
+      client_parse_url(url, host, sizeof(host), &port, &path, &tls) != 0) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
   moqc_str defaults[sizeof(client_default_protocols) / sizeof(client_default_protocols[0])];
@@ -306,6 +316,16 @@ int moqc_ws_connect(uv_loop_t *loop, const char *url, const moqc_str *protocols,
   }
   c->on_connect = on_connect;
   c->connect_ud = user_data;
+  c->use_tls = tls;
+  memcpy(c->host, host, strlen(host) + 1);
+  if (tls) {
+    int rv = moqc__tls_client_start(c, &c->ws.verify, host);
+    if (rv != 0) {
+      c->on_connect = NULL;
+      moqc__tcp_close(c);
+      return rv == MOQC_ERR_NOMEM ? rv : MOQC_ERR_INVALID_ARGUMENT;
+    }
+  }
   c->offered_buf = moqc_mem_malloc(mem, total + 1);
   c->head = moqc_mem_malloc(mem, MOQC__HTTP1_MAX_HEAD);
   size_t cap = strlen(path) + strlen(host) + total + 512;

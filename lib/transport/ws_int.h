@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 
+#include <gnutls/gnutls.h>
 #include <moqc/transport.h>
 #include <wslay/wslay.h>
 
@@ -98,6 +99,18 @@ struct moqc_ws_conn {
   size_t request_len;
   uv_connect_t connect_req;
   uv_getaddrinfo_t gai_req;
+  /* TLS (NULL tls: plain TCP). */
+  gnutls_session_t tls;
+  gnutls_certificate_credentials_t tls_cred;
+  struct moqc__tls_peer *tls_peer;
+  bool tls_done;
+  bool use_tls;
+  const uint8_t *tls_in;
+  size_t tls_in_len;
+  uint8_t *tls_pending;
+  size_t tls_pending_len;
+  size_t tls_pending_cap;
+  char host[256];
   /* WebSocket. */
   moqc_ws_settings ws;
   wslay_event_context_ptr wslay;
@@ -131,8 +144,31 @@ struct moqc_ws_conn {
 moqc_ws_conn *moqc__tcp_new(uv_loop_t *loop, moqc_http_server *srv, const moqc_mem *mem);
 /** Starts reading (the data goes to moqc__tcp_on_data). Returns 0 or MOQC_ERR_IO. */
 int moqc__tcp_start_read(moqc_ws_conn *c);
-/** Queues bytes (copied) to the socket. Returns 0, MOQC_ERR_NOMEM or MOQC_ERR_CLOSED. */
+/** Queues bytes (copied) to the peer, through TLS when the connection has it. Returns 0,
+ * MOQC_ERR_NOMEM, MOQC_ERR_IO or MOQC_ERR_CLOSED. */
 int moqc__tcp_write(moqc_ws_conn *c, const void *data, size_t len);
+/** Queues bytes (copied) to the socket as they are. Returns 0, MOQC_ERR_NOMEM, MOQC_ERR_IO or
+ * MOQC_ERR_CLOSED. */
+int moqc__tcp_write_raw(moqc_ws_conn *c, const void *data, size_t len);
+/** Hands received plaintext to the connection's mode. */
+void moqc__tcp_dispatch(moqc_ws_conn *c, const uint8_t *data, size_t len);
+
+/* TLS over the connection (tcp_tls.c). */
+/** Makes c a TLS server with cert. Returns 0, MOQC_ERR_NOMEM or MOQC_ERR_INTERNAL. */
+int moqc__tls_server_start(moqc_ws_conn *c, const moqc_tls_cert *cert);
+/** Makes c a TLS client verifying host as verify says. Returns 0 or an error. */
+int moqc__tls_client_start(moqc_ws_conn *c, const moqc_tls_verify *verify, const char *host);
+/** Advances a client handshake (sends the ClientHello). Returns 0 or MOQC_ERR_IO. */
+int moqc__tls_kick(moqc_ws_conn *c);
+/** Feeds raw bytes; decrypted data goes to moqc__tcp_dispatch. Returns 0, MOQC_ERR_CLOSED (the
+ * peer closed TLS) or MOQC_ERR_IO (handshake or record failure). */
+int moqc__tls_on_raw(moqc_ws_conn *c, const uint8_t *data, size_t len);
+/** Encrypts and queues plaintext (held until the handshake is done). */
+int moqc__tls_write(moqc_ws_conn *c, const void *data, size_t len);
+/** Sends close_notify when the handshake is done. */
+void moqc__tls_bye(moqc_ws_conn *c);
+/** Frees the TLS state of c. */
+void moqc__tls_free(moqc_ws_conn *c);
 /** Closes the connection at once (pending writes may be lost). */
 void moqc__tcp_close(moqc_ws_conn *c);
 /** Closes once every pending write went out (bounded by a short timer). */

@@ -671,6 +671,16 @@ static void client_connect(env *e, client *c, const moqc_ws_settings *ws) {
   client_connect_host(e, c, ws, "127.0.0.1");
 }
 
+/* A ws:// client that must fail to connect (e.g. against a TLS port). */
+static void client_connect_fail(env *e, client *c, int port) {
+  char url[64];
+  snprintf(url, sizeof(url), "ws://127.0.0.1:%d/", port);
+  memset(c, 0, sizeof(*c));
+  assert_int_equal(moqc_ws_connect(&e->loop, url, NULL, 0, NULL, client_on_connect, c, NULL), 0);
+  assert_true(env_run_until(e, client_ready, c, 5000));
+  assert_true(c->status != 0);
+}
+
 static void client_close(env *e, client *c) {
   if (c->conn != NULL) {
     moqc_ws_conn_close(c->conn, 0, "done");
@@ -1188,7 +1198,7 @@ static const char npm_script[] =
     "const WebSocket = (await import('ws')).default;\n"
     "if (typeof globalThis.WebSocket === 'undefined') globalThis.WebSocket = WebSocket;\n"
     "const Moq = await import('@moq/net');\n"
-    "const url = new URL(`http://127.0.0.1:${process.env.MOQC_PORT}/anon`);\n"
+    "const url = new URL(`${process.env.MOQC_SCHEME}://127.0.0.1:${process.env.MOQC_PORT}/anon`);\n"
     "const timeout = new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 5000));\n"
     "const conn = await Promise.race([Moq.Connection.connect(url), timeout]);\n"
     "console.error(`npm client: ${conn.version} over ${conn.transport}`);\n"
@@ -1211,7 +1221,7 @@ static void npm_on_exit(uv_process_t *p, int64_t status, int sig) {
 
 static bool npm_done(void *p) { return ((npm_run *)p)->exited; }
 
-static void test_npm_client_handshake(void **state) {
+static void run_npm(const moqc_tls_cert *tls) {
   char dir[1024];
   snprintf(dir, sizeof(dir), "%s/tests/interop/node_modules/@moq/net", MOQC_SOURCE_DIR);
   if (access(dir, R_OK) != 0 || access("/usr/bin/node", X_OK) != 0) {
@@ -1221,11 +1231,17 @@ static void test_npm_client_handshake(void **state) {
   env e;
   moqc_http_server_settings st;
   env_settings(&st);
+  st.tls = tls;
   env_init(&e, &st);
   char port_env[32];
   snprintf(port_env, sizeof(port_env), "MOQC_PORT=%d", e.port);
   char *args[] = {"/usr/bin/node", "--input-type=module", "-e", (char *)npm_script, NULL};
-  char *envp[] = {port_env, "PATH=/usr/bin:/bin", NULL};
+  /* Over TLS the self-signed certificate is accepted by turning Node's verification off. */
+  char *envp[] = {port_env, "PATH=/usr/bin:/bin", tls != NULL ? "MOQC_SCHEME=https" : "MOQC_SCHEME=http",
+                  "NODE_TLS_REJECT_UNAUTHORIZED=0", NULL};
+  if (tls == NULL) {
+    envp[3] = NULL;
+  }
   uv_stdio_container_t stdio[3] = {
       {.flags = UV_IGNORE}, {.flags = UV_INHERIT_FD, .data.fd = 2}, {.flags = UV_INHERIT_FD, .data.fd = 2}};
   uv_process_options_t opt;
@@ -1261,6 +1277,109 @@ static void test_npm_client_handshake(void **state) {
   env_free(&e);
 }
 
+static void test_npm_client_handshake(void **state) { run_npm(NULL); }
+
+/* ---- TLS: https routes and wss:// ----------------------------------------------------------- */
+
+static moqc_tls_cert *tls_cert(void) {
+  static const char *const names[] = {"localhost", "127.0.0.1"};
+  moqc_tls_cert *cert;
+  assert_int_equal(moqc_tls_cert_generate(&cert, names, 2, (int64_t)time(NULL), 0, NULL), 0);
+  return cert;
+}
+
+static void test_npm_client_wss(void **state) {
+  moqc_tls_cert *cert = tls_cert();
+  run_npm(cert);
+  moqc_tls_cert_del(cert);
+}
+
+static void test_wss_echo_and_pins(void **state) {
+  moqc_tls_cert *cert = tls_cert();
+  env e;
+  moqc_http_server_settings st;
+  env_settings(&st);
+  st.tls = cert;
+  env_init(&e, &st);
+  moqc_ws_settings ws;
+  moqc_ws_settings_default(&ws);
+  ws.verify.mode = MOQC_TLS_VERIFY_PIN;
+  ws.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(cert);
+  ws.verify.npins = 1;
+  client c;
+  memset(&c, 0, sizeof(c));
+  char url[64];
+  snprintf(url, sizeof(url), "wss://127.0.0.1:%d/anon", e.port);
+  assert_int_equal(moqc_ws_connect(&e.loop, url, NULL, 0, &ws, client_on_connect, &c, NULL), 0);
+  assert_true(env_run_until(&e, client_ready, &c, 3000));
+  assert_int_equal(c.status, 0);
+  for (int i = 0; i < 50; i++) {
+    uv_run(&e.loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  echo_streams(&e, &c, 3, 200000);
+  client_close(&e, &c);
+  for (int i = 0; i < 200 && !e.conn_closed[0]; i++) {
+    uv_run(&e.loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_true(e.conn_closed[0]);
+  assert_true(e.infos[0].app);
+  /* A wrong pin: the handshake fails and the client is told; no upgrade reached the route. */
+  uint8_t wrong[MOQC_TLS_FINGERPRINT_LEN];
+  memset(wrong, 0x5a, sizeof(wrong));
+  ws.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])wrong;
+  client bad;
+  memset(&bad, 0, sizeof(bad));
+  assert_int_equal(moqc_ws_connect(&e.loop, url, NULL, 0, &ws, client_on_connect, &bad, NULL), 0);
+  assert_true(env_run_until(&e, client_ready, &bad, 3000));
+  assert_int_equal(bad.status, MOQC_ERR_IO);
+  assert_int_equal(e.napps, 1);
+  /* A plain ws:// client against the TLS port fails too. */
+  client plain;
+  client_connect_fail(&e, &plain, e.port);
+  env_free(&e);
+  moqc_tls_cert_del(cert);
+}
+
+typedef struct curl_case {
+  int port;
+  char out[4096];
+} curl_case;
+
+static void *curl_client(void *p) {
+  curl_case *k = p;
+  char cmd[256];
+  snprintf(cmd, sizeof(cmd), "curl -sk -i --max-time 5 https://127.0.0.1:%d/health", k->port);
+  FILE *f = popen(cmd, "r");
+  if (f != NULL) {
+    size_t n = fread(k->out, 1, sizeof(k->out) - 1, f);
+    k->out[n] = 0;
+    pclose(f);
+  }
+  return NULL;
+}
+
+static void test_https_route(void **state) {
+  if (access("/usr/bin/curl", X_OK) != 0) {
+    skip();
+  }
+  moqc_tls_cert *cert = tls_cert();
+  env e;
+  moqc_http_server_settings st;
+  env_settings(&st);
+  st.tls = cert;
+  env_init(&e, &st);
+  curl_case k;
+  memset(&k, 0, sizeof(k));
+  k.port = e.port;
+  env_run_thread(&e, curl_client, &k);
+  assert_non_null(strstr(k.out, "HTTP/1.1 200 OK\r\n"));
+  assert_non_null(strstr(k.out, "\r\n\r\nok"));
+  env_free(&e);
+  moqc_tls_cert_del(cert);
+}
+
 int main(void) {
   /* A peer closing while the server writes must not kill the process (as in every libuv
    * program, the binary ignores SIGPIPE; the library never touches signal dispositions). */
@@ -1282,6 +1401,9 @@ int main(void) {
       cmocka_unit_test(test_ping_and_idle),
       cmocka_unit_test(test_wake_from_thread),
       cmocka_unit_test(test_npm_client_handshake),
+      cmocka_unit_test(test_npm_client_wss),
+      cmocka_unit_test(test_wss_echo_and_pins),
+      cmocka_unit_test(test_https_route),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
