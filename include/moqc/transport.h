@@ -17,9 +17,14 @@
  * waker) by then. The transport's wake operation is thread-safe and harmless after the socket is
  * gone, as long as on_close has not returned.
  *
- * Client: moqc_ws_connect dials ws://host:port/path offering a list of subprotocols, checks the
- * 101 answer (Sec-WebSocket-Accept, a protocol we offered, no extension) and reports the
- * connection to on_connect.
+ * Client: moqc_ws_connect dials ws://host:port/path (or wss:// over TLS) offering a list of
+ * subprotocols, checks the 101 answer (Sec-WebSocket-Accept, a protocol we offered, no extension)
+ * and reports the connection to on_connect.
+ *
+ * TLS: with moqc_http_server_settings.tls the listener serves only https:// and wss://.
+ *
+ * Liveness: every connection sends WebSocket Pings (ping_interval_ms) and closes after
+ * idle_timeout_ms without receiving anything; on qmux-01/02 QX_PING keep-alives run as well.
  *
  * Backpressure: a connection stops reading while more than 1 MiB waits for its socket (a peer
  * that sends but does not read), pulls stream data from the application only while less than
