@@ -8,7 +8,7 @@ PKGS=(
   libcmocka-dev libuv1-dev libgnutls28-dev
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev
   libwslay-dev libjansson-dev zlib1g-dev libjwt-gnutls-dev
-  prometheus curl ca-certificates
+  prometheus curl ca-certificates chromium
 )
 
 missing=()

@@ -20,6 +20,7 @@
 #include <moqc/session.h>
 #include <moqc/time.h>
 #include <moqc/transport.h>
+#include <moqc/webtransport.h>
 #include <moqc/version.h>
 
 #endif /* MOQC_H */

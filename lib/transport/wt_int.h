@@ -1,0 +1,160 @@
+/*
+ * Internal state of the WebTransport layer. wt_conn.c is the HTTP/3 + WebTransport session
+ * machine: it is the stream application of a lower transport (the QUIC connection, through
+ * moqc_transport) and the transport of an upper application (the moq-lite session), and never
+ * touches a socket, a timer or a clock. wt_server.c and wt_client.c glue it to the QUIC endpoint.
+ * One thread: the loop's.
+ */
+#ifndef MOQC_TRANSPORT_WT_INT_H
+#define MOQC_TRANSPORT_WT_INT_H
+
+#include <moqc/webtransport.h>
+
+#include "transport/h3_fields.h"
+#include "wire/h3.h"
+
+/** Kinds of stream the layer tracks. */
+typedef enum moqc__wt_kind {
+  MOQC__WTS_NEW = 0,      /* peer stream, header not read yet */
+  MOQC__WTS_CONTROL_IN,   /* the peer's control stream */
+  MOQC__WTS_CONTROL_OUT,  /* our control stream */
+  MOQC__WTS_REQUEST,      /* a request stream (the CONNECT stream) */
+  MOQC__WTS_SESSION,      /* a WebTransport stream of the session: bytes belong to the app */
+  MOQC__WTS_SKIP          /* ignored (QPACK streams, unknown, refused): bytes dropped */
+} moqc__wt_kind;
+
+/** A piece of our own stream data (control and request streams), kept until acknowledged. */
+typedef struct moqc__wt_chunk {
+  struct moqc__wt_chunk *next;
+  size_t len, written, acked;
+  uint8_t data[];
+} moqc__wt_chunk;
+
+/** The most bytes of a stream header (type varint + session id varint). */
+#define MOQC__WT_HDR_MAX 16
+
+typedef struct moqc__wt_stream {
+  int64_t id;
+  struct moqc__wt_stream *hnext;
+  struct moqc__wt_stream *onext; /* list of streams carrying our own data */
+  moqc__wt_kind kind;
+  bool own_out;      /* in that list */
+  bool lower_gone;   /* closed in QUIC while early bytes still wait */
+  bool local;        /* opened by us */
+  bool app_known;    /* the application has seen this id */
+  bool blocked;      /* flow-control blocked (own streams) */
+  bool fin_in;       /* the peer's FIN arrived */
+  bool early_fin;    /* a FIN waits with the early bytes */
+  bool got_headers;  /* request stream: the HEADERS came */
+  /* classification of a new peer stream */
+  uint8_t pre[MOQC__WT_HDR_MAX];
+  size_t prelen;
+  /* header of a session stream we opened */
+  uint8_t hdr[MOQC__WT_HDR_MAX];
+  size_t hdrlen, hdr_written, hdr_acked;
+  /* frame parsing (control / request streams) or early bytes (session streams) */
+  uint8_t *rx;
+  size_t rxlen, rxcap;
+  uint64_t skip_left; /* bytes of a frame to drop */
+  uint64_t data_left; /* bytes of a DATA frame to feed to the capsule parser */
+  /* capsules of the CONNECT stream */
+  uint8_t *cap;
+  size_t caplen;
+  uint64_t cap_skip;
+  /* our own data (control / request streams) */
+  moqc__wt_chunk *out_head, *out_tail;
+  bool fin_queued, fin_offered, fin_written;
+} moqc__wt_stream;
+
+/** States of a connection's session. */
+typedef enum moqc__wt_state {
+  MOQC__WT_H3 = 0,     /* HTTP/3 up, no session */
+  MOQC__WT_REQUESTED,  /* server: CONNECT waits for the embedder; client: CONNECT sent */
+  MOQC__WT_OPEN,       /* session established */
+  MOQC__WT_CLOSING,    /* close capsule sent or received; QUIC closes soon */
+  MOQC__WT_DEAD        /* the QUIC connection is closed */
+} moqc__wt_state;
+
+struct moqc_wt_request {
+  moqc_wt_conn *conn;
+  moqc__h3_fieldset fields;
+  moqc_str path, authority, origin;
+  moqc_str protocols[MOQC__H3_MAX_PROTOCOLS];
+  size_t nprotocols;
+  void (*abort_cb)(void *ud);
+  void *abort_ud;
+  bool active;
+};
+
+struct moqc_wt_conn {
+  const moqc_mem *mem;
+  const moqc_log *log;
+  bool server;
+  moqc_transport lower;
+  /* glue */
+  moqc_quic_conn *quic;
+  void *owner;
+  void (*on_request)(moqc_wt_conn *c);            /* server: c->req is ready */
+  void (*on_response)(moqc_wt_conn *c, int status); /* client: the CONNECT was answered */
+  struct moqc_wt_conn *prev, *next;                /* the owner's list */
+  /* upper application */
+  const moqc_stream_app_ops *app_ops;
+  void *app;
+  bool app_closed; /* told, or closed by itself: no more calls */
+  moqc_wt_close_cb on_close;
+  void *close_ud;
+  /* state */
+  moqc__wt_state state;
+  int http_status;
+  int64_t session_id;
+  moqc__wt_stream *control_out, *connect;
+  moqc__wt_stream *own_head;
+  bool peer_control_seen, peer_settings_seen, goaway;
+  moqc__h3_settings peer_settings;
+  uint8_t *connect_frame; /* client: the CONNECT HEADERS frame, sent after the peer SETTINGS */
+  size_t connect_frame_len;
+  /* streams */
+  moqc__wt_stream **buckets;
+  size_t nbuckets, nstreams;
+  bool early_pending;
+  /* request */
+  moqc_wt_request req;
+  /* negotiated */
+  char protocol[65];
+  size_t protocol_len;
+  char *path;
+  size_t path_len;
+  /* close */
+  bool lower_closed, arm_deadline, by_peer;
+  moqc_tstamp close_deadline;
+  uint64_t close_code;
+  int close_err;
+  /* limits */
+  size_t max_header_size, max_early_bytes;
+  moqc_tstamp close_linger;
+};
+
+/** The stream-application ops the layer gives the lower transport (app = the moqc_wt_conn). */
+extern const moqc_stream_app_ops moqc__wt_lower_ops;
+
+/**
+ * Initializes c (zeroed by the caller's allocation) for the server or the client side over
+ * lower. Returns 0 or MOQC_ERR_NOMEM.
+ */
+int moqc__wt_conn_init(moqc_wt_conn *c, bool server, moqc_transport lower, const moqc_mem *mem,
+                       const moqc_log *log);
+/** Opens our control stream with SETTINGS. Returns 0 or an error (the caller closes). */
+int moqc__wt_conn_start(moqc_wt_conn *c);
+/** Frees everything c holds (not c itself); aborts a pending request. */
+void moqc__wt_conn_free(moqc_wt_conn *c);
+/**
+ * Called when the QUIC connection is gone (err / app_code / remote as the endpoint reports):
+ * tells the application if it was not told, and fills info.
+ */
+void moqc__wt_conn_lower_gone(moqc_wt_conn *c, int err, uint64_t app_code, bool remote,
+                              moqc_wt_close_info *info);
+/** Closes the session from the owner or the application (capsule, FIN, then QUIC close). */
+void moqc__wt_conn_close_session(moqc_wt_conn *c, uint32_t code, const char *reason,
+                                 size_t reason_len);
+
+#endif /* MOQC_TRANSPORT_WT_INT_H */
