@@ -148,11 +148,6 @@ static void conn_fill_settings(const moqc_quic_endpoint *ep, ngtcp2_settings *s,
   tp->max_datagram_frame_size = q->max_datagram_frame_size;
 }
 
-/* The allocator for ngtcp2: settings.mem when given, else ngtcp2's default. */
-static const ngtcp2_mem *conn_ngmem(const moqc_quic_endpoint *ep) {
-  return ep->mem != NULL ? &ep->ngmem : NULL;
-}
-
 static moqc_quic_conn *conn_alloc(moqc_quic_endpoint *ep, bool server,
                                   const struct sockaddr *remote,
                                   socklen_t remotelen) {
@@ -162,6 +157,7 @@ static moqc_quic_conn *conn_alloc(moqc_quic_endpoint *ep, bool server,
   }
   c->ep = ep;
   c->server = server;
+  moqc__conn_mem_init(&c->ngmem, ep->mem);
   c->tls_peer.conn_ref.get_conn = conn_get_ngtcp2;
   c->tls_peer.conn_ref.user_data = c;
   memcpy(&c->remote, remote, (size_t)remotelen);
@@ -230,7 +226,7 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
   moqc__conn_path(c, &path, remote, remotelen);
   if (rv == 0 &&
       ngtcp2_conn_server_new(&c->conn, &hd->scid, &scid, &path, hd->version,
-                             &cb, &s, &tp, conn_ngmem(ep), c) != 0) {
+                             &cb, &s, &tp, &c->ngmem.ng, c) != 0) {
     rv = MOQC_ERR_NOMEM;
   }
   if (rv == 0) {
@@ -294,7 +290,7 @@ int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
   moqc__conn_path(c, &path, remote, remotelen);
   if (rv == 0 &&
       ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
-                             &cb, &s, &tp, conn_ngmem(ep), c) != 0) {
+                             &cb, &s, &tp, &c->ngmem.ng, c) != 0) {
     rv = MOQC_ERR_NOMEM;
   }
   if (rv == 0) {

@@ -196,6 +196,11 @@ void moqc__conn_destroy(moqc_quic_conn *c) {
     ngtcp2_conn_del(c->conn);
     c->conn = NULL;
   }
+  size_t lost = moqc__conn_mem_free(&c->ngmem);
+  if (lost > 0) {
+    MOQC_LOG(ep->log, MOQC_LOG_DEBUG,
+             "quic: released %zu allocations ngtcp2 left behind", lost);
+  }
   if (c->tls != NULL) {
     gnutls_deinit(c->tls);
     c->tls = NULL;

@@ -225,15 +225,6 @@ int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
     ep->cb = *callbacks;
   }
   ep->user_data = user_data;
-  if (mem != NULL) {
-    /* ngtcp2's allocator has the same shape: its connections count against the
-     * same hook. */
-    ep->ngmem.user_data = mem->user_data;
-    ep->ngmem.malloc = mem->malloc;
-    ep->ngmem.free = mem->free;
-    ep->ngmem.calloc = mem->calloc;
-    ep->ngmem.realloc = mem->realloc;
-  }
   int rv = moqc__alpn_list_parse(&ep->alpns, settings->alpns, mem);
   if (rv == 0) {
     rv = moqc__cid_table_init(&ep->cids, mem);

@@ -90,6 +90,24 @@ typedef struct moqc__quic_stream {
 
 /* ---- connections (quic_conn.c) ---- */
 
+/**
+ * The allocator a connection gives ngtcp2 (quic_mem.c): settings.mem (or the
+ * default) plus a list of live allocations, so that what ngtcp2 0.12 loses in
+ * its object pool is released with the connection.
+ */
+typedef struct moqc__conn_mem {
+  ngtcp2_mem ng;
+  const moqc_mem *base;
+  void *head; /* the newest live allocation's header */
+  size_t live;
+} moqc__conn_mem;
+
+/** Prepares m to allocate with base (may be NULL). */
+void moqc__conn_mem_init(moqc__conn_mem *m, const moqc_mem *base);
+/** Frees every allocation still live (after ngtcp2_conn_del); returns how
+ * many there were. */
+size_t moqc__conn_mem_free(moqc__conn_mem *m);
+
 typedef enum moqc__conn_state {
   MOQC__CONN_OPEN = 0,     /* handshaking or established */
   MOQC__CONN_CLOSING = 1,  /* we sent CONNECTION_CLOSE; waiting 3 PTO */
@@ -139,6 +157,7 @@ struct moqc_quic_conn {
   uint64_t pkts_sent, pkts_recv;
   uint64_t bytes_sent, bytes_recv; /* UDP payload bytes */
   unsigned handles;                /* libuv handles still open (timer, async) */
+  moqc__conn_mem ngmem; /* what ngtcp2 allocates for this connection */
   /* the attached stream application (quic_app.c) */
   const moqc_stream_app_ops *app_ops;
   void *app;
@@ -207,7 +226,6 @@ struct moqc_quic_endpoint {
   struct iovec riov[MOQC__QUIC_BATCH];
   struct sockaddr_storage rsrc[MOQC__QUIC_BATCH];
   moqc_tstamp recv_ts; /* when the current batch was read */
-  ngtcp2_mem ngmem;    /* settings.mem for ngtcp2, when given */
   /* test-only send filter */
   moqc__quic_send_filter filter;
   void *filter_ud;

@@ -1,0 +1,129 @@
+/*
+ * A per-connection allocator for ngtcp2 that remembers every live allocation.
+ *
+ * ngtcp2 before 1.6 (Debian's 0.12 included; upstream issue #1244) can hand a
+ * malloc'd stream frame back to its per-connection object pool when a frame
+ * that was merged for retransmission shrinks again. The pool never frees it, so
+ * each such frame would leak when the connection is deleted. Every allocation
+ * made for a connection is therefore linked into a list; what is still on the
+ * list after ngtcp2_conn_del is released by moqc__conn_mem_free. The cost is a
+ * small header per allocation and no extra work on the hot path beyond
+ * linking.
+ */
+#include "transport/quic_internal.h"
+
+#include <stddef.h>
+#include <string.h>
+
+/* The header in front of each allocation, sized to keep max_align_t
+ * alignment. */
+typedef union conn_mem_hdr {
+  struct {
+    union conn_mem_hdr *prev, *next;
+  } l;
+  max_align_t align;
+} conn_mem_hdr;
+
+static void conn_mem_link(moqc__conn_mem *m, conn_mem_hdr *h) {
+  conn_mem_hdr *head = m->head;
+  h->l.prev = NULL;
+  h->l.next = head;
+  if (head != NULL) {
+    head->l.prev = h;
+  }
+  m->head = h;
+  m->live++;
+}
+
+static void conn_mem_unlink(moqc__conn_mem *m, conn_mem_hdr *h) {
+  if (h->l.prev != NULL) {
+    h->l.prev->l.next = h->l.next;
+  } else {
+    m->head = h->l.next;
+  }
+  if (h->l.next != NULL) {
+    h->l.next->l.prev = h->l.prev;
+  }
+  m->live--;
+}
+
+static void *conn_mem_malloc(size_t size, void *ud) {
+  moqc__conn_mem *m = ud;
+  if (size > SIZE_MAX - sizeof(conn_mem_hdr)) {
+    return NULL;
+  }
+  conn_mem_hdr *h = moqc_mem_malloc(m->base, sizeof(*h) + size);
+  if (h == NULL) {
+    return NULL;
+  }
+  conn_mem_link(m, h);
+  return h + 1;
+}
+
+static void conn_mem_free(void *ptr, void *ud) {
+  moqc__conn_mem *m = ud;
+  if (ptr == NULL) {
+    return;
+  }
+  conn_mem_hdr *h = (conn_mem_hdr *)ptr - 1;
+  conn_mem_unlink(m, h);
+  moqc_mem_free(m->base, h);
+}
+
+static void *conn_mem_calloc(size_t nmemb, size_t size, void *ud) {
+  if (size != 0 && nmemb > SIZE_MAX / size) {
+    return NULL;
+  }
+  void *p = conn_mem_malloc(nmemb * size, ud);
+  if (p != NULL) {
+    memset(p, 0, nmemb * size);
+  }
+  return p;
+}
+
+static void *conn_mem_realloc(void *ptr, size_t size, void *ud) {
+  moqc__conn_mem *m = ud;
+  if (ptr == NULL) {
+    return conn_mem_malloc(size, ud);
+  }
+  if (size == 0) {
+    conn_mem_free(ptr, ud);
+    return NULL;
+  }
+  if (size > SIZE_MAX - sizeof(conn_mem_hdr)) {
+    return NULL;
+  }
+  conn_mem_hdr *h = (conn_mem_hdr *)ptr - 1;
+  conn_mem_unlink(m, h);
+  conn_mem_hdr *n = moqc_mem_realloc(m->base, h, sizeof(*n) + size);
+  if (n == NULL) {
+    conn_mem_link(m, h); /* The old block is still valid and still ours. */
+    return NULL;
+  }
+  conn_mem_link(m, n);
+  return n + 1;
+}
+
+void moqc__conn_mem_init(moqc__conn_mem *m, const moqc_mem *base) {
+  memset(m, 0, sizeof(*m));
+  m->base = base;
+  m->ng.user_data = m;
+  m->ng.malloc = conn_mem_malloc;
+  m->ng.free = conn_mem_free;
+  m->ng.calloc = conn_mem_calloc;
+  m->ng.realloc = conn_mem_realloc;
+}
+
+size_t moqc__conn_mem_free(moqc__conn_mem *m) {
+  size_t n = 0;
+  conn_mem_hdr *h = m->head;
+  while (h != NULL) {
+    conn_mem_hdr *next = h->l.next;
+    moqc_mem_free(m->base, h);
+    h = next;
+    n++;
+  }
+  m->head = NULL;
+  m->live = 0;
+  return n;
+}
