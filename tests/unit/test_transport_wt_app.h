@@ -71,7 +71,7 @@ static void wapp_queue(wapp *a, moqc_stream_id id, const void *data, size_t len,
 }
 
 /* Opens a stream and queues data on it; returns its id. */
-static moqc_stream_id wapp_send(wapp *a, bool uni, const void *data, size_t len, bool fin) {
+static inline moqc_stream_id wapp_send(wapp *a, bool uni, const void *data, size_t len, bool fin) {
   moqc_stream_id id;
   if (a->t.ops->open_stream(a->t.user_data, uni, &id) != 0) {
     return MOQC_STREAM_NONE;
