@@ -227,7 +227,12 @@ void moqc__http_on_data(moqc_ws_conn *c, const uint8_t *data, size_t len) {
   memcpy(c->head + c->head_len, data, n);
   c->head_len += n;
   if (c->req.active) {
-    if (n < len || c->head_len == MOQC__HTTP1_MAX_HEAD) {
+    if (n < len) {
+      /* More than a whole head of pipelined bytes while a response is pending: the excess is
+       * gone, so the connection ends after this response. */
+      c->req.close_after = true;
+    }
+    if (c->head_len == MOQC__HTTP1_MAX_HEAD && c->reading) {
       /* A request is being answered and the client keeps sending: wait. */
       uv_read_stop((uv_stream_t *)&c->tcp);
       c->reading = false;

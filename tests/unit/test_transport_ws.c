@@ -412,6 +412,53 @@ static void test_http_routes(void **state) {
   env_free(&e);
 }
 
+/* Over 16 KiB pipelined behind a pending request: answered, then the connection closes. */
+static void *overflow_client(void *p) {
+  http_case *h = p;
+  int fd = raw_connect(h->port, 3000);
+  static char req[40000];
+  int n = snprintf(req, sizeof(req), "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+  while (n < 30000) {
+    n += snprintf(req + n, sizeof(req) - (size_t)n, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  raw_send(fd, req, (size_t)n);
+  bool eof;
+  raw_read_all(fd, h->out[0], sizeof(h->out[0]), &eof);
+  if (!eof) {
+    strcpy(h->out[0], "no eof");
+  }
+  close(fd);
+  return NULL;
+}
+
+static void test_pipeline_overflow(void **state) {
+  env e;
+  moqc_http_server_settings st;
+  env_settings(&st);
+  env_init(&e, &st);
+  http_case h;
+  memset(&h, 0, sizeof(h));
+  h.port = e.port;
+  thread_job j = {&e, overflow_client, &h, 0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, thread_main, &j), 0);
+  assert_true(env_run_until(&e, pending_set, &e, 3000));
+  /* Let the pipelined bytes arrive (and overflow) before answering. */
+  for (int i = 0; i < 100; i++) {
+    uv_run(&e.loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_int_equal(moqc_http_respond(e.pending, 200, NULL, 0, "later", 5), 0);
+  assert_true(env_run_until(&e, job_done, &j, 5000));
+  pthread_join(th, NULL);
+  assert_non_null(strstr(h.out[0], "HTTP/1.1 200 OK\r\n"));
+  assert_non_null(strstr(h.out[0], "Connection: close\r\n"));
+  assert_non_null(strstr(h.out[0], "later"));
+  assert_null(strstr(h.out[0], "\r\n\r\nok"));
+  assert_int_equal(e.routes, 1);
+  env_free(&e);
+}
+
 typedef struct slow_case {
   int port;
   double closed_after_ms;
@@ -1386,6 +1433,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_http_routes),
+      cmocka_unit_test(test_pipeline_overflow),
       cmocka_unit_test(test_head_timeout),
       cmocka_unit_test(test_oversize_head),
       cmocka_unit_test(test_pipelined_backpressure),
