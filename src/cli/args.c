@@ -160,7 +160,15 @@ int cli_url_ws(const cli_url *u, char *buf, size_t cap) {
 
 /* ---- Flags ----------------------------------------------------------------------------------- */
 
-typedef enum args_kind { ARGS_BOOL, ARGS_U64, ARGS_SECONDS, ARGS_RATE, ARGS_STR, ARGS_CHECK } args_kind;
+typedef enum args_kind {
+  ARGS_BOOL,
+  ARGS_U64,
+  ARGS_SECONDS,
+  ARGS_RATE,
+  ARGS_STR,
+  ARGS_CHECK,
+  ARGS_PAYLOAD
+} args_kind;
 
 typedef struct args_flag {
   const char *name;
@@ -178,6 +186,7 @@ static const args_flag args_pub[] = {
     {"--frame-size", ARGS_U64, ARGS_OFF(frame_size), 1, 16 * 1024 * 1024},
     {"--fps", ARGS_RATE, ARGS_OFF(fps), 0, 0},
     {"--stdin", ARGS_BOOL, ARGS_OFF(use_stdin), 0, 0},
+    {"--payload", ARGS_PAYLOAD, ARGS_OFF(payload), 0, 0},
     {"--wait-subscriber", ARGS_BOOL, ARGS_OFF(wait_subscriber), 0, 0},
     {"--delay", ARGS_U64, ARGS_OFF(delay_ms), 0, 3600000},
     {"--linger", ARGS_U64, ARGS_OFF(linger_ms), 0, 3600000},
@@ -220,6 +229,9 @@ static const char args_usage_pub[] =
     "  --fps R                 frames per second (default 30; 0: as fast as possible)\n"
     "  --stdin                 publish standard input instead: each read chunk is a frame, a new\n"
     "                          group every F frames, the track ends at end of input\n"
+    "  --payload FORMAT        synthetic frame format: moqc (default; checked by moqc sub) or npm\n"
+    "                          (\"g<group>f<frame>:\" + filler, checked by tests/interop/sub.mjs;\n"
+    "                          no latency)\n"
     "  --wait-subscriber       hold the first frame until the relay subscribes to the track\n"
     "  --delay MS              wait MS milliseconds before the first frame (default 0)\n"
     "  --linger MS             at the end, wait at most MS for subscribers to receive the end of\n"
@@ -379,6 +391,16 @@ static int args_set(const args_flag *f, const char *v, cli_opts *o, char *err, s
       return -1;
     }
     return 0;
+  case ARGS_PAYLOAD:
+    if (strcmp(v, "moqc") == 0) {
+      o->payload = CLI_CHECK_MOQC;
+    } else if (strcmp(v, "npm") == 0) {
+      o->payload = CLI_CHECK_NPM;
+    } else {
+      args_err(err, errlen, "%s: unknown format \"%s\" (moqc or npm)", f->name, v);
+      return -1;
+    }
+    return 0;
   }
   return -1;
 }
@@ -393,6 +415,7 @@ static void args_defaults(cli_opts *o, cli_cmd cmd) {
   o->fps = 30;
   o->linger_ms = 2000;
   o->check = CLI_CHECK_MOQC;
+  o->payload = CLI_CHECK_MOQC;
   o->settle_ms = 300;
 }
 

@@ -73,6 +73,7 @@ typedef struct cli_opts {
   uint64_t frame_size;       /* default 1024; with --stdin the read size */
   double fps;                /* default 30; 0 = as fast as possible (one group per tick) */
   bool use_stdin;
+  cli_check payload; /* synthetic format: CLI_CHECK_MOQC (default) or CLI_CHECK_NPM */
   bool wait_subscriber; /* hold the first frame until some subscription exists */
   uint64_t delay_ms;    /* wait before the first frame (after any subscriber) */
   uint64_t linger_ms;   /* at the end, wait this long at most for subscribers to finish */

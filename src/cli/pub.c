@@ -78,7 +78,14 @@ static int pub_frame(pub_state *p, const uint8_t *data, size_t len) {
     payload_info info = {p->frames, cli_wall_us(), moqc_group_producer_sequence(p->gp),
                          (uint32_t)p->frame_in_group};
     len = (size_t)p->o->frame_size;
-    payload_write(p->buf, len, &info);
+    if (p->o->payload == CLI_CHECK_NPM) {
+      /* Frames are at least their header, as payload.mjs makes them. */
+      while (payload_write_npm(p->buf, len, info.group_seq, p->frame_in_group) != 0) {
+        len++;
+      }
+    } else {
+      payload_write(p->buf, len, &info);
+    }
     data = p->buf;
   }
   rv = moqc_group_producer_write_frame(p->gp, data, len, (now - p->start) / 1000000u);
@@ -406,7 +413,7 @@ int cli_cmd_pub(const cli_opts *o) {
     return CLI_EXIT_ERROR;
   }
   p->o = o;
-  p->buf = malloc((size_t)o->frame_size);
+  p->buf = malloc((size_t)o->frame_size + 64); /* room for an npm header above the size */
   if (p->buf == NULL || uv_loop_init(&loop) != 0) {
     free(p->buf);
     free(p);

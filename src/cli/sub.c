@@ -42,6 +42,7 @@ typedef struct sub_state {
   size_t ngroups, capgroups;
   summary sum;
   int status; /* exit status once decided */
+  bool broadcast_ended;
   bool decided;
 } sub_state;
 
@@ -169,6 +170,16 @@ static void sub_receive(sub_state *p) {
     rv = moqc_track_subscriber_recv_group(p->ts, &gc, p->c.waker);
     if (rv == MOQC_ERR_PENDING) {
       return;
+    }
+    if (rv == MOQC_ERR_DROPPED && moqc_broadcast_consumer_closed(p->bc, NULL) != MOQC_ERR_PENDING) {
+      /* The publisher ended the whole broadcast (its announce ended): that ends the track too.
+       * (A session drops a mirrored track when its broadcast's announce ends, even after the
+       * track's own end arrived, so this is how a publisher that unannounces at once looks.) */
+      if (p->o->verbose && !p->broadcast_ended) {
+        fprintf(stderr, "moqc sub: the broadcast ended\n");
+      }
+      p->broadcast_ended = true;
+      rv = MOQC_END;
     }
     if (rv == MOQC_END) {
       if (p->ngroups > 0) {

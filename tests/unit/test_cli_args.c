@@ -146,6 +146,13 @@ static void test_pub_flags(void **state) {
   assert_int_equal(o.delay_ms, 100);
   assert_int_equal(o.linger_ms, 50);
   assert_true(o.verbose);
+  assert_int_equal(o.payload, CLI_CHECK_MOQC);
+  assert_int_equal(parse(&o, err, sizeof(err), 5, "pub", "ws://h/", "b", "--payload", "npm"),
+                   CLI_PARSE_OK);
+  assert_int_equal(o.payload, CLI_CHECK_NPM);
+  assert_int_equal(parse(&o, err, sizeof(err), 4, "pub", "ws://h/", "b", "--payload=moqc"),
+                   CLI_PARSE_OK);
+  assert_int_equal(o.payload, CLI_CHECK_MOQC);
 
   /* --stdin allows frames below the synthetic header size. */
   assert_int_equal(
@@ -183,6 +190,7 @@ static void test_pub_flag_errors(void **state) {
       {5, {"pub", "ws://h/", "b", "--fps", "nan"}, "--fps: \"nan\" is not a number"},
       {5, {"pub", "ws://h/", "b", "--fps", "1e9"}, "--fps: \"1e9\" is not a number"},
       {5, {"pub", "ws://h/", "b", "--track", ""}, "--track: empty value"},
+      {5, {"pub", "ws://h/", "b", "--payload", "json"}, "--payload: unknown format \"json\""},
       {4, {"pub", "ws://h/", "b", "--stdin=yes"}, "--stdin takes no value"},
       {4, {"pub", "ws://h/", "b", "--count=3"}, "unknown flag \"--count\" for pub"},
       {4, {"pub", "ws://h/", "b", "-x"}, "unknown flag \"-x\""},
@@ -291,7 +299,7 @@ static void test_announced_flags(void **state) {
 /* Every flag a command accepts appears in its --help text, and vice versa for the common ones. */
 static void test_help_lists_flags(void **state) {
   static const char *pub_flags[] = {"--track", "--groups", "--frames-per-group", "--frame-size",
-                                    "--fps", "--stdin", "--wait-subscriber", "--delay",
+                                    "--fps", "--stdin", "--payload", "--wait-subscriber", "--delay",
                                     "--linger", "--verbose", "--help"};
   static const char *sub_flags[] = {"--track", "--count", "--timeout", "--json", "--quiet",
                                     "--check", "--no-check", "--verbose", "--help"};
@@ -314,8 +322,9 @@ static void test_help_lists_flags(void **state) {
     const char *f = pub_flags[i];
     bool boolean = strcmp(f, "--stdin") == 0 || strcmp(f, "--wait-subscriber") == 0 ||
                    strcmp(f, "--verbose") == 0;
+    const char *v = strcmp(f, "--payload") == 0 ? "npm" : "40";
     int rv = boolean ? parse(&o, err, sizeof(err), 4, "pub", "ws://h/", "b", f)
-                     : parse(&o, err, sizeof(err), 5, "pub", "ws://h/", "b", f, "40");
+                     : parse(&o, err, sizeof(err), 5, "pub", "ws://h/", "b", f, v);
     if (rv != CLI_PARSE_OK) {
       fail_msg("%s: %s", f, err);
     }
