@@ -186,6 +186,12 @@ typedef struct moqc_session_settings {
   /** Bytes queued ahead per group stream before the session stops reading the model for it;
    * default 64 KiB. */
   size_t group_queue_bytes;
+  /**
+   * A mirrored track nobody consumes any more stays (with its TRACK_INFO) this long before it
+   * is dropped, so a TRACK followed by a SUBSCRIBE does not ask upstream twice; default 2 s,
+   * 0 = drop at once. The upstream subscription itself ends with the last local subscriber.
+   */
+  moqc_tstamp track_linger;
   /** The log hook (copied; NULL write = silent). */
   moqc_log log;
   /** The allocator of the session (NULL = default; must outlive it). */
@@ -341,7 +347,8 @@ MOQC_EXTERN int moqc_session_recv_datagram(moqc_session *s, const uint8_t *data,
 MOQC_EXTERN int moqc_session_poll(moqc_session *s, moqc_tstamp ts);
 /** Returns when moqc_session_handle_expiry must next be called (UINT64_MAX = never). */
 MOQC_EXTERN moqc_tstamp moqc_session_get_expiry(const moqc_session *s);
-/** Handles timers due at ts (the setup timeout). Returns 0 or a fatal error. */
+/** Handles timers due at ts (the setup timeout, lingering unused tracks). Returns 0 or a fatal
+ * error. */
 MOQC_EXTERN int moqc_session_handle_expiry(moqc_session *s, moqc_tstamp ts);
 /** The transport's connection closed (by the peer, with a wire code and reason). */
 MOQC_EXTERN void moqc_session_closed(moqc_session *s, uint64_t code, const char *reason,

@@ -15,6 +15,7 @@ void moqc_session_settings_default(moqc_session_settings *s) {
   s->setup_timeout = 10 * MOQC_SECONDS;
   s->max_message_size = 64 * 1024;
   s->group_queue_bytes = 64 * 1024;
+  s->track_linger = 2 * MOQC_SECONDS;
 }
 
 static char *sess_strdup(const moqc_mem *mem, const char *str) {
@@ -398,19 +399,31 @@ int moqc_session_poll(moqc_session *s, moqc_tstamp ts) {
 }
 
 moqc_tstamp moqc_session_get_expiry(const moqc_session *s) {
-  if (s->closed || s->setup_deadline == 0) {
+  if (s->closed) {
     return UINT64_MAX;
   }
-  bool waiting = !s->serving;
-  return waiting ? s->setup_deadline : UINT64_MAX;
+  moqc_tstamp e = moqc__sess_sub_expiry(s);
+  if (!s->serving && s->setup_deadline != 0 && s->setup_deadline < e) {
+    e = s->setup_deadline;
+  }
+  return e;
 }
 
 int moqc_session_handle_expiry(moqc_session *s, moqc_tstamp ts) {
   s->now = ts;
-  if (moqc_session_get_expiry(s) <= ts) {
-    moqc__sess_fail(s, MOQC_ERR_TIMEOUT, "no setup from the client");
+  if (s->closed) {
+    return 0;
   }
-  return 0;
+  if (!s->serving && s->setup_deadline != 0 && s->setup_deadline <= ts) {
+    moqc__sess_fail(s, MOQC_ERR_TIMEOUT, "no setup from the client");
+    return 0;
+  }
+  /* Unused mirrored tracks past their linger time. */
+  int rv = moqc__sess_sub_poll(s);
+  if (rv < 0) {
+    moqc__sess_fail(s, rv, NULL);
+  }
+  return rv;
 }
 
 /* ---- The stream application ops ------------------------------------------------------------ */

@@ -241,6 +241,8 @@ int moqc__sess_sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **
 /** The peer reset a stream of ours (subscriber half kinds). */
 void moqc__sess_sub_stream_reset(moqc_session *s, sess_stream *st, int err);
 void moqc__sess_sub_stream_free(moqc_session *s, sess_stream *st);
+/** The earliest time an unused mirrored track must be dropped (UINT64_MAX = none). */
+moqc_tstamp moqc__sess_sub_expiry(const moqc_session *s);
 /** A datagram arrived: routed to its subscription's track, or dropped. */
 int moqc__sess_sub_datagram(moqc_session *s, const uint8_t *data, size_t len);
 

@@ -40,6 +40,8 @@ struct sub_track {
   uint64_t next_seq;
   /** Ended, but groups below end_group are still on their way: finish when they arrive. */
   bool finish_pending;
+  /** When the track lost its last local consumer (0 = in use). */
+  moqc_tstamp unused_since;
 };
 
 /** Frees a track: rejects or drops the local side with err, cancels its streams. */

@@ -102,11 +102,8 @@ static int track_open_info(moqc_session *s, sub_track *t) {
   return moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w));
 }
 
-static int track_open_subscribe(moqc_session *s, sub_track *t) {
-  moqc_subscription agg;
-  if (moqc_track_producer_subscription(t->tp, &agg, NULL) != 0) {
-    moqc_subscription_default(&agg);
-  }
+static int track_open_subscribe(moqc_session *s, sub_track *t, const moqc_subscription *aggp) {
+  moqc_subscription agg = *aggp;
   sess_stream *st;
   int rv = moqc__sess_open(s, false, SK_SUBSCRIBE_SUB, &st);
   if (rv < 0) {
@@ -145,9 +142,14 @@ static int track_accept(moqc_session *s, sub_track *t, const moqc_track_info *in
   if (rv < 0) {
     return rv;
   }
+  /* Subscribe now if a local subscriber waits (a TRACK_INFO-only request does not). */
+  moqc_subscription agg;
+  if (moqc_track_producer_subscription(t->tp, &agg, s->waker) == 0) {
+    rv = track_open_subscribe(s, t, &agg);
+  }
   /* Poll soon, so the track's local demand is watched. */
   s->tp.ops->wake(s->tp.user_data);
-  return track_open_subscribe(s, t);
+  return rv;
 }
 
 int moqc__sess_sub_track_start(moqc_session *s, sub_broadcast *b, moqc_track_request *req) {
@@ -190,10 +192,9 @@ static bool track_prefs_eq(const moqc_subscription *a, const moqc_subscription *
 }
 
 /* Sends SUBSCRIBE_UPDATE (lite-03+) when the local aggregate preferences changed. */
-static int track_update_upstream(moqc_session *s, sub_track *t) {
-  moqc_subscription agg;
-  if (moqc_track_producer_subscription(t->tp, &agg, s->waker) != 0 ||
-      s->version < MOQC_LITE_03 || t->sub_stream == MOQC_STREAM_NONE ||
+static int track_update_upstream(moqc_session *s, sub_track *t, const moqc_subscription *aggp) {
+  moqc_subscription agg = *aggp;
+  if (s->version < MOQC_LITE_03 || t->sub_stream == MOQC_STREAM_NONE ||
       track_prefs_eq(&agg, &t->sent)) {
     return 0;
   }
@@ -222,23 +223,63 @@ static int track_update_upstream(moqc_session *s, sub_track *t) {
   return moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w));
 }
 
+/* Ends the remote subscription (FIN); the track and its info stay. */
+static void track_unsubscribe(moqc_session *s, sub_track *t) {
+  MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "unsubscribing %s/%s", t->b->path, t->name);
+  sess_stream *st = moqc__sess_find(s, t->sub_stream);
+  if (st != NULL) {
+    moqc__sess_queue_fin(s, st);
+    st->kind = SK_DISCARD;
+  }
+  t->sub_stream = MOQC_STREAM_NONE;
+  t->subscribed = false;
+}
+
 int moqc__sess_sub_track_poll(moqc_session *s, sub_track *t) {
-  if (t->tp == NULL || !t->subscribed) {
+  if (t->tp == NULL) {
     return 0;
   }
+  int rv;
   if (!t->ended) {
-    int rv = track_update_upstream(s, t);
-    if (rv < 0) {
-      return rv;
+    /* Remote subscription follows the local subscriptions: subscribe on the first, update on
+     * changes, unsubscribe after the last. */
+    moqc_subscription agg;
+    int live = moqc_track_producer_subscription(t->tp, &agg, s->waker);
+    if (live == 0 && !t->subscribed) {
+      rv = track_open_subscribe(s, t, &agg);
+      if (rv < 0 && rv != MOQC_ERR_WOULD_BLOCK) {
+        return rv == MOQC_ERR_NOMEM ? rv : 0;
+      }
+    } else if (live == 0) {
+      if ((rv = track_update_upstream(s, t, &agg)) < 0) {
+        return rv;
+      }
+    } else if (t->subscribed) {
+      track_unsubscribe(s, t);
     }
   }
-  int used = moqc_track_producer_used(t->tp, s->waker);
-  if (used == 0) {
-    /* The last local consumer left: cancel the remote subscription. */
-    MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "unsubscribing %s/%s", t->b->path, t->name);
+  /* Without any consumer the track (and its cached info) lingers, then goes. */
+  if (moqc_track_producer_used(t->tp, s->waker) != 0) {
+    t->unused_since = 0;
+  } else if (t->unused_since == 0) {
+    t->unused_since = s->now != 0 ? s->now : 1;
+  }
+  if (t->unused_since != 0 && s->now >= t->unused_since + s->settings.track_linger) {
+    MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "dropping unused track %s/%s", t->b->path,
+             t->name);
     track_remove(s, t, 0);
   }
   return 0;
+}
+
+moqc_tstamp moqc__sess_sub_expiry(const moqc_session *s) {
+  moqc_tstamp e = UINT64_MAX;
+  for (const sub_track *t = s->tracks; t != NULL; t = t->next) {
+    if (t->unused_since != 0 && t->unused_since + s->settings.track_linger < e) {
+      e = t->unused_since + s->settings.track_linger;
+    }
+  }
+  return e;
 }
 
 int moqc__sess_sub_track_info_read(moqc_session *s, sess_stream *st, const uint8_t **p,
