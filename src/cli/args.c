@@ -201,6 +201,7 @@ static const args_flag args_sub[] = {
     {"--quiet", ARGS_BOOL, ARGS_OFF(quiet), 0, 0},
     {"--check", ARGS_CHECK, ARGS_OFF(check), 0, 0},
     {"--no-check", ARGS_CHECK, ARGS_OFF(check), 0, 0},
+    {"--output", ARGS_STR, ARGS_OFF(output), 0, 0},
     {"--verbose", ARGS_BOOL, ARGS_OFF(verbose), 0, 0},
 };
 
@@ -260,6 +261,9 @@ static const char args_usage_sub[] =
     "  --check MODE            payload check: moqc (default, the format of moqc pub), npm (the\n"
     "                          \"g<group>f<frame>:\" format of tests/interop/pub.mjs), none\n"
     "  --no-check              same as --check none\n"
+    "  --output FILE           write every frame's payload to FILE in arrival order, asking for\n"
+    "                          ordered delivery (\"-\": standard output; then no frame lines and\n"
+    "                          the summary on stderr)\n"
     "  --verbose               library debug logs on stderr\n"
     "  --help                  this text\n"
     "\n"
@@ -529,7 +533,7 @@ int cli_parse(int argc, char **argv, cli_opts *o, char *err, size_t errlen) {
     args_err(err, errlen, "--groups cannot be used with --stdin (the input's end ends the track)");
     return CLI_PARSE_ERROR;
   }
-  if (o->json) {
+  if (o->json || (o->output != NULL && strcmp(o->output, "-") == 0)) {
     o->quiet = true;
   }
   return CLI_PARSE_OK;

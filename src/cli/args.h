@@ -83,6 +83,7 @@ typedef struct cli_opts {
   bool json;
   bool quiet; /* no line per frame (implied by --json) */
   cli_check check;
+  const char *output; /* write every payload here in arrival order ("-": stdout); NULL = no */
   /* announced */
   bool follow;
   uint64_t settle_ms; /* without --follow: exit after this long without a new announce */

@@ -43,6 +43,7 @@ typedef struct sub_state {
   summary sum;
   int status; /* exit status once decided */
   bool broadcast_ended;
+  FILE *out; /* --output */
   bool decided;
 } sub_state;
 
@@ -114,6 +115,10 @@ static void sub_frame(sub_state *p, sub_group *g, const uint8_t *data, size_t le
   }
   if (bad && !p->o->quiet) {
     fflush(stdout);
+  }
+  if (p->out != NULL && len > 0 && fwrite(data, 1, len, p->out) != len) {
+    fprintf(stderr, "moqc sub: writing %s failed\n", p->o->output);
+    sub_finish(p, CLI_EXIT_ERROR, NULL);
   }
   g->index++;
 }
@@ -253,7 +258,12 @@ static void sub_work(cli_client *c) {
     }
   }
   if (p->phase == SUB_SUBSCRIBING) {
-    rv = moqc_track_consumer_subscribe(p->tc, NULL, &p->ts, c->waker);
+    moqc_subscription pref;
+    moqc_subscription_default(&pref);
+    /* Writing payloads out: ask for groups oldest first, so they arrive (and are written) in
+     * order even when the relay has several cached. */
+    pref.ordered = p->o->output != NULL;
+    rv = moqc_track_consumer_subscribe(p->tc, &pref, &p->ts, c->waker);
     if (rv == MOQC_ERR_PENDING) {
       return;
     }
@@ -312,12 +322,15 @@ static void sub_closed(cli_client *c, int err) {
 }
 
 static void sub_print_summary(sub_state *p) {
+  /* With the payloads on stdout, the summary goes to stderr. */
+  FILE *f = p->o->output != NULL && strcmp(p->o->output, "-") == 0 ? stderr : stdout;
+
   if (p->o->json) {
     char json[512];
     summary_json(&p->sum, json, sizeof(json));
-    printf("%s\n", json);
+    fprintf(f, "%s\n", json);
   } else {
-    printf("summary: groups %llu frames %llu bytes %llu gaps %llu bad %llu aborted_groups %llu "
+    fprintf(f, "summary: groups %llu frames %llu bytes %llu gaps %llu bad %llu aborted_groups %llu "
            "latency_ms p50 %.3f p90 %.3f p99 %.3f max %.3f\n",
            (unsigned long long)p->sum.groups, (unsigned long long)p->sum.frames,
            (unsigned long long)p->sum.bytes, (unsigned long long)p->sum.gaps,
@@ -325,7 +338,7 @@ static void sub_print_summary(sub_state *p) {
            summary_latency_ms(&p->sum, 50), summary_latency_ms(&p->sum, 90),
            summary_latency_ms(&p->sum, 99), summary_latency_ms(&p->sum, 100));
   }
-  fflush(stdout);
+  fflush(f);
 }
 
 int cli_cmd_sub(const cli_opts *o) {
@@ -353,6 +366,16 @@ int cli_cmd_sub(const cli_opts *o) {
   }
   n = moqc_path_normalize(p->path, moqc_str_c(o->broadcast));
   p->path[n] = '\0';
+  if (o->output != NULL) {
+    p->out = strcmp(o->output, "-") == 0 ? stdout : fopen(o->output, "wb");
+    if (p->out == NULL) {
+      perror(o->output);
+      uv_loop_close(&loop);
+      free(p->path);
+      free(p);
+      return CLI_EXIT_ERROR;
+    }
+  }
   rv = cli_client_init(&p->c, &loop, o, &cbs, p);
   if (rv != 0) {
     fprintf(stderr, "moqc sub: %s\n", moqc_strerror(rv));
@@ -374,6 +397,10 @@ int cli_cmd_sub(const cli_opts *o) {
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0) {
     fprintf(stderr, "moqc sub: the loop still had handles at exit\n");
+  }
+  if (p->out != NULL && (p->out == stdout ? fflush(stdout) : fclose(p->out)) != 0) {
+    fprintf(stderr, "moqc sub: writing %s failed\n", o->output);
+    p->status = CLI_EXIT_ERROR;
   }
   sub_print_summary(p);
   status = p->status;

@@ -253,6 +253,15 @@ static void test_sub_flags(void **state) {
                    CLI_PARSE_OK);
   assert_true(o.quiet);
   assert_false(o.json);
+  assert_null(o.output);
+  assert_int_equal(parse(&o, err, sizeof(err), 5, "sub", "ws://h/", "b", "--output", "f.bin"),
+                   CLI_PARSE_OK);
+  assert_string_equal(o.output, "f.bin");
+  assert_false(o.quiet);
+  assert_int_equal(parse(&o, err, sizeof(err), 4, "sub", "ws://h/", "b", "--output=-"),
+                   CLI_PARSE_OK);
+  assert_string_equal(o.output, "-");
+  assert_true(o.quiet); /* payloads on stdout: no frame lines */
 
   assert_int_equal(parse(&o, err, sizeof(err), 5, "sub", "ws://h/", "b", "--check", "crc"),
                    CLI_PARSE_ERROR);
@@ -302,7 +311,7 @@ static void test_help_lists_flags(void **state) {
                                     "--fps", "--stdin", "--payload", "--wait-subscriber", "--delay",
                                     "--linger", "--verbose", "--help"};
   static const char *sub_flags[] = {"--track", "--count", "--timeout", "--json", "--quiet",
-                                    "--check", "--no-check", "--verbose", "--help"};
+                                    "--check", "--no-check", "--output", "--verbose", "--help"};
   static const char *ann_flags[] = {"--follow", "--settle", "--timeout", "--verbose", "--help"};
   cli_opts o;
   char err[256];
