@@ -1070,6 +1070,68 @@ static void test_wildcard_bind_source_address(void **state) {
   free(srv), free(cli);
 }
 
+/* Argument and state errors of the stream API. */
+static void test_api_errors(void **state) {
+  env e;
+  env_start(&e, NULL, NULL);
+  moqc_quic_connect_params p = pin_params();
+  moqc_quic_conn *c = NULL;
+  assert_int_equal(
+      moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, &c),
+      0);
+  int64_t sid;
+  /* Before the handshake. */
+  assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid),
+                   MOQC_ERR_PENDING);
+  assert_int_equal(moqc_quic_conn_send_datagram(c, (const uint8_t *)"x", 1),
+                   MOQC_ERR_PENDING);
+  assert_string_equal(moqc_quic_conn_alpn(c), "");
+  assert_true(run_until(&e, both_connected, NULL, 3000));
+  assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid), 0);
+  moqc_rcbuf *buf;
+  assert_int_equal(
+      moqc_rcbuf_new_copy(&buf, (const uint8_t *)"abcdef", 6, NULL), 0);
+  /* Ranges outside the buffer. */
+  assert_int_equal(moqc_quic_conn_write(c, sid, buf, 4, 3, false),
+                   MOQC_ERR_INVALID_ARGUMENT);
+  assert_int_equal(moqc_quic_conn_write(c, sid, buf, 7, 0, false), 0);
+  assert_int_equal(moqc_quic_conn_write(c, sid, NULL, 0, 1, false),
+                   MOQC_ERR_INVALID_ARGUMENT);
+  assert_int_equal(moqc_rcbuf_refcount(buf), 1); /* nothing kept */
+  assert_int_equal(moqc_quic_conn_write(c, sid, buf, 2, 3, false), 0);
+  assert_int_equal(moqc_rcbuf_refcount(buf), 2);
+  assert_int_equal(moqc_quic_conn_stream_unacked(c, sid), 3);
+  assert_int_equal(moqc_quic_conn_stream_unacked(c, 1000), 0);
+  /* Datagrams: too large, then a full queue. */
+  uint8_t big[1400];
+  memset(big, 1, sizeof(big));
+  assert_int_equal(moqc_quic_conn_send_datagram(c, big, sizeof(big)),
+                   MOQC_ERR_FRAME_TOO_LARGE);
+  int rv = 0, queued = 0;
+  while ((rv = moqc_quic_conn_send_datagram(c, big, 100)) == 0) {
+    queued++;
+  }
+  assert_int_equal(rv, MOQC_ERR_WOULD_BLOCK);
+  assert_true(queued >= 100);
+  /* Unknown streams. */
+  assert_int_equal(moqc_quic_conn_reset_stream(c, 1000, 1), MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_quic_conn_extend_stream_offset(c, 1000, 1),
+                   MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_quic_conn_finish(c, 1000), MOQC_ERR_NOT_FOUND);
+  /* After close: everything refuses, a second close does nothing. */
+  moqc_quic_conn_close(c, 9, "x");
+  moqc_quic_conn_close(c, 10, "y");
+  assert_int_equal(moqc_quic_conn_open_stream(c, true, &sid), MOQC_ERR_CLOSED);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, 0, (const uint8_t *)"z", 1, false),
+      MOQC_ERR_CLOSED);
+  assert_true(run_until(&e, both_closed, NULL, 3000));
+  assert_int_equal(e.server.close_app, 9);
+  assert_int_equal(moqc_rcbuf_refcount(buf), 1); /* released with the stream */
+  moqc_rcbuf_decref(buf);
+  env_stop(&e);
+}
+
 typedef struct counting {
   long live, total;
 } counting;
@@ -1228,6 +1290,7 @@ int main(void) {
       cmocka_unit_test(test_stateless_replies),
       cmocka_unit_test(test_ipv6),
       cmocka_unit_test(test_retry),
+      cmocka_unit_test(test_api_errors),
       cmocka_unit_test(test_reuse_port),
       cmocka_unit_test(test_wildcard_bind_source_address),
       cmocka_unit_test(test_allocator_hook),
