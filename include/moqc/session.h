@@ -95,8 +95,10 @@ typedef struct moqc_transport_ops {
   void (*close)(void *user_data, uint64_t code, const char *reason, size_t reason_len);
   /**
    * Thread-safe: asks the transport's loop to call moqc_session_poll soon. Called from model
-   * wakers, possibly on another thread, possibly after the session is gone (so the transport's
-   * user_data must outlive every waker; the in-memory pair and the adapters keep a flag).
+   * wakers, possibly on another thread, possibly while the loop is inside a session call; never
+   * after moqc_session_del returned (the session closes its waker first). A transport should
+   * also poll the session when the peer grants more streams, since a session refused with
+   * MOQC_ERR_WOULD_BLOCK retries on poll.
    */
   void (*wake)(void *user_data);
 } moqc_transport_ops;
