@@ -855,6 +855,8 @@ static int wt_classify(moqc_wt_conn *c, moqc__wt_stream *s) {
       return 0;
     }
   }
+  MOQC_LOG(c->log, MOQC_LOG_TRACE, "wt: peer stream %lld is of kind %d", (long long)s->id,
+           (int)s->kind);
   return (int)(p - s->pre);
 }
 
@@ -1285,6 +1287,8 @@ static int wt_op_open_stream(void *ud, bool uni, moqc_stream_id *id) {
   s->hdrlen = (size_t)moqc__writer_result(&w);
   s->app_known = true;
   *id = sid;
+  MOQC_LOG(c->log, MOQC_LOG_TRACE, "wt: opened %s stream %lld", uni ? "uni" : "bidi",
+           (long long)sid);
   return 0;
 }
 
