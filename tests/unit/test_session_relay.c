@@ -507,6 +507,62 @@ static void test_lost_group_stream(void **state) {
   relay_del(&r);
 }
 
+/* Two relays mirroring each other (cluster style): announcements do not loop back, and when
+ * the publisher leaves both relays forget the broadcast (lite-04 and lite-05 hop ids). */
+static void run_relay_pair(uint32_t version) {
+  node P, R1, R2;
+  node_new(&P, ID_P);
+  node_new(&R1, 0x7001);
+  node_new(&R2, 0x7002);
+  tlink up, mesh;
+  link_new(&up, version, &P, ID_P, &R1, 0x7001, NULL);
+  link_new(&mesh, version, &R1, 0x7001, &R2, 0x7002, NULL);
+  tlink *all[2] = {&up, &mesh};
+  pub p;
+  pub_new(&p, &P, "demo/bbb", "video");
+  pump(all, 2);
+  moqc_broadcast_consumer *bc;
+  assert_int_equal(moqc_origin_consumer_consume_broadcast(R2.cons, moqc_str_c("demo/bbb"), &bc),
+                   0);
+  moqc_broadcast_consumer_del(bc);
+  /* R1 holds exactly one route: P's (R2's copy was filtered or dropped as a loop). */
+  moqc_origin_announced *cur;
+  assert_int_equal(moqc_origin_consumer_announced(R1.cons, &cur), 0);
+  moqc_origin_announce ev;
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), 0);
+  assert_int_equal(ev.hop_count, 1);
+  assert_int_equal(ev.hops[0], ID_P);
+  moqc_broadcast_consumer_del(ev.broadcast);
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), MOQC_ERR_PENDING);
+  /* A viewer on R2 gets data through R1. */
+  viewer v;
+  viewer_new(&v, &R2, "demo/bbb", "video");
+  viewer_subscribe(&v);
+  pump(all, 2);
+  assert_int_equal(viewer_subscribe(&v), 0);
+  pub_group(&p, moqc__mem_now(up.pair), 2, 0);
+  pump(all, 2);
+  uint64_t seqs[4], frames[4];
+  assert_int_equal(viewer_read(&v, seqs, frames, 4), 1);
+  viewer_del(&v);
+  /* The publisher leaves: no ghost survives on either relay. */
+  pub_del(&p);
+  pump(all, 2);
+  assert_int_equal(moqc_origin_consumer_consume_broadcast(R1.cons, moqc_str_c("demo/bbb"), &bc),
+                   MOQC_ERR_NOT_FOUND);
+  assert_int_equal(moqc_origin_consumer_consume_broadcast(R2.cons, moqc_str_c("demo/bbb"), &bc),
+                   MOQC_ERR_NOT_FOUND);
+  moqc_origin_announced_del(cur);
+  link_del(&mesh);
+  link_del(&up);
+  node_del(&P);
+  node_del(&R1);
+  node_del(&R2);
+}
+
+static void test_relay_pair_lite05(void **state) { run_relay_pair(MOQC_SESSION_VERSION_LITE_05); }
+static void test_relay_pair_lite04(void **state) { run_relay_pair(MOQC_SESSION_VERSION_LITE_04); }
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fanout_lite05),
@@ -524,6 +580,8 @@ int main(void) {
       cmocka_unit_test(test_datagrams),
       cmocka_unit_test(test_stream_credit_newest_wins),
       cmocka_unit_test(test_lost_group_stream),
+      cmocka_unit_test(test_relay_pair_lite05),
+      cmocka_unit_test(test_relay_pair_lite04),
   };
   if (getenv("TEST_FILTER") != NULL) {
     cmocka_set_test_filter(getenv("TEST_FILTER"));
