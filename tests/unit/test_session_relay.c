@@ -563,6 +563,30 @@ static void run_relay_pair(uint32_t version) {
 static void test_relay_pair_lite05(void **state) { run_relay_pair(MOQC_SESSION_VERSION_LITE_05); }
 static void test_relay_pair_lite04(void **state) { run_relay_pair(MOQC_SESSION_VERSION_LITE_04); }
 
+/* A track the publisher does not have: the refusal travels back through the relay. */
+static void test_not_found_through_relay(void **state) {
+  relay r;
+  relay_new(&r, MOQC_SESSION_VERSION_LITE_05, 1);
+  viewer v;
+  viewer_new(&v, &r.S[0], "demo/bbb", "audio");
+  int rv = viewer_subscribe(&v);
+  assert_int_equal(rv, MOQC_ERR_PENDING);
+  relay_pump(&r);
+  rv = moqc_track_consumer_subscribe(v.tc, NULL, &v.ts, v.w);
+  assert_int_equal(rv, MOQC_ERR_NOT_FOUND);
+  /* The sessions carry on: the existing track still works. */
+  viewer ok;
+  viewer_new(&ok, &r.S[0], "demo/bbb", "video");
+  viewer_subscribe(&ok);
+  relay_pump(&r);
+  assert_int_equal(viewer_subscribe(&ok), 0);
+  assert_false(moqc_session_is_closed(r.up.s));
+  assert_false(moqc_session_is_closed(r.down[0].s));
+  viewer_del(&ok);
+  viewer_del(&v);
+  relay_del(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fanout_lite05),
@@ -582,6 +606,7 @@ int main(void) {
       cmocka_unit_test(test_lost_group_stream),
       cmocka_unit_test(test_relay_pair_lite05),
       cmocka_unit_test(test_relay_pair_lite04),
+      cmocka_unit_test(test_not_found_through_relay),
   };
   if (getenv("TEST_FILTER") != NULL) {
     cmocka_set_test_filter(getenv("TEST_FILTER"));
