@@ -24,7 +24,26 @@ static void conn_unlink(relay_conn *c) {
   c->prev = c->next = NULL;
 }
 
-static void conn_free(relay_conn *c) {
+relay_conn *relay_conn_new(relay *r, char *root) {
+  relay_conn *c = calloc(1, sizeof(*c));
+
+  if (c == NULL) {
+    free(root);
+    return NULL;
+  }
+  c->r = r;
+  c->id = ++r->next_conn_id;
+  c->root = root;
+  c->next = r->conns;
+  if (r->conns != NULL) {
+    r->conns->prev = c;
+  }
+  r->conns = c;
+  return c;
+}
+
+void relay_conn_free(relay_conn *c) {
+  conn_unlink(c);
   moqc_session_del(c->session);
   moqc_stats_session_decref(c->stats);
   free(c->root);
@@ -41,11 +60,10 @@ static void on_ws_close(void *user_data, moqc_ws_conn *ws, const moqc_ws_close_i
              (unsigned long long)c->id, info->by_peer ? "peer" : "local",
              (unsigned long long)info->code, info->what, err != 0 ? ", session: " : "",
              err != 0 ? moqc_strerror(err) : "");
-  conn_unlink(c);
-  conn_free(c);
+  relay_conn_free(c);
 }
 
-static uint32_t version_of_alpn(moqc_str alpn) {
+uint32_t relay_version_of_alpn(moqc_str alpn) {
   if (moqc_str_eq(alpn, moqc_str_c("moq-lite-05"))) {
     return MOQC_SESSION_VERSION_LITE_05;
   }
@@ -56,6 +74,51 @@ static uint32_t version_of_alpn(moqc_str alpn) {
     return MOQC_SESSION_VERSION_LITE_03;
   }
   return MOQC_SESSION_VERSION_LEGACY;
+}
+
+int relay_conn_session(relay_conn *c, const moqc_transport *transport, uint32_t version) {
+  relay *r = c->r;
+  moqc_str allowed[RELAY_LIST_MAX];
+  moqc_origin_producer *rooted_p = NULL, *mirror = NULL;
+  moqc_origin_consumer *rooted_c = NULL, *publish = NULL;
+  moqc_session_settings ss;
+  size_t n = relay_auth_allowed(r, moqc_str_c(c->root), allowed, RELAY_LIST_MAX);
+  int rv;
+
+  if (n == 0) {
+    return MOQC_ERR_UNAUTHORIZED;
+  }
+  rv = moqc_stats_session_new(&c->stats, r->registry, moqc_str_c(""), moqc_str_c(c->root));
+  if (rv == 0) {
+    rv = moqc_origin_producer_with_root(r->producer, moqc_str_c(c->root), &rooted_p);
+  }
+  if (rv == 0) {
+    rv = moqc_origin_producer_scope(rooted_p, allowed, n, &mirror);
+  }
+  if (rv == 0) {
+    rv = moqc_origin_consumer_with_root(r->consumer, moqc_str_c(c->root), &rooted_c);
+  }
+  if (rv == 0) {
+    rv = moqc_origin_consumer_scope(rooted_c, allowed, n, &publish);
+  }
+  if (rv == 0) {
+    moqc_session_settings_default(&ss);
+    ss.perspective = MOQC_SESSION_SERVER;
+    ss.version = version;
+    ss.origin_id = moqc_origin_id(r->origin);
+    ss.announce_prefix = "";
+    ss.log = r->log;
+    rv = moqc_session_new(&c->session, &ss, transport, publish, mirror,
+                          moqc_stats_session_ctx(c->stats));
+    if (rv != 0) {
+      c->session = NULL;
+    }
+  }
+  moqc_origin_producer_del(rooted_p);
+  moqc_origin_consumer_del(rooted_c);
+  moqc_origin_producer_del(mirror);
+  moqc_origin_consumer_del(publish);
+  return rv;
 }
 
 static int hexval(char c) {
@@ -101,86 +164,38 @@ char *relay_path_decode(moqc_str path) {
 
 void relay_conn_accept(relay *r, moqc_http_request *req) {
   static const moqc_http_header text[] = {{"Content-Type", "text/plain"}};
-  moqc_str allowed[RELAY_LIST_MAX];
-  moqc_origin_producer *rooted_p = NULL, *mirror = NULL;
-  moqc_origin_consumer *rooted_c = NULL, *publish = NULL;
-  moqc_session_settings ss;
   moqc_transport transport;
+  moqc_str allowed[1];
   relay_conn *c;
-  size_t n;
+  char *root = relay_path_decode(moqc_http_request_path(req));
   int rv;
 
-  c = calloc(1, sizeof(*c));
+  if (root == NULL) {
+    moqc_http_respond(req, 400, text, 1, "bad path\n", 9);
+    return;
+  }
+  /* Refuse before upgrading when the root allows nothing. */
+  if (relay_auth_allowed(r, moqc_str_c(root), allowed, 1) == 0) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "websocket: unauthorized root \"%s\"", root);
+    moqc_http_respond(req, 401, text, 1, "unauthorized\n", 13);
+    free(root);
+    return;
+  }
+  c = relay_conn_new(r, root);
   if (c == NULL) {
     moqc_http_respond(req, 500, text, 1, "out of memory\n", 14);
-    return;
-  }
-  c->r = r;
-  c->id = ++r->next_conn_id;
-  c->root = relay_path_decode(moqc_http_request_path(req));
-  if (c->root == NULL) {
-    moqc_http_respond(req, 400, text, 1, "bad path\n", 9);
-    free(c);
-    return;
-  }
-  n = relay_auth_allowed(r, moqc_str_c(c->root), allowed, RELAY_LIST_MAX);
-  if (n == 0) {
-    relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: unauthorized root \"%s\"",
-               (unsigned long long)c->id, c->root);
-    moqc_http_respond(req, 401, text, 1, "unauthorized\n", 13);
-    free(c->root);
-    free(c);
-    return;
-  }
-  rv = moqc_stats_session_new(&c->stats, r->registry, moqc_str_c(""), moqc_str_c(c->root));
-  if (rv == 0) {
-    rv = moqc_origin_producer_with_root(r->producer, moqc_str_c(c->root), &rooted_p);
-  }
-  if (rv == 0) {
-    rv = moqc_origin_producer_scope(rooted_p, allowed, n, &mirror);
-  }
-  if (rv == 0) {
-    rv = moqc_origin_consumer_with_root(r->consumer, moqc_str_c(c->root), &rooted_c);
-  }
-  if (rv == 0) {
-    rv = moqc_origin_consumer_scope(rooted_c, allowed, n, &publish);
-  }
-  moqc_origin_producer_del(rooted_p);
-  moqc_origin_consumer_del(rooted_c);
-  if (rv != 0) {
-    moqc_origin_producer_del(mirror);
-    moqc_origin_consumer_del(publish);
-    moqc_http_respond(req, rv == MOQC_ERR_UNAUTHORIZED ? 403 : 500, text, 1, "refused\n", 8);
-    conn_free(c);
     return;
   }
   rv = moqc_ws_accept(req, &c->ws);
   if (rv != 0) {
     relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: upgrade refused: %s",
                (unsigned long long)c->id, moqc_strerror(rv));
-    moqc_origin_producer_del(mirror);
-    moqc_origin_consumer_del(publish);
-    conn_free(c);
+    relay_conn_free(c);
     return;
   }
-  moqc_session_settings_default(&ss);
-  ss.perspective = MOQC_SESSION_SERVER;
-  ss.version = version_of_alpn(moqc_ws_conn_alpn(c->ws));
-  ss.origin_id = moqc_origin_id(r->origin);
-  ss.announce_prefix = "";
-  ss.log = r->log;
   transport = moqc_ws_conn_transport(c->ws);
-  rv = moqc_session_new(&c->session, &ss, &transport, publish, mirror,
-                        moqc_stats_session_ctx(c->stats));
-  moqc_origin_producer_del(mirror);
-  moqc_origin_consumer_del(publish);
-  c->next = r->conns;
-  if (r->conns != NULL) {
-    r->conns->prev = c;
-  }
-  r->conns = c;
+  rv = relay_conn_session(c, &transport, relay_version_of_alpn(moqc_ws_conn_alpn(c->ws)));
   if (rv != 0) {
-    c->session = NULL;
     moqc_ws_conn_attach(c->ws, NULL, NULL, on_ws_close, c);
     moqc_ws_conn_close(c->ws, moqc_err_to_lite_code(rv), moqc_strerror(rv));
     return;
@@ -193,9 +208,10 @@ void relay_conn_accept(relay *r, moqc_http_request *req) {
 }
 
 void relay_conn_close_all(relay *r) {
-  relay_conn *c;
+  relay_conn *c, *next;
 
-  for (c = r->conns; c != NULL; c = c->next) {
+  for (c = r->conns; c != NULL; c = next) {
+    next = c->next;
     if (c->session != NULL) {
       moqc_session_close(c->session, RELAY_GOING_AWAY, "relay shutting down");
     } else if (c->ws != NULL) {

@@ -1,6 +1,7 @@
 /*
  * moqc-relay: the Media over QUIC relay. See --help and README.md.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@ int main(int argc, char **argv) {
     relay_config_free(&cfg);
     return 0;
   }
+  /* A peer that goes away mid-write must not kill the relay. */
+  signal(SIGPIPE, SIG_IGN);
   if (uv_loop_init(&loop) != 0) {
     fprintf(stderr, "moqc-relay: cannot create the event loop\n");
     relay_config_free(&cfg);

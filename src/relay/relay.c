@@ -240,6 +240,9 @@ int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
   uv_signal_start(&r->sigint, on_signal, SIGINT);
   uv_signal_start(&r->sigterm, on_signal, SIGTERM);
 
+  if (relay_quic_start(r) != 0) {
+    return -1;
+  }
   if (cfg->stats_enabled && start_stats(r) != 0) {
     return -1;
   }
@@ -261,6 +264,7 @@ void relay_stop(relay *r) {
   }
   r->stopping = true;
   relay_conn_close_all(r);
+  relay_quic_stop(r);
   relay_fetch_abort_all(r);
   if (r->stats_pub != NULL) {
     uv_close((uv_handle_t *)&r->stats_timer, on_handle_closed);
@@ -289,6 +293,8 @@ void relay_free(relay *r) {
   moqc_origin_consumer_del(r->consumer);
   moqc_origin_decref(r->origin);
   moqc_stats_registry_decref(r->registry);
+  moqc_tls_cert_del(r->cert);
+  r->cert = NULL;
   r->producer = NULL;
   r->consumer = NULL;
   r->origin = NULL;

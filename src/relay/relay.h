@@ -8,6 +8,7 @@
 
 #include <moqc/moqc.h>
 #include <moqc/origin.h>
+#include <moqc/quic.h>
 #include <moqc/session.h>
 #include <moqc/stats.h>
 #include <moqc/transport.h>
@@ -20,11 +21,12 @@ typedef struct relay relay;
 typedef struct relay_conn relay_conn;
 typedef struct relay_fetch relay_fetch;
 
-/** One client session (WebSocket today). */
+/** One client session, over WebSocket (ws) or raw QUIC (quic). */
 struct relay_conn {
   relay *r;
   relay_conn *prev, *next;
   moqc_ws_conn *ws;
+  moqc_quic_conn *quic;
   moqc_session *session;
   moqc_stats_session *stats;
   uint64_t id;
@@ -45,6 +47,10 @@ struct relay {
   uv_timer_t stats_timer;
   moqc_http_server *web;
   moqc_http_server *internal;
+  /** TLS identity of the QUIC listener (and the /certificate.sha256 answer). */
+  moqc_tls_cert *cert;
+  char fingerprint[MOQC_TLS_FINGERPRINT_HEX_LEN + 1];
+  moqc_quic_endpoint *quic;
   uv_signal_t sigint, sigterm;
   uv_async_t wake;
   /** Fires wake (uv_async_send) when a pending model call may proceed; used by /fetch. */
@@ -102,6 +108,24 @@ char *relay_path_decode(moqc_str path);
 void relay_conn_accept(relay *r, moqc_http_request *req);
 /** Closes every session with the going-away code. */
 void relay_conn_close_all(relay *r);
+/** Makes a connection record rooted at root (taken), linked into the relay. NULL: no memory. */
+relay_conn *relay_conn_new(relay *r, char *root);
+/**
+ * Creates and starts the session of c over transport with the wire version (a
+ * MOQC_SESSION_VERSION_*), scoped by auth to c->root. Returns 0, MOQC_ERR_UNAUTHORIZED when the
+ * root allows nothing, or another error; the caller closes the transport on error.
+ */
+int relay_conn_session(relay_conn *c, const moqc_transport *transport, uint32_t version);
+/** Unlinks and frees c and its session. */
+void relay_conn_free(relay_conn *c);
+/** Maps an ALPN or subprotocol suffix to a session version (legacy for unknown). */
+uint32_t relay_version_of_alpn(moqc_str alpn);
+
+/* quic.c */
+/** Loads or generates the TLS identity and listens on UDP (--server-bind). 0 or -1. */
+int relay_quic_start(relay *r);
+/** Closes every QUIC session and the endpoint. */
+void relay_quic_stop(relay *r);
 
 /* log.c */
 /** A log hook writing "time level message" lines to stderr. */

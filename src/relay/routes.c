@@ -88,7 +88,11 @@ void relay_route_public(void *user_data, moqc_http_request *req) {
   if (path_is(path, "/health")) {
     respond_text(req, 200, "ok\n");
   } else if (path_is(path, "/certificate.sha256")) {
-    respond_text(req, 404, "no certificate\n");
+    if (r->cert == NULL) {
+      respond_text(req, 404, "no certificate\n");
+    } else {
+      respond_text(req, 200, r->fingerprint);
+    }
   } else if (path_is(path, "/announced")) {
     rest.ptr = "";
     rest.len = 0;

@@ -17,8 +17,11 @@ rv=0; "$BIN/moqc-relay" "$WORK/bad.toml" >"$WORK/out" 2>&1 || rv=$?
 start_relay --stats-node test/1
 [ "$(curl -sf "$URL/health")" = "ok" ] || fail "/health"
 [ "$(curl -sf "http://127.0.0.1:$INTERNAL_PORT/health")" = "ok" ] || fail "internal /health"
-code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/certificate.sha256")
-[ "$code" = "404" ] || fail "/certificate.sha256 without TLS answered $code"
+fp=$(curl -sf -D "$WORK/cert.hdr" "$URL/certificate.sha256") || fail "/certificate.sha256"
+[[ "$fp" =~ ^[0-9a-f]{64}$ ]] || fail "/certificate.sha256 is not 64 hex digits: $fp"
+grep -qi '^Access-Control-Allow-Origin: \*' "$WORK/cert.hdr" || fail "/certificate.sha256 lacks CORS"
+grep -q "tls: certificate sha256 $fp" "$WORK/relay.log" || fail "fingerprint differs from the relay's certificate"
+[ -n "$QUIC_PORT" ] || fail "no QUIC listener"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/no/such/route")
 # Any other path is a WebSocket endpoint; a plain GET there is not found.
 [ "$code" = "404" ] || fail "plain GET of a session path answered $code"

@@ -27,7 +27,7 @@ free_port() {
 start_relay() {
   WEB_PORT=$(free_port)
   INTERNAL_PORT=$(free_port)
-  "$BIN/moqc-relay" --web-http-listen "127.0.0.1:$WEB_PORT" \
+  "$BIN/moqc-relay" --server-bind 127.0.0.1:0 --web-http-listen "127.0.0.1:$WEB_PORT" \
     --internal-listen "127.0.0.1:$INTERNAL_PORT" --log-level debug "$@" >"$WORK/relay.log" 2>&1 &
   RELAY_PID=$!
   for _ in $(seq 1 100); do
@@ -36,6 +36,7 @@ start_relay() {
     sleep 0.05
   done
   URL="http://127.0.0.1:$WEB_PORT"
+  QUIC_PORT=$(sed -n 's/.*quic listening on udp .* (port \([0-9]*\)).*/\1/p' "$WORK/relay.log" | head -1)
   STATS_URL="http://127.0.0.1:$INTERNAL_PORT/stats"
   METRICS_URL="http://127.0.0.1:$INTERNAL_PORT/metrics"
 }

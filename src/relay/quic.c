@@ -1,0 +1,161 @@
+/*
+ * moqc-relay: the UDP listener. Raw QUIC with the moq-lite ALPNs (moq-lite-05, -04, -03 pinned;
+ * moql = the legacy SETUP handshake). The TLS identity is loaded from --tls-cert/--tls-key or
+ * generated for --tls-generate names (ECDSA P-256, 14 days), and its SHA-256 is what
+ * /certificate.sha256 serves.
+ *
+ * Raw QUIC carries no request path: sessions are rooted at "" (the lite-05 SETUP Path parameter
+ * is not used for the root yet) and scoped by the anonymous prefixes like any other.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "relay.h"
+
+static const char relay_alpns[] = "moq-lite-05,moq-lite-04,moq-lite-03,moql";
+
+static int on_connection(moqc_quic_conn *qc, const char *alpn, void *user_data,
+                         void *conn_user_data) {
+  relay *r = user_data;
+  moqc_transport transport;
+  relay_conn *c;
+  char *root = strdup("");
+  int rv;
+
+  (void)conn_user_data;
+  if (r->stopping || root == NULL || (c = relay_conn_new(r, root)) == NULL) {
+    return MOQC_ERR_NOMEM;
+  }
+  c->quic = qc;
+  moqc_quic_conn_set_user_data(qc, c);
+  transport = moqc_quic_conn_transport(qc);
+  rv = relay_conn_session(c, &transport, relay_version_of_alpn(moqc_str_c(alpn)));
+  if (rv == 0) {
+    rv = moqc_quic_conn_attach(qc, moqc_session_app_ops(), c->session);
+  }
+  if (rv != 0) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: quic %s refused: %s",
+               (unsigned long long)c->id, alpn, moqc_strerror(rv));
+    moqc_quic_conn_set_user_data(qc, NULL);
+    relay_conn_free(c);
+    return rv;
+  }
+  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: quic %s root \"%s\"", (unsigned long long)c->id,
+             alpn, c->root);
+  return moqc_session_start(c->session, relay_now(r));
+}
+
+static void on_close(moqc_quic_conn *qc, int err, uint64_t app_code, bool remote,
+                     void *user_data, void *conn_user_data) {
+  relay *r = user_data;
+  relay_conn *c = conn_user_data;
+
+  (void)qc;
+  if (c == NULL) {
+    return;
+  }
+  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu closed: %s code %llu%s%s",
+             (unsigned long long)c->id, remote ? "peer" : "local", (unsigned long long)app_code,
+             err != 0 ? ", " : "", err != 0 ? moqc_strerror(err) : "");
+  relay_conn_free(c);
+}
+
+static int load_cert(relay *r) {
+  relay_config *cfg = r->cfg;
+  int rv;
+
+  if (cfg->tls_cert != NULL || cfg->tls_key != NULL) {
+    if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
+      relay_logf(&r->log, MOQC_LOG_ERROR, "tls: --tls-cert and --tls-key go together");
+      return -1;
+    }
+    rv = moqc_tls_cert_load_pem_files(&r->cert, cfg->tls_cert, cfg->tls_key, NULL);
+    if (rv != 0) {
+      relay_logf(&r->log, MOQC_LOG_ERROR, "tls: cannot load %s / %s: %s", cfg->tls_cert,
+                 cfg->tls_key, moqc_strerror(rv));
+      return -1;
+    }
+  } else if (cfg->tls_generate.count > 0) {
+    rv = moqc_tls_cert_generate(&r->cert, (const char *const *)cfg->tls_generate.items,
+                                cfg->tls_generate.count, (int64_t)time(NULL), 0, NULL);
+    if (rv != 0) {
+      relay_logf(&r->log, MOQC_LOG_ERROR, "tls: cannot generate a certificate: %s",
+                 moqc_strerror(rv));
+      return -1;
+    }
+  } else {
+    return 0;
+  }
+  moqc_tls_cert_fingerprint_hex(r->cert, r->fingerprint);
+  relay_logf(&r->log, MOQC_LOG_INFO, "tls: certificate sha256 %s", r->fingerprint);
+  return 0;
+}
+
+int relay_quic_start(relay *r) {
+  moqc_quic_settings qs;
+  moqc_quic_callbacks cb;
+  struct sockaddr_storage ss;
+  char host[128];
+  int port, rv;
+
+  if (load_cert(r) != 0) {
+    return -1;
+  }
+  if (r->cfg->server_bind == NULL || r->cfg->server_bind[0] == '\0') {
+    return 0;
+  }
+  if (r->cert == NULL) {
+    relay_logf(&r->log, MOQC_LOG_ERROR,
+               "server: QUIC needs a certificate (--tls-cert/--tls-key or --tls-generate)");
+    return -1;
+  }
+  memset(&ss, 0, sizeof(ss));
+  if (relay_parse_addr(r->cfg->server_bind, host, sizeof(host), &port) != 0) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "server: bad address \"%s\"", r->cfg->server_bind);
+    return -1;
+  }
+  if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+    ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+    ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+  } else if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+    ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+    ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+  } else {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "server: \"%s\" is not an IP address", host);
+    return -1;
+  }
+  moqc_quic_settings_default(&qs);
+  qs.cert = r->cert;
+  qs.alpns = relay_alpns;
+  qs.keep_alive = 5 * MOQC_SECONDS;
+  qs.log = &r->log;
+  memset(&cb, 0, sizeof(cb));
+  cb.on_connection = on_connection;
+  cb.on_close = on_close;
+  rv = moqc_quic_endpoint_new(&r->quic, r->loop, (const struct sockaddr *)&ss, &qs, &cb, r);
+  if (rv != 0) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "server: cannot listen on udp %s: %s",
+               r->cfg->server_bind, moqc_strerror(rv));
+    return -1;
+  }
+  relay_logf(&r->log, MOQC_LOG_INFO, "quic listening on udp %s (port %u), alpn %s",
+             r->cfg->server_bind, moqc_quic_endpoint_port(r->quic), relay_alpns);
+  return 0;
+}
+
+void relay_quic_stop(relay *r) {
+  relay_conn *c, *next;
+
+  /* The endpoint closes its connections without reporting them: free the QUIC sessions here. */
+  for (c = r->conns; c != NULL; c = next) {
+    next = c->next;
+    if (c->quic != NULL) {
+      moqc_session_close(c->session, 0, "relay shutting down");
+      relay_conn_free(c);
+    }
+  }
+  moqc_quic_endpoint_del(r->quic);
+  r->quic = NULL;
+}
