@@ -3,12 +3,28 @@
  */
 #include <moqc/moqc.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "cmd.h"
+
+/* A closed standard descriptor would be reused by a socket, which libuv refuses to close:
+ * point any closed one at /dev/null. */
+static void main_std_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) == -1) {
+      int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+      if (nfd >= 0 && nfd != fd) {
+        dup2(nfd, fd);
+        close(nfd);
+      }
+    }
+  }
+}
 
 int main(int argc, char **argv) {
   char err[512];
@@ -39,6 +55,7 @@ int main(int argc, char **argv) {
             o.url.scheme == CLI_SCHEME_HTTPS ? "WebTransport (https://)" : "raw QUIC (moql://)");
     return CLI_EXIT_ERROR;
   }
+  main_std_fds();
   /* A relay closing during a write must not kill us (transport.h). */
   signal(SIGPIPE, SIG_IGN);
   switch (o.cmd) {
