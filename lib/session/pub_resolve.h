@@ -1,7 +1,7 @@
 /*
- * Publisher half: resolving (broadcast path, track name) against the local origin consumer,
- * step by step as the model allows (request the broadcast, look up the track, wait for its
- * info), shared by Track and Subscribe streams.
+ * Publisher half internals: resolving (broadcast path, track name) against the local origin
+ * consumer step by step as the model allows (request the broadcast, look up the track, wait for
+ * its info), shared by Track, Subscribe and Fetch streams; and the group stream state.
  */
 #ifndef MOQC_SESSION_PUB_RESOLVE_H
 #define MOQC_SESSION_PUB_RESOLVE_H
@@ -28,6 +28,21 @@ int moqc__sess_pub_resolve_track(moqc_session *s, pub_resolve *r);
 int moqc__sess_pub_resolve_info(moqc_session *s, pub_resolve *r, moqc_track_info *info);
 /** Releases every handle and name. */
 void moqc__sess_pub_resolve_free(moqc_session *s, pub_resolve *r);
+/** A group stream out (SK_GROUP_TX), serving one subscription or one fetch. */
+typedef struct pub_group {
+  moqc_stream_id sub_stream;
+  moqc_group_consumer *gc;
+  moqc_frame_consumer *fc;
+  uint64_t last_ts;
+  moqc_tstamp arrival;
+  bool done;
+} pub_group;
+
+/** The group stream will carry nothing more: drops its model handles; its subscription may end. */
+void moqc__sess_pub_group_done(moqc_session *s, sess_stream *st);
+/** After the track ended, FINs the Subscribe stream once every group was acked or reset. */
+int moqc__sess_pub_sub_maybe_finish(moqc_session *s, sess_stream *sub_st);
+
 /** Converts a track info to TRACK_INFO fields. */
 void moqc__sess_pub_info_to_wire(const moqc_track_info *info, moqc__lite_track_info *out);
 

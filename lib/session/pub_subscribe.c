@@ -1,7 +1,7 @@
 /*
- * Publisher half, Subscribe streams (spec 4.5) and the group streams they open (spec 4.6):
- * each group goes on its own uni stream, scheduled by subscriber priority, then publisher
- * priority, then newest first; groups the subscriber no longer wants are reset.
+ * Publisher half, Subscribe streams (spec 4.5): the model subscription, responses per version,
+ * opening one uni stream per group (pub_group.c sends it), newest-wins without stream credit,
+ * latency expiry, SUBSCRIBE_UPDATE, SUBSCRIBE_END and unsubscribe.
  */
 #include <string.h>
 
@@ -24,143 +24,6 @@ typedef struct pub_sub {
   moqc_tstamp pending_at;
 } pub_sub;
 
-typedef struct pub_group {
-  moqc_stream_id sub_stream;
-  moqc_group_consumer *gc;
-  moqc_frame_consumer *fc;
-  uint64_t last_ts;
-  moqc_tstamp arrival;
-  bool done;
-} pub_group;
-
-/* ---- Group streams ------------------------------------------------------------------------- */
-
-void moqc__sess_pub_group_free(moqc_session *s, sess_stream *st) {
-  pub_group *g = st->ctx;
-  if (g == NULL) {
-    return;
-  }
-  moqc_frame_consumer_del(g->fc);
-  moqc_group_consumer_del(g->gc);
-  moqc_mem_free(s->mem, g);
-  st->ctx = NULL;
-}
-
-static pub_sub *group_sub(moqc_session *s, const pub_group *g, sess_stream **sub_st) {
-  sess_stream *st = moqc__sess_find(s, g->sub_stream);
-  if (st == NULL || st->kind != SK_SUBSCRIBE_PUB || st->ctx == NULL) {
-    return NULL;
-  }
-  if (sub_st != NULL) {
-    *sub_st = st;
-  }
-  return st->ctx;
-}
-
-static int sub_maybe_finish(moqc_session *s, sess_stream *sub_st);
-
-/* The group stream will carry nothing more: drop its model handles. */
-static void group_done(moqc_session *s, sess_stream *st) {
-  pub_group *g = st->ctx;
-  if (g == NULL || g->done) {
-    return;
-  }
-  g->done = true;
-  moqc_frame_consumer_del(g->fc);
-  g->fc = NULL;
-  moqc_group_consumer_del(g->gc);
-  g->gc = NULL;
-  sess_stream *sub_st;
-  if (group_sub(s, g, &sub_st) != NULL) {
-    (void)sub_maybe_finish(s, sub_st);
-  }
-}
-
-void moqc__sess_pub_group_stopped(moqc_session *s, sess_stream *st) {
-  if (st->kind != SK_GROUP_TX) {
-    return;
-  }
-  pub_group *g = st->ctx;
-  if (g != NULL && !g->done) {
-    group_done(s, st);
-    return;
-  }
-  sess_stream *sub_st;
-  if (g != NULL && group_sub(s, g, &sub_st) != NULL) {
-    (void)sub_maybe_finish(s, sub_st);
-  }
-}
-
-int moqc__sess_pub_group_poll(moqc_session *s, sess_stream *st) {
-  pub_group *g = st->ctx;
-  if (g == NULL || g->done || st->send_done) {
-    return 0;
-  }
-  int rv;
-  while (moqc__sess_unwritten(st) < s->settings.group_queue_bytes) {
-    if (g->fc == NULL) {
-      rv = moqc_group_consumer_next_frame(g->gc, &g->fc, s->waker);
-      if (rv == MOQC_ERR_PENDING) {
-        return 0;
-      }
-      if (rv == MOQC_END) {
-        moqc__sess_queue_fin(s, st);
-        group_done(s, st);
-        return 0;
-      }
-      if (rv < 0) {
-        if (rv == MOQC_ERR_NOMEM) {
-          return rv;
-        }
-        moqc__sess_reset(s, st, rv);
-        group_done(s, st);
-        return 0;
-      }
-      uint64_t ts = moqc_frame_consumer_timestamp(g->fc);
-      moqc__lite_frame_header h;
-      h.size = moqc_frame_consumer_size(g->fc);
-      h.ts_delta = s->version == MOQC_LITE_05 ? (int64_t)(ts - g->last_ts) : 0;
-      g->last_ts = ts;
-      uint8_t buf[MOQC_LITE_MAX_FRAME_HEADER_SIZE];
-      moqc__writer w;
-      moqc__writer_init(&w, buf, sizeof(buf));
-      if (moqc__lite_encode_frame_header(&w, s->version, &h) < 0) {
-        moqc__sess_reset(s, st, MOQC_ERR_FRAME_TOO_LARGE);
-        group_done(s, st);
-        return 0;
-      }
-      if ((rv = moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w))) < 0) {
-        return rv;
-      }
-    }
-    moqc_rcbuf *buf;
-    size_t off, len;
-    rv = moqc_frame_consumer_read_chunk(g->fc, &buf, &off, &len, s->waker);
-    if (rv == MOQC_ERR_PENDING) {
-      return 0;
-    }
-    if (rv == MOQC_END) {
-      moqc_frame_consumer_del(g->fc);
-      g->fc = NULL;
-      continue;
-    }
-    if (rv < 0) {
-      if (rv == MOQC_ERR_NOMEM) {
-        return rv;
-      }
-      moqc__sess_reset(s, st, rv);
-      group_done(s, st);
-      return 0;
-    }
-    /* Zero copy: the chunk keeps a reference to the model's buffer until acknowledged. */
-    rv = moqc__sess_queue_buf(s, st, buf, off, len);
-    moqc_rcbuf_decref(buf);
-    if (rv < 0) {
-      return rv;
-    }
-  }
-  return 0;
-}
 
 /* ---- Subscribe streams --------------------------------------------------------------------- */
 
@@ -204,7 +67,7 @@ static size_t sub_groups_in_flight(moqc_session *s, const sess_stream *sub_st) {
 }
 
 /* After the track ended, FIN the Subscribe stream once every group went out. */
-static int sub_maybe_finish(moqc_session *s, sess_stream *sub_st) {
+int moqc__sess_pub_sub_maybe_finish(moqc_session *s, sess_stream *sub_st) {
   pub_sub *u = sub_st->ctx;
   if (u == NULL || !u->ended || u->pending != NULL || sub_st->fin_queued) {
     return 0;
@@ -242,26 +105,9 @@ static void sub_expire_groups(moqc_session *s, sess_stream *sub_st, pub_sub *u,
       MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "subscription %llu: group %llu too old, reset",
                (unsigned long long)u->id, (unsigned long long)gs->sequence);
       moqc__sess_reset(s, gs, MOQC_ERR_OLD);
-      group_done(s, gs);
+      moqc__sess_pub_group_done(s, gs);
     }
   }
-}
-
-int moqc__sess_pub_group_start(moqc_session *s, sess_stream *gs, moqc_group_consumer *gc,
-                          moqc_stream_id sub_stream) {
-  pub_group *g = moqc_mem_calloc(s->mem, 1, sizeof(*g));
-  if (g == NULL) {
-    moqc_group_consumer_del(gc);
-    return MOQC_ERR_NOMEM;
-  }
-  g->sub_stream = sub_stream;
-  g->gc = gc;
-  g->arrival = s->now;
-  gs->kind = SK_GROUP_TX;
-  gs->ctx = g;
-  gs->sclass = SESS_CLASS_GROUP;
-  gs->sequence = moqc_group_consumer_sequence(gc);
-  return moqc__sess_pub_group_poll(s, gs);
 }
 
 /* Opens the group stream for u->pending. Returns 0 (pending stays on WOULD_BLOCK) or error. */
@@ -298,7 +144,7 @@ static int sub_open_group(moqc_session *s, sess_stream *sub_st, pub_sub *u) {
   if (moqc__lite_encode_stream_type(&w, MOQC_LITE_UNI_GROUP) < 0 ||
       moqc__lite_encode_group(&w, s->version, &m) < 0) {
     moqc__sess_reset(s, gs, MOQC_ERR_BOUNDS_EXCEEDED);
-    group_done(s, gs);
+    moqc__sess_pub_group_done(s, gs);
     return 0;
   }
   if ((rv = moqc__sess_queue_copy(s, gs, buf, (size_t)moqc__writer_result(&w))) < 0) {
@@ -432,7 +278,7 @@ int moqc__sess_pub_subscribe_poll(moqc_session *s, sess_stream *st) {
           return rv;
         }
       }
-      return sub_maybe_finish(s, st);
+      return moqc__sess_pub_sub_maybe_finish(s, st);
     }
     if (rv < 0) {
       if (rv == MOQC_ERR_NOMEM) {

@@ -6,9 +6,14 @@
  *   sess_setup.c       lite-05 SETUP and the legacy CLIENT_SETUP / SERVER_SETUP handshake
  *   sess_read.c        stream type dispatch of peer-opened streams
  *   pub_announce.c     publisher half: answering Announce streams from the local origin
- *   pub_track.c        publisher half: Track and Subscribe streams, group streams out
+ *   pub_resolve.c      publisher half: resolving a broadcast and track of the local origin
+ *   pub_track.c        publisher half: Track streams (TRACK_INFO)
+ *   pub_subscribe.c    publisher half: Subscribe streams
+ *   pub_group.c        publisher half: group streams out
+ *   pub_fetch.c        publisher half: Fetch streams
  *   sub_announce.c     subscriber half: Announce request, mirroring broadcasts
- *   sub_track.c        subscriber half: remote tracks on demand, group streams in
+ *   sub_track.c        subscriber half: remote tracks on demand, upstream subscriptions
+ *   sub_group.c        subscriber half: group streams and datagrams in
  * One thread at a time; the only cross-thread entry is the waker, which calls transport wake.
  */
 #ifndef MOQC_SESSION_INT_H

@@ -50,6 +50,14 @@ void moqc__sess_sub_track_del(moqc_session *s, sub_track *t, int err);
 int moqc__sess_sub_track_start(moqc_session *s, sub_broadcast *b, moqc_track_request *req);
 /** Checks a track's local demand and subscribes / unsubscribes. */
 int moqc__sess_sub_track_poll(moqc_session *s, sub_track *t);
+/** Finds the track subscribed with subscribe id, or NULL. */
+sub_track *moqc__sess_sub_track_by_id(moqc_session *s, uint64_t id);
+/** Finishes an ended track once every group below its END bound arrived. */
+void moqc__sess_sub_track_maybe_finish(sub_track *t);
+/** A group stream in was reset by the peer: its group aborts with err. */
+void moqc__sess_sub_group_reset(moqc_session *s, sess_stream *st, int err);
+/** Releases a group stream's model handles (its state itself is freed by the caller). */
+void moqc__sess_sub_group_free(moqc_session *s, sess_stream *st);
 /** Finds the track owning a stream id (info or subscribe stream), or NULL. */
 sub_track *moqc__sess_sub_track_by_stream(moqc_session *s, moqc_stream_id id);
 

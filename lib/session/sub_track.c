@@ -1,20 +1,12 @@
 /*
  * Subscriber half, tracks: local demand for a track of a mirrored broadcast becomes a Track
- * request (lite-05) and a Subscribe stream to the peer; group streams from the peer are written
- * into the track; the subscription is cancelled when the last local consumer leaves.
+ * request (lite-05) and a Subscribe stream to the peer; the subscription follows the local
+ * subscriptions and ends after the last one; unused tracks linger, then go. Group streams and
+ * datagrams in are in sub_group.c.
  */
 #include <string.h>
 
 #include "session/sub_int.h"
-
-typedef struct sub_group_rx {
-  moqc_group_producer *gp;
-  moqc_frame_producer *fp;
-  uint64_t remaining;
-  bool header_read;
-  moqc_timescale timescale;
-  moqc__lite_frame_reader fr;
-} sub_group_rx;
 
 sub_track *moqc__sess_sub_track_by_stream(moqc_session *s, moqc_stream_id id) {
   for (sub_track *t = s->tracks; t != NULL; t = t->next) {
@@ -25,7 +17,7 @@ sub_track *moqc__sess_sub_track_by_stream(moqc_session *s, moqc_stream_id id) {
   return NULL;
 }
 
-static sub_track *track_by_sub_id(moqc_session *s, uint64_t id) {
+sub_track *moqc__sess_sub_track_by_id(moqc_session *s, uint64_t id) {
   for (sub_track *t = s->tracks; t != NULL; t = t->next) {
     if (t->subscribed && t->sub_id == id) {
       return t;
@@ -321,7 +313,7 @@ int moqc__sess_sub_track_info_read(moqc_session *s, sess_stream *st, const uint8
 
 /* Finishes an ended track once every group below its END bound arrived (a Subscribe stream's
  * FIN may be read before group streams still on their way). */
-static void track_maybe_finish(sub_track *t) {
+void moqc__sess_sub_track_maybe_finish(sub_track *t) {
   if (!t->ended || t->tp == NULL) {
     return;
   }
@@ -363,189 +355,10 @@ int moqc__sess_sub_subscribe_read(moqc_session *s, sess_stream *st, const uint8_
       t->sub_stream = MOQC_STREAM_NONE;
       moqc__sess_queue_fin(s, st);
       st->kind = SK_DISCARD;
-      track_maybe_finish(t);
+      moqc__sess_sub_track_maybe_finish(t);
     }
   }
   return 0;
-}
-
-/* ---- Group streams in -------------------------------------------------------------------- */
-
-static void group_abort(moqc_session *s, sess_stream *st, sub_group_rx *g, int err) {
-  if (g->fp != NULL) {
-    moqc_frame_producer_abort(g->fp, err);
-    moqc_frame_producer_del(g->fp);
-    g->fp = NULL;
-  }
-  if (g->gp != NULL) {
-    moqc_group_producer_abort(g->gp, err);
-    moqc_group_producer_del(g->gp);
-    g->gp = NULL;
-  }
-  moqc__sess_stop(s, st, err);
-}
-
-/* Tells an oversize frame from other header errors, for the stop code. */
-static int group_header_error(moqc_session *s, const uint8_t *p, const uint8_t *end) {
-  uint64_t v;
-  if (s->version == MOQC_LITE_05 && moqc__get_varint(&p, end, &v) != 0) {
-    return MOQC_ERR_DECODE;
-  }
-  if (moqc__get_varint(&p, end, &v) == 0 && v > MOQC_LITE_MAX_FRAME_SIZE) {
-    return MOQC_ERR_FRAME_TOO_LARGE;
-  }
-  return MOQC_ERR_DECODE;
-}
-
-static int group_start(moqc_session *s, sess_stream *st, sub_group_rx *g, const uint8_t **p,
-                       const uint8_t *end, bool fin) {
-  moqc__lite_group m;
-  int rv = moqc__lite_decode_group(p, end, s->version, &m);
-  if (rv == MOQC_ERR_INCOMPLETE) {
-    if (fin) {
-      moqc__sess_violation(s, st, MOQC_ERR_DECODE);
-    }
-    return 0;
-  }
-  if (rv < 0) {
-    moqc__sess_violation(s, st, MOQC_ERR_DECODE);
-    return 0;
-  }
-  sub_track *t = track_by_sub_id(s, m.subscribe_id);
-  if (t == NULL || t->tp == NULL) {
-    /* Unknown or cancelled subscription: stop it (spec 4.6). */
-    moqc__sess_abandon(s, st, MOQC_ERR_CANCEL);
-    return 0;
-  }
-  rv = moqc_track_producer_create_group(t->tp, m.sequence, s->now, &g->gp);
-  if (rv < 0) {
-    if (rv == MOQC_ERR_NOMEM) {
-      return rv;
-    }
-    moqc__sess_abandon(s, st, rv);
-    return 0;
-  }
-  g->header_read = true;
-  g->timescale = t->info.timescale != 0 ? t->info.timescale : MOQC_TIMESCALE_MILLI;
-  if (m.sequence + 1 > t->next_seq) {
-    t->next_seq = m.sequence + 1;
-  }
-  if (t->finish_pending) {
-    track_maybe_finish(t);
-  }
-  moqc__lite_frame_reader_init(&g->fr, s->version);
-  return 0;
-}
-
-int moqc__sess_sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
-                         bool fin) {
-  sub_group_rx *g = st->ctx;
-  int rv;
-  if (g == NULL) {
-    g = moqc_mem_calloc(s->mem, 1, sizeof(*g));
-    if (g == NULL) {
-      return MOQC_ERR_NOMEM;
-    }
-    st->ctx = g;
-  }
-  if (!g->header_read) {
-    rv = group_start(s, st, g, p, end, fin);
-    /* A refused stream was abandoned and its state freed. */
-    if (rv < 0 || st->ctx != g || !g->header_read) {
-      return rv;
-    }
-  }
-  while (*p < end) {
-    if (g->fp == NULL) {
-      moqc__lite_frame_header h;
-      int64_t abs_ts;
-      const uint8_t *before = *p;
-      rv = moqc__lite_frame_reader_read(&g->fr, p, end, &h, &abs_ts);
-      if (rv == MOQC_ERR_INCOMPLETE) {
-        break;
-      }
-      if (rv < 0) {
-        rv = group_header_error(s, before, end);
-        group_abort(s, st, g, rv);
-        if (s->settings.strict) {
-          moqc__sess_fail(s, rv, "bad frame header");
-        }
-        *p = end;
-        return 0;
-      }
-      uint64_t ts;
-      if (s->version == MOQC_LITE_05) {
-        ts = (uint64_t)abs_ts;
-      } else {
-        moqc_timestamp now;
-        ts = moqc_timestamp_from_tstamp(s->now, g->timescale, &now) == 0 ? now.value : 0;
-      }
-      rv = moqc_group_producer_create_frame(g->gp, h.size, ts, &g->fp);
-      if (rv < 0) {
-        if (rv == MOQC_ERR_NOMEM) {
-          return rv;
-        }
-        group_abort(s, st, g, rv);
-        *p = end;
-        return 0;
-      }
-      g->remaining = h.size;
-    }
-    size_t n = (size_t)(end - *p);
-    if (n > g->remaining) {
-      n = (size_t)g->remaining;
-    }
-    if (n > 0 && (rv = moqc_frame_producer_write(g->fp, *p, n)) < 0) {
-      group_abort(s, st, g, rv);
-      *p = end;
-      return 0;
-    }
-    *p += n;
-    g->remaining -= n;
-    if (g->remaining == 0) {
-      rv = moqc_frame_producer_finish(g->fp);
-      moqc_frame_producer_del(g->fp);
-      g->fp = NULL;
-      if (rv < 0) {
-        group_abort(s, st, g, rv);
-        *p = end;
-        return 0;
-      }
-    }
-  }
-  if (fin && *p == end) {
-    st->rx_done = true;
-    if (g->fp != NULL || !moqc__lite_frame_reader_at_boundary(&g->fr)) {
-      /* FIN inside a frame: a truncated group (spec 4.6). */
-      group_abort(s, st, g, MOQC_ERR_WRONG_SIZE);
-      if (s->settings.strict) {
-        moqc__sess_fail(s, MOQC_ERR_WRONG_SIZE, "group ended inside a frame");
-      }
-      return 0;
-    }
-    (void)moqc_group_producer_finish(g->gp);
-    moqc_group_producer_del(g->gp);
-    g->gp = NULL;
-  }
-  return 0;
-}
-
-/* ---- Datagrams in (lite-05, spec 4.10) ------------------------------------------------------- */
-
-int moqc__sess_sub_datagram(moqc_session *s, const uint8_t *data, size_t len) {
-  moqc__lite_datagram m;
-  const uint8_t *p = data;
-  if (s->version != MOQC_LITE_05 ||
-      moqc__lite_decode_datagram(&p, data + len, s->version, &m) != 0) {
-    return 0;
-  }
-  sub_track *t = track_by_sub_id(s, m.subscribe_id);
-  if (t == NULL || t->tp == NULL || t->ended) {
-    return 0; /* Unknown subscription: dropped silently. */
-  }
-  /* The model numbers datagrams itself; the wire sequence is not kept. */
-  int rv = moqc_track_producer_write_datagram(t->tp, m.payload, m.size, m.timestamp, s->now);
-  return rv == MOQC_ERR_NOMEM ? rv : 0;
 }
 
 /* ---- Stream end and teardown -------------------------------------------------------------- */
@@ -564,13 +377,9 @@ void moqc__sess_sub_stream_reset(moqc_session *s, sess_stream *st, int err) {
     }
     break;
   }
-  case SK_GROUP_RX: {
-    sub_group_rx *g = st->ctx;
-    if (g != NULL) {
-      group_abort(s, st, g, err);
-    }
+  case SK_GROUP_RX:
+    moqc__sess_sub_group_reset(s, st, err);
     break;
-  }
   default:
     break;
   }
@@ -578,11 +387,7 @@ void moqc__sess_sub_stream_reset(moqc_session *s, sess_stream *st, int err) {
 
 void moqc__sess_sub_stream_free(moqc_session *s, sess_stream *st) {
   if (st->kind == SK_GROUP_RX) {
-    sub_group_rx *g = st->ctx;
-    if (g != NULL) {
-      moqc_frame_producer_del(g->fp);
-      moqc_group_producer_del(g->gp);
-    }
+    moqc__sess_sub_group_free(s, st);
   }
   if (st->kind == SK_TRACK_SUB || st->kind == SK_SUBSCRIBE_SUB) {
     sub_track *t = moqc__sess_sub_track_by_stream(s, st->id);
