@@ -318,13 +318,18 @@ static moqc_ssize wt_rx_take(moqc_wt_conn *c, moqc__wt_stream *s, const uint8_t 
                              size_t cap) {
   size_t room = cap > s->rxlen ? cap - s->rxlen : 0;
   size_t n = len < room ? len : room;
-  if (s->rxcap < cap) {
-    uint8_t *nb = moqc_mem_realloc(c->mem, s->rx, cap);
+  if (s->rxlen + n > s->rxcap) {
+    size_t ncap = s->rxcap == 0 ? 256 : s->rxcap;
+    while (ncap < s->rxlen + n) {
+      ncap *= 2;
+    }
+    ncap = ncap < cap ? ncap : cap;
+    uint8_t *nb = moqc_mem_realloc(c->mem, s->rx, ncap);
     if (nb == NULL) {
       return MOQC_ERR_NOMEM;
     }
     s->rx = nb;
-    s->rxcap = cap;
+    s->rxcap = ncap;
   }
   if (n > 0) {
     memcpy(s->rx + s->rxlen, data, n);
@@ -334,6 +339,9 @@ static moqc_ssize wt_rx_take(moqc_wt_conn *c, moqc__wt_stream *s, const uint8_t 
 }
 
 static void wt_rx_consume(moqc__wt_stream *s, size_t n) {
+  if (n == 0) {
+    return;
+  }
   memmove(s->rx, s->rx + n, s->rxlen - n);
   s->rxlen -= n;
 }
@@ -483,6 +491,9 @@ static void wt_refuse_stream(moqc_wt_conn *c, moqc__wt_stream *s, int status) {
     return;
   }
   s->kind = MOQC__WTS_SKIP;
+  moqc_mem_free(c->mem, s->rx); /* the rest of the stream is dropped */
+  s->rx = NULL;
+  s->rxlen = s->rxcap = 0;
   c->lower.ops->stop_sending(c->lower.user_data, s->id, MOQC__H3_NO_ERROR);
 }
 

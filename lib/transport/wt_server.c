@@ -184,7 +184,6 @@ void moqc_wt_server_del(moqc_wt_server *srv) {
     moqc_wt_close_info info;
     if (!c->lower_closed) {
       c->lower_closed = true;
-      c->app_closed = c->app_closed || false;
       c->lower.ops->close(c->lower.user_data, MOQC__H3_NO_ERROR, "shutdown", 8);
     }
     moqc_quic_conn_set_user_data(c->quic, NULL);

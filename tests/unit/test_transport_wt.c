@@ -503,6 +503,72 @@ static void test_bad_requests(void **state) {
   env_stop(&e);
 }
 
+/* A wrong pin fails the handshake; a host name is resolved (a dual-stack server answers
+ * whichever address "localhost" gives first). */
+static void test_pin_and_name(void **state) {
+  env e;
+  env_start(&e);
+  char url[128];
+  uint8_t pin[1][MOQC_TLS_FINGERPRINT_LEN];
+  memset(pin, 0x5a, sizeof(pin));
+  snprintf(url, sizeof(url), "https://127.0.0.1:%u/x", (unsigned)ntohs(e.addr.sin_port));
+  moqc_wt_connect_params p;
+  memset(&p, 0, sizeof(p));
+  p.url = url;
+  p.verify.mode = MOQC_TLS_VERIFY_PIN;
+  p.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])pin;
+  p.verify.npins = 1;
+  assert_int_equal(moqc_wt_connect(&e.loop, &p, on_connect, &e, NULL), 0);
+  assert_true(run_until(&e, client_reported, NULL, 5000));
+  assert_int_equal(e.cstatus, MOQC_ERR_UNAUTHORIZED);
+  assert_null(e.cconn);
+  assert_int_equal(e.requests, 0);
+  /* Bad URLs are refused at once. */
+  p.url = "http://127.0.0.1:1/x";
+  assert_int_equal(moqc_wt_connect(&e.loop, &p, on_connect, &e, NULL), MOQC_ERR_INVALID_ARGUMENT);
+  p.url = "https://127.0.0.1:99999/x";
+  assert_int_equal(moqc_wt_connect(&e.loop, &p, on_connect, &e, NULL), MOQC_ERR_INVALID_ARGUMENT);
+  p.url = "https:///x";
+  assert_int_equal(moqc_wt_connect(&e.loop, &p, on_connect, &e, NULL), MOQC_ERR_INVALID_ARGUMENT);
+
+  /* A second server on [::] (dual stack), dialled by name. */
+  moqc_wt_server *srv6;
+  moqc_wt_server_settings ss;
+  moqc_wt_server_settings_default(&ss);
+  ss.on_request = on_request;
+  ss.user_data = &e;
+  assert_int_equal(moqc_wt_server_new(&srv6, &ss, NULL), 0);
+  moqc_quic_settings qs;
+  moqc_quic_settings_default(&qs);
+  qs.cert = g_cert;
+  qs.initial_rtt = 10 * MOQC_MILLISECONDS;
+  struct sockaddr_in6 a6;
+  memset(&a6, 0, sizeof(a6));
+  a6.sin6_family = AF_INET6;
+  a6.sin6_addr = in6addr_any;
+  assert_int_equal(moqc_wt_server_listen(srv6, &e.loop, (struct sockaddr *)&a6, &qs), 0);
+  e.connected = 0;
+  memcpy(pin[0], moqc_tls_cert_fingerprint(g_cert), MOQC_TLS_FINGERPRINT_LEN);
+  snprintf(url, sizeof(url), "https://localhost:%u/named", (unsigned)moqc_wt_server_port(srv6));
+  p.url = url;
+  p.on_close = client_closed;
+  assert_int_equal(moqc_wt_connect(&e.loop, &p, on_connect, &e, NULL), 0);
+  assert_true(run_until(&e, connected, NULL, 5000));
+  assert_int_equal(e.cstatus, 0);
+  assert_string_equal(e.req_path, "/named");
+  moqc_wt_conn_close(e.cconn, 0, NULL);
+  uint64_t deadline = uv_hrtime() + 3000000000ULL;
+  while ((e.cclosed == 0 || e.sclosed == 0) && uv_hrtime() < deadline) {
+    uv_run(&e.loop, UV_RUN_ONCE);
+  }
+  assert_int_equal(e.cclosed, 1);
+  assert_int_equal(e.sclosed, 1);
+  assert_true(e.sapp->closed);
+  assert_int_equal(e.sapp->close_code, 0);
+  moqc_wt_server_del(srv6);
+  env_stop(&e);
+}
+
 static int group_setup(void **state) {
   const char *names[] = {"127.0.0.1", "localhost"};
   return moqc_tls_cert_generate(&g_cert, names, 2, (int64_t)time(NULL), 0, NULL);
@@ -519,6 +585,7 @@ int main(void) {
       cmocka_unit_test(test_server_close),
       cmocka_unit_test(test_refused),
       cmocka_unit_test(test_bad_requests),
+      cmocka_unit_test(test_pin_and_name),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
