@@ -7,8 +7,14 @@
 #include "session/session_int.h"
 
 sess_stream *moqc__sess_find(moqc_session *s, moqc_stream_id id) {
+  /* Transports tend to call for one stream several times in a row (writev, write offset,
+   * ack): remember the last hit. */
+  if (s->last_found != NULL && s->last_found->id == id) {
+    return s->last_found;
+  }
   for (size_t i = 0; i < s->nstreams; i++) {
     if (s->streams[i]->id == id) {
+      s->last_found = s->streams[i];
       return s->streams[i];
     }
   }
@@ -199,12 +205,19 @@ void moqc__sess_violation(moqc_session *s, sess_stream *st, int err) {
 
 static void sess_stream_free(moqc_session *s, sess_stream *st) {
   sess_kind_free(s, st);
+  /* Freeing kind state may look streams up (and cache them): drop the cache for this one. */
+  if (s->last_found == st) {
+    s->last_found = NULL;
+  }
   sess_chunks_free(st, s->mem);
   moqc_mem_free(s->mem, st->rx);
   moqc_mem_free(s->mem, st);
 }
 
 void moqc__sess_remove(moqc_session *s, sess_stream *st) {
+  if (s->last_found == st) {
+    s->last_found = NULL;
+  }
   for (size_t i = 0; i < s->nstreams; i++) {
     if (s->streams[i] == st) {
       s->streams[i] = s->streams[--s->nstreams];
@@ -216,6 +229,7 @@ void moqc__sess_remove(moqc_session *s, sess_stream *st) {
 
 void moqc__sess_streams_free(moqc_session *s) {
   /* Kind state may look up other streams while it is freed, so free one at a time. */
+  s->last_found = NULL;
   while (s->nstreams > 0) {
     sess_stream *st = s->streams[--s->nstreams];
     sess_stream_free(s, st);

@@ -123,6 +123,7 @@ struct moqc_session {
   sess_stream **streams;
   size_t nstreams;
   size_t cap_streams;
+  sess_stream *last_found; /* lookup cache; cleared when that stream is freed */
 
   /* Subscriber half. */
   sess_stream *announce_sub; /* our Announce request stream, or NULL */
