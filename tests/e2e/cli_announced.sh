@@ -17,14 +17,14 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 
-"$BIN/moqc" announced "$URL/anon" --timeout 10 >"$WORK/all.out" 2>"$WORK/all.err" ||
+"$BIN/moqc" announced "$URL/anon" --settle 500 --timeout 10 >"$WORK/all.out" 2>"$WORK/all.err" ||
   { cat "$WORK/all.err"; fail "announced failed"; }
 [ "$(sort "$WORK/all.out" | tr '\n' ' ')" = "music shows/news " ] ||
   fail "announced listed: $(cat "$WORK/all.out")"
-"$BIN/moqc" announced "$URL/anon" shows --timeout 10 >"$WORK/shows.out" 2>"$WORK/shows.err" ||
+"$BIN/moqc" announced "$URL/anon" shows --settle 500 --timeout 10 >"$WORK/shows.out" 2>"$WORK/shows.err" ||
   { cat "$WORK/shows.err"; fail "announced shows failed"; }
 [ "$(cat "$WORK/shows.out")" = "shows/news" ] || fail "announced shows listed: $(cat "$WORK/shows.out")"
-"$BIN/moqc" announced "$URL/other" --timeout 10 >"$WORK/none.out" 2>"$WORK/none.err" ||
+"$BIN/moqc" announced "$URL/other" --settle 500 --timeout 10 >"$WORK/none.out" 2>"$WORK/none.err" ||
   { cat "$WORK/none.err"; fail "announced (empty root) failed"; }
 [ ! -s "$WORK/none.out" ] || fail "another root listed: $(cat "$WORK/none.out")"
 
@@ -39,7 +39,7 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 grep -q '^ended shows/news' "$WORK/follow.out" || fail "follow did not see the end: $(cat "$WORK/follow.out")"
-"$BIN/moqc" announced "$URL/anon" --timeout 10 >"$WORK/left.out" 2>"$WORK/left.err" ||
+"$BIN/moqc" announced "$URL/anon" --settle 500 --timeout 10 >"$WORK/left.out" 2>"$WORK/left.err" ||
   { cat "$WORK/left.err"; fail "announced failed"; }
 [ "$(cat "$WORK/left.out")" = "music" ] || fail "after SIGINT listed: $(cat "$WORK/left.out")"
 

@@ -10,8 +10,14 @@ start_relay --server-bind "127.0.0.1:$(free_port)" --stats-interval 600
 S1=$!
 "$BIN/moqc" sub "$URL/anon" two --json --timeout 20 >"$WORK/sub2.json" 2>"$WORK/sub2.err" &
 S2=$!
-# Both subscribers wait for the announce and subscribe within milliseconds of it; the delay
-# after the first subscription covers the second.
+# Start publishing once both subscribers are connected (the relay counts their sessions): both
+# then see the announce at once and subscribe within milliseconds; the delay after the first
+# subscription covers the second.
+for _ in $(seq 1 200); do
+  curl -s "$STATS_URL" | grep -q '"anon":{"sessions":2,' && break
+  sleep 0.05
+done
+curl -s "$STATS_URL" | grep -q '"anon":{"sessions":2,' || fail "the subscribers did not connect"
 "$BIN/moqc" pub "$URL/anon" two --wait-subscriber --delay 300 --groups 8 --frames-per-group 4 \
   --frame-size 1000 --fps 400 >"$WORK/pub.json" 2>"$WORK/pub.err" ||
   { cat "$WORK/pub.err"; fail "publisher failed"; }
