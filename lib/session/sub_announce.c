@@ -119,7 +119,14 @@ static int ann_active(moqc_session *s, moqc_str suffix, const uint64_t *hops, si
       moqc__sess_fail(s, MOQC_ERR_DUPLICATE, "duplicate active announce");
       return 0;
     }
-    /* lite-05: the new advertisement replaces the old one. */
+    /* lite-05: the new advertisement replaces the old one. The same first hop (the same
+     * original publisher) is a reroute: the mirror, its tracks and subscriptions stay, since
+     * this session serves them either way. A different first hop is a new broadcast. */
+    uint64_t first = count > 0 ? chain[0] : 0;
+    if (old->has_first_hop && count > 0 && old->first_hop == first) {
+      MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "reroute of %.*s kept", (int)n, full);
+      return 0;
+    }
     ann_remove(s, old, MOQC_ERR_DROPPED);
   }
   sub_broadcast *b = moqc_mem_calloc(s->mem, 1, sizeof(*b));
@@ -147,6 +154,8 @@ static int ann_active(moqc_session *s, moqc_str suffix, const uint64_t *hops, si
              moqc_strerror(rv));
     return rv == MOQC_ERR_NOMEM ? rv : 0;
   }
+  b->has_first_hop = count > 0;
+  b->first_hop = count > 0 ? chain[0] : 0;
   b->next = s->broadcasts;
   s->broadcasts = b;
   MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "mirroring %s (%zu hops)", b->path, count);

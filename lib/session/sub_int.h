@@ -15,6 +15,9 @@ struct sub_broadcast {
   moqc_broadcast_producer *bp;
   moqc_origin_publish *guard;
   moqc_broadcast_dynamic *dyn;
+  /** The original publisher (first hop), to tell a lite-05 reroute from a new broadcast. */
+  bool has_first_hop;
+  uint64_t first_hop;
 };
 
 struct sub_track {

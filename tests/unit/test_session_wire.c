@@ -544,6 +544,46 @@ static void test_strict_mode(void **state) {
   }
 }
 
+/* lite-05 re-announcements: the same first hop is a reroute (kept, no end seen); a different
+ * first hop replaces the broadcast (end, then active). */
+static void test_reannounce_lite05(void **state) {
+  node S;
+  node_new(&S, ID_S);
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_CLIENT, MOQC_SESSION_VERSION_LITE_05, ID_S, &S);
+  raw_peer *R = &l.raw;
+  raw_open(R, true, "01 0B 01 05 08 C0 00 0A 0B 0C 0D 0E 0F", true);
+  raw_pump(&l);
+  /* active demo/bbb from P (1 hop) */
+  raw_send(R, 0, "09 C0 00 0A 0B 0C 0D 0E 0F 01 "
+                 "13 01 08 64 65 6D 6F 2F 62 62 62 01 C0 12 34 56 78 9A BC DE", false);
+  raw_pump(&l);
+  moqc_origin_announced *cur;
+  assert_int_equal(moqc_origin_consumer_announced(S.cons, &cur), 0);
+  moqc_origin_announce ev;
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), 0);
+  assert_non_null(ev.broadcast);
+  moqc_broadcast_consumer_del(ev.broadcast);
+  /* Rerouted through another relay (2 hops, same first hop): nothing changes locally. */
+  raw_send(R, 0, "15 01 08 64 65 6D 6F 2F 62 62 62 02 C0 12 34 56 78 9A BC DE 40 77", false);
+  raw_pump(&l);
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), MOQC_ERR_PENDING);
+  /* A different original publisher: the old broadcast ends, the new one is active. */
+  raw_send(R, 0, "0D 01 08 64 65 6D 6F 2F 62 62 62 01 40 99", false);
+  raw_pump(&l);
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), 0);
+  assert_null(ev.broadcast);
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), 0);
+  assert_non_null(ev.broadcast);
+  assert_int_equal(ev.hop_count, 2);
+  assert_int_equal(ev.hops[0], 0x99);
+  moqc_broadcast_consumer_del(ev.broadcast);
+  moqc_origin_announced_del(cur);
+  assert_false(moqc_session_is_closed(l.s));
+  raw_link_del(&l);
+  node_del(&S);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_example_lite05),
@@ -560,6 +600,7 @@ int main(void) {
       cmocka_unit_test(test_js_lite04_publisher_replay),
       cmocka_unit_test(test_legacy_lite01),
       cmocka_unit_test(test_strict_mode),
+      cmocka_unit_test(test_reannounce_lite05),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
