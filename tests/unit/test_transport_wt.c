@@ -32,6 +32,9 @@ typedef struct env {
   char req_proto0[32];
   char req_origin[64];
   wapp *sapp;
+  bool defer;
+  moqc_wt_request *pending;
+  int aborts;
   moqc_wt_conn *sconn;
   int sclosed;
   moqc_wt_close_info sinfo;
@@ -67,6 +70,8 @@ static void copy_str(char *dst, size_t cap, moqc_str s) {
   dst[n] = 0;
 }
 
+static void accept_now(env *e, moqc_wt_request *req);
+
 static void on_request(void *ud, moqc_wt_request *req) {
   env *e = ud;
   e->requests++;
@@ -74,11 +79,19 @@ static void on_request(void *ud, moqc_wt_request *req) {
   copy_str(e->req_origin, sizeof(e->req_origin), moqc_wt_request_origin(req));
   e->req_nprotos = moqc_wt_request_protocol_count(req);
   copy_str(e->req_proto0, sizeof(e->req_proto0), moqc_wt_request_protocol(req, 0));
+  if (e->defer) {
+    e->pending = req; /* answered later by the test */
+    return;
+  }
   if (strncmp(e->req_path, "/forbidden", 10) == 0) {
     assert_int_equal(moqc_wt_refuse(req, 200), MOQC_ERR_INVALID_ARGUMENT);
     assert_int_equal(moqc_wt_refuse(req, 403), 0);
     return;
   }
+  accept_now(e, req);
+}
+
+static void accept_now(env *e, moqc_wt_request *req) {
   /* The server's choice: the second offered protocol when there is one. */
   const char *proto = NULL;
   char buf[32];
@@ -569,6 +582,60 @@ static void test_pin_and_name(void **state) {
   env_stop(&e);
 }
 
+static void on_abort(void *ud) { ((env *)ud)->aborts++; }
+
+static bool request_pending(env *e, void *arg) { return e->pending != NULL; }
+
+/* The embedder answers later (asynchronous auth): nothing flows until then, then all works. */
+static void test_deferred_accept(void **state) {
+  env e;
+  env_start(&e);
+  e.defer = true;
+  connect_client(&e, "/later", NULL, 0);
+  assert_true(run_until(&e, request_pending, NULL, 5000));
+  moqc_wt_request_on_abort(e.pending, on_abort, &e);
+  moqc_str h;
+  assert_true(moqc_wt_request_header(e.pending, ":authority", &h));
+  assert_false(moqc_wt_request_header(e.pending, "x-missing", &h));
+  uint64_t until = uv_hrtime() + 100000000ULL;
+  while (uv_hrtime() < until) {
+    uv_run(&e.loop, UV_RUN_ONCE);
+  }
+  assert_int_equal(e.connected, 0); /* the client still waits for the answer */
+  accept_now(&e, e.pending);
+  e.pending = NULL;
+  assert_true(run_until(&e, connected, NULL, 5000));
+  assert_int_equal(e.cstatus, 0);
+  moqc_stream_id id = wapp_send(e.capp, false, "ping", 4, true);
+  uint64_t deadline = uv_hrtime() + 3000000000ULL;
+  wstream *s = NULL;
+  while ((s == NULL || !s->rx_fin) && uv_hrtime() < deadline) {
+    uv_run(&e.loop, UV_RUN_ONCE);
+    s = find_stream(e.capp, id);
+  }
+  assert_non_null(s);
+  assert_int_equal(s->rx_len, 4);
+  assert_int_equal(e.aborts, 0);
+  env_stop(&e);
+}
+
+/* A deferred request whose connection goes away is aborted (the server is deleted here). */
+static void test_deferred_abort(void **state) {
+  env e;
+  env_start(&e);
+  e.defer = true;
+  connect_client(&e, "/never", NULL, 0);
+  assert_true(run_until(&e, request_pending, NULL, 5000));
+  moqc_wt_request_on_abort(e.pending, on_abort, &e);
+  moqc_wt_server_del(e.srv);
+  e.srv = NULL;
+  assert_int_equal(e.aborts, 1);
+  assert_true(run_until(&e, client_reported, NULL, 5000));
+  assert_true(e.cstatus < 0);
+  assert_null(e.cconn);
+  env_stop(&e);
+}
+
 static int group_setup(void **state) {
   const char *names[] = {"127.0.0.1", "localhost"};
   return moqc_tls_cert_generate(&g_cert, names, 2, (int64_t)time(NULL), 0, NULL);
@@ -586,6 +653,8 @@ int main(void) {
       cmocka_unit_test(test_refused),
       cmocka_unit_test(test_bad_requests),
       cmocka_unit_test(test_pin_and_name),
+      cmocka_unit_test(test_deferred_accept),
+      cmocka_unit_test(test_deferred_abort),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
