@@ -16,6 +16,8 @@
 /* A CLOSE_WEBTRANSPORT_SESSION value: code + reason. */
 #define WT_MAX_CAPSULE (4U + MOQC__H3_WT_REASON_MAX)
 #define WT_CAP_BUF (WT_MAX_CAPSULE + 16U)
+/* Early bytes held over all streams of a connection: this many times the per-stream bound. */
+#define WT_MAX_EARLY_TOTAL_FACTOR 16U
 /* RFC 9204 QPACK_DECOMPRESSION_FAILED. */
 #define WT_QPACK_DECOMPRESSION_FAILED 0x200U
 
@@ -91,6 +93,9 @@ static void wt_stream_free(moqc_wt_conn *c, moqc__wt_stream *s) {
 }
 
 static void wt_stream_remove(moqc_wt_conn *c, moqc__wt_stream *s) {
+  if (s->kind == MOQC__WTS_SESSION && !s->app_known) {
+    c->early_total -= s->rxlen;
+  }
   moqc__wt_stream **pp = &c->buckets[wt_hash(s->id, c->nbuckets)];
   while (*pp != NULL && *pp != s) {
     pp = &(*pp)->hnext;
@@ -209,7 +214,8 @@ static bool wt_own_pending(const moqc__wt_stream *s) {
 
 static int wt_early_append(moqc_wt_conn *c, moqc__wt_stream *s, const uint8_t *data, size_t len,
                            bool fin) {
-  if (len > c->max_early_bytes || s->rxlen > c->max_early_bytes - len) {
+  if (len > c->max_early_bytes || s->rxlen > c->max_early_bytes - len ||
+      c->early_total + len > WT_MAX_EARLY_TOTAL_FACTOR * c->max_early_bytes) {
     return MOQC_ERR_BOUNDS_EXCEEDED;
   }
   if (s->rxlen + len > s->rxcap) {
@@ -228,6 +234,7 @@ static int wt_early_append(moqc_wt_conn *c, moqc__wt_stream *s, const uint8_t *d
     memcpy(s->rx + s->rxlen, data, len);
   }
   s->rxlen += len;
+  c->early_total += len;
   s->early_fin = s->early_fin || fin;
   c->early_pending = true;
   return 0;
@@ -235,6 +242,13 @@ static int wt_early_append(moqc_wt_conn *c, moqc__wt_stream *s, const uint8_t *d
 
 /* Refuses a session stream we cannot hold. */
 static void wt_reject_stream(moqc_wt_conn *c, moqc__wt_stream *s, uint64_t code) {
+  if (s->kind == MOQC__WTS_SESSION && !s->app_known) {
+    c->early_total -= s->rxlen;
+    moqc_mem_free(c->mem, s->rx);
+    s->rx = NULL;
+    s->rxlen = s->rxcap = 0;
+    s->early_fin = false;
+  }
   s->kind = MOQC__WTS_SKIP;
   c->lower.ops->stop_sending(c->lower.user_data, s->id, code);
   if (!MOQC_STREAM_IS_UNI(s->id)) {
@@ -288,6 +302,7 @@ static int wt_deliver_early(moqc_wt_conn *c, moqc_tstamp ts) {
     size_t len = s->rxlen;
     bool fin = s->early_fin;
     moqc_stream_id id = s->id;
+    c->early_total -= len;
     s->rx = NULL;
     s->rxlen = s->rxcap = 0;
     s->early_fin = false;
@@ -1135,6 +1150,7 @@ static int wt_recv_reset(void *ud, moqc_stream_id id, uint64_t code, moqc_tstamp
     return c->app_ops->recv_reset(c->app, id, wt_code_in(code), ts);
   }
   if (s->kind == MOQC__WTS_SESSION && !s->app_known) {
+    c->early_total -= s->rxlen;
     s->rxlen = 0; /* early bytes of a reset stream are dropped */
     s->early_fin = false;
     s->kind = MOQC__WTS_SKIP;
@@ -1627,8 +1643,6 @@ int moqc_wt_refuse(moqc_wt_request *req, int status) {
   for (size_t b = 0; b < c->nbuckets; b++) {
     for (moqc__wt_stream *t = c->buckets[b]; t != NULL; t = t->hnext) {
       if (t->kind == MOQC__WTS_SESSION && !t->local) {
-        t->rxlen = 0;
-        t->early_fin = false;
         wt_reject_stream(c, t, MOQC__H3_WT_BUFFERED_STREAM_REJECTED);
       }
     }

@@ -117,6 +117,7 @@ struct moqc_wt_conn {
   moqc__wt_stream **buckets;
   size_t nbuckets, nstreams;
   bool early_pending;
+  size_t early_total; /* early bytes held over all streams */
   /* request */
   moqc_wt_request req;
   /* negotiated */
