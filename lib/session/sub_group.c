@@ -194,6 +194,23 @@ int moqc__sess_sub_datagram(moqc_session *s, const uint8_t *data, size_t len) {
   return rv == MOQC_ERR_NOMEM ? rv : 0;
 }
 
+int moqc__sess_sub_group_attach(moqc_session *s, sess_stream *st, moqc_group_producer *gp,
+                                moqc_timescale timescale) {
+  sub_group_rx *g = moqc_mem_calloc(s->mem, 1, sizeof(*g));
+  if (g == NULL) {
+    moqc_group_producer_abort(gp, MOQC_ERR_NOMEM);
+    moqc_group_producer_del(gp);
+    return MOQC_ERR_NOMEM;
+  }
+  g->gp = gp;
+  g->header_read = true;
+  g->timescale = timescale != 0 ? timescale : MOQC_TIMESCALE_MILLI;
+  moqc__lite_frame_reader_init(&g->fr, s->version);
+  st->kind = SK_GROUP_RX;
+  st->ctx = g;
+  return 0;
+}
+
 void moqc__sess_sub_group_reset(moqc_session *s, sess_stream *st, int err) {
   sub_group_rx *g = st->ctx;
   if (g != NULL) {

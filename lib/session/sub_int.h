@@ -45,6 +45,8 @@ struct sub_track {
   bool finish_pending;
   /** When the track lost its last local consumer (0 = in use). */
   moqc_tstamp unused_since;
+  /** lite-05: serves local fetches of groups not cached with FETCH streams to the peer. */
+  moqc_track_dynamic *fetch;
 };
 
 /** Frees a track: rejects or drops the local side with err, cancels its streams. */
@@ -57,6 +59,12 @@ int moqc__sess_sub_track_poll(moqc_session *s, sub_track *t);
 sub_track *moqc__sess_sub_track_by_id(moqc_session *s, uint64_t id);
 /** Finishes an ended track once every group below its END bound arrived. */
 void moqc__sess_sub_track_maybe_finish(sub_track *t);
+/**
+ * Makes st (our Fetch stream) receive the bare frames of group gp (ownership taken) in the
+ * track's timescale, as a group stream after its header.
+ */
+int moqc__sess_sub_group_attach(moqc_session *s, sess_stream *st, moqc_group_producer *gp,
+                                moqc_timescale timescale);
 /** A group stream in was reset by the peer: its group aborts with err. */
 void moqc__sess_sub_group_reset(moqc_session *s, sess_stream *st, int err);
 /** Releases a group stream's model handles (its state itself is freed by the caller). */

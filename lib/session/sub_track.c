@@ -59,6 +59,7 @@ void moqc__sess_sub_track_del(moqc_session *s, sub_track *t, int err) {
     if (t->b != NULL) {
       (void)moqc_broadcast_producer_remove_track(t->b->bp, t->name);
     }
+    moqc_track_dynamic_del(t->fetch);
     moqc_track_producer_del(t->tp);
   }
   moqc_mem_free(s->mem, t->name);
@@ -132,6 +133,10 @@ static int track_accept(moqc_session *s, sub_track *t, const moqc_track_info *in
   int rv = moqc_track_request_accept(t->req, info, &t->tp);
   t->req = NULL;
   if (rv < 0) {
+    return rv;
+  }
+  /* lite-05: local fetches of groups the track does not cache go upstream as FETCH. */
+  if (s->version == MOQC_LITE_05 && (rv = moqc_track_producer_dynamic(t->tp, &t->fetch)) < 0) {
     return rv;
   }
   /* Subscribe now if a local subscriber waits (a TRACK_INFO-only request does not). */
@@ -227,11 +232,60 @@ static void track_unsubscribe(moqc_session *s, sub_track *t) {
   t->subscribed = false;
 }
 
+/* Opens a FETCH stream for group seq; its bare frames fill the group. Returns 0 (the fetch is
+ * failed on a refusal) or a fatal error. */
+static int track_fetch(moqc_session *s, sub_track *t, uint64_t seq) {
+  moqc_group_producer *gp;
+  int rv = moqc_track_producer_create_group(t->tp, seq, s->now, &gp);
+  if (rv < 0) {
+    /* Cached meanwhile (the fetch resolved) or past the end. */
+    if (rv != MOQC_ERR_DUPLICATE) {
+      moqc_track_dynamic_reject_group(t->fetch, seq, rv);
+    }
+    return rv == MOQC_ERR_NOMEM ? rv : 0;
+  }
+  sess_stream *st;
+  rv = moqc__sess_open(s, false, SK_DISCARD, &st);
+  if (rv < 0) {
+    moqc_group_producer_abort(gp, rv == MOQC_ERR_WOULD_BLOCK ? MOQC_ERR_UNROUTABLE : rv);
+    moqc_group_producer_del(gp);
+    return rv == MOQC_ERR_NOMEM ? rv : 0;
+  }
+  uint8_t buf[64 + 2 * 4096];
+  moqc__writer w;
+  moqc__writer_init(&w, buf, sizeof(buf));
+  moqc__lite_fetch m = {moqc_str_c(t->b->path), moqc_str_c(t->name), t->sent.priority, seq};
+  if (moqc__lite_encode_stream_type(&w, MOQC_LITE_BIDI_FETCH) < 0 ||
+      moqc__lite_encode_fetch(&w, s->version, &m) < 0) {
+    moqc_group_producer_abort(gp, MOQC_ERR_ENCODE);
+    moqc_group_producer_del(gp);
+    moqc__sess_reset(s, st, MOQC_ERR_ENCODE);
+    return 0;
+  }
+  if ((rv = moqc__sess_queue_copy(s, st, buf, (size_t)moqc__writer_result(&w))) < 0) {
+    moqc_group_producer_del(gp);
+    return rv;
+  }
+  moqc__sess_queue_fin(s, st);
+  MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "FETCH %s/%s group %llu", t->b->path, t->name,
+           (unsigned long long)seq);
+  return moqc__sess_sub_group_attach(s, st, gp, t->info.timescale);
+}
+
 int moqc__sess_sub_track_poll(moqc_session *s, sub_track *t) {
   if (t->tp == NULL) {
     return 0;
   }
   int rv;
+  while (t->fetch != NULL) {
+    uint64_t seq;
+    if (moqc_track_dynamic_requested_group(t->fetch, &seq, s->waker) != 0) {
+      break;
+    }
+    if ((rv = track_fetch(s, t, seq)) < 0) {
+      return rv;
+    }
+  }
   if (!t->ended) {
     /* Remote subscription follows the local subscriptions: subscribe on the first, update on
      * changes, unsubscribe after the last. */

@@ -587,6 +587,56 @@ static void test_not_found_through_relay(void **state) {
   relay_del(&r);
 }
 
+/* lite-05 fetch-through: a local fetch at the relay of a group it never cached goes upstream
+ * as FETCH; a group the publisher lacks fails with NOT_FOUND. */
+static void test_fetch_through_relay(void **state) {
+  relay r;
+  relay_new(&r, MOQC_SESSION_VERSION_LITE_05, 0);
+  moqc_tstamp now = moqc__mem_now(r.up.pair);
+  for (int g = 0; g < 3; g++) {
+    pub_group(&r.p, now, 2, 10 * (uint64_t)g);
+  }
+  relay_pump(&r);
+  viewer v;
+  viewer_new(&v, &r.R, "demo/bbb", "video");
+  moqc_group_consumer *gc = NULL;
+  int rv = moqc_track_consumer_fetch_group(v.tc, 1, &gc, v.w);
+  for (int i = 0; i < 5 && rv == MOQC_ERR_PENDING; i++) {
+    relay_pump(&r);
+    rv = moqc_track_consumer_fetch_group(v.tc, 1, &gc, v.w);
+  }
+  assert_int_equal(rv, 0);
+  relay_pump(&r);
+  assert_int_equal(moqc_group_consumer_sequence(gc), 1);
+  moqc_rcbuf *buf;
+  uint64_t ts;
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, &ts, v.w), 0);
+  assert_int_equal(ts, 10);
+  assert_int_equal(moqc_rcbuf_data(buf)[0], 1);
+  moqc_rcbuf_decref(buf);
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, &ts, v.w), 0);
+  assert_int_equal(ts, 43);
+  moqc_rcbuf_decref(buf);
+  assert_int_equal(moqc_group_consumer_read_frame(gc, &buf, &ts, v.w), MOQC_END);
+  moqc_group_consumer_del(gc);
+  /* A group the publisher does not have. */
+  rv = moqc_track_consumer_fetch_group(v.tc, 9, &gc, v.w);
+  for (int i = 0; i < 5 && rv == MOQC_ERR_PENDING; i++) {
+    relay_pump(&r);
+    rv = moqc_track_consumer_fetch_group(v.tc, 9, &gc, v.w);
+  }
+  if (rv == 0) {
+    /* Served as a group that then aborts with the upstream's refusal. */
+    relay_pump(&r);
+    rv = moqc_group_consumer_read_frame(gc, &buf, &ts, v.w);
+    moqc_group_consumer_del(gc);
+  }
+  assert_int_equal(rv, MOQC_ERR_NOT_FOUND);
+  assert_false(moqc_session_is_closed(r.up.s));
+  viewer_del(&v);
+  relay_del(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fanout_lite05),
@@ -607,6 +657,7 @@ int main(void) {
       cmocka_unit_test(test_relay_pair_lite05),
       cmocka_unit_test(test_relay_pair_lite04),
       cmocka_unit_test(test_not_found_through_relay),
+      cmocka_unit_test(test_fetch_through_relay),
   };
   if (getenv("TEST_FILTER") != NULL) {
     cmocka_set_test_filter(getenv("TEST_FILTER"));
