@@ -149,7 +149,40 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
 }
 
 bool cli_url_supported(const cli_url *u) {
-  return u->scheme == CLI_SCHEME_WS || u->scheme == CLI_SCHEME_HTTP;
+  return u->scheme == CLI_SCHEME_WS || u->scheme == CLI_SCHEME_HTTP ||
+         u->scheme == CLI_SCHEME_MOQL;
+}
+
+static int args_hex(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+int cli_fingerprint_parse(const char *s, uint8_t out[32]) {
+  size_t n = 0;
+
+  while (*s != '\0') {
+    int hi, lo;
+    if (*s == ':' && n > 0 && s[1] != '\0') {
+      s++;
+    }
+    hi = args_hex(s[0]);
+    lo = hi >= 0 ? args_hex(s[1]) : -1;
+    if (hi < 0 || lo < 0 || n == 32) {
+      return -1;
+    }
+    out[n++] = (uint8_t)(hi << 4 | lo);
+    s += 2;
+  }
+  return n == 32 ? 0 : -1;
 }
 
 int cli_url_ws(const cli_url *u, char *buf, size_t cap) {
@@ -180,6 +213,8 @@ typedef struct args_flag {
 #define ARGS_OFF(f) offsetof(cli_opts, f)
 
 static const args_flag args_pub[] = {
+    {"--tls-disable-verify", ARGS_BOOL, ARGS_OFF(tls_disable_verify), 0, 0},
+    {"--tls-fingerprint", ARGS_STR, ARGS_OFF(tls_fingerprint), 0, 0},
     {"--track", ARGS_STR, ARGS_OFF(track), 0, 0},
     {"--groups", ARGS_U64, ARGS_OFF(groups), 0, UINT64_MAX},
     {"--frames-per-group", ARGS_U64, ARGS_OFF(frames_per_group), 1, UINT32_MAX},
@@ -194,6 +229,8 @@ static const args_flag args_pub[] = {
 };
 
 static const args_flag args_sub[] = {
+    {"--tls-disable-verify", ARGS_BOOL, ARGS_OFF(tls_disable_verify), 0, 0},
+    {"--tls-fingerprint", ARGS_STR, ARGS_OFF(tls_fingerprint), 0, 0},
     {"--track", ARGS_STR, ARGS_OFF(track), 0, 0},
     {"--count", ARGS_U64, ARGS_OFF(count), 0, UINT64_MAX},
     {"--timeout", ARGS_SECONDS, ARGS_OFF(timeout_s), 0, 0},
@@ -206,6 +243,8 @@ static const args_flag args_sub[] = {
 };
 
 static const args_flag args_announced[] = {
+    {"--tls-disable-verify", ARGS_BOOL, ARGS_OFF(tls_disable_verify), 0, 0},
+    {"--tls-fingerprint", ARGS_STR, ARGS_OFF(tls_fingerprint), 0, 0},
     {"--follow", ARGS_BOOL, ARGS_OFF(follow), 0, 0},
     {"--timeout", ARGS_SECONDS, ARGS_OFF(timeout_s), 0, 0},
     {"--settle", ARGS_U64, ARGS_OFF(settle_ms), 0, 3600000},
@@ -220,7 +259,8 @@ static const char args_usage_pub[] =
     "Prints one JSON line {\"groups\",\"frames\",\"bytes\"} with what it sent on stdout at exit.\n"
     "\n"
     "  URL                     ws://host:port/path or http://host:port/path (WebSocket; the path\n"
-    "                          is the session root); https:// and moql:// are not available yet\n"
+    "                          is the session root), moql://host:port/path (raw QUIC; the path\n"
+    "                          goes in SETUP); https:// (WebTransport) is not available yet\n"
     "  BROADCAST               the broadcast path, relative to the URL's path\n"
     "  --track NAME            track name (default clock)\n"
     "  --groups N              groups to publish, then end the track (default 0: until SIGINT)\n"
@@ -237,6 +277,9 @@ static const char args_usage_pub[] =
     "  --delay MS              wait MS milliseconds before the first frame (default 0)\n"
     "  --linger MS             at the end, wait at most MS for subscribers to receive the end of\n"
     "                          the track before closing (default 2000)\n"
+    "  --tls-fingerprint HEX   moql://: accept only the relay certificate with this SHA-256 (what\n"
+    "                          the relay serves at /certificate.sha256)\n"
+    "  --tls-disable-verify    moql://: do not verify the relay's certificate (tests only)\n"
     "  --verbose               library debug logs on stderr\n"
     "  --help                  this text\n"
     "\n"
@@ -251,7 +294,8 @@ static const char args_usage_sub[] =
     "p50/p90/p99/max).\n"
     "\n"
     "  URL                     ws://host:port/path or http://host:port/path (WebSocket; the path\n"
-    "                          is the session root); https:// and moql:// are not available yet\n"
+    "                          is the session root), moql://host:port/path (raw QUIC; the path\n"
+    "                          goes in SETUP); https:// (WebTransport) is not available yet\n"
     "  BROADCAST               the broadcast path, relative to the URL's path\n"
     "  --track NAME            track name (default clock)\n"
     "  --count N               exit after N frames (default 0: when the publisher ends the track)\n"
@@ -264,6 +308,9 @@ static const char args_usage_sub[] =
     "  --output FILE           write every frame's payload to FILE in arrival order, asking for\n"
     "                          ordered delivery (\"-\": standard output; then no frame lines and\n"
     "                          the summary on stderr)\n"
+    "  --tls-fingerprint HEX   moql://: accept only the relay certificate with this SHA-256 (what\n"
+    "                          the relay serves at /certificate.sha256)\n"
+    "  --tls-disable-verify    moql://: do not verify the relay's certificate (tests only)\n"
     "  --verbose               library debug logs on stderr\n"
     "  --help                  this text\n"
     "\n"
@@ -277,11 +324,14 @@ static const char args_usage_announced[] =
     "then exits once no new announce arrived for --settle milliseconds. With --follow it keeps\n"
     "printing changes as \"active PATH\" and \"ended PATH\" until interrupted.\n"
     "\n"
-    "  URL                     ws://host:port/path or http://host:port/path\n"
+    "  URL                     ws://host:port/path, http://host:port/path or moql://host:port/path\n"
     "  PREFIX                  a path prefix, relative to the URL's path\n"
     "  --follow                keep printing changes until SIGINT/SIGTERM\n"
     "  --settle MS             quiet time that ends the listing (default 300)\n"
     "  --timeout S             give up after S seconds (default 0: never), exit status 3\n"
+    "  --tls-fingerprint HEX   moql://: accept only the relay certificate with this SHA-256 (what\n"
+    "                          the relay serves at /certificate.sha256)\n"
+    "  --tls-disable-verify    moql://: do not verify the relay's certificate (tests only)\n"
     "  --verbose               library debug logs on stderr\n"
     "  --help                  this text\n"
     "\n"
@@ -531,6 +581,10 @@ int cli_parse(int argc, char **argv, cli_opts *o, char *err, size_t errlen) {
   }
   if (cmd == CLI_CMD_PUB && o->use_stdin && o->groups != 0) {
     args_err(err, errlen, "--groups cannot be used with --stdin (the input's end ends the track)");
+    return CLI_PARSE_ERROR;
+  }
+  if (o->tls_fingerprint != NULL && cli_fingerprint_parse(o->tls_fingerprint, o->fingerprint) != 0) {
+    args_err(err, errlen, "--tls-fingerprint: \"%.80s\" is not 64 hex digits", o->tls_fingerprint);
     return CLI_PARSE_ERROR;
   }
   if (o->json || (o->output != NULL && strcmp(o->output, "-") == 0)) {

@@ -15,7 +15,7 @@ typedef enum cli_scheme {
   CLI_SCHEME_WS = 0, /* ws:// */
   CLI_SCHEME_HTTP,   /* http:// (WebSocket, as the npm client does in Node) */
   CLI_SCHEME_HTTPS,  /* https:// (WebTransport; not available yet) */
-  CLI_SCHEME_MOQL    /* moql:// (raw QUIC; not available yet) */
+  CLI_SCHEME_MOQL    /* moql:// (raw QUIC) */
 } cli_scheme;
 
 #define CLI_HOST_MAX 256
@@ -39,8 +39,14 @@ typedef struct cli_url {
  */
 int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen);
 
-/** True when the URL's transport can connect today (ws and http). */
+/** True when the URL's transport can connect today (ws, http and moql). */
 bool cli_url_supported(const cli_url *u);
+
+/**
+ * Parses a SHA-256 fingerprint: 64 hex digits, optionally in pairs separated by ':'. Returns 0
+ * or -1.
+ */
+int cli_fingerprint_parse(const char *s, uint8_t out[32]);
 
 /**
  * Writes the WebSocket URL to dial ("ws://host:port/path"; IPv6 hosts in brackets). Returns 0,
@@ -67,6 +73,10 @@ typedef struct cli_opts {
   const char *prefix;    /* announced: "" by default */
   const char *track;     /* default "clock" */
   bool verbose;          /* library debug logs on stderr */
+  /* moql:// server verification: the system trust store and the host name by default */
+  bool tls_disable_verify;
+  const char *tls_fingerprint; /* SHA-256 of the relay's certificate, 64 hex digits */
+  uint8_t fingerprint[32];     /* parsed from tls_fingerprint */
   /* pub */
   uint64_t groups;           /* 0 = until interrupted */
   uint64_t frames_per_group; /* default 30 */

@@ -3,6 +3,8 @@
  */
 #include "client.h"
 
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +63,7 @@ static void client_async(uv_async_t *a) {
   if (c->gone) {
     return;
   }
-  if (c->closing && c->ws == NULL && !c->connecting) {
+  if (c->closing && c->ws == NULL && c->qc == NULL && !c->connecting) {
     client_gone(c, c->close_err);
     return;
   }
@@ -228,24 +230,192 @@ static void client_connected(void *user_data, int status, moqc_ws_conn *conn) {
   }
 }
 
+/* ---- Raw QUIC (moql://) -------------------------------------------------------------------- */
+
+/* The session over a connection that just completed its handshake (or that failed). */
+static int client_session_start(cli_client *c, moqc_transport *t, moqc_str alpn,
+                                const char *setup_path) {
+  moqc_session_settings ss;
+  int rv;
+
+  moqc_session_settings_default(&ss);
+  ss.perspective = MOQC_SESSION_CLIENT;
+  ss.version = client_version(alpn);
+  ss.origin_id = moqc_origin_id(c->origin);
+  ss.announce_prefix = c->plan_mirror ? c->plan_prefix : NULL;
+  ss.setup_path = setup_path;
+  ss.log = c->log;
+  rv = moqc_session_new(&c->session, &ss, t, c->plan_publish ? c->cons : NULL,
+                        c->plan_mirror ? c->prod : NULL, NULL);
+  if (rv != 0) {
+    c->session = NULL;
+    fprintf(stderr, "moqc: session: %s\n", moqc_strerror(rv));
+  }
+  return rv;
+}
+
+static int client_quic_connected(moqc_quic_conn *qc, const char *alpn, void *user_data,
+                                 void *conn_user_data) {
+  cli_client *c = user_data;
+  char path[CLI_PATH_MAX];
+  moqc_transport t;
+  size_t n;
+  int rv;
+
+  (void)conn_user_data;
+  c->connecting = false;
+  if (c->closing) {
+    return MOQC_ERR_CANCEL; /* interrupted during the handshake: close */
+  }
+  /* The SETUP Path: the URL's path without the query. */
+  n = strcspn(c->opts->url.path, "?");
+  memcpy(path, c->opts->url.path, n);
+  path[n] = '\0';
+  t = moqc_quic_conn_transport(qc);
+  rv = client_session_start(c, &t, moqc_str_c(alpn), path);
+  if (rv == 0 && (rv = moqc_quic_conn_attach(qc, moqc_session_app_ops(), c->session)) != 0) {
+    moqc_session_del(c->session);
+    c->session = NULL;
+  }
+  if (rv != 0) {
+    c->closing = true;
+    c->close_err = rv;
+    return rv;
+  }
+  if (c->opts->verbose) {
+    fprintf(stderr, "moqc: connected to %s (quic %s)\n", c->opts->url_text, alpn);
+  }
+  rv = moqc_session_start(c->session, cli_now());
+  if (rv != 0) {
+    fprintf(stderr, "moqc: session start: %s\n", moqc_strerror(rv));
+    return 0; /* the session closed the transport: on_close follows */
+  }
+  if (c->cbs.ready != NULL) {
+    c->cbs.ready(c);
+  }
+  return 0;
+}
+
+static void client_quic_closed(moqc_quic_conn *qc, int err, uint64_t app_code, bool remote,
+                               void *user_data, void *conn_user_data) {
+  cli_client *c = user_data;
+  int serr = c->session != NULL ? moqc_session_error(c->session) : 0;
+
+  (void)qc;
+  (void)conn_user_data;
+  if (c->opts->verbose || (err != 0 && c->connecting)) {
+    fprintf(stderr, "moqc: quic connection closed by %s: code %llu%s%s\n",
+            remote ? "the relay" : "us", (unsigned long long)app_code, err != 0 ? ", " : "",
+            err != 0 ? moqc_strerror(err) : "");
+  }
+  c->connecting = false;
+  if (serr == 0) {
+    serr = err;
+  }
+  if (serr == 0 && c->closing) {
+    serr = c->close_err;
+  }
+  moqc_session_del(c->session);
+  c->session = NULL;
+  c->qc = NULL;
+  moqc_quic_endpoint_del(c->qep); /* allowed inside on_close; freed as the loop runs */
+  c->qep = NULL;
+  client_gone(c, serr);
+}
+
+static int client_quic_connect(cli_client *c) {
+  const cli_opts *o = c->opts;
+  moqc_quic_callbacks cb;
+  moqc_quic_settings qs;
+  moqc_quic_connect_params params;
+  struct addrinfo hints, *res = NULL, *ai, *pick = NULL;
+  struct sockaddr_storage bind_addr;
+  uv_getaddrinfo_t req;
+  char port[8];
+  int rv;
+
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  snprintf(port, sizeof(port), "%d", o->url.port);
+  rv = uv_getaddrinfo(c->loop, &req, NULL, o->url.host, port, &hints); /* synchronous */
+  if (rv != 0) {
+    fprintf(stderr, "moqc: cannot resolve %s: %s\n", o->url.host, uv_strerror(rv));
+    return MOQC_ERR_IO;
+  }
+  res = req.addrinfo;
+  for (ai = res; ai != NULL; ai = ai->ai_next) {
+    if (ai->ai_family == AF_INET || (ai->ai_family == AF_INET6 && pick == NULL)) {
+      pick = ai; /* prefer IPv4, as the WebSocket client does */
+      if (ai->ai_family == AF_INET) {
+        break;
+      }
+    }
+  }
+  if (pick == NULL) {
+    uv_freeaddrinfo(res);
+    fprintf(stderr, "moqc: no address for %s\n", o->url.host);
+    return MOQC_ERR_IO;
+  }
+  memset(&bind_addr, 0, sizeof(bind_addr));
+  bind_addr.ss_family = (sa_family_t)pick->ai_family;
+  moqc_quic_settings_default(&qs);
+  qs.alpns = "moq-lite-05,moq-lite-04,moq-lite-03,moql";
+  qs.log = &c->log;
+  memset(&cb, 0, sizeof(cb));
+  cb.on_connection = client_quic_connected;
+  cb.on_close = client_quic_closed;
+  rv = moqc_quic_endpoint_new(&c->qep, c->loop, (const struct sockaddr *)&bind_addr, &qs, &cb, c);
+  if (rv != 0) {
+    uv_freeaddrinfo(res);
+    fprintf(stderr, "moqc: quic endpoint: %s\n", moqc_strerror(rv));
+    return rv;
+  }
+  memset(&params, 0, sizeof(params));
+  /* No SNI for an address literal (RFC 6066); the name is checked only in system mode. */
+  params.server_name =
+      o->url.ipv6 || strspn(o->url.host, "0123456789.") == strlen(o->url.host) ? NULL : o->url.host;
+  if (o->tls_disable_verify) {
+    params.verify.mode = MOQC_TLS_VERIFY_NONE;
+  } else if (o->tls_fingerprint != NULL) {
+    params.verify.mode = MOQC_TLS_VERIFY_PIN;
+    params.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])o->fingerprint;
+    params.verify.npins = 1;
+  } else {
+    params.verify.mode = MOQC_TLS_VERIFY_SYSTEM;
+  }
+  rv = moqc_quic_connect(c->qep, pick->ai_addr, &params, &c->qc);
+  uv_freeaddrinfo(res);
+  if (rv != 0) {
+    fprintf(stderr, "moqc: cannot dial %s: %s\n", o->url_text, moqc_strerror(rv));
+    moqc_quic_endpoint_del(c->qep);
+    c->qep = NULL;
+    c->qc = NULL;
+    return rv;
+  }
+  c->connecting = true;
+  return 0;
+}
+
 int cli_client_connect(cli_client *c, bool publish, bool mirror, const char *announce_prefix) {
   char url[CLI_HOST_MAX + CLI_PATH_MAX + 32];
   moqc_ws_settings ws;
   int rv;
 
   if (!cli_url_supported(&c->opts->url)) {
-    fprintf(stderr, "moqc: %s: the %s transport is not available yet (use ws:// or http://)\n",
-            c->opts->url_text,
-            c->opts->url.scheme == CLI_SCHEME_HTTPS ? "WebTransport (https://)"
-                                                    : "raw QUIC (moql://)");
+    fprintf(stderr, "moqc: %s: WebTransport (https://) is not available yet\n",
+            c->opts->url_text);
     return MOQC_ERR_UNSUPPORTED;
-  }
-  if (cli_url_ws(&c->opts->url, url, sizeof(url)) != 0) {
-    return MOQC_ERR_INVALID_ARGUMENT;
   }
   c->plan_publish = publish;
   c->plan_mirror = mirror;
   c->plan_prefix = announce_prefix;
+  if (c->opts->url.scheme == CLI_SCHEME_MOQL) {
+    return client_quic_connect(c);
+  }
+  if (cli_url_ws(&c->opts->url, url, sizeof(url)) != 0) {
+    return MOQC_ERR_INVALID_ARGUMENT;
+  }
   moqc_ws_settings_default(&ws);
   ws.log = &c->log;
   rv = moqc_ws_connect(c->loop, url, NULL, 0, &ws, client_connected, c, NULL);
@@ -271,6 +441,8 @@ void cli_client_close(cli_client *c, int err, const char *reason) {
   c->close_err = err;
   if (c->session != NULL) {
     moqc_session_close(c->session, err, reason);
+  } else if (c->qc != NULL) {
+    moqc_quic_conn_close(c->qc, 0, reason != NULL ? reason : "");
   } else if (c->ws != NULL) {
     moqc_ws_conn_close(c->ws, 0, reason != NULL ? reason : "");
   } else if (!c->connecting) {

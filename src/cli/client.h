@@ -1,6 +1,6 @@
 /*
  * moqc: the connection every command shares — a libuv loop, a local origin, one moq-lite client
- * session over the WebSocket transport, SIGINT/SIGTERM handling, an optional overall timeout,
+ * session over the WebSocket transport (ws://, http://) or raw QUIC (moql://), SIGINT/SIGTERM handling, an optional overall timeout,
  * and one waker that turns model wake-ups into a call of the command's work function on the
  * loop (never from inside a session call).
  *
@@ -13,6 +13,7 @@
 #define MOQC_CLI_CLIENT_H
 
 #include <moqc/moqc.h>
+#include <moqc/quic.h>
 #include <uv.h>
 
 #include "args.h"
@@ -46,6 +47,8 @@ struct cli_client {
   moqc_origin_producer *prod; /* the local origin, to publish into or mirror into */
   moqc_origin_consumer *cons;
   moqc_ws_conn *ws;
+  moqc_quic_endpoint *qep; /* moql:// */
+  moqc_quic_conn *qc;
   moqc_session *session;
   moqc_waker *waker; /* hand this to model calls */
   uv_async_t async;

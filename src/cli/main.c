@@ -50,9 +50,10 @@ int main(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   }
   if (!cli_url_supported(&o.url)) {
-    fprintf(stderr, "moqc: %s: %s is not available yet; use ws:// or http:// (WebSocket)\n",
-            o.url_text,
-            o.url.scheme == CLI_SCHEME_HTTPS ? "WebTransport (https://)" : "raw QUIC (moql://)");
+    fprintf(stderr,
+            "moqc: %s: WebTransport (https://) is not available yet; use ws:// or http:// "
+            "(WebSocket) or moql:// (raw QUIC)\n",
+            o.url_text);
     return CLI_EXIT_ERROR;
   }
   main_std_fds();

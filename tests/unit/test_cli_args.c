@@ -57,15 +57,17 @@ static void test_url_schemes(void **state) {
   assert_string_equal(ws, "ws://[::1]:9000/x");
   assert_int_equal(cli_url_ws(&u, ws, 10), -1); /* too small */
 
-  /* https:// and moql:// parse (default 443) but cannot connect yet. */
+  /* https:// parses (default 443) but cannot connect yet. */
   assert_int_equal(cli_url_parse("https://localhost/anon", &u, err, sizeof(err)), 0);
   assert_int_equal(u.scheme, CLI_SCHEME_HTTPS);
   assert_int_equal(u.port, 443);
   assert_false(cli_url_supported(&u));
+  /* moql:// is raw QUIC. */
   assert_int_equal(cli_url_parse("moql://localhost:4443", &u, err, sizeof(err)), 0);
   assert_int_equal(u.scheme, CLI_SCHEME_MOQL);
   assert_int_equal(u.port, 4443);
-  assert_false(cli_url_supported(&u));
+  assert_string_equal(u.path, "/");
+  assert_true(cli_url_supported(&u));
 }
 
 static void test_url_errors(void **state) {
@@ -109,6 +111,61 @@ static void test_url_errors(void **state) {
   memcpy(longurl, "ws://h/", 7);
   assert_int_equal(cli_url_parse(longurl, &u, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "path too long"));
+}
+
+static void test_fingerprint(void **state) {
+  static const char hex[] = "679e91800e57af1efc3045dee97db4951d9dd074e78d2cd28dfb84129d76100f";
+  uint8_t fp[32];
+  cli_opts o;
+  char err[256], colons[128];
+  (void)state;
+
+  assert_int_equal(cli_fingerprint_parse(hex, fp), 0);
+  assert_int_equal(fp[0], 0x67);
+  assert_int_equal(fp[1], 0x9e);
+  assert_int_equal(fp[31], 0x0f);
+  /* Upper case and colon-separated pairs (as openssl prints it) are the same. */
+  size_t n = 0;
+  for (size_t i = 0; i < 64; i += 2) {
+    colons[n++] = (char)(hex[i] >= 'a' ? hex[i] - 32 : hex[i]);
+    colons[n++] = (char)(hex[i + 1] >= 'a' ? hex[i + 1] - 32 : hex[i + 1]);
+    colons[n++] = i + 2 < 64 ? ':' : '\0';
+  }
+  uint8_t fp2[32];
+  assert_int_equal(cli_fingerprint_parse(colons, fp2), 0);
+  assert_memory_equal(fp, fp2, 32);
+  /* Too short, too long, odd, not hex, empty, stray colons. */
+  assert_int_equal(cli_fingerprint_parse("679e", fp), -1);
+  char longer[80];
+  snprintf(longer, sizeof(longer), "%s00", hex);
+  assert_int_equal(cli_fingerprint_parse(longer, fp), -1);
+  snprintf(longer, sizeof(longer), "%.63s", hex);
+  assert_int_equal(cli_fingerprint_parse(longer, fp), -1);
+  snprintf(longer, sizeof(longer), "%.62sxz", hex);
+  assert_int_equal(cli_fingerprint_parse(longer, fp), -1);
+  assert_int_equal(cli_fingerprint_parse("", fp), -1);
+  snprintf(longer, sizeof(longer), ":%s", hex);
+  assert_int_equal(cli_fingerprint_parse(longer, fp), -1);
+  snprintf(longer, sizeof(longer), "%s:", hex);
+  assert_int_equal(cli_fingerprint_parse(longer, fp), -1);
+  snprintf(longer, sizeof(longer), "%s\n", hex);
+  assert_int_equal(cli_fingerprint_parse(longer, fp), -1);
+
+  /* As flags of every command. */
+  assert_int_equal(parse(&o, err, sizeof(err), 5, "sub", "moql://h:1/", "b", "--tls-fingerprint",
+                         hex),
+                   CLI_PARSE_OK);
+  assert_string_equal(o.tls_fingerprint, hex);
+  assert_int_equal(o.fingerprint[0], 0x67);
+  assert_false(o.tls_disable_verify);
+  assert_int_equal(parse(&o, err, sizeof(err), 3, "announced", "moql://h:1/", "--tls-disable-verify"),
+                   CLI_PARSE_OK);
+  assert_true(o.tls_disable_verify);
+  assert_null(o.tls_fingerprint);
+  assert_int_equal(parse(&o, err, sizeof(err), 5, "pub", "moql://h:1/", "b", "--tls-fingerprint",
+                         "abc"),
+                   CLI_PARSE_ERROR);
+  assert_non_null(strstr(err, "--tls-fingerprint: \"abc\" is not 64 hex digits"));
 }
 
 static void test_pub_flags(void **state) {
@@ -308,11 +365,13 @@ static void test_announced_flags(void **state) {
 /* Every flag a command accepts appears in its --help text, and vice versa for the common ones. */
 static void test_help_lists_flags(void **state) {
   static const char *pub_flags[] = {"--track", "--groups", "--frames-per-group", "--frame-size",
-                                    "--fps", "--stdin", "--payload", "--wait-subscriber", "--delay",
+                                    "--fps", "--stdin", "--payload", "--tls-disable-verify", "--wait-subscriber", "--delay",
                                     "--linger", "--verbose", "--help"};
   static const char *sub_flags[] = {"--track", "--count", "--timeout", "--json", "--quiet",
-                                    "--check", "--no-check", "--output", "--verbose", "--help"};
-  static const char *ann_flags[] = {"--follow", "--settle", "--timeout", "--verbose", "--help"};
+                                    "--check", "--no-check", "--output", "--tls-fingerprint",
+                                    "--tls-disable-verify", "--verbose", "--help"};
+  static const char *ann_flags[] = {"--follow", "--settle", "--timeout", "--tls-fingerprint",
+                                    "--tls-disable-verify", "--verbose", "--help"};
   cli_opts o;
   char err[256];
   (void)state;
@@ -330,7 +389,7 @@ static void test_help_lists_flags(void **state) {
   for (size_t i = 0; i + 1 < sizeof(pub_flags) / sizeof(pub_flags[0]); i++) {
     const char *f = pub_flags[i];
     bool boolean = strcmp(f, "--stdin") == 0 || strcmp(f, "--wait-subscriber") == 0 ||
-                   strcmp(f, "--verbose") == 0;
+                   strcmp(f, "--verbose") == 0 || strcmp(f, "--tls-disable-verify") == 0;
     const char *v = strcmp(f, "--payload") == 0 ? "npm" : "40";
     int rv = boolean ? parse(&o, err, sizeof(err), 4, "pub", "ws://h/", "b", f)
                      : parse(&o, err, sizeof(err), 5, "pub", "ws://h/", "b", f, v);
@@ -346,7 +405,7 @@ int main(void) {
       cmocka_unit_test(test_url_schemes),     cmocka_unit_test(test_url_errors),
       cmocka_unit_test(test_pub_flags),       cmocka_unit_test(test_pub_flag_errors),
       cmocka_unit_test(test_sub_flags),       cmocka_unit_test(test_announced_flags),
-      cmocka_unit_test(test_help_lists_flags),
+      cmocka_unit_test(test_help_lists_flags), cmocka_unit_test(test_fingerprint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
