@@ -1,6 +1,7 @@
 /*
- * HTTP/3 header sections for WebTransport (see h3_fields.h): nghttp3 QPACK decoding into a
- * bounded field set, the CONNECT request writer, and structured-field protocol lists.
+ * HTTP/3 header sections for WebTransport (see h3_fields.h): nghttp3 QPACK
+ * decoding into a bounded field set, the CONNECT request writer, and
+ * structured-field protocol lists.
  */
 #include "transport/h3_fields.h"
 
@@ -10,7 +11,8 @@
 
 #include "wire/h3.h"
 
-void moqc__h3_fieldset_init(moqc__h3_fieldset *fs, size_t max, const moqc_mem *mem) {
+void moqc__h3_fieldset_init(moqc__h3_fieldset *fs, size_t max,
+                            const moqc_mem *mem) {
   memset(fs, 0, sizeof(*fs));
   fs->mem = mem;
   fs->max = max;
@@ -32,10 +34,12 @@ moqc_str moqc__h3_fieldset_value(const moqc__h3_fieldset *fs, size_t i) {
   return s;
 }
 
-bool moqc__h3_fieldset_get(const moqc__h3_fieldset *fs, const char *name, moqc_str *value) {
+bool moqc__h3_fieldset_get(const moqc__h3_fieldset *fs, const char *name,
+                           moqc_str *value) {
   size_t nl = strlen(name);
   for (size_t i = 0; i < fs->n; i++) {
-    if (fs->f[i].name_len == nl && memcmp(fs->buf + fs->f[i].name_off, name, nl) == 0) {
+    if (fs->f[i].name_len == nl &&
+        memcmp(fs->buf + fs->f[i].name_off, name, nl) == 0) {
       *value = moqc__h3_fieldset_value(fs, i);
       return true;
     }
@@ -43,8 +47,8 @@ bool moqc__h3_fieldset_get(const moqc__h3_fieldset *fs, const char *name, moqc_s
   return false;
 }
 
-static int h3_fields_append(moqc__h3_fieldset *fs, const uint8_t *data, size_t len,
-                            size_t *off) {
+static int h3_fields_append(moqc__h3_fieldset *fs, const uint8_t *data,
+                            size_t len, size_t *off) {
   if (len > fs->max || fs->len > fs->max - len) {
     return MOQC_ERR_BOUNDS_EXCEEDED;
   }
@@ -90,7 +94,8 @@ static int h3_fields_add(moqc__h3_fieldset *fs, const nghttp3_qpack_nv *nv) {
   return 0;
 }
 
-int moqc__h3_fields_decode(moqc__h3_fieldset *fs, const uint8_t *blk, size_t len) {
+int moqc__h3_fields_decode(moqc__h3_fieldset *fs, const uint8_t *blk,
+                           size_t len) {
   nghttp3_qpack_decoder *dec = NULL;
   nghttp3_qpack_stream_context *sctx = NULL;
   const nghttp3_mem *nmem = nghttp3_mem_default();
@@ -109,7 +114,8 @@ int moqc__h3_fields_decode(moqc__h3_fieldset *fs, const uint8_t *blk, size_t len
   for (;;) {
     nghttp3_qpack_nv nv;
     uint8_t flags = 0;
-    nghttp3_ssize n = nghttp3_qpack_decoder_read_request(dec, sctx, &nv, &flags, blk, len, 1);
+    nghttp3_ssize n =
+        nghttp3_qpack_decoder_read_request(dec, sctx, &nv, &flags, blk, len, 1);
     if (n < 0) {
       rv = n == NGHTTP3_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_MALFORMED;
       break;
@@ -157,7 +163,8 @@ static size_t h3_qint_size(uint64_t v, unsigned prefix) {
   return n + 1;
 }
 
-static void h3_put_qint(moqc__writer *w, uint8_t first, uint64_t v, unsigned prefix) {
+static void h3_put_qint(moqc__writer *w, uint8_t first, uint64_t v,
+                        unsigned prefix) {
   uint64_t max = ((uint64_t)1 << prefix) - 1;
   if (v < max) {
     moqc__put_u8(w, (uint8_t)(first | v));
@@ -194,7 +201,8 @@ bool moqc__h3_protocol_valid(moqc_str s) {
   return true;
 }
 
-/* A literal field line with a literal name (no Huffman), or its size when w is NULL. */
+/* A literal field line with a literal name (no Huffman), or its size when w is
+ * NULL. */
 static size_t h3_put_literal(moqc__writer *w, moqc_str name, moqc_str value) {
   if (w != NULL) {
     h3_put_qint(w, 0x20, name.len, 3);
@@ -202,10 +210,12 @@ static size_t h3_put_literal(moqc__writer *w, moqc_str name, moqc_str value) {
     h3_put_qint(w, 0x00, value.len, 7);
     moqc__put_raw(w, value.ptr, value.len);
   }
-  return h3_qint_size(name.len, 3) + name.len + h3_qint_size(value.len, 7) + value.len;
+  return h3_qint_size(name.len, 3) + name.len + h3_qint_size(value.len, 7) +
+         value.len;
 }
 
-/* The sf-list of protocols: "a", "b" (written into buf when not NULL); returns its length. */
+/* The sf-list of protocols: "a", "b" (written into buf when not NULL); returns
+ * its length. */
 static size_t h3_protocol_list(char *buf, const moqc_str *protocols, size_t n) {
   size_t len = 0;
   for (size_t i = 0; i < n; i++) {
@@ -225,8 +235,9 @@ static size_t h3_protocol_list(char *buf, const moqc_str *protocols, size_t n) {
   return len;
 }
 
-void moqc__h3_put_connect_request(moqc__writer *w, moqc_str authority, moqc_str path,
-                                  moqc_str origin, const moqc_str *protocols, size_t n) {
+void moqc__h3_put_connect_request(moqc__writer *w, moqc_str authority,
+                                  moqc_str path, moqc_str origin,
+                                  const moqc_str *protocols, size_t n) {
   static const moqc_str n_authority = {":authority", 10};
   static const moqc_str n_path = {":path", 5};
   static const moqc_str n_protocol = {":protocol", 9};
@@ -242,8 +253,8 @@ void moqc__h3_put_connect_request(moqc__writer *w, moqc_str authority, moqc_str 
   if (w->err != 0) {
     return;
   }
-  if (n > MOQC__H3_MAX_PROTOCOLS || !h3_value_ok(authority) || !h3_value_ok(path) ||
-      path.len == 0 || !h3_value_ok(origin)) {
+  if (n > MOQC__H3_MAX_PROTOCOLS || !h3_value_ok(authority) ||
+      !h3_value_ok(path) || path.len == 0 || !h3_value_ok(origin)) {
     w->err = MOQC_ERR_INVALID_ARGUMENT;
     return;
   }
@@ -285,15 +296,19 @@ void moqc__h3_put_connect_request(moqc__writer *w, moqc_str authority, moqc_str 
 
 /* ---- structured fields ---- */
 
-static bool h3_sf_ows(char c) { return c == ' ' || c == '\t'; }
+static bool h3_sf_ows(char c) {
+  return c == ' ' || c == '\t';
+}
 
 static bool h3_sf_tchar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') ||
          (c != '\0' && strchr("!#$%&'*+-.^_`|~:/", c) != NULL);
 }
 
-/* Parses one item at v[*i]: a string or a token; *ok false when it is valid but unusable (an
- * escape). Then skips parameters. Returns 0 or MOQC_ERR_MALFORMED. */
+/* Parses one item at v[*i]: a string or a token; *ok false when it is valid but
+ * unusable (an escape). Then skips parameters. Returns 0 or MOQC_ERR_MALFORMED.
+ */
 static int h3_sf_item(moqc_str v, size_t *i, moqc_str *out, bool *ok) {
   size_t p = *i;
   *ok = true;
@@ -326,8 +341,8 @@ static int h3_sf_item(moqc_str v, size_t *i, moqc_str *out, bool *ok) {
     out->ptr = v.ptr + start;
     out->len = p - start;
     p++;
-  } else if ((v.ptr[p] >= 'a' && v.ptr[p] <= 'z') || (v.ptr[p] >= 'A' && v.ptr[p] <= 'Z') ||
-             v.ptr[p] == '*') {
+  } else if ((v.ptr[p] >= 'a' && v.ptr[p] <= 'z') ||
+             (v.ptr[p] >= 'A' && v.ptr[p] <= 'Z') || v.ptr[p] == '*') {
     size_t start = p;
     while (p < v.len && h3_sf_tchar(v.ptr[p])) {
       p++;
@@ -337,15 +352,16 @@ static int h3_sf_item(moqc_str v, size_t *i, moqc_str *out, bool *ok) {
   } else {
     return MOQC_ERR_MALFORMED;
   }
-  /* Parameters: ;key[=value]; values are not needed, only skipped (bare items). */
+  /* Parameters: ;key[=value]; values are not needed, only skipped (bare items).
+   */
   while (p < v.len && v.ptr[p] == ';') {
     p++;
     while (p < v.len && h3_sf_ows(v.ptr[p])) {
       p++;
     }
     size_t k = p;
-    while (p < v.len && (h3_sf_tchar(v.ptr[p]) || v.ptr[p] == '*') && v.ptr[p] != ':' &&
-           v.ptr[p] != '/') {
+    while (p < v.len && (h3_sf_tchar(v.ptr[p]) || v.ptr[p] == '*') &&
+           v.ptr[p] != ':' && v.ptr[p] != '/') {
       p++;
     }
     if (p == k) {
@@ -355,10 +371,12 @@ static int h3_sf_item(moqc_str v, size_t *i, moqc_str *out, bool *ok) {
       moqc_str ignored;
       bool iok;
       p++;
-      if (p < v.len && v.ptr[p] != '"' && !((v.ptr[p] >= 'a' && v.ptr[p] <= 'z') ||
-                                            (v.ptr[p] >= 'A' && v.ptr[p] <= 'Z'))) {
+      if (p < v.len && v.ptr[p] != '"' &&
+          !((v.ptr[p] >= 'a' && v.ptr[p] <= 'z') ||
+            (v.ptr[p] >= 'A' && v.ptr[p] <= 'Z'))) {
         /* numbers, booleans, byte sequences: skip printable non-separators */
-        while (p < v.len && v.ptr[p] != ';' && v.ptr[p] != ',' && !h3_sf_ows(v.ptr[p])) {
+        while (p < v.len && v.ptr[p] != ';' && v.ptr[p] != ',' &&
+               !h3_sf_ows(v.ptr[p])) {
           p++;
         }
         continue;

@@ -1,7 +1,8 @@
 /*
- * WebTransport client: parses https://host:port/path, resolves the host on the loop, opens a
- * client-only QUIC endpoint offering "h3", and runs the session machine (wt_conn.c) on the
- * connection; the extended CONNECT goes out once the server's SETTINGS arrived.
+ * WebTransport client: parses https://host:port/path, resolves the host on the
+ * loop, opens a client-only QUIC endpoint offering "h3", and runs the session
+ * machine (wt_conn.c) on the connection; the extended CONNECT goes out once the
+ * server's SETTINGS arrived.
  */
 #include "transport/wt_int.h"
 
@@ -50,7 +51,8 @@ static void wt_client_free(wt_client *cl) {
   moqc_mem_free(cl->mem, cl);
 }
 
-static void wt_client_report(wt_client *cl, int status, int http_status, moqc_wt_conn *conn) {
+static void wt_client_report(wt_client *cl, int status, int http_status,
+                             moqc_wt_conn *conn) {
   if (cl->reported) {
     return;
   }
@@ -66,12 +68,14 @@ static void wt_client_on_response(moqc_wt_conn *c, int status) {
     c->close_ud = cl->ud;
     wt_client_report(cl, 0, status, c);
   } else {
-    wt_client_report(cl, status == 0 ? MOQC_ERR_PROTOCOL_VIOLATION : MOQC_ERR_REMOTE, status,
-                     NULL);
+    wt_client_report(
+        cl, status == 0 ? MOQC_ERR_PROTOCOL_VIOLATION : MOQC_ERR_REMOTE, status,
+        NULL);
   }
 }
 
-static int wt_client_on_connection(moqc_quic_conn *conn, const char *alpn, void *ud, void *cud) {
+static int wt_client_on_connection(moqc_quic_conn *conn, const char *alpn,
+                                   void *ud, void *cud) {
   wt_client *cl = ud;
   (void)cud;
   if (strcmp(alpn, MOQC_WT_ALPN) != 0) {
@@ -81,7 +85,8 @@ static int wt_client_on_connection(moqc_quic_conn *conn, const char *alpn, void 
   if (c == NULL) {
     return MOQC_ERR_NOMEM;
   }
-  int rv = moqc__wt_conn_init(c, false, moqc_quic_conn_transport(conn), cl->mem, cl->log);
+  int rv = moqc__wt_conn_init(c, false, moqc_quic_conn_transport(conn), cl->mem,
+                              cl->log);
   if (rv != 0) {
     moqc_mem_free(cl->mem, c);
     return rv;
@@ -102,13 +107,14 @@ static int wt_client_on_connection(moqc_quic_conn *conn, const char *alpn, void 
   rv = moqc__wt_conn_start(c);
   if (rv != 0) {
     c->lower_closed = true;
-    c->lower.ops->close(c->lower.user_data, MOQC__H3_INTERNAL_ERROR, "start", 5);
+    c->lower.ops->close(c->lower.user_data, MOQC__H3_INTERNAL_ERROR, "start",
+                        5);
   }
   return 0;
 }
 
-static void wt_client_on_close(moqc_quic_conn *conn, int err, uint64_t app_code, bool remote,
-                               void *ud, void *cud) {
+static void wt_client_on_close(moqc_quic_conn *conn, int err, uint64_t app_code,
+                               bool remote, void *ud, void *cud) {
   wt_client *cl = ud;
   (void)conn;
   (void)cud;
@@ -153,7 +159,8 @@ static void wt_client_dial(wt_client *cl, const struct sockaddr *sa) {
   memset(&cb, 0, sizeof(cb));
   cb.on_connection = wt_client_on_connection;
   cb.on_close = wt_client_on_close;
-  int rv = moqc_quic_endpoint_new(&cl->ep, cl->loop, (struct sockaddr *)&local, &cl->qs, &cb, cl);
+  int rv = moqc_quic_endpoint_new(&cl->ep, cl->loop, (struct sockaddr *)&local,
+                                  &cl->qs, &cb, cl);
   if (rv != 0) {
     wt_client_report(cl, MOQC_ERR_IO, 0, NULL);
     wt_client_free(cl);
@@ -165,14 +172,17 @@ static void wt_client_dial(wt_client *cl, const struct sockaddr *sa) {
   cp.verify = cl->verify;
   rv = moqc_quic_connect(cl->ep, sa, &cp, NULL);
   if (rv != 0) {
-    wt_client_report(cl, rv == MOQC_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_IO, 0, NULL);
-    /* No callback follows a failed connect: delete the endpoint and ourselves now. */
+    wt_client_report(cl, rv == MOQC_ERR_NOMEM ? MOQC_ERR_NOMEM : MOQC_ERR_IO, 0,
+                     NULL);
+    /* No callback follows a failed connect: delete the endpoint and ourselves
+     * now. */
     moqc_quic_endpoint_del(cl->ep);
     wt_client_free(cl);
   }
 }
 
-static void wt_client_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+static void wt_client_resolved(uv_getaddrinfo_t *req, int status,
+                               struct addrinfo *res) {
   wt_client *cl = req->data;
   if (status != 0 || res == NULL) {
     if (res != NULL) {
@@ -188,9 +198,10 @@ static void wt_client_resolved(uv_getaddrinfo_t *req, int status, struct addrinf
   wt_client_dial(cl, (struct sockaddr *)&sa);
 }
 
-/* Splits https://host[:port][/path][?query] into host, port, authority and path. */
-static int wt_parse_url(const char *url, char *host, size_t hostcap, uint16_t *port,
-                        moqc_str *authority, moqc_str *path) {
+/* Splits https://host[:port][/path][?query] into host, port, authority and
+ * path. */
+static int wt_parse_url(const char *url, char *host, size_t hostcap,
+                        uint16_t *port, moqc_str *authority, moqc_str *path) {
   static const char scheme[] = "https://";
   if (strncmp(url, scheme, sizeof(scheme) - 1) != 0) {
     return MOQC_ERR_INVALID_ARGUMENT;
@@ -246,12 +257,15 @@ static int wt_parse_url(const char *url, char *host, size_t hostcap, uint16_t *p
   return 0;
 }
 
-int moqc_wt_connect(struct uv_loop_s *loop, const moqc_wt_connect_params *params,
-                    moqc_wt_connect_cb on_connect, void *user_data, const moqc_mem *mem) {
+int moqc_wt_connect(struct uv_loop_s *loop,
+                    const moqc_wt_connect_params *params,
+                    moqc_wt_connect_cb on_connect, void *user_data,
+                    const moqc_mem *mem) {
   uint16_t port;
   moqc_str authority, path;
   char pathbuf[4096];
-  if (loop == NULL || params == NULL || params->url == NULL || on_connect == NULL) {
+  if (loop == NULL || params == NULL || params->url == NULL ||
+      on_connect == NULL) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
   wt_client *cl = moqc_mem_calloc(mem, 1, sizeof(*cl));
@@ -264,7 +278,8 @@ int moqc_wt_connect(struct uv_loop_s *loop, const moqc_wt_connect_params *params
   cl->on_close = params->on_close;
   cl->ud = user_data;
   cl->log = params->log;
-  int rv = wt_parse_url(params->url, cl->host, sizeof(cl->host), &port, &authority, &path);
+  int rv = wt_parse_url(params->url, cl->host, sizeof(cl->host), &port,
+                        &authority, &path);
   if (rv != 0) {
     moqc_mem_free(mem, cl);
     return rv;
@@ -281,7 +296,8 @@ int moqc_wt_connect(struct uv_loop_s *loop, const moqc_wt_connect_params *params
     path.len += 1;
   }
   /* The CONNECT frame, sent once the server's SETTINGS arrive. */
-  size_t cap = 512 + authority.len + path.len + (params->origin ? strlen(params->origin) : 0) +
+  size_t cap = 512 + authority.len + path.len +
+               (params->origin ? strlen(params->origin) : 0) +
                params->n_protocols * 72;
   cl->frame = moqc_mem_malloc(mem, cap);
   if (cl->frame == NULL) {
@@ -290,9 +306,9 @@ int moqc_wt_connect(struct uv_loop_s *loop, const moqc_wt_connect_params *params
   }
   moqc__writer w;
   moqc__writer_init(&w, cl->frame, cap);
-  moqc__h3_put_connect_request(&w, authority, path, moqc_str_c(params->origin),
-                               params->protocols, params->protocols != NULL ? params->n_protocols
-                                                                            : 0);
+  moqc__h3_put_connect_request(
+      &w, authority, path, moqc_str_c(params->origin), params->protocols,
+      params->protocols != NULL ? params->n_protocols : 0);
   moqc_ssize n = moqc__writer_result(&w);
   if (n < 0) {
     wt_client_free(cl);
@@ -317,7 +333,8 @@ int moqc_wt_connect(struct uv_loop_s *loop, const moqc_wt_connect_params *params
       wt_client_free(cl);
       return MOQC_ERR_NOMEM;
     }
-    memcpy(cl->pins, params->verify.pins, params->verify.npins * sizeof(*cl->pins));
+    memcpy(cl->pins, params->verify.pins,
+           params->verify.npins * sizeof(*cl->pins));
     cl->verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])cl->pins;
   }
   if (params->verify.ca_file != NULL) {
@@ -353,7 +370,8 @@ int moqc_wt_connect(struct uv_loop_s *loop, const moqc_wt_connect_params *params
   hints.ai_socktype = SOCK_DGRAM;
   snprintf(cl->port, sizeof(cl->port), "%u", (unsigned)port);
   cl->gai.data = cl;
-  if (uv_getaddrinfo(loop, &cl->gai, wt_client_resolved, cl->host, cl->port, &hints) != 0) {
+  if (uv_getaddrinfo(loop, &cl->gai, wt_client_resolved, cl->host, cl->port,
+                     &hints) != 0) {
     wt_client_free(cl);
     return MOQC_ERR_INVALID_ARGUMENT;
   }

@@ -1,8 +1,9 @@
 /*
- * Internal state of the WebTransport layer. wt_conn.c is the HTTP/3 + WebTransport session
- * machine: it is the stream application of a lower transport (the QUIC connection, through
- * moqc_transport) and the transport of an upper application (the moq-lite session), and never
- * touches a socket, a timer or a clock. wt_server.c and wt_client.c glue it to the QUIC endpoint.
+ * Internal state of the WebTransport layer. wt_conn.c is the HTTP/3 +
+ * WebTransport session machine: it is the stream application of a lower
+ * transport (the QUIC connection, through moqc_transport) and the transport of
+ * an upper application (the moq-lite session), and never touches a socket, a
+ * timer or a clock. wt_server.c and wt_client.c glue it to the QUIC endpoint.
  * One thread: the loop's.
  */
 #ifndef MOQC_TRANSPORT_WT_INT_H
@@ -15,15 +16,17 @@
 
 /** Kinds of stream the layer tracks. */
 typedef enum moqc__wt_kind {
-  MOQC__WTS_NEW = 0,      /* peer stream, header not read yet */
-  MOQC__WTS_CONTROL_IN,   /* the peer's control stream */
-  MOQC__WTS_CONTROL_OUT,  /* our control stream */
-  MOQC__WTS_REQUEST,      /* a request stream (the CONNECT stream) */
-  MOQC__WTS_SESSION,      /* a WebTransport stream of the session: bytes belong to the app */
-  MOQC__WTS_SKIP          /* ignored (QPACK streams, unknown, refused): bytes dropped */
+  MOQC__WTS_NEW = 0,     /* peer stream, header not read yet */
+  MOQC__WTS_CONTROL_IN,  /* the peer's control stream */
+  MOQC__WTS_CONTROL_OUT, /* our control stream */
+  MOQC__WTS_REQUEST,     /* a request stream (the CONNECT stream) */
+  MOQC__WTS_SESSION, /* a WebTransport stream of the session: bytes belong to
+                        the app */
+  MOQC__WTS_SKIP /* ignored (QPACK streams, unknown, refused): bytes dropped */
 } moqc__wt_kind;
 
-/** A piece of our own stream data (control and request streams), kept until acknowledged. */
+/** A piece of our own stream data (control and request streams), kept until
+ * acknowledged. */
 typedef struct moqc__wt_chunk {
   struct moqc__wt_chunk *next;
   size_t len, written, acked;
@@ -38,21 +41,22 @@ typedef struct moqc__wt_stream {
   struct moqc__wt_stream *hnext;
   struct moqc__wt_stream *onext; /* list of streams carrying our own data */
   moqc__wt_kind kind;
-  bool own_out;      /* in that list */
-  bool lower_gone;   /* closed in QUIC while early bytes still wait */
-  bool local;        /* opened by us */
-  bool app_known;    /* the application has seen this id */
-  bool blocked;      /* flow-control blocked (own streams) */
-  bool fin_in;       /* the peer's FIN arrived */
-  bool early_fin;    /* a FIN waits with the early bytes */
-  bool got_headers;  /* request stream: the HEADERS came */
+  bool own_out;     /* in that list */
+  bool lower_gone;  /* closed in QUIC while early bytes still wait */
+  bool local;       /* opened by us */
+  bool app_known;   /* the application has seen this id */
+  bool blocked;     /* flow-control blocked (own streams) */
+  bool fin_in;      /* the peer's FIN arrived */
+  bool early_fin;   /* a FIN waits with the early bytes */
+  bool got_headers; /* request stream: the HEADERS came */
   /* classification of a new peer stream */
   uint8_t pre[MOQC__WT_HDR_MAX];
   size_t prelen;
   /* header of a session stream we opened */
   uint8_t hdr[MOQC__WT_HDR_MAX];
   size_t hdrlen, hdr_written, hdr_acked;
-  /* frame parsing (control / request streams) or early bytes (session streams) */
+  /* frame parsing (control / request streams) or early bytes (session streams)
+   */
   uint8_t *rx;
   size_t rxlen, rxcap;
   uint64_t skip_left; /* bytes of a frame to drop */
@@ -68,11 +72,12 @@ typedef struct moqc__wt_stream {
 
 /** States of a connection's session. */
 typedef enum moqc__wt_state {
-  MOQC__WT_H3 = 0,     /* HTTP/3 up, no session */
-  MOQC__WT_REQUESTED,  /* server: CONNECT waits for the embedder; client: CONNECT sent */
-  MOQC__WT_OPEN,       /* session established */
-  MOQC__WT_CLOSING,    /* close capsule sent or received; QUIC closes soon */
-  MOQC__WT_DEAD        /* the QUIC connection is closed */
+  MOQC__WT_H3 = 0,    /* HTTP/3 up, no session */
+  MOQC__WT_REQUESTED, /* server: CONNECT waits for the embedder; client: CONNECT
+                         sent */
+  MOQC__WT_OPEN,      /* session established */
+  MOQC__WT_CLOSING,   /* close capsule sent or received; QUIC closes soon */
+  MOQC__WT_DEAD       /* the QUIC connection is closed */
 } moqc__wt_state;
 
 struct moqc_wt_request {
@@ -94,9 +99,10 @@ struct moqc_wt_conn {
   /* glue */
   moqc_quic_conn *quic;
   void *owner;
-  void (*on_request)(moqc_wt_conn *c);            /* server: c->req is ready */
-  void (*on_response)(moqc_wt_conn *c, int status); /* client: the CONNECT was answered */
-  struct moqc_wt_conn *prev, *next;                /* the owner's list */
+  void (*on_request)(moqc_wt_conn *c); /* server: c->req is ready */
+  void (*on_response)(moqc_wt_conn *c,
+                      int status);  /* client: the CONNECT was answered */
+  struct moqc_wt_conn *prev, *next; /* the owner's list */
   /* upper application */
   const moqc_stream_app_ops *app_ops;
   void *app;
@@ -111,7 +117,8 @@ struct moqc_wt_conn {
   moqc__wt_stream *own_head;
   bool peer_control_seen, peer_settings_seen, goaway;
   moqc__h3_settings peer_settings;
-  uint8_t *connect_frame; /* client: the CONNECT HEADERS frame, sent after the peer SETTINGS */
+  uint8_t *connect_frame; /* client: the CONNECT HEADERS frame, sent after the
+                             peer SETTINGS */
   size_t connect_frame_len;
   /* streams */
   moqc__wt_stream **buckets;
@@ -135,27 +142,100 @@ struct moqc_wt_conn {
   moqc_tstamp close_linger;
 };
 
-/** The stream-application ops the layer gives the lower transport (app = the moqc_wt_conn). */
+/** The stream-application ops the layer gives the lower transport (app = the
+ * moqc_wt_conn). */
 extern const moqc_stream_app_ops moqc__wt_lower_ops;
 
 /**
- * Initializes c (zeroed by the caller's allocation) for the server or the client side over
- * lower. Returns 0 or MOQC_ERR_NOMEM.
+ * Initializes c (zeroed by the caller's allocation) for the server or the
+ * client side over lower. Returns 0 or MOQC_ERR_NOMEM.
  */
-int moqc__wt_conn_init(moqc_wt_conn *c, bool server, moqc_transport lower, const moqc_mem *mem,
-                       const moqc_log *log);
-/** Opens our control stream with SETTINGS. Returns 0 or an error (the caller closes). */
+int moqc__wt_conn_init(moqc_wt_conn *c, bool server, moqc_transport lower,
+                       const moqc_mem *mem, const moqc_log *log);
+/** Opens our control stream with SETTINGS. Returns 0 or an error (the caller
+ * closes). */
 int moqc__wt_conn_start(moqc_wt_conn *c);
 /** Frees everything c holds (not c itself); aborts a pending request. */
 void moqc__wt_conn_free(moqc_wt_conn *c);
 /**
- * Called when the QUIC connection is gone (err / app_code / remote as the endpoint reports):
- * tells the application if it was not told, and fills info.
+ * Called when the QUIC connection is gone (err / app_code / remote as the
+ * endpoint reports): tells the application if it was not told, and fills info.
  */
-void moqc__wt_conn_lower_gone(moqc_wt_conn *c, int err, uint64_t app_code, bool remote,
-                              moqc_wt_close_info *info);
-/** Closes the session from the owner or the application (capsule, FIN, then QUIC close). */
-void moqc__wt_conn_close_session(moqc_wt_conn *c, uint32_t code, const char *reason,
-                                 size_t reason_len);
+void moqc__wt_conn_lower_gone(moqc_wt_conn *c, int err, uint64_t app_code,
+                              bool remote, moqc_wt_close_info *info);
+/** Closes the session from the owner or the application (capsule, FIN, then
+ * QUIC close). */
+void moqc__wt_conn_close_session(moqc_wt_conn *c, uint32_t code,
+                                 const char *reason, size_t reason_len);
+
+/* Bounds of the frames we buffer whole. */
+#define MOQC__WT_MAX_SETTINGS 4096U
+#define MOQC__WT_MAX_SMALL_FRAME 64U
+/* A CLOSE_WEBTRANSPORT_SESSION value: code + reason. */
+#define MOQC__WT_MAX_CAPSULE (4U + MOQC__H3_WT_REASON_MAX)
+#define MOQC__WT_CAP_BUF (MOQC__WT_MAX_CAPSULE + 16U)
+/* Early bytes held over all streams of a connection: this many times the
+ * per-stream bound. */
+#define MOQC__WT_MAX_EARLY_TOTAL_FACTOR 16U
+/* RFC 9204 QPACK_DECOMPRESSION_FAILED. */
+#define MOQC__WT_QPACK_DECOMPRESSION_FAILED 0x200U
+
+/** True while the application is attached and was not told (nor asked for) the
+ * close. */
+static inline bool moqc__wt_app_live(const moqc_wt_conn *c) {
+  return c->app_ops != NULL && !c->app_closed;
+}
+
+/* Internal functions shared by the wt_*.c files (each documented where it is
+ * defined). */
+
+/* wt_stream.c */
+int moqc__wt_table_grow(moqc_wt_conn *c);
+moqc__wt_stream *moqc__wt_stream_find(const moqc_wt_conn *c, int64_t id);
+moqc__wt_stream *moqc__wt_stream_new(moqc_wt_conn *c, int64_t id,
+                                     moqc__wt_kind kind, bool local);
+void moqc__wt_stream_free(moqc_wt_conn *c, moqc__wt_stream *s);
+void moqc__wt_stream_remove(moqc_wt_conn *c, moqc__wt_stream *s);
+void moqc__wt_lower_close(moqc_wt_conn *c, uint64_t code, const char *reason);
+void moqc__wt_app_tell_closed(moqc_wt_conn *c, uint64_t code,
+                              const char *reason, size_t len);
+void moqc__wt_fail(moqc_wt_conn *c, uint64_t h3code, const char *what);
+int moqc__wt_queue(moqc_wt_conn *c, moqc__wt_stream *s, const uint8_t *data,
+                   size_t len, bool fin);
+bool moqc__wt_own_pending(const moqc__wt_stream *s);
+moqc_ssize moqc__wt_own_writev(moqc__wt_stream *s, bool *fin, moqc_vec *vec,
+                               size_t veccnt);
+moqc_ssize moqc__wt_rx_take(moqc_wt_conn *c, moqc__wt_stream *s,
+                            const uint8_t *data, size_t len, size_t cap);
+void moqc__wt_rx_consume(moqc__wt_stream *s, size_t n);
+void moqc__wt_reject_stream(moqc_wt_conn *c, moqc__wt_stream *s, uint64_t code);
+uint64_t moqc__wt_code_in(uint64_t wire);
+uint64_t moqc__wt_code_out(uint64_t code);
+
+/* wt_early.c */
+moqc_ssize moqc__wt_session_data(moqc_wt_conn *c, moqc__wt_stream *s,
+                                 const uint8_t *data, size_t len, bool fin,
+                                 moqc_tstamp ts);
+int moqc__wt_deliver_early(moqc_wt_conn *c, moqc_tstamp ts);
+
+/* wt_control.c */
+void moqc__wt_control_parse(moqc_wt_conn *c, moqc__wt_stream *s);
+
+/* wt_request.c */
+int moqc__wt_respond(moqc_wt_conn *c, moqc__wt_stream *s, int status,
+                     const moqc__h3_field *fields, size_t n, bool fin);
+void moqc__wt_request_reset(moqc_wt_request *r);
+void moqc__wt_refuse_stream(moqc_wt_conn *c, moqc__wt_stream *s, int status);
+void moqc__wt_peer_closed(moqc_wt_conn *c, uint64_t code, const char *reason,
+                          size_t len);
+void moqc__wt_request_parse(moqc_wt_conn *c, moqc__wt_stream *s);
+moqc_ssize moqc__wt_frames_in(moqc_wt_conn *c, moqc__wt_stream *s,
+                              const uint8_t *data, size_t len);
+
+/* wt_connect.c */
+void moqc__wt_server_headers(moqc_wt_conn *c, moqc__wt_stream *s,
+                             const uint8_t *blk, size_t len);
+void moqc__wt_client_headers(moqc_wt_conn *c, moqc__wt_stream *s,
+                             const uint8_t *blk, size_t len);
 
 #endif /* MOQC_TRANSPORT_WT_INT_H */

@@ -1,7 +1,8 @@
 /*
- * WebTransport server glue: hands "h3" QUIC connections to the session machine (wt_conn.c),
- * either from an endpoint the server owns (moqc_wt_server_listen) or from one the embedder
- * shares with raw QUIC (moqc_wt_server_adopt), and passes each CONNECT to the request callback.
+ * WebTransport server glue: hands "h3" QUIC connections to the session machine
+ * (wt_conn.c), either from an endpoint the server owns (moqc_wt_server_listen)
+ * or from one the embedder shares with raw QUIC (moqc_wt_server_adopt), and
+ * passes each CONNECT to the request callback.
  */
 #include "transport/wt_int.h"
 
@@ -24,7 +25,8 @@ void moqc_wt_server_settings_default(moqc_wt_server_settings *s) {
   s->close_linger = 1000000000ULL;
 }
 
-int moqc_wt_server_new(moqc_wt_server **out, const moqc_wt_server_settings *settings,
+int moqc_wt_server_new(moqc_wt_server **out,
+                       const moqc_wt_server_settings *settings,
                        const moqc_mem *mem) {
   if (out == NULL || settings == NULL || settings->on_request == NULL) {
     return MOQC_ERR_INVALID_ARGUMENT;
@@ -65,7 +67,8 @@ int moqc_wt_server_adopt(moqc_wt_server *srv, moqc_quic_conn *conn) {
   if (c == NULL) {
     return MOQC_ERR_NOMEM;
   }
-  int rv = moqc__wt_conn_init(c, true, moqc_quic_conn_transport(conn), srv->mem, srv->st.log);
+  int rv = moqc__wt_conn_init(c, true, moqc_quic_conn_transport(conn), srv->mem,
+                              srv->st.log);
   if (rv != 0) {
     moqc_mem_free(srv->mem, c);
     return rv;
@@ -80,7 +83,8 @@ int moqc_wt_server_adopt(moqc_wt_server *srv, moqc_quic_conn *conn) {
   if (rv == 0) {
     rv = moqc__wt_conn_start(c);
     if (rv != 0) {
-      /* Attached: the close must go through the connection (it reports on_close later). */
+      /* Attached: the close must go through the connection (it reports on_close
+       * later). */
       c->next = srv->conns;
       if (srv->conns != NULL) {
         srv->conns->prev = c;
@@ -90,7 +94,8 @@ int moqc_wt_server_adopt(moqc_wt_server *srv, moqc_quic_conn *conn) {
       moqc_quic_conn_set_user_data(conn, c);
       c->lower_closed = true;
       c->app_closed = true;
-      c->lower.ops->close(c->lower.user_data, MOQC__H3_INTERNAL_ERROR, "start", 5);
+      c->lower.ops->close(c->lower.user_data, MOQC__H3_INTERNAL_ERROR, "start",
+                          5);
       return 0;
     }
   }
@@ -110,8 +115,8 @@ int moqc_wt_server_adopt(moqc_wt_server *srv, moqc_quic_conn *conn) {
   return 0;
 }
 
-void moqc_wt_server_conn_closed(moqc_quic_conn *conn, void *conn_user_data, int err,
-                                uint64_t app_code, bool remote) {
+void moqc_wt_server_conn_closed(moqc_quic_conn *conn, void *conn_user_data,
+                                int err, uint64_t app_code, bool remote) {
   moqc_wt_conn *c = conn_user_data;
   moqc_wt_close_info info;
   (void)conn;
@@ -128,11 +133,14 @@ void moqc_wt_server_conn_closed(moqc_quic_conn *conn, void *conn_user_data, int 
   moqc_mem_free(srv->mem, c);
 }
 
-size_t moqc_wt_server_conn_count(const moqc_wt_server *srv) { return srv->nconns; }
+size_t moqc_wt_server_conn_count(const moqc_wt_server *srv) {
+  return srv->nconns;
+}
 
 /* ---- an endpoint of our own ---- */
 
-static int wt_server_on_connection(moqc_quic_conn *conn, const char *alpn, void *ud, void *cud) {
+static int wt_server_on_connection(moqc_quic_conn *conn, const char *alpn,
+                                   void *ud, void *cud) {
   (void)cud;
   if (strcmp(alpn, MOQC_WT_ALPN) != 0) {
     return MOQC_ERR_UNKNOWN_ALPN;
@@ -140,14 +148,15 @@ static int wt_server_on_connection(moqc_quic_conn *conn, const char *alpn, void 
   return moqc_wt_server_adopt(ud, conn);
 }
 
-static void wt_server_on_close(moqc_quic_conn *conn, int err, uint64_t app_code, bool remote,
-                               void *ud, void *cud) {
+static void wt_server_on_close(moqc_quic_conn *conn, int err, uint64_t app_code,
+                               bool remote, void *ud, void *cud) {
   (void)ud;
   moqc_wt_server_conn_closed(conn, cud, err, app_code, remote);
 }
 
 int moqc_wt_server_listen(moqc_wt_server *srv, struct uv_loop_s *loop,
-                          const struct sockaddr *addr, const moqc_quic_settings *quic) {
+                          const struct sockaddr *addr,
+                          const moqc_quic_settings *quic) {
   moqc_quic_settings qs;
   moqc_quic_callbacks cb;
   if (srv->ep != NULL) {
