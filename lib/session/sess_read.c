@@ -109,7 +109,8 @@ static int read_dispatch(moqc_session *s, sess_stream *st, const uint8_t **p, co
                          bool fin) {
   if (st->kind == SK_UNKNOWN) {
     uint64_t type;
-    if (moqc__lite_decode_stream_type(p, end, &type) != 0) {
+    const uint8_t *q = *p;
+    if (moqc__lite_decode_stream_type(&q, end, &type) != 0) {
       if (fin) {
         /* A stream that ends before its type: nothing to do. */
         st->rx_done = true;
@@ -117,6 +118,15 @@ static int read_dispatch(moqc_session *s, sess_stream *st, const uint8_t **p, co
       }
       return 0;
     }
+    if (!s->ready && !(s->is_server && !MOQC_STREAM_IS_UNI(st->id) &&
+                       type == MOQC_LITE_BIDI_LEGACY_SETUP)) {
+      /* Before the legacy handshake settles the version, a peer stream may overtake the
+       * setup exchange (streams are independent): keep its bytes, type included, and read it
+       * once the version is known. */
+      st->parked = true;
+      return 0;
+    }
+    *p = q;
     int rv = read_classify(s, st, type);
     if (rv < 0 || st->kind == SK_DISCARD || s->closed) {
       return rv;

@@ -157,7 +157,10 @@ static int legacy_server_handshake(moqc_session *s, sess_stream *st, const uint8
   }
   s->version = v;
   MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "legacy handshake picked lite-0%d", (int)v);
-  return moqc__sess_on_ready(s);
+  if ((rv = moqc__sess_on_ready(s)) < 0) {
+    return rv;
+  }
+  return moqc__sess_unpark(s);
 }
 
 static int legacy_client_handshake(moqc_session *s, const uint8_t **p, const uint8_t *end,
@@ -180,7 +183,11 @@ static int legacy_client_handshake(moqc_session *s, const uint8_t **p, const uin
     return 0;
   }
   s->version = v;
-  return moqc__sess_on_ready(s);
+  if ((rv = moqc__sess_on_ready(s)) < 0) {
+    return rv;
+  }
+  /* Streams the server opened before its SERVER_SETUP reached us. */
+  return moqc__sess_unpark(s);
 }
 
 int moqc__sess_legacy_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,

@@ -584,6 +584,31 @@ static void test_reannounce_lite05(void **state) {
   node_del(&S);
 }
 
+/* Legacy client: the server's Announce stream overtakes its SERVER_SETUP (independent streams,
+ * as WebTransport delivers them); the client keeps it and answers once the version is known. */
+static void test_legacy_stream_before_server_setup(void **state) {
+  node C;
+  node_new(&C, ID_S);
+  pub p;
+  pub_new(&p, &C, "demo/bbb", "video");
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_CLIENT, MOQC_SESSION_VERSION_LEGACY, ID_S, &C);
+  raw_pump(&l);
+  moqc_stream_id ann = raw_open(&l.raw, false, "01 01 00", false);
+  raw_pump(&l);
+  /* Nothing yet: the version is unknown, the stream waits. */
+  raw_stream *a = raw_get(&l.raw, ann, false);
+  assert_true(a->rx_len == 0 && !a->reset && !a->stopped);
+  raw_send(&l.raw, 0, "21 00 09 C0 00 00 00 FF 0D AD 02 00", false);
+  raw_pump(&l);
+  assert_int_equal(moqc_session_version(l.s), 2);
+  raw_expect(&l.raw, ann, "0A 01 08 64 65 6D 6F 2F 62 62 62", false);
+  assert_false(moqc_session_is_closed(l.s));
+  raw_link_del(&l);
+  pub_del(&p);
+  node_del(&C);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_example_lite05),
@@ -601,6 +626,7 @@ int main(void) {
       cmocka_unit_test(test_legacy_lite01),
       cmocka_unit_test(test_strict_mode),
       cmocka_unit_test(test_reannounce_lite05),
+      cmocka_unit_test(test_legacy_stream_before_server_setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
