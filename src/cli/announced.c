@@ -115,8 +115,10 @@ static void ann_closed(cli_client *c, int err) {
   if (!p->done) {
     p->done = true;
     p->status = CLI_EXIT_ERROR;
-    fprintf(stderr, "moqc announced: connection closed: %s\n",
-            err != 0 ? moqc_strerror(err) : "closed by the relay");
+    if (!c->reported) {
+      fprintf(stderr, "moqc announced: connection closed: %s\n",
+              err != 0 ? moqc_strerror(err) : "closed by the relay");
+    }
   }
   uv_close((uv_handle_t *)&p->settle, NULL);
   moqc_origin_announced_del(p->cursor);

@@ -184,6 +184,7 @@ static void client_connected(void *user_data, int status, moqc_ws_conn *conn) {
   c->connecting = false;
   if (status != 0) {
     fprintf(stderr, "moqc: cannot connect to %s: %s\n", c->opts->url_text, moqc_strerror(status));
+    c->reported = true;
     if (!c->closing) {
       c->closing = true;
       c->close_err = status;
@@ -303,7 +304,10 @@ static void client_quic_closed(moqc_quic_conn *qc, int err, uint64_t app_code, b
 
   (void)qc;
   (void)conn_user_data;
-  if (c->opts->verbose || (err != 0 && c->connecting)) {
+  if (err != 0 && c->connecting && !c->closing) {
+    fprintf(stderr, "moqc: cannot connect to %s: %s\n", c->opts->url_text, moqc_strerror(err));
+    c->reported = true;
+  } else if (c->opts->verbose) {
     fprintf(stderr, "moqc: quic connection closed by %s: code %llu%s%s\n",
             remote ? "the relay" : "us", (unsigned long long)app_code, err != 0 ? ", " : "",
             err != 0 ? moqc_strerror(err) : "");

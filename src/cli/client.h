@@ -58,6 +58,7 @@ struct cli_client {
   bool plan_publish, plan_mirror; /* what cli_client_connect asked for */
   const char *plan_prefix;
   bool connecting, closing, gone;
+  bool reported; /* the failure was already printed (a connect error): commands stay quiet */
   int close_err;
 };
 

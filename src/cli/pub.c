@@ -379,7 +379,9 @@ static void pub_closed(cli_client *c, int err) {
 
   if (err != 0 && p->err == 0) {
     p->err = err;
-    fprintf(stderr, "moqc pub: connection closed: %s\n", moqc_strerror(err));
+    if (!c->reported) {
+      fprintf(stderr, "moqc pub: connection closed: %s\n", moqc_strerror(err));
+    }
   } else if (p->phase < PUB_LINGER && p->err == 0) {
     p->err = MOQC_ERR_REMOTE;
     fprintf(stderr, "moqc pub: the relay closed the session\n");

@@ -305,8 +305,10 @@ static void sub_closed(cli_client *c, int err) {
   if (!p->decided) {
     p->decided = true;
     p->status = CLI_EXIT_ERROR;
-    fprintf(stderr, "moqc sub: connection closed: %s\n",
-            err != 0 ? moqc_strerror(err) : "closed by the relay");
+    if (!c->reported) {
+      fprintf(stderr, "moqc sub: connection closed: %s\n",
+              err != 0 ? moqc_strerror(err) : "closed by the relay");
+    }
   }
   while (p->ngroups > 0) {
     sub_drop_group(p, p->ngroups - 1);
