@@ -34,25 +34,14 @@ int moqc__sess_sub_announce_open(moqc_session *s) {
 
 static sub_broadcast *ann_find(moqc_session *s, moqc_str path) {
   for (sub_broadcast *b = s->broadcasts; b != NULL; b = b->next) {
-    if (moqc_str_eq(moqc_str_c(b->path), path)) {
+    if (!b->retired && moqc_str_eq(moqc_str_c(b->path), path)) {
       return b;
     }
   }
   return NULL;
 }
 
-/* Removes a mirrored broadcast: its tracks end with err, the publication goes. */
-static void ann_remove(moqc_session *s, sub_broadcast *b, int err) {
-  sub_track **tp = &s->tracks;
-  while (*tp != NULL) {
-    sub_track *t = *tp;
-    if (t->b == b) {
-      *tp = t->next;
-      moqc__sess_sub_track_del(s, t, err);
-    } else {
-      tp = &t->next;
-    }
-  }
+static void ann_free(moqc_session *s, sub_broadcast *b, int err) {
   for (sub_broadcast **bp = &s->broadcasts; *bp != NULL; bp = &(*bp)->next) {
     if (*bp == b) {
       *bp = b->next;
@@ -61,15 +50,73 @@ static void ann_remove(moqc_session *s, sub_broadcast *b, int err) {
   }
   moqc_origin_publish_del(b->guard);
   moqc_broadcast_dynamic_del(b->dyn);
-  moqc_broadcast_producer_abort(b->bp, err);
+  if (b->retired) {
+    moqc_broadcast_producer_finish(b->bp);
+  } else {
+    moqc_broadcast_producer_abort(b->bp, err);
+  }
   moqc_broadcast_producer_del(b->bp);
   moqc_mem_free(s->mem, b->path);
   moqc_mem_free(s->mem, b);
 }
 
+/*
+ * Removes a mirrored broadcast. Hard (the session or its Announce stream failed): every track
+ * ends with err at once. Graceful (the peer unannounced it): the publication goes now, but a
+ * track with a live remote subscription stays until the peer ends that subscription itself
+ * (its SUBSCRIBE_END usually follows the unannounce on another stream), so the last groups are
+ * not cut; the broadcast is freed with its last track.
+ */
+static void ann_remove(moqc_session *s, sub_broadcast *b, int err, bool graceful) {
+  sub_track **tp = &s->tracks;
+  while (*tp != NULL) {
+    sub_track *t = *tp;
+    if (t->b == b && !(graceful && t->subscribed && !t->ended)) {
+      *tp = t->next;
+      moqc__sess_sub_track_del(s, t, err);
+    } else {
+      tp = &t->next;
+    }
+  }
+  if (graceful) {
+    b->retired = true;
+    moqc_origin_publish_del(b->guard);
+    b->guard = NULL;
+    moqc_broadcast_dynamic_del(b->dyn);
+    b->dyn = NULL;
+    moqc__sess_sub_broadcast_gc(s, b);
+    return;
+  }
+  ann_free(s, b, err);
+}
+
+void moqc__sess_sub_broadcast_gc(moqc_session *s, sub_broadcast *b) {
+  if (b == NULL || !b->retired) {
+    return;
+  }
+  for (const sub_track *t = s->tracks; t != NULL; t = t->next) {
+    if (t->b == b) {
+      return;
+    }
+  }
+  ann_free(s, b, 0);
+}
+
 void moqc__sess_sub_announce_ended(moqc_session *s, int err) {
   while (s->broadcasts != NULL) {
-    ann_remove(s, s->broadcasts, err);
+    ann_remove(s, s->broadcasts, err, false);
+  }
+}
+
+/* The peer ended every announcement (it FINed the Announce stream): graceful removals. */
+static void ann_all_retired(moqc_session *s) {
+  sub_broadcast *b = s->broadcasts;
+  while (b != NULL) {
+    sub_broadcast *next = b->next;
+    if (!b->retired) {
+      ann_remove(s, b, MOQC_ERR_DROPPED, true);
+    }
+    b = next;
   }
 }
 
@@ -127,7 +174,7 @@ static int ann_active(moqc_session *s, moqc_str suffix, const uint64_t *hops, si
       MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "reroute of %.*s kept", (int)n, full);
       return 0;
     }
-    ann_remove(s, old, MOQC_ERR_DROPPED);
+    ann_remove(s, old, MOQC_ERR_DROPPED, false);
   }
   sub_broadcast *b = moqc_mem_calloc(s->mem, 1, sizeof(*b));
   if (b == NULL) {
@@ -173,7 +220,7 @@ static void ann_ended(moqc_session *s, moqc_str suffix) {
   moqc_str path = {full, (size_t)n};
   sub_broadcast *b = ann_find(s, path);
   if (b != NULL) {
-    ann_remove(s, b, MOQC_ERR_DROPPED);
+    ann_remove(s, b, MOQC_ERR_DROPPED, true);
   }
 }
 
@@ -252,7 +299,7 @@ int moqc__sess_sub_announce_read(moqc_session *s, sess_stream *st, const uint8_t
       return 0;
     }
     /* The publisher ended the stream: every broadcast from it is gone. */
-    moqc__sess_sub_announce_ended(s, MOQC_ERR_DROPPED);
+    ann_all_retired(s);
     moqc__sess_queue_fin(s, st);
   }
   return 0;
@@ -267,7 +314,7 @@ int moqc__sess_sub_poll(moqc_session *s) {
     return rv;
   }
   for (sub_broadcast *b = s->broadcasts; b != NULL && !s->closed; b = b->next) {
-    for (;;) {
+    for (; b->dyn != NULL;) {
       moqc_track_request *req;
       rv = moqc_broadcast_dynamic_requested_track(b->dyn, &req, s->waker);
       if (rv == MOQC_ERR_PENDING) {

@@ -18,6 +18,8 @@ struct sub_broadcast {
   /** The original publisher (first hop), to tell a lite-05 reroute from a new broadcast. */
   bool has_first_hop;
   uint64_t first_hop;
+  /** Unannounced; kept (unpublished) only while subscribed tracks drain. */
+  bool retired;
 };
 
 struct sub_track {
@@ -55,6 +57,8 @@ void moqc__sess_sub_track_del(moqc_session *s, sub_track *t, int err);
 int moqc__sess_sub_track_start(moqc_session *s, sub_broadcast *b, moqc_track_request *req);
 /** Checks a track's local demand and subscribes / unsubscribes. */
 int moqc__sess_sub_track_poll(moqc_session *s, sub_track *t);
+/** Frees a retired broadcast once no track refers to it. */
+void moqc__sess_sub_broadcast_gc(moqc_session *s, sub_broadcast *b);
 /** Finds the track subscribed with subscribe id, or NULL. */
 sub_track *moqc__sess_sub_track_by_id(moqc_session *s, uint64_t id);
 /** Finishes an ended track once every group below its END bound arrived. */

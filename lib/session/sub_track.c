@@ -53,7 +53,8 @@ void moqc__sess_sub_track_del(moqc_session *s, sub_track *t, int err) {
     moqc_track_request_reject(t->req, err != 0 ? err : MOQC_ERR_CANCEL);
   }
   if (t->tp != NULL) {
-    if (err != 0) {
+    /* A finished track keeps its groups readable; only an unfinished one is aborted. */
+    if (err != 0 && !(t->ended && !t->finish_pending)) {
       moqc_track_producer_abort(t->tp, err);
     }
     if (t->b != NULL) {
@@ -74,7 +75,10 @@ static void track_remove(moqc_session *s, sub_track *t, int err) {
       break;
     }
   }
+  sub_broadcast *b = t->b;
   moqc__sess_sub_track_del(s, t, err);
+  /* The last track of an unannounced broadcast takes the broadcast with it. */
+  moqc__sess_sub_broadcast_gc(s, b);
 }
 
 static int track_open_info(moqc_session *s, sub_track *t) {

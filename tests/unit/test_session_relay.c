@@ -637,6 +637,41 @@ static void test_fetch_through_relay(void **state) {
   relay_del(&r);
 }
 
+/* The publisher ends its track and unannounces at once: the unannounce (a control stream) can
+ * reach the relay before SUBSCRIBE_END, yet viewers still get every group and a clean end. */
+static void test_unannounce_right_after_end(void **state) {
+  relay r;
+  relay_new(&r, MOQC_SESSION_VERSION_LITE_05, 2);
+  viewer v[2];
+  subscribe_all(&r, v, 2);
+  moqc_tstamp now = moqc__mem_now(r.up.pair);
+  pub_group(&r.p, now, 3, 0);
+  pub_group(&r.p, now, 3, 100);
+  assert_int_equal(moqc_track_producer_finish(r.p.tp), 0);
+  pub_del(&r.p);
+  memset(&r.p, 0, sizeof(r.p));
+  relay_pump(&r);
+  for (int i = 0; i < 2; i++) {
+    uint64_t seqs[4], frames[4];
+    int n = viewer_read(&v[i], seqs, frames, 4);
+    assert_int_equal(n, 2);
+    assert_int_equal(frames[0], 3);
+    assert_int_equal(frames[1], 3);
+    moqc_group_consumer *gc;
+    assert_int_equal(moqc_track_subscriber_recv_group(v[i].ts, &gc, v[i].w), MOQC_END);
+    viewer_del(&v[i]);
+  }
+  /* The broadcast is gone everywhere. */
+  moqc_broadcast_consumer *bc;
+  assert_int_equal(moqc_origin_consumer_consume_broadcast(r.R.cons, moqc_str_c("demo/bbb"), &bc),
+                   MOQC_ERR_NOT_FOUND);
+  assert_int_equal(
+      moqc_origin_consumer_consume_broadcast(r.S[0].cons, moqc_str_c("demo/bbb"), &bc),
+      MOQC_ERR_NOT_FOUND);
+  relay_pump(&r);
+  relay_del(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fanout_lite05),
@@ -658,6 +693,7 @@ int main(void) {
       cmocka_unit_test(test_relay_pair_lite04),
       cmocka_unit_test(test_not_found_through_relay),
       cmocka_unit_test(test_fetch_through_relay),
+      cmocka_unit_test(test_unannounce_right_after_end),
   };
   if (getenv("TEST_FILTER") != NULL) {
     cmocka_set_test_filter(getenv("TEST_FILTER"));
