@@ -154,6 +154,28 @@ static uint32_t client_version(moqc_str alpn) {
   return MOQC_SESSION_VERSION_LEGACY;
 }
 
+/* Creates the client session over t once the connection is up (version from alpn). */
+static int client_session_start(cli_client *c, moqc_transport *t, moqc_str alpn,
+                                const char *setup_path) {
+  moqc_session_settings ss;
+  int rv;
+
+  moqc_session_settings_default(&ss);
+  ss.perspective = MOQC_SESSION_CLIENT;
+  ss.version = client_version(alpn);
+  ss.origin_id = moqc_origin_id(c->origin);
+  ss.announce_prefix = c->plan_mirror ? c->plan_prefix : NULL;
+  ss.setup_path = setup_path;
+  ss.log = c->log;
+  rv = moqc_session_new(&c->session, &ss, t, c->plan_publish ? c->cons : NULL,
+                        c->plan_mirror ? c->prod : NULL, NULL);
+  if (rv != 0) {
+    c->session = NULL;
+    fprintf(stderr, "moqc: session: %s\n", moqc_strerror(rv));
+  }
+  return rv;
+}
+
 static void client_ws_closed(void *user_data, moqc_ws_conn *conn, const moqc_ws_close_info *info) {
   cli_client *c = user_data;
   int err = c->session != NULL ? moqc_session_error(c->session) : 0;
@@ -177,7 +199,6 @@ static void client_ws_closed(void *user_data, moqc_ws_conn *conn, const moqc_ws_
 
 static void client_connected(void *user_data, int status, moqc_ws_conn *conn) {
   cli_client *c = user_data;
-  moqc_session_settings ss;
   moqc_transport t;
   int rv;
 
@@ -198,18 +219,9 @@ static void client_connected(void *user_data, int status, moqc_ws_conn *conn) {
     moqc_ws_conn_close(conn, 0, "interrupted");
     return;
   }
-  moqc_session_settings_default(&ss);
-  ss.perspective = MOQC_SESSION_CLIENT;
-  ss.version = client_version(moqc_ws_conn_alpn(conn));
-  ss.origin_id = moqc_origin_id(c->origin);
-  ss.announce_prefix = c->plan_mirror ? c->plan_prefix : NULL;
-  ss.log = c->log;
   t = moqc_ws_conn_transport(conn);
-  rv = moqc_session_new(&c->session, &ss, &t, c->plan_publish ? c->cons : NULL,
-                        c->plan_mirror ? c->prod : NULL, NULL);
+  rv = client_session_start(c, &t, moqc_ws_conn_alpn(conn), NULL);
   if (rv != 0) {
-    c->session = NULL;
-    fprintf(stderr, "moqc: session: %s\n", moqc_strerror(rv));
     c->closing = true;
     c->close_err = rv;
     moqc_ws_conn_attach(conn, NULL, NULL, client_ws_closed, c);
@@ -232,28 +244,6 @@ static void client_connected(void *user_data, int status, moqc_ws_conn *conn) {
 }
 
 /* ---- Raw QUIC (moql://) -------------------------------------------------------------------- */
-
-/* The session over a connection that just completed its handshake (or that failed). */
-static int client_session_start(cli_client *c, moqc_transport *t, moqc_str alpn,
-                                const char *setup_path) {
-  moqc_session_settings ss;
-  int rv;
-
-  moqc_session_settings_default(&ss);
-  ss.perspective = MOQC_SESSION_CLIENT;
-  ss.version = client_version(alpn);
-  ss.origin_id = moqc_origin_id(c->origin);
-  ss.announce_prefix = c->plan_mirror ? c->plan_prefix : NULL;
-  ss.setup_path = setup_path;
-  ss.log = c->log;
-  rv = moqc_session_new(&c->session, &ss, t, c->plan_publish ? c->cons : NULL,
-                        c->plan_mirror ? c->prod : NULL, NULL);
-  if (rv != 0) {
-    c->session = NULL;
-    fprintf(stderr, "moqc: session: %s\n", moqc_strerror(rv));
-  }
-  return rv;
-}
 
 static int client_quic_connected(moqc_quic_conn *qc, const char *alpn, void *user_data,
                                  void *conn_user_data) {
