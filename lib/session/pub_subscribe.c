@@ -101,6 +101,12 @@ static void sub_expire_groups(moqc_session *s, sess_stream *sub_st, pub_sub *u,
     if (g == NULL || g->sub_stream != sub_st->id || gs->send_done || gs->fin_written) {
       continue;
     }
+    /* Only a group backlogged on this link costs the newest group bandwidth. One whose bytes
+     * all went out and that waits for the rest of its frames (still coming from upstream,
+     * where newest-first may delay them too) is left to finish. */
+    if (moqc__sess_unwritten(gs) == 0 && !gs->blocked) {
+      continue;
+    }
     if (gs->sequence < newest && now > g->arrival && now - g->arrival > budget) {
       MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "subscription %llu: group %llu too old, reset",
                (unsigned long long)u->id, (unsigned long long)gs->sequence);

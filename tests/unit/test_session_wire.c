@@ -609,6 +609,46 @@ static void test_legacy_stream_before_server_setup(void **state) {
   node_del(&C);
 }
 
+/* Max latency 0 (what @moq/net sends): a group that is not backlogged here, only waiting for
+ * its last frames, is not reset when a newer group starts. */
+static void test_latency_zero_keeps_caught_up_group(void **state) {
+  node R;
+  node_new(&R, ID_R);
+  pub p;
+  pub_new(&p, &R, "demo/bbb", "video");
+  raw_link l;
+  raw_link_new(&l, MOQC__MEM_SERVER, MOQC_SESSION_VERSION_LITE_05, ID_R, &R);
+  raw_peer *C = &l.raw;
+  raw_open(C, true, "01 0B 01 05 08 C0 00 11 11 22 22 33 33", true);
+  moqc_stream_id sub = raw_open(
+      C, false, "02 15 00 08 64 65 6D 6F 2F 62 62 62 05 76 69 64 65 6F 01 00 00 00 00", false);
+  raw_pump(&l);
+  moqc_group_producer *g0, *g1;
+  assert_int_equal(moqc_track_producer_append_group(p.tp, moqc__mem_now(l.pair), &g0), 0);
+  assert_int_equal(moqc_group_producer_write_frame(g0, (const uint8_t *)"A", 1, 0), 0);
+  raw_pump(&l);
+  moqc__mem_advance(l.pair, 10 * MOQC_MILLISECONDS);
+  assert_int_equal(moqc_track_producer_append_group(p.tp, moqc__mem_now(l.pair), &g1), 0);
+  assert_int_equal(moqc_group_producer_write_frame(g1, (const uint8_t *)"X", 1, 10), 0);
+  raw_pump(&l);
+  moqc__mem_advance(l.pair, 10 * MOQC_MILLISECONDS);
+  assert_int_equal(moqc_group_producer_write_frame(g0, (const uint8_t *)"B", 1, 5), 0);
+  assert_int_equal(moqc_group_producer_finish(g0), 0);
+  assert_int_equal(moqc_group_producer_finish(g1), 0);
+  raw_pump(&l);
+  moqc_group_producer_del(g0);
+  moqc_group_producer_del(g1);
+  raw_expect(C, sub, "00 01 00", false);
+  /* Group 0 on the relay's first group stream (uni 7: 3 is its SETUP), whole and FINed. */
+  raw_expect(C, 7, "00 02 00 00 00 01 41 0A 01 42", true);
+  raw_stream *g0s = raw_get(C, 7, false);
+  assert_false(g0s->reset);
+  raw_expect(C, 11, "00 02 00 01 14 01 58", true);
+  raw_link_del(&l);
+  pub_del(&p);
+  node_del(&R);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_example_lite05),
@@ -627,6 +667,7 @@ int main(void) {
       cmocka_unit_test(test_strict_mode),
       cmocka_unit_test(test_reannounce_lite05),
       cmocka_unit_test(test_legacy_stream_before_server_setup),
+      cmocka_unit_test(test_latency_zero_keeps_caught_up_group),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
