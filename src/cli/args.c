@@ -314,8 +314,8 @@ static const char args_usage_sub[] =
     "  --verbose               library debug logs on stderr\n"
     "  --help                  this text\n"
     "\n"
-    "Exit status: 0 done (or interrupted by SIGINT/SIGTERM without a bad frame), 1 error or a bad\n"
-    "frame, 2 usage error, 3 timeout.\n";
+    "Exit status: 0 done (or interrupted by SIGINT/SIGTERM without a bad frame), 1 error, a bad\n"
+    "frame or a broadcast that ended with a group cut short, 2 usage error, 3 timeout.\n";
 
 static const char args_usage_announced[] =
     "Usage: moqc announced URL [PREFIX] [flags]\n"

@@ -190,7 +190,13 @@ static void sub_receive(sub_state *p) {
       if (p->ngroups > 0) {
         return; /* groups still being read: their wakes bring us back */
       }
-      if (p->o->count == 0) {
+      if (p->o->count == 0 && p->broadcast_ended && p->sum.aborted_groups > 0) {
+        /* No clean end: the publisher went away (or its relay cut the last groups). */
+        char why[128];
+        snprintf(why, sizeof(why), "the broadcast ended with %llu groups cut short",
+                 (unsigned long long)p->sum.aborted_groups);
+        sub_finish(p, CLI_EXIT_ERROR, why);
+      } else if (p->o->count == 0) {
         sub_finish(p, CLI_EXIT_OK, NULL);
       } else {
         char why[128];

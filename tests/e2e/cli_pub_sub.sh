@@ -2,7 +2,8 @@
 # moqc pub -> moqc-relay -> moqc sub over WebSocket: every frame's bytes checked by the
 # subscriber, its counts equal to the publisher's exactly, then the relay's /stats equal to what
 # the clients counted. A second run checks `moqc sub --count N` (exit 0 after exactly N frames),
-# and a third a subscriber timing out (exit 3) and one refused for a bad flag (exit 2).
+# a third a subscriber timing out (exit 3) and one refused for a bad flag (exit 2), and a fourth a
+# publisher killed mid-group (the subscriber exits 1).
 BIN=$1
 source "$(dirname "$0")/lib/relay.sh"
 source "$(dirname "$0")/lib/cli.sh"
@@ -44,6 +45,24 @@ rv=0
 rv=0
 "$BIN/moqc" sub "https://127.0.0.1:$WEB_PORT/anon" x 2>"$WORK/wt.err" || rv=$?
 [ "$rv" -eq 1 ] && grep -q 'not available yet' "$WORK/wt.err" || fail "https: exit $rv: $(cat "$WORK/wt.err")"
+
+# 4. The publisher dies in the middle of a group: the relay ends the broadcast, the subscriber
+#    sees the group cut short and fails (1) instead of taking it for the end of the track.
+"$BIN/moqc" sub "$URL/anon" crash --timeout 20 >"$WORK/sub4.out" 2>"$WORK/sub4.err" &
+S=$!
+"$BIN/moqc" pub "$URL/anon" crash --wait-subscriber --frames-per-group 100 --fps 50 \
+  >/dev/null 2>"$WORK/pub4.err" &
+P=$!
+for _ in $(seq 1 200); do
+  [ "$(grep -c '^group 0 frame' "$WORK/sub4.out")" -ge 3 ] && break
+  sleep 0.05
+done
+kill -9 $P
+wait $P 2>/dev/null || true
+rv=0
+wait $S || rv=$?
+[ "$rv" -eq 1 ] && grep -q 'cut short' "$WORK/sub4.err" ||
+  fail "publisher crash: subscriber exit $rv: $(tail -3 "$WORK/sub4.err")"
 
 stop_relay
 echo "ok: $(cat "$WORK/pub.json") -> $(cat "$WORK/sub.json")"
