@@ -299,6 +299,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         } else if (moqc_wt_accept(&f.c.req, NULL, NULL) == 0) {
           moqc_wt_conn_attach(&f.c, &fz_app_ops, NULL, NULL, NULL);
         }
+      } else if (len & 2) {
+        (void)moqc_wt_conn_drain(&f.c);
+        (void)moqc_wt_conn_draining(&f.c);
       } else {
         moqc_wt_conn_close(&f.c, (uint32_t)len, "fuzz");
       }

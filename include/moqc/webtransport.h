@@ -107,6 +107,16 @@ MOQC_EXTERN moqc_str moqc_wt_conn_path(const moqc_wt_conn *conn);
 MOQC_EXTERN moqc_quic_conn *moqc_wt_conn_quic(const moqc_wt_conn *conn);
 
 /**
+ * Asks the peer to wind the session down (DRAIN_WEBTRANSPORT_SESSION; a server also sends
+ * GOAWAY so that no new request comes on this connection), e.g. before a relay restarts. The
+ * session keeps working. Returns 0 (also when already sent) or MOQC_ERR_CLOSED / MOQC_ERR_NOMEM.
+ */
+MOQC_EXTERN int moqc_wt_conn_drain(moqc_wt_conn *conn);
+
+/** True once the peer asked to wind the session down (DRAIN_WEBTRANSPORT_SESSION or GOAWAY). */
+MOQC_EXTERN bool moqc_wt_conn_draining(const moqc_wt_conn *conn);
+
+/**
  * Closes the session without the application (shutdown): CLOSE_WEBTRANSPORT_SESSION with code
  * and reason (copied, at most 1024 bytes), then the QUIC connection. The application is not
  * told; the close callback follows.

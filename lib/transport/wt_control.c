@@ -117,6 +117,7 @@ void moqc__wt_control_parse(moqc_wt_conn *c, moqc__wt_stream *s) {
         return;
       }
       c->goaway = true;
+      c->peer_draining = true;
       moqc__wt_rx_consume(s, hl + (size_t)h.length);
       continue;
     }

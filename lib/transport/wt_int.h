@@ -116,6 +116,8 @@ struct moqc_wt_conn {
   moqc__wt_stream *control_out, *connect;
   moqc__wt_stream *own_head;
   bool peer_control_seen, peer_settings_seen, goaway;
+  bool peer_draining; /* the peer sent DRAIN_WEBTRANSPORT_SESSION or GOAWAY */
+  bool drain_sent;
   moqc__h3_settings peer_settings;
   uint8_t *connect_frame; /* client: the CONNECT HEADERS frame, sent after the
                              peer SETTINGS */

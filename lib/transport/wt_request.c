@@ -114,6 +114,8 @@ static void wt_capsules(moqc_wt_conn *c, moqc__wt_stream *s,
             return;
           }
           moqc__wt_peer_closed(c, code, reason.ptr, reason.len);
+        } else {
+          c->peer_draining = true;
         }
         memmove(s->cap, s->cap + hl + clen, s->caplen - hl - (size_t)clen);
         s->caplen -= hl + (size_t)clen;

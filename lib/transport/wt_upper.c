@@ -68,6 +68,10 @@ static int wt_op_send_datagram(void *ud, const uint8_t *data, size_t len) {
   if (c->state != MOQC__WT_OPEN) {
     return 0;
   }
+  if (c->peer_settings_seen && !c->peer_settings.h3_datagram &&
+      !c->peer_settings.h3_datagram_draft04) {
+    return MOQC_ERR_UNSUPPORTED; /* the peer takes no HTTP datagrams */
+  }
   if (len > 1500) {
     return MOQC_ERR_FRAME_TOO_LARGE;
   }
@@ -247,4 +251,53 @@ moqc_quic_conn *moqc_wt_conn_quic(const moqc_wt_conn *conn) {
 void moqc_wt_conn_close(moqc_wt_conn *conn, uint32_t code, const char *reason) {
   moqc__wt_conn_close_session(conn, code, reason,
                               reason != NULL ? strlen(reason) : 0);
+}
+
+bool moqc_wt_conn_draining(const moqc_wt_conn *conn) {
+  return conn->peer_draining;
+}
+
+int moqc_wt_conn_drain(moqc_wt_conn *conn) {
+  uint8_t buf[32];
+  moqc__writer w;
+  if (conn->state != MOQC__WT_OPEN || conn->connect == NULL ||
+      conn->lower_closed) {
+    return MOQC_ERR_CLOSED;
+  }
+  if (conn->drain_sent) {
+    return 0;
+  }
+  /* DRAIN_WEBTRANSPORT_SESSION in a DATA frame on the CONNECT stream. */
+  uint8_t cap[16];
+  moqc__writer_init(&w, cap, sizeof(cap));
+  moqc__h3_put_wt_drain(&w);
+  moqc_ssize cl = moqc__writer_result(&w);
+  if (cl < 0) {
+    return (int)cl;
+  }
+  moqc__writer_init(&w, buf, sizeof(buf));
+  moqc__h3_put_frame(&w, MOQC__H3_DATA, cap, (size_t)cl);
+  moqc_ssize n = moqc__writer_result(&w);
+  if (n < 0) {
+    return (int)n;
+  }
+  int rv = moqc__wt_queue(conn, conn->connect, buf, (size_t)n, false);
+  if (rv != 0) {
+    return rv;
+  }
+  /* A server also stops taking requests: GOAWAY past the session's CONNECT
+   * stream. */
+  if (conn->server && conn->control_out != NULL) {
+    moqc__writer_init(&w, buf, sizeof(buf));
+    moqc__h3_put_goaway(&w, (uint64_t)conn->session_id + 4);
+    n = moqc__writer_result(&w);
+    if (n > 0) {
+      rv = moqc__wt_queue(conn, conn->control_out, buf, (size_t)n, false);
+      if (rv != 0) {
+        return rv;
+      }
+    }
+  }
+  conn->drain_sent = true;
+  return 0;
 }

@@ -369,6 +369,23 @@ static void test_server_close(void **state) {
   assert_non_null(s);
   assert_int_equal(s->rx_len, 3);
   assert_memory_equal(s->rx, "srv", 3);
+  /* The server asks the client to wind down (DRAIN + GOAWAY): the client sees it, the session
+   * still works. */
+  assert_false(moqc_wt_conn_draining(e.cconn));
+  assert_int_equal(moqc_wt_conn_drain(e.sconn), 0);
+  assert_int_equal(moqc_wt_conn_drain(e.sconn), 0);
+  deadline = uv_hrtime() + 3000000000ULL;
+  while (!moqc_wt_conn_draining(e.cconn) && uv_hrtime() < deadline) {
+    uv_run(&e.loop, UV_RUN_ONCE);
+  }
+  assert_true(moqc_wt_conn_draining(e.cconn));
+  assert_false(moqc_wt_conn_draining(e.sconn));
+  assert_int_equal(moqc_wt_conn_drain(e.cconn), 0); /* and the other way: capsule only */
+  deadline = uv_hrtime() + 3000000000ULL;
+  while (!moqc_wt_conn_draining(e.sconn) && uv_hrtime() < deadline) {
+    uv_run(&e.loop, UV_RUN_ONCE);
+  }
+  assert_true(moqc_wt_conn_draining(e.sconn));
   /* The server closes the session (as a relay would on shutdown of one client). */
   moqc_wt_conn_close(e.sconn, 7, "going away");
   deadline = uv_hrtime() + 5000000000ULL;
