@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -595,6 +596,36 @@ static void test_pin_and_name(void **state) {
   assert_int_equal(e.sclosed, 1);
   assert_true(e.sapp->closed);
   assert_int_equal(e.sapp->close_code, 0);
+
+  /* Verification against a CA file (the self-signed certificate as the root) and the name. */
+  char pem[4096];
+  assert_true(moqc_tls_cert_export_pem(g_cert, false, pem, sizeof(pem)) > 0);
+  char ca[] = "/tmp/moqc-wt-ca-XXXXXX";
+  int fd = mkstemp(ca);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, pem, strlen(pem)), (ssize_t)strlen(pem));
+  close(fd);
+  memset(&p.verify, 0, sizeof(p.verify));
+  p.verify.mode = MOQC_TLS_VERIFY_CA_FILE;
+  p.verify.ca_file = ca;
+  e.connected = 0;
+  e.cclosed = e.sclosed = 0;
+  assert_int_equal(moqc_wt_connect(&e.loop, &p, on_connect, &e, NULL), 0);
+  assert_true(run_until(&e, client_reported, NULL, 5000));
+  assert_int_equal(e.cstatus, 0);
+  assert_non_null(e.cconn);
+  moqc_wt_conn_close(e.cconn, 0, NULL);
+  deadline = uv_hrtime() + 3000000000ULL;
+  while ((e.cclosed == 0 || e.sclosed == 0) && uv_hrtime() < deadline) {
+    uv_run(&e.loop, UV_RUN_ONCE);
+  }
+  /* The same CA file does not vouch for another name. */
+  snprintf(url, sizeof(url), "https://[::1]:%u/named", (unsigned)moqc_wt_server_port(srv6));
+  e.connected = 0;
+  assert_int_equal(moqc_wt_connect(&e.loop, &p, on_connect, &e, NULL), 0);
+  assert_true(run_until(&e, client_reported, NULL, 5000));
+  assert_int_equal(e.cstatus, MOQC_ERR_UNAUTHORIZED);
+  unlink(ca);
   moqc_wt_server_del(srv6);
   env_stop(&e);
 }
