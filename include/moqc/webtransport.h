@@ -90,8 +90,9 @@ MOQC_EXTERN moqc_transport moqc_wt_conn_transport(moqc_wt_conn *conn);
  * Attaches the stream application (ops referenced: they must outlive the connection; app is
  * passed to every op) and the owner's close callback (may be NULL; it replaces the one given
  * at connect time when not NULL). Call once, after moqc_wt_accept or in the client's connect
- * callback. Streams and datagrams of the session that arrived earlier are delivered on the next
- * loop iteration. Returns 0, MOQC_ERR_INVALID_ARGUMENT (already attached) or MOQC_ERR_CLOSED.
+ * callback. Stream bytes of the session that arrived earlier (bounded by max_early_bytes) are
+ * delivered on the next loop iteration; earlier datagrams were dropped. Returns 0,
+ * MOQC_ERR_INVALID_ARGUMENT (already attached) or MOQC_ERR_CLOSED.
  */
 MOQC_EXTERN int moqc_wt_conn_attach(moqc_wt_conn *conn, const moqc_stream_app_ops *ops,
                                     void *app, moqc_wt_close_cb on_close, void *user_data);
