@@ -193,7 +193,8 @@ MOQC_EXTERN size_t moqc_wt_server_conn_count(const moqc_wt_server *srv);
  * Deletes the server: every connection is closed (H3_NO_ERROR) and its owner's close callback
  * runs (err MOQC_ERR_CLOSED) or its pending request is aborted, then its own endpoint (if any)
  * is deleted; run the loop afterwards so libuv can release the handles. For adopted
- * connections, delete the shared endpoint after the server. srv may be NULL.
+ * connections, delete the shared endpoint after the server. srv may be NULL. Not inside one of
+ * the server's own callbacks.
  */
 MOQC_EXTERN void moqc_wt_server_del(moqc_wt_server *srv);
 
