@@ -1,6 +1,7 @@
 /*
  * moqc-relay: the UDP listener. Raw QUIC with the moq-lite ALPNs (moq-lite-05, -04, -03 pinned;
- * moql = the legacy SETUP handshake). The TLS identity is loaded from --tls-cert/--tls-key or
+ * moql = the legacy SETUP handshake) and WebTransport over HTTP/3 (ALPN h3) for browsers, on one
+ * endpoint. A WebTransport session's root is the CONNECT path. The TLS identity is loaded from --tls-cert/--tls-key or
  * generated for --tls-generate names (ECDSA P-256, 14 days), and its SHA-256 is what
  * /certificate.sha256 serves.
  *
@@ -14,7 +15,88 @@
 
 #include "relay.h"
 
-static const char relay_alpns[] = "moq-lite-05,moq-lite-04,moq-lite-03,moql";
+static const char relay_alpns[] = "moq-lite-05,moq-lite-04,moq-lite-03,moql,h3";
+
+/* The moq-lite versions a WebTransport client may ask for, in our order of preference. */
+static const char *const wt_protocols[] = {"moq-lite-05", "moq-lite-04", "moq-lite-03"};
+
+static void on_wt_close(void *user_data, moqc_wt_conn *wt, const moqc_wt_close_info *info) {
+  relay_conn *c = user_data;
+  relay *r = c->r;
+  int err = c->session != NULL ? moqc_session_error(c->session) : 0;
+
+  (void)wt;
+  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu closed: %s code %llu%s%s",
+             (unsigned long long)c->id, info->by_peer ? "peer" : "local",
+             (unsigned long long)info->code, err != 0 ? ", session: " : "",
+             err != 0 ? moqc_strerror(err) : "");
+  relay_conn_free(c);
+}
+
+/* A CONNECT: root from the path (the query is for tokens), auth, protocol, session. */
+static void on_wt_request(void *user_data, moqc_wt_request *req) {
+  relay *r = user_data;
+  moqc_str path = moqc_wt_request_path(req), allowed[1];
+  const char *q = memchr(path.ptr, '?', path.len);
+  const char *proto = NULL;
+  moqc_transport transport;
+  relay_conn *c;
+  char *root;
+  size_t i, k;
+  int rv;
+
+  if (q != NULL) {
+    path.len = (size_t)(q - path.ptr);
+  }
+  root = relay_path_decode(path);
+  if (root == NULL) {
+    moqc_wt_refuse(req, 400);
+    return;
+  }
+  if (r->stopping || relay_auth_allowed(r, moqc_str_c(root), allowed, 1) == 0) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "webtransport: unauthorized root \"%s\"", root);
+    free(root);
+    moqc_wt_refuse(req, 401);
+    return;
+  }
+  /* The client's first offer we speak; none offered means the legacy SETUP handshake. */
+  for (i = 0; i < moqc_wt_request_protocol_count(req) && proto == NULL; i++) {
+    moqc_str offer = moqc_wt_request_protocol(req, i);
+    for (k = 0; k < sizeof(wt_protocols) / sizeof(wt_protocols[0]); k++) {
+      if (moqc_str_eq(offer, moqc_str_c(wt_protocols[k]))) {
+        proto = wt_protocols[k];
+        break;
+      }
+    }
+  }
+  if (proto == NULL && moqc_wt_request_protocol_count(req) > 0) {
+    free(root);
+    moqc_wt_refuse(req, 400);
+    return;
+  }
+  c = relay_conn_new(r, root);
+  if (c == NULL) {
+    moqc_wt_refuse(req, 500);
+    return;
+  }
+  rv = moqc_wt_accept(req, proto, &c->wt);
+  if (rv != 0) {
+    relay_conn_free(c);
+    return;
+  }
+  transport = moqc_wt_conn_transport(c->wt);
+  rv = relay_conn_session(c, &transport,
+                          relay_version_of_alpn(moqc_str_c(proto != NULL ? proto : "")));
+  if (rv != 0) {
+    moqc_wt_conn_attach(c->wt, NULL, NULL, on_wt_close, c);
+    moqc_wt_conn_close(c->wt, (uint32_t)moqc_err_to_lite_code(rv), moqc_strerror(rv));
+    return;
+  }
+  moqc_wt_conn_attach(c->wt, moqc_session_app_ops(), c->session, on_wt_close, c);
+  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: webtransport %s root \"%s\"",
+             (unsigned long long)c->id, proto != NULL ? proto : "(legacy)", c->root);
+  moqc_session_start(c->session, relay_now(r));
+}
 
 static int on_connection(moqc_quic_conn *qc, const char *alpn, void *user_data,
                          void *conn_user_data) {
@@ -25,6 +107,10 @@ static int on_connection(moqc_quic_conn *qc, const char *alpn, void *user_data,
   int rv;
 
   (void)conn_user_data;
+  if (strcmp(alpn, MOQC_WT_ALPN) == 0) {
+    free(root);
+    return moqc_wt_server_adopt(r->wt, qc);
+  }
   if (r->stopping || root == NULL || (c = relay_conn_new(r, root)) == NULL) {
     return MOQC_ERR_NOMEM;
   }
@@ -52,7 +138,10 @@ static void on_close(moqc_quic_conn *qc, int err, uint64_t app_code, bool remote
   relay *r = user_data;
   relay_conn *c = conn_user_data;
 
-  (void)qc;
+  if (strcmp(moqc_quic_conn_alpn(qc), MOQC_WT_ALPN) == 0) {
+    moqc_wt_server_conn_closed(qc, conn_user_data, err, app_code, remote);
+    return;
+  }
   if (c == NULL) {
     return;
   }
@@ -126,6 +215,17 @@ int relay_quic_start(relay *r) {
     relay_logf(&r->log, MOQC_LOG_ERROR, "server: \"%s\" is not an IP address", host);
     return -1;
   }
+  {
+    moqc_wt_server_settings ws;
+    moqc_wt_server_settings_default(&ws);
+    ws.on_request = on_wt_request;
+    ws.user_data = r;
+    ws.log = &r->log;
+    if ((rv = moqc_wt_server_new(&r->wt, &ws, NULL)) != 0) {
+      relay_logf(&r->log, MOQC_LOG_ERROR, "webtransport: %s", moqc_strerror(rv));
+      return -1;
+    }
+  }
   moqc_quic_settings_default(&qs);
   qs.cert = r->cert;
   qs.alpns = relay_alpns;
@@ -156,6 +256,10 @@ void relay_quic_stop(relay *r) {
       relay_conn_free(c);
     }
   }
+  /* The WebTransport server closes its sessions (their close callbacks free them) and must go
+   * before the shared endpoint. */
+  moqc_wt_server_del(r->wt);
+  r->wt = NULL;
   moqc_quic_endpoint_del(r->quic);
   r->quic = NULL;
 }

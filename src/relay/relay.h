@@ -9,6 +9,7 @@
 #include <moqc/moqc.h>
 #include <moqc/origin.h>
 #include <moqc/quic.h>
+#include <moqc/webtransport.h>
 #include <moqc/session.h>
 #include <moqc/stats.h>
 #include <moqc/transport.h>
@@ -27,6 +28,7 @@ struct relay_conn {
   relay_conn *prev, *next;
   moqc_ws_conn *ws;
   moqc_quic_conn *quic;
+  moqc_wt_conn *wt;
   moqc_session *session;
   moqc_stats_session *stats;
   uint64_t id;
@@ -51,6 +53,8 @@ struct relay {
   moqc_tls_cert *cert;
   char fingerprint[MOQC_TLS_FINGERPRINT_HEX_LEN + 1];
   moqc_quic_endpoint *quic;
+  /** WebTransport (ALPN h3) on the same UDP endpoint. */
+  moqc_wt_server *wt;
   uv_signal_t sigint, sigterm;
   uv_async_t wake;
   /** Fires wake (uv_async_send) when a pending model call may proceed; used by /fetch. */
