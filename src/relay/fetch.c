@@ -20,8 +20,7 @@ typedef enum fetch_state {
   FETCH_SUBSCRIBE,
   FETCH_LATEST,
   FETCH_GROUP,
-  FETCH_FRAMES,
-  FETCH_DONE
+  FETCH_FRAMES
 } fetch_state;
 
 struct relay_fetch {
@@ -102,6 +101,24 @@ static void on_req_abort(void *ud) {
   fetch_free(f);
 }
 
+/*
+ * After a model call: true when the fetch must stop here, because the call is pending (504 once
+ * the deadline passed) or failed (404 with why; the fetch is freed). False when rv is 0.
+ */
+static bool fetch_waits(relay_fetch *f, int rv, moqc_tstamp now, const char *why) {
+  if (rv == MOQC_ERR_PENDING) {
+    if (now >= f->deadline) {
+      fetch_fail(f, 504, "timed out");
+    }
+    return true;
+  }
+  if (rv != 0) {
+    fetch_fail(f, 404, why);
+    return true;
+  }
+  return false;
+}
+
 /* Advances one fetch as far as it can. Returns when it waits or is freed. */
 static void fetch_step(relay_fetch *f) {
   relay *r = f->r;
@@ -132,53 +149,23 @@ static void fetch_step(relay_fetch *f) {
       break;
     case FETCH_SUBSCRIBE:
       rv = moqc_track_consumer_subscribe(f->tc, NULL, &f->sub, r->waker);
-      if (rv == MOQC_ERR_PENDING) {
-        return;
-      }
-      if (rv != 0) {
-        fetch_fail(f, 404, "track not found");
+      if (fetch_waits(f, rv, now, "track not found")) {
         return;
       }
       f->state = FETCH_LATEST;
       break;
-    case FETCH_LATEST: {
-      moqc_subscription sub;
-      rv = moqc_track_subscriber_latest(f->sub, &f->group);
-      if (rv == MOQC_ERR_NOT_FOUND) {
-        /* No group yet: take the first that arrives. */
-        rv = moqc_track_subscriber_next_group(f->sub, &f->gc, r->waker);
-        if (rv == MOQC_ERR_PENDING) {
-          return;
-        }
-        if (rv != 0) {
-          fetch_fail(f, 404, "no group");
-          return;
-        }
-        f->state = FETCH_FRAMES;
-        break;
-      }
-      moqc_subscription_default(&sub);
-      sub.has_start = true;
-      sub.start = f->group;
-      moqc_track_subscriber_update(f->sub, &sub);
+    case FETCH_LATEST:
+      /* A subscription without a start begins at the live edge: the latest group, or the first
+       * one to arrive. */
       rv = moqc_track_subscriber_next_group(f->sub, &f->gc, r->waker);
-      if (rv == MOQC_ERR_PENDING) {
-        return;
-      }
-      if (rv != 0) {
-        fetch_fail(f, 404, "group not found");
+      if (fetch_waits(f, rv, now, "group not found")) {
         return;
       }
       f->state = FETCH_FRAMES;
       break;
-    }
     case FETCH_GROUP:
       rv = moqc_track_consumer_fetch_group(f->tc, f->group, &f->gc, r->waker);
-      if (rv == MOQC_ERR_PENDING) {
-        return;
-      }
-      if (rv != 0) {
-        fetch_fail(f, 404, "group not found");
+      if (fetch_waits(f, rv, now, "group not found")) {
         return;
       }
       f->state = FETCH_FRAMES;
@@ -225,8 +212,6 @@ static void fetch_step(relay_fetch *f) {
       fetch_free(f);
       return;
     }
-    case FETCH_DONE:
-      return;
     }
   }
 }
