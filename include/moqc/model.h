@@ -436,6 +436,19 @@ MOQC_EXTERN int moqc_track_subscriber_next_group(moqc_track_subscriber *ts,
                                                  moqc_group_consumer **out,
                                                  moqc_waker *w);
 /**
+ * Random access: hands out the group with this sequence (*out owned by the
+ * caller) once it is cached, without moving the cursors. Counts one egress
+ * group, like a group handed out by next_group. Returns 0; MOQC_END when the
+ * track finished at or below sequence, or every producer is gone without it;
+ * MOQC_ERR_PENDING while it may still arrive (the waker fires when the track
+ * changes); or the track's abort error.
+ */
+MOQC_EXTERN int moqc_track_subscriber_get_group(moqc_track_subscriber *ts,
+                                                uint64_t sequence,
+                                                moqc_group_consumer **out,
+                                                moqc_waker *w);
+
+/**
  * The single-frame-group shortcut, on next_group's cursor: the first frame of
  * the smallest eligible group whose first frame is complete (*buf a new
  * reference, *sequence its group, *timestamp may be NULL). A stalled group

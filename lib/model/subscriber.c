@@ -337,3 +337,27 @@ void moqc_track_subscriber_del(moqc_track_subscriber *ts) {
   }
   moqc__subscriber_free(ts);
 }
+
+int moqc_track_subscriber_get_group(moqc_track_subscriber *ts,
+                                    uint64_t sequence,
+                                    moqc_group_consumer **out, moqc_waker *w) {
+  moqc__core *c = ts->core;
+  moqc__track *t = ts->track;
+  int rv;
+
+  moqc__lock(c);
+  for (size_t i = 0; i < t->ngroups; i++) {
+    moqc__group *g = t->groups[i];
+    if (g != NULL && g->sequence == sequence) {
+      rv = subscriber_hand_out(ts, g, out);
+      moqc__unlock(c);
+      return rv;
+    }
+  }
+  /* Not cached: it can still arrive unless every producer is gone or the track
+   * finished at or below it. */
+  rv = subscriber_idle(ts, t->closed || !t->finished || sequence >= t->final_seq,
+                       &t->wait, w);
+  moqc__unlock(c);
+  return rv;
+}
