@@ -2,6 +2,8 @@
 // Each group holds F frames; frame payloads are deterministic so a subscriber can check every
 // byte: "g<group>f<frame>:" followed by filler bytes (group*31 + frame*7 + i) & 0xff, SIZE bytes in
 // all. Prints one JSON line with what it sent on stdout.
+// PUB_HOLD_FILE=<file>: after the last group, keep the track open until <file> exists (at most
+// 30 s), so a test can read the cached groups (e.g. /fetch) from a live broadcast.
 //
 // usage: node pub.mjs <relay-url> [name=clock-test] [groups=10] [frames=2] [size=64] [interval-ms=100]
 import "./node20-polyfill.mjs";
@@ -48,6 +50,10 @@ async function main() {
     }
     group.close();
     await sleep(interval);
+  }
+  if (process.env.PUB_HOLD_FILE) {
+    const { existsSync } = await import("node:fs");
+    for (let i = 0; i < 1500 && !existsSync(process.env.PUB_HOLD_FILE); i++) await sleep(20);
   }
   track.close();
   broadcast.close();
