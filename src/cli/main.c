@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "bench.h"
 #include "cmd.h"
 
 /* A closed standard descriptor would be reused by a socket, which libuv refuses to close:
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
     printf("moqc %s\n", MOQC_VERSION);
     return CLI_EXIT_OK;
   }
+  if (strcmp(argv[1], "bench") == 0) { main_std_fds(); signal(SIGPIPE, SIG_IGN); return cli_cmd_bench(argc - 1, argv + 1); }
   rv = cli_parse(argc - 1, argv + 1, &o, err, sizeof(err));
   if (rv == CLI_PARSE_HELP) {
     fputs(cli_usage(o.cmd), stdout);

@@ -1,0 +1,890 @@
+/*
+ * `moqc bench`: the load generator (see bench.h and docs/PERFORMANCE.md).
+ *
+ * Every connection is a cli_client on one libuv loop. Phases of the run:
+ *   CONNECT  publishers, then subscribers, are dialled at --connect-rate; each subscriber waits
+ *            for its broadcast's announce and subscribes to the track.
+ *   RUN      once every subscription is in place and every publisher sees the relay's
+ *            subscription (or --startup-timeout passed), every publisher writes frames paced at
+ *            --fps for --duration seconds, a group per --group-frames.
+ *   DRAIN    the tracks are finished; subscribers read until their track ends (or --drain).
+ *   CLOSE    every session is closed; the loop runs dry; the JSON summary is printed.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "client.h"
+#include "cmd.h"
+#include "payload.h"
+#include "summary.h"
+
+/* Pause between "everything subscribed" and the first frame, for the relay's upstream
+ * subscriptions to settle. */
+#define BENCH_SETTLE_MS 200
+
+typedef enum bench_phase { BENCH_CONNECT = 0, BENCH_RUN, BENCH_DRAIN, BENCH_CLOSE } bench_phase;
+
+typedef struct bench_run bench_run;
+
+typedef struct bench_pub {
+  cli_client c;
+  bench_run *run;
+  char *path;
+  moqc_broadcast_producer *bp;
+  moqc_origin_publish *guard;
+  moqc_track_producer *tp;
+  moqc_group_producer *gp;
+  uint64_t frame_in_group;
+  uint64_t groups, frames, bytes; /* sent */
+  /* what this broadcast's subscribers received */
+  uint64_t rx_groups, rx_frames, rx_bytes, rx_complete;
+  bool dialled, ready, relay_subscribed, ended, closed;
+} bench_pub;
+
+typedef enum bench_sub_phase {
+  BSUB_WAIT_ANNOUNCE = 0,
+  BSUB_SUBSCRIBING,
+  BSUB_RECEIVING,
+  BSUB_DONE
+} bench_sub_phase;
+
+typedef struct bench_group {
+  moqc_group_consumer *gc;
+  uint64_t seq;
+} bench_group;
+
+typedef struct bench_sub {
+  cli_client c;
+  bench_run *run;
+  bench_pub *pub;
+  bench_sub_phase phase;
+  moqc_origin_announced *cursor;
+  moqc_broadcast_consumer *bc;
+  moqc_track_consumer *tc;
+  moqc_track_subscriber *ts;
+  bench_group *groups;
+  size_t ngroups, capgroups;
+  uint64_t next_seq; /* one past the highest group seen (gap counting for the progress line) */
+  bool dialled, closed;
+} bench_sub;
+
+struct bench_run {
+  uv_loop_t *loop;
+  const bench_opts *o;
+  cli_opts copts; /* what every cli_client reads: URL and TLS flags */
+  bench_phase phase;
+  bench_pub *pubs;
+  bench_sub *subs;
+  size_t npubs, nsubs;
+  size_t next_dial; /* connections dialled so far (publishers first) */
+  size_t open;      /* clients not yet closed */
+  size_t ready, relay_subscribed, subscribed, done;
+  uint64_t frames_per_pub; /* frames each publisher writes */
+  uint8_t *buf;
+  moqc_tstamp t0, run_start, run_end;
+  uv_timer_t dial_timer, tick, progress, phase_timer;
+  uv_signal_t sigint, sigterm;
+  summary lat;      /* every latency sample of the run (summary.c computes percentiles) */
+  summary lat_tick; /* the samples of the current progress interval */
+  /* totals */
+  uint64_t rx_groups, rx_frames, rx_bytes, rx_complete, bad_frames, aborted, gaps;
+  uint64_t tx_bytes;
+  uint64_t last_rx_bytes, last_tx_bytes;
+  moqc_tstamp last_progress;
+  int failed; /* connections that closed with an error before the end */
+  int err;    /* first error (exit status 1) */
+  bool nomem;
+};
+
+static void bench_close_all(bench_run *r);
+
+static void bench_fail(bench_run *r, int err, const char *what) {
+  if (r->err == 0) {
+    r->err = err;
+    fprintf(stderr, "moqc bench: %s: %s\n", what, moqc_strerror(err));
+  }
+  bench_close_all(r);
+}
+
+/* Adds one latency sample to s (grows s->latency_us as summary_frame does). */
+static int bench_sample(summary *s, uint64_t us) {
+  if (s->nlatency == s->caplatency) {
+    size_t cap = s->caplatency ? s->caplatency * 2 : 4096;
+    uint64_t *p = realloc(s->latency_us, cap * sizeof(*p));
+    if (p == NULL) {
+      return -1;
+    }
+    s->latency_us = p;
+    s->caplatency = cap;
+  }
+  s->latency_us[s->nlatency++] = us;
+  return 0;
+}
+
+/* ---- Publishers -------------------------------------------------------------------------------- */
+
+static int bench_pub_frame(bench_pub *p) {
+  bench_run *r = p->run;
+  moqc_tstamp now = cli_now();
+  payload_info info;
+  size_t len = (size_t)r->o->frame_size;
+  int rv;
+
+  if (p->gp == NULL) {
+    rv = moqc_track_producer_append_group(p->tp, now, &p->gp);
+    if (rv != 0) {
+      return rv;
+    }
+    p->groups++;
+    p->frame_in_group = 0;
+  }
+  info.frame_seq = p->frames;
+  info.sent_us = cli_wall_us();
+  info.group_seq = moqc_group_producer_sequence(p->gp);
+  info.frame_index = (uint32_t)p->frame_in_group;
+  payload_write(r->buf, len, &info);
+  rv = moqc_group_producer_write_frame(p->gp, r->buf, len, (now - r->run_start) / 1000000u);
+  if (rv != 0) {
+    return rv;
+  }
+  p->frames++;
+  p->bytes += len;
+  r->tx_bytes += len;
+  p->frame_in_group++;
+  if (p->frame_in_group == r->o->group_frames) {
+    rv = moqc_group_producer_finish(p->gp);
+    moqc_group_producer_del(p->gp);
+    p->gp = NULL;
+  }
+  return rv;
+}
+
+static void bench_pub_end(bench_pub *p) {
+  if (p->ended) {
+    return;
+  }
+  p->ended = true;
+  if (p->gp != NULL) {
+    (void)moqc_group_producer_finish(p->gp);
+    moqc_group_producer_del(p->gp);
+    p->gp = NULL;
+  }
+  if (p->tp != NULL) {
+    (void)moqc_track_producer_finish(p->tp);
+  }
+}
+
+static void bench_pub_ready(cli_client *c) {
+  bench_pub *p = c->user_data;
+
+  p->ready = true;
+  p->run->ready++;
+  cli_client_kick(c);
+}
+
+static void bench_maybe_start(bench_run *r);
+
+static void bench_pub_work(cli_client *c) {
+  bench_pub *p = c->user_data;
+  moqc_subscription sub;
+  int rv;
+
+  if (!p->relay_subscribed && p->tp != NULL && p->run->o->subscribers > 0) {
+    rv = moqc_track_producer_subscription(p->tp, &sub, c->waker);
+    if (rv == 0) {
+      p->relay_subscribed = true;
+      p->run->relay_subscribed++;
+      bench_maybe_start(p->run);
+    }
+  }
+}
+
+static void bench_pub_closed(cli_client *c, int err) {
+  bench_pub *p = c->user_data;
+  bench_run *r = p->run;
+
+  if (r->phase != BENCH_CLOSE) {
+    r->failed++;
+    if (r->err == 0) {
+      r->err = err != 0 ? err : MOQC_ERR_REMOTE;
+      if (!c->reported) {
+        fprintf(stderr, "moqc bench: publisher %s: connection closed: %s\n", p->path,
+                err != 0 ? moqc_strerror(err) : "closed by the relay");
+      }
+    }
+  }
+  moqc_group_producer_del(p->gp);
+  p->gp = NULL;
+  moqc_track_producer_del(p->tp);
+  p->tp = NULL;
+  moqc_origin_publish_del(p->guard);
+  p->guard = NULL;
+  moqc_broadcast_producer_del(p->bp);
+  p->bp = NULL;
+  p->closed = true;
+  r->open--;
+  if (r->phase == BENCH_CONNECT) {
+    bench_close_all(r); /* a run without every connection would measure something else */
+  }
+}
+
+/* ---- Subscribers ------------------------------------------------------------------------------- */
+
+static void bench_sub_done(bench_sub *s) {
+  bench_run *r = s->run;
+
+  if (s->phase == BSUB_DONE) {
+    return;
+  }
+  s->phase = BSUB_DONE;
+  r->done++;
+  if (r->phase == BENCH_DRAIN && r->done == r->nsubs) {
+    bench_close_all(r);
+  }
+}
+
+static void bench_sub_frame(bench_sub *s, const uint8_t *data, size_t len) {
+  bench_run *r = s->run;
+  uint64_t fseq = 0, sent = 0, gseq = 0, now, lat;
+  payload_info info;
+
+  r->rx_frames++;
+  r->rx_bytes += len;
+  s->pub->rx_frames++;
+  s->pub->rx_bytes += len;
+  if (r->o->verify) {
+    if (payload_check(data, len, &info) != 0) {
+      r->bad_frames++;
+      return;
+    }
+    sent = info.sent_us;
+  } else if (bench_payload_header(data, len, &fseq, &sent, &gseq) != 0) {
+    r->bad_frames++;
+    return;
+  }
+  now = cli_wall_us();
+  lat = now > sent ? now - sent : 0;
+  if (bench_sample(&r->lat, lat) != 0 || bench_sample(&r->lat_tick, lat) != 0) {
+    r->nomem = true;
+  }
+}
+
+static void bench_sub_drop_group(bench_sub *s, size_t i) {
+  moqc_group_consumer_del(s->groups[i].gc);
+  s->groups[i] = s->groups[--s->ngroups];
+}
+
+static void bench_sub_read(bench_sub *s) {
+  bench_run *r = s->run;
+  size_t i = 0;
+
+  while (i < s->ngroups) {
+    moqc_rcbuf *buf;
+    int rv = moqc_group_consumer_read_frame(s->groups[i].gc, &buf, NULL, s->c.waker);
+    if (rv == 0) {
+      bench_sub_frame(s, moqc_rcbuf_data(buf), moqc_rcbuf_len(buf));
+      moqc_rcbuf_decref(buf);
+      continue;
+    }
+    if (rv == MOQC_ERR_PENDING) {
+      i++;
+      continue;
+    }
+    if (rv == MOQC_END) {
+      r->rx_complete++;
+      s->pub->rx_complete++;
+    } else {
+      r->aborted++;
+    }
+    bench_sub_drop_group(s, i);
+  }
+}
+
+static void bench_sub_receive(bench_sub *s) {
+  bench_run *r = s->run;
+
+  for (;;) {
+    moqc_group_consumer *gc;
+    uint64_t seq;
+    int rv;
+
+    bench_sub_read(s);
+    rv = moqc_track_subscriber_recv_group(s->ts, &gc, s->c.waker);
+    if (rv == MOQC_ERR_PENDING) {
+      return;
+    }
+    if (rv == MOQC_ERR_DROPPED && moqc_broadcast_consumer_closed(s->bc, NULL) != MOQC_ERR_PENDING) {
+      rv = MOQC_END; /* the broadcast ended: so did the track */
+    }
+    if (rv == MOQC_END) {
+      if (s->ngroups == 0) {
+        bench_sub_done(s);
+      }
+      return;
+    }
+    if (rv != 0) {
+      fprintf(stderr, "moqc bench: subscription to %s ended: %s\n", s->pub->path,
+              moqc_strerror(rv));
+      bench_sub_done(s);
+      return;
+    }
+    if (s->ngroups == s->capgroups) {
+      size_t cap = s->capgroups ? s->capgroups * 2 : 4;
+      bench_group *ng = realloc(s->groups, cap * sizeof(*ng));
+      if (ng == NULL) {
+        moqc_group_consumer_del(gc);
+        bench_fail(r, MOQC_ERR_NOMEM, "groups");
+        return;
+      }
+      s->groups = ng;
+      s->capgroups = cap;
+    }
+    seq = moqc_group_consumer_sequence(gc);
+    if (seq > s->next_seq) {
+      r->gaps += seq - s->next_seq;
+    }
+    if (seq + 1 > s->next_seq) {
+      s->next_seq = seq + 1;
+    }
+    s->groups[s->ngroups].gc = gc;
+    s->groups[s->ngroups].seq = seq;
+    s->ngroups++;
+    r->rx_groups++;
+    s->pub->rx_groups++;
+  }
+}
+
+static void bench_sub_work(cli_client *c) {
+  bench_sub *s = c->user_data;
+  bench_run *r = s->run;
+  int rv;
+
+  if (s->phase == BSUB_WAIT_ANNOUNCE) {
+    for (;;) {
+      moqc_origin_announce ev;
+      rv = moqc_origin_announced_next(s->cursor, &ev, c->waker);
+      if (rv == MOQC_ERR_PENDING) {
+        return;
+      }
+      if (rv != 0) {
+        bench_fail(r, rv, "announcements");
+        return;
+      }
+      if (ev.broadcast != NULL && moqc_str_eq(ev.path, moqc_str_c(s->pub->path))) {
+        s->bc = ev.broadcast;
+        moqc_origin_announced_del(s->cursor);
+        s->cursor = NULL;
+        rv = moqc_broadcast_consumer_track(s->bc, r->o->track, &s->tc);
+        if (rv != 0) {
+          bench_fail(r, rv, "track");
+          return;
+        }
+        s->phase = BSUB_SUBSCRIBING;
+        break;
+      }
+      moqc_broadcast_consumer_del(ev.broadcast);
+    }
+  }
+  if (s->phase == BSUB_SUBSCRIBING) {
+    moqc_subscription pref;
+    moqc_subscription_default(&pref);
+    rv = moqc_track_consumer_subscribe(s->tc, &pref, &s->ts, c->waker);
+    if (rv == MOQC_ERR_PENDING) {
+      return;
+    }
+    if (rv != 0) {
+      bench_fail(r, rv, "subscribe");
+      return;
+    }
+    s->phase = BSUB_RECEIVING;
+    r->subscribed++;
+    bench_maybe_start(r);
+  }
+  if (s->phase == BSUB_RECEIVING) {
+    bench_sub_receive(s);
+  }
+}
+
+static void bench_sub_ready(cli_client *c) {
+  bench_sub *s = c->user_data;
+
+  s->run->ready++;
+  cli_client_kick(c);
+}
+
+static void bench_sub_closed(cli_client *c, int err) {
+  bench_sub *s = c->user_data;
+  bench_run *r = s->run;
+
+  if (r->phase != BENCH_CLOSE) {
+    r->failed++;
+    if (r->err == 0) {
+      r->err = err != 0 ? err : MOQC_ERR_REMOTE;
+      if (!c->reported) {
+        fprintf(stderr, "moqc bench: subscriber of %s: connection closed: %s\n", s->pub->path,
+                err != 0 ? moqc_strerror(err) : "closed by the relay");
+      }
+    }
+    bench_sub_done(s);
+  }
+  while (s->ngroups > 0) {
+    bench_sub_drop_group(s, s->ngroups - 1);
+  }
+  moqc_track_subscriber_del(s->ts);
+  s->ts = NULL;
+  moqc_track_consumer_del(s->tc);
+  s->tc = NULL;
+  moqc_broadcast_consumer_del(s->bc);
+  s->bc = NULL;
+  moqc_origin_announced_del(s->cursor);
+  s->cursor = NULL;
+  free(s->groups);
+  s->groups = NULL;
+  s->closed = true;
+  r->open--;
+  if (r->phase == BENCH_CONNECT) {
+    bench_close_all(r); /* a run without every connection would measure something else */
+  }
+}
+
+/* ---- The run ----------------------------------------------------------------------------------- */
+
+static void bench_timers_close(bench_run *r) {
+  uv_close((uv_handle_t *)&r->dial_timer, NULL);
+  uv_close((uv_handle_t *)&r->tick, NULL);
+  uv_close((uv_handle_t *)&r->progress, NULL);
+  uv_close((uv_handle_t *)&r->phase_timer, NULL);
+  uv_close((uv_handle_t *)&r->sigint, NULL);
+  uv_close((uv_handle_t *)&r->sigterm, NULL);
+}
+
+static void bench_close_all(bench_run *r) {
+  size_t i;
+
+  if (r->phase == BENCH_CLOSE) {
+    return;
+  }
+  if (r->phase == BENCH_RUN && r->run_end == 0) {
+    r->run_end = cli_now();
+  }
+  r->phase = BENCH_CLOSE;
+  uv_timer_stop(&r->dial_timer);
+  uv_timer_stop(&r->tick);
+  uv_timer_stop(&r->phase_timer);
+  /* Subscribers first, so no publisher's end is seen as a failure upstream. */
+  for (i = 0; i < r->nsubs; i++) {
+    if (r->subs[i].dialled && !r->subs[i].closed) {
+      cli_client_close(&r->subs[i].c, 0, "done");
+    }
+  }
+  for (i = 0; i < r->npubs; i++) {
+    if (r->pubs[i].dialled && !r->pubs[i].closed) {
+      cli_client_close(&r->pubs[i].c, 0, "done");
+    }
+  }
+}
+
+static void bench_drain_timeout(uv_timer_t *t) {
+  bench_run *r = t->data;
+
+  if (r->phase == BENCH_DRAIN) {
+    fprintf(stderr, "moqc bench: %zu of %zu subscribers still open after --drain; closing\n",
+            r->nsubs - r->done, r->nsubs);
+    bench_close_all(r);
+  }
+}
+
+static void bench_end_run(bench_run *r) {
+  size_t i;
+
+  r->phase = BENCH_DRAIN;
+  r->run_end = cli_now();
+  uv_timer_stop(&r->tick);
+  for (i = 0; i < r->npubs; i++) {
+    bench_pub_end(&r->pubs[i]);
+  }
+  if (r->done == r->nsubs) {
+    bench_close_all(r);
+    return;
+  }
+  uv_timer_start(&r->phase_timer, bench_drain_timeout, (uint64_t)(r->o->drain_s * 1000.0 + 0.5),
+                 0);
+}
+
+static void bench_tick(uv_timer_t *t) {
+  bench_run *r = t->data;
+  double elapsed_s;
+  uint64_t due;
+  size_t i;
+  bool all = true;
+  int rv;
+
+  if (r->phase != BENCH_RUN) {
+    return;
+  }
+  elapsed_s = (double)(cli_now() - r->run_start) / 1e9;
+  due = (uint64_t)(elapsed_s * r->o->fps) + 1;
+  if (due > r->frames_per_pub) {
+    due = r->frames_per_pub;
+  }
+  for (i = 0; i < r->npubs; i++) {
+    bench_pub *p = &r->pubs[i];
+    if (p->tp == NULL || p->closed) {
+      continue;
+    }
+    while (p->frames < due) {
+      if ((rv = bench_pub_frame(p)) != 0) {
+        bench_fail(r, rv, "writing a frame");
+        return;
+      }
+    }
+    if (p->frames < r->frames_per_pub) {
+      all = false;
+    }
+  }
+  if (all) {
+    bench_end_run(r);
+  }
+}
+
+static void bench_settled(uv_timer_t *t) {
+  bench_run *r = t->data;
+  uint64_t ms;
+
+  if (r->phase != BENCH_CONNECT) {
+    return;
+  }
+  r->phase = BENCH_RUN;
+  r->run_start = cli_now();
+  ms = (uint64_t)(500.0 / r->o->fps);
+  if (ms < 1) {
+    ms = 1;
+  }
+  if (ms > 20) {
+    ms = 20;
+  }
+  uv_timer_start(&r->tick, bench_tick, 0, ms);
+}
+
+static void bench_maybe_start(bench_run *r) {
+  bool pubs_ok = r->o->subscribers == 0 ? r->ready >= r->npubs : r->relay_subscribed == r->npubs;
+
+  if (r->phase == BENCH_CONNECT && r->subscribed == r->nsubs && pubs_ok &&
+      r->next_dial == r->npubs + r->nsubs) {
+    uv_timer_start(&r->phase_timer, bench_settled, BENCH_SETTLE_MS, 0);
+  }
+}
+
+static void bench_startup_timeout(uv_timer_t *t) {
+  bench_run *r = t->data;
+
+  if (r->phase == BENCH_CONNECT) {
+    fprintf(stderr,
+            "moqc bench: after --startup-timeout, %zu of %zu subscriptions and %zu of %zu "
+            "publishers subscribed by the relay; publishing anyway\n",
+            r->subscribed, r->nsubs, r->relay_subscribed, r->npubs);
+    bench_settled(t);
+  }
+}
+
+static const cli_client_cbs bench_pub_cbs = {
+    .ready = bench_pub_ready, .work = bench_pub_work, .closed = bench_pub_closed};
+static const cli_client_cbs bench_sub_cbs = {
+    .ready = bench_sub_ready, .work = bench_sub_work, .closed = bench_sub_closed};
+
+/* Dials the next connection (publishers first). Returns 0 or an error. */
+static int bench_dial_one(bench_run *r) {
+  size_t k = r->next_dial++;
+  int rv;
+
+  if (k < r->npubs) {
+    bench_pub *p = &r->pubs[k];
+    moqc_track_info info;
+    rv = cli_client_init(&p->c, r->loop, &r->copts, &bench_pub_cbs, p);
+    if (rv != 0) {
+      return rv;
+    }
+    p->dialled = true;
+    r->open++;
+    rv = moqc_origin_producer_create_broadcast(p->c.prod, moqc_str_c(p->path), NULL, &p->bp,
+                                               &p->guard);
+    if (rv == 0) {
+      moqc_track_info_default(&info);
+      rv = moqc_broadcast_producer_create_track(p->bp, r->o->track, &info, &p->tp);
+    }
+    if (rv == 0) {
+      rv = cli_client_connect(&p->c, true, false, NULL);
+    }
+    return rv;
+  }
+  {
+    bench_sub *s = &r->subs[k - r->npubs];
+    rv = cli_client_init(&s->c, r->loop, &r->copts, &bench_sub_cbs, s);
+    if (rv != 0) {
+      return rv;
+    }
+    s->dialled = true;
+    r->open++;
+    rv = moqc_origin_consumer_announced(s->c.cons, &s->cursor);
+    if (rv == 0) {
+      rv = cli_client_connect(&s->c, false, true, s->pub->path);
+    }
+    return rv;
+  }
+}
+
+static void bench_dial(uv_timer_t *t) {
+  bench_run *r = t->data;
+  size_t total = r->npubs + r->nsubs;
+  uint64_t batch = r->o->connect_rate / 100u; /* every 10 ms */
+  uint64_t n;
+  int rv;
+
+  if (batch == 0) {
+    batch = 1;
+  }
+  for (n = 0; n < batch && r->next_dial < total && r->phase == BENCH_CONNECT; n++) {
+    rv = bench_dial_one(r);
+    if (rv != 0) {
+      bench_fail(r, rv, "connecting");
+      return;
+    }
+  }
+  if (r->next_dial == total) {
+    uv_timer_stop(&r->dial_timer);
+    bench_maybe_start(r);
+  } else if (r->o->connect_rate < 100) {
+    uv_timer_start(&r->dial_timer, bench_dial, 1000u / r->o->connect_rate, 0);
+  }
+}
+
+static void bench_progress(uv_timer_t *t) {
+  bench_run *r = t->data;
+  moqc_tstamp now = cli_now();
+  double dt = (double)(now - r->last_progress) / 1e9;
+  const char *phase = r->phase == BENCH_CONNECT ? "connect"
+                      : r->phase == BENCH_RUN   ? "run"
+                      : r->phase == BENCH_DRAIN ? "drain"
+                                                : "close";
+
+  if (r->nomem) {
+    bench_fail(r, MOQC_ERR_NOMEM, "latency samples");
+  }
+  if (!r->o->quiet) {
+    fprintf(stderr,
+            "bench: %6.1fs %-7s conns %zu/%zu subscribed %zu/%zu out %.2f Mbps in %.2f Mbps "
+            "frames %llu lost_groups %llu latency p50 %.2f ms p99 %.2f ms\n",
+            (double)(now - r->t0) / 1e9, phase, r->ready, r->npubs + r->nsubs, r->subscribed,
+            r->nsubs, bench_mbps(r->tx_bytes - r->last_tx_bytes, dt),
+            bench_mbps(r->rx_bytes - r->last_rx_bytes, dt), (unsigned long long)r->rx_frames,
+            (unsigned long long)(r->gaps + r->aborted), summary_latency_ms(&r->lat_tick, 50),
+            summary_latency_ms(&r->lat_tick, 99));
+  }
+  r->lat_tick.nlatency = 0;
+  r->last_tx_bytes = r->tx_bytes;
+  r->last_rx_bytes = r->rx_bytes;
+  r->last_progress = now;
+}
+
+static void bench_signal(uv_signal_t *s, int signum) {
+  bench_run *r = s->data;
+
+  (void)signum;
+  fprintf(stderr, "moqc bench: interrupted\n");
+  bench_close_all(r);
+}
+
+static void bench_check(uv_prepare_t *h) {
+  bench_run *r = h->data;
+
+  if (r->phase == BENCH_CLOSE && r->open == 0) {
+    uv_prepare_stop(h);
+    uv_close((uv_handle_t *)h, NULL);
+    bench_timers_close(r);
+  }
+}
+
+static void bench_print(bench_run *r) {
+  bench_totals t;
+  char json[1024];
+  size_t i, n;
+
+  memset(&t, 0, sizeof(t));
+  t.publishers = r->npubs;
+  t.subscribers = r->nsubs;
+  t.connected = r->ready;
+  t.subscribed = r->subscribed;
+  for (i = 0; i < r->npubs; i++) {
+    t.sent_groups += r->pubs[i].groups;
+    t.sent_frames += r->pubs[i].frames;
+    t.sent_bytes += r->pubs[i].bytes;
+  }
+  t.expected_frames = t.sent_frames * r->o->subscribers;
+  t.expected_groups = t.sent_groups * r->o->subscribers;
+  t.received_groups = r->rx_groups;
+  t.received_frames = r->rx_frames;
+  t.received_bytes = r->rx_bytes;
+  t.complete_groups = r->rx_complete;
+  t.bad_frames = r->bad_frames;
+  if (r->run_start != 0 && r->run_end > r->run_start) {
+    t.seconds = (double)(r->run_end - r->run_start) / 1e9 + 1.0 / r->o->fps;
+  }
+  n = bench_json(&t, summary_latency_ms(&r->lat, 50), summary_latency_ms(&r->lat, 99),
+                 summary_latency_ms(&r->lat, 100), json, sizeof(json));
+  if (n == 0 || n >= sizeof(json)) {
+    fprintf(stderr, "moqc bench: summary too long\n");
+    return;
+  }
+  json[n - 1] = '\0'; /* drop the closing brace: the broadcasts follow */
+  printf("%s,\"broadcasts\":[", json);
+  for (i = 0; i < r->npubs; i++) {
+    const bench_pub *p = &r->pubs[i];
+    printf("%s{\"path\":\"%s\",\"sent_groups\":%llu,\"sent_frames\":%llu,\"sent_bytes\":%llu,"
+           "\"received_groups\":%llu,\"received_frames\":%llu,\"received_bytes\":%llu,"
+           "\"complete_groups\":%llu}",
+           i > 0 ? "," : "", p->path, (unsigned long long)p->groups,
+           (unsigned long long)p->frames, (unsigned long long)p->bytes,
+           (unsigned long long)p->rx_groups, (unsigned long long)p->rx_frames,
+           (unsigned long long)p->rx_bytes, (unsigned long long)p->rx_complete);
+  }
+  printf("]}\n");
+  fflush(stdout);
+}
+
+static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop) {
+  size_t i, plen = strlen(o->prefix);
+
+  memset(r, 0, sizeof(*r));
+  r->loop = loop;
+  r->o = o;
+  r->copts.cmd = CLI_CMD_SUB;
+  r->copts.url_text = o->url_text;
+  r->copts.url = o->url;
+  r->copts.verbose = o->verbose;
+  r->copts.tls_disable_verify = o->tls_disable_verify;
+  r->copts.tls_fingerprint = o->tls_fingerprint;
+  memcpy(r->copts.fingerprint, o->fingerprint, sizeof(r->copts.fingerprint));
+  r->npubs = (size_t)o->publishers;
+  r->nsubs = (size_t)(o->publishers * o->subscribers);
+  r->frames_per_pub = (uint64_t)(o->duration_s * o->fps + 0.5);
+  if (r->frames_per_pub == 0) {
+    r->frames_per_pub = 1;
+  }
+  summary_init(&r->lat);
+  summary_init(&r->lat_tick);
+  r->pubs = calloc(r->npubs, sizeof(*r->pubs));
+  r->subs = calloc(r->nsubs > 0 ? r->nsubs : 1, sizeof(*r->subs));
+  r->buf = malloc((size_t)o->frame_size);
+  if (r->pubs == NULL || r->subs == NULL || r->buf == NULL) {
+    return MOQC_ERR_NOMEM;
+  }
+  for (i = 0; i < r->npubs; i++) {
+    char *path = malloc(plen + 24);
+    size_t n;
+    if (path == NULL) {
+      return MOQC_ERR_NOMEM;
+    }
+    snprintf(path, plen + 24, "%s/%zu", o->prefix, i);
+    n = moqc_path_normalize(path, moqc_str_c(path));
+    path[n] = '\0';
+    r->pubs[i].path = path;
+    r->pubs[i].run = r;
+  }
+  for (i = 0; i < r->nsubs; i++) {
+    r->subs[i].run = r;
+    r->subs[i].pub = &r->pubs[i / (size_t)o->subscribers];
+  }
+  return 0;
+}
+
+static void bench_teardown(bench_run *r) {
+  size_t i;
+
+  if (r->pubs != NULL) {
+    for (i = 0; i < r->npubs; i++) {
+      free(r->pubs[i].path);
+    }
+  }
+  free(r->pubs);
+  free(r->subs);
+  free(r->buf);
+  summary_free(&r->lat);
+  summary_free(&r->lat_tick);
+}
+
+int cli_cmd_bench(int argc, char **argv) {
+  char err[512];
+  bench_opts o;
+  bench_run *r;
+  uv_loop_t loop;
+  uv_prepare_t check;
+  int rv, status;
+
+  rv = bench_parse(argc, argv, &o, err, sizeof(err));
+  if (rv == CLI_PARSE_HELP) {
+    fputs(bench_usage(), stdout);
+    return CLI_EXIT_OK;
+  }
+  if (rv != CLI_PARSE_OK) {
+    fprintf(stderr, "moqc bench: %s\n", err);
+    return CLI_EXIT_USAGE;
+  }
+  if (!cli_url_supported(&o.url)) {
+    fprintf(stderr, "moqc bench: %s: WebTransport (https://) is not available yet; use ws:// "
+                    "or moql://\n",
+            o.url_text);
+    return CLI_EXIT_ERROR;
+  }
+  r = malloc(sizeof(*r));
+  if (r == NULL || uv_loop_init(&loop) != 0) {
+    free(r);
+    return CLI_EXIT_ERROR;
+  }
+  rv = bench_setup(r, &o, &loop);
+  if (rv != 0) {
+    fprintf(stderr, "moqc bench: %s\n", moqc_strerror(rv));
+    bench_teardown(r);
+    free(r);
+    uv_loop_close(&loop);
+    return CLI_EXIT_ERROR;
+  }
+  r->t0 = r->last_progress = cli_now();
+  uv_timer_init(&loop, &r->dial_timer);
+  uv_timer_init(&loop, &r->tick);
+  uv_timer_init(&loop, &r->progress);
+  uv_timer_init(&loop, &r->phase_timer);
+  r->dial_timer.data = r->tick.data = r->progress.data = r->phase_timer.data = r;
+  uv_signal_init(&loop, &r->sigint);
+  uv_signal_init(&loop, &r->sigterm);
+  r->sigint.data = r->sigterm.data = r;
+  uv_signal_start(&r->sigint, bench_signal, SIGINT);
+  uv_signal_start(&r->sigterm, bench_signal, SIGTERM);
+  uv_prepare_init(&loop, &check);
+  check.data = r;
+  uv_prepare_start(&check, bench_check);
+  uv_timer_start(&r->progress, bench_progress, 1000, 1000);
+  if (o.connect_rate >= 100) {
+    uv_timer_start(&r->dial_timer, bench_dial, 0, 10);
+  } else {
+    uv_timer_start(&r->dial_timer, bench_dial, 0, 0);
+  }
+  if (o.startup_s > 0) {
+    uv_timer_start(&r->phase_timer, bench_startup_timeout, (uint64_t)(o.startup_s * 1000.0 + 0.5),
+                   0);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop) != 0) {
+    fprintf(stderr, "moqc bench: the loop still had handles at exit\n");
+  }
+  bench_print(r);
+  status = r->err != 0 || r->bad_frames > 0 || r->nomem ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+  if (r->failed > 0) {
+    fprintf(stderr, "moqc bench: %d connections failed\n", r->failed);
+  }
+  bench_teardown(r);
+  free(r);
+  return status;
+}
