@@ -150,7 +150,7 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
 
 bool cli_url_supported(const cli_url *u) {
   return u->scheme == CLI_SCHEME_WS || u->scheme == CLI_SCHEME_HTTP ||
-         u->scheme == CLI_SCHEME_MOQL;
+         u->scheme == CLI_SCHEME_HTTPS || u->scheme == CLI_SCHEME_MOQL;
 }
 
 static int args_hex(char c) {
@@ -215,6 +215,8 @@ typedef struct args_flag {
 static const args_flag args_pub[] = {
     {"--tls-disable-verify", ARGS_BOOL, ARGS_OFF(tls_disable_verify), 0, 0},
     {"--tls-fingerprint", ARGS_STR, ARGS_OFF(tls_fingerprint), 0, 0},
+    {"--tls-root", ARGS_STR, ARGS_OFF(tls_root), 0, 0},
+    {"--websocket", ARGS_BOOL, ARGS_OFF(force_websocket), 0, 0},
     {"--track", ARGS_STR, ARGS_OFF(track), 0, 0},
     {"--groups", ARGS_U64, ARGS_OFF(groups), 0, UINT64_MAX},
     {"--frames-per-group", ARGS_U64, ARGS_OFF(frames_per_group), 1, UINT32_MAX},
@@ -231,6 +233,8 @@ static const args_flag args_pub[] = {
 static const args_flag args_sub[] = {
     {"--tls-disable-verify", ARGS_BOOL, ARGS_OFF(tls_disable_verify), 0, 0},
     {"--tls-fingerprint", ARGS_STR, ARGS_OFF(tls_fingerprint), 0, 0},
+    {"--tls-root", ARGS_STR, ARGS_OFF(tls_root), 0, 0},
+    {"--websocket", ARGS_BOOL, ARGS_OFF(force_websocket), 0, 0},
     {"--track", ARGS_STR, ARGS_OFF(track), 0, 0},
     {"--count", ARGS_U64, ARGS_OFF(count), 0, UINT64_MAX},
     {"--timeout", ARGS_SECONDS, ARGS_OFF(timeout_s), 0, 0},
@@ -245,6 +249,8 @@ static const args_flag args_sub[] = {
 static const args_flag args_announced[] = {
     {"--tls-disable-verify", ARGS_BOOL, ARGS_OFF(tls_disable_verify), 0, 0},
     {"--tls-fingerprint", ARGS_STR, ARGS_OFF(tls_fingerprint), 0, 0},
+    {"--tls-root", ARGS_STR, ARGS_OFF(tls_root), 0, 0},
+    {"--websocket", ARGS_BOOL, ARGS_OFF(force_websocket), 0, 0},
     {"--follow", ARGS_BOOL, ARGS_OFF(follow), 0, 0},
     {"--timeout", ARGS_SECONDS, ARGS_OFF(timeout_s), 0, 0},
     {"--settle", ARGS_U64, ARGS_OFF(settle_ms), 0, 3600000},
@@ -258,9 +264,11 @@ static const char args_usage_pub[] =
     "frame carries its sequence, send time, group and index, plus filler a subscriber can check).\n"
     "Prints one JSON line {\"groups\",\"frames\",\"bytes\"} with what it sent on stdout at exit.\n"
     "\n"
-    "  URL                     ws://host:port/path or http://host:port/path (WebSocket; the path\n"
-    "                          is the session root), moql://host:port/path (raw QUIC; the path\n"
-    "                          goes in SETUP); https:// (WebTransport) is not available yet\n"
+    "  URL                     https://host:port/path (WebTransport), ws://host:port/path\n"
+    "                          (WebSocket), http://host:port/path (development: WebTransport\n"
+    "                          pinned to the relay's /certificate.sha256, else WebSocket), or\n"
+    "                          moql://host:port/path (raw QUIC; the path goes in SETUP); the\n"
+    "                          path is the session root\n"
     "  BROADCAST               the broadcast path, relative to the URL's path\n"
     "  --track NAME            track name (default clock)\n"
     "  --groups N              groups to publish, then end the track (default 0: until SIGINT)\n"
@@ -277,9 +285,12 @@ static const char args_usage_pub[] =
     "  --delay MS              wait MS milliseconds before the first frame (default 0)\n"
     "  --linger MS             at the end, wait at most MS for subscribers to receive the end of\n"
     "                          the track before closing (default 2000)\n"
-    "  --tls-fingerprint HEX   moql://: accept only the relay certificate with this SHA-256 (what\n"
-    "                          the relay serves at /certificate.sha256)\n"
-    "  --tls-disable-verify    moql://: do not verify the relay's certificate (tests only)\n"
+    "  --tls-fingerprint HEX   https://, moql://: accept only the relay certificate with this\n"
+    "                          SHA-256 (what the relay serves at /certificate.sha256)\n"
+    "  --tls-root FILE         https://, moql://: trust the PEM roots in FILE instead of the\n"
+    "                          system's\n"
+    "  --tls-disable-verify    https://, moql://: do not verify the relay's certificate (tests)\n"
+    "  --websocket             http://: use WebSocket at once (no WebTransport attempt)\n"
     "  --verbose               library debug logs on stderr\n"
     "  --help                  this text\n"
     "\n"
@@ -293,9 +304,11 @@ static const char args_usage_sub[] =
     "a line per frame and a final summary (groups, frames, bytes, gaps, bad frames, latency\n"
     "p50/p90/p99/max).\n"
     "\n"
-    "  URL                     ws://host:port/path or http://host:port/path (WebSocket; the path\n"
-    "                          is the session root), moql://host:port/path (raw QUIC; the path\n"
-    "                          goes in SETUP); https:// (WebTransport) is not available yet\n"
+    "  URL                     https://host:port/path (WebTransport), ws://host:port/path\n"
+    "                          (WebSocket), http://host:port/path (development: WebTransport\n"
+    "                          pinned to the relay's /certificate.sha256, else WebSocket), or\n"
+    "                          moql://host:port/path (raw QUIC; the path goes in SETUP); the\n"
+    "                          path is the session root\n"
     "  BROADCAST               the broadcast path, relative to the URL's path\n"
     "  --track NAME            track name (default clock)\n"
     "  --count N               exit after N frames (default 0: when the publisher ends the track)\n"
@@ -308,9 +321,12 @@ static const char args_usage_sub[] =
     "  --output FILE           write every frame's payload to FILE in arrival order, asking for\n"
     "                          ordered delivery (\"-\": standard output; then no frame lines and\n"
     "                          the summary on stderr)\n"
-    "  --tls-fingerprint HEX   moql://: accept only the relay certificate with this SHA-256 (what\n"
-    "                          the relay serves at /certificate.sha256)\n"
-    "  --tls-disable-verify    moql://: do not verify the relay's certificate (tests only)\n"
+    "  --tls-fingerprint HEX   https://, moql://: accept only the relay certificate with this\n"
+    "                          SHA-256 (what the relay serves at /certificate.sha256)\n"
+    "  --tls-root FILE         https://, moql://: trust the PEM roots in FILE instead of the\n"
+    "                          system's\n"
+    "  --tls-disable-verify    https://, moql://: do not verify the relay's certificate (tests)\n"
+    "  --websocket             http://: use WebSocket at once (no WebTransport attempt)\n"
     "  --verbose               library debug logs on stderr\n"
     "  --help                  this text\n"
     "\n"
@@ -324,14 +340,18 @@ static const char args_usage_announced[] =
     "then exits once no new announce arrived for --settle milliseconds. With --follow it keeps\n"
     "printing changes as \"active PATH\" and \"ended PATH\" until interrupted.\n"
     "\n"
-    "  URL                     ws://host:port/path, http://host:port/path or moql://host:port/path\n"
+    "  URL                     https://, ws://, http:// or moql://host:port/path (see moqc sub\n"
+    "                          --help)\n"
     "  PREFIX                  a path prefix, relative to the URL's path\n"
     "  --follow                keep printing changes until SIGINT/SIGTERM\n"
     "  --settle MS             quiet time that ends the listing (default 300)\n"
     "  --timeout S             give up after S seconds (default 0: never), exit status 3\n"
-    "  --tls-fingerprint HEX   moql://: accept only the relay certificate with this SHA-256 (what\n"
-    "                          the relay serves at /certificate.sha256)\n"
-    "  --tls-disable-verify    moql://: do not verify the relay's certificate (tests only)\n"
+    "  --tls-fingerprint HEX   https://, moql://: accept only the relay certificate with this\n"
+    "                          SHA-256 (what the relay serves at /certificate.sha256)\n"
+    "  --tls-root FILE         https://, moql://: trust the PEM roots in FILE instead of the\n"
+    "                          system's\n"
+    "  --tls-disable-verify    https://, moql://: do not verify the relay's certificate (tests)\n"
+    "  --websocket             http://: use WebSocket at once (no WebTransport attempt)\n"
     "  --verbose               library debug logs on stderr\n"
     "  --help                  this text\n"
     "\n"

@@ -10,11 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** URL schemes the tool knows. Only the WebSocket ones can connect today. */
+/** URL schemes the tool knows (wt_plan.h says how each is dialled). */
 typedef enum cli_scheme {
   CLI_SCHEME_WS = 0, /* ws:// */
-  CLI_SCHEME_HTTP,   /* http:// (WebSocket, as the npm client does in Node) */
-  CLI_SCHEME_HTTPS,  /* https:// (WebTransport; not available yet) */
+  CLI_SCHEME_HTTP,   /* http:// (development mode: WebTransport pinned to /certificate.sha256,
+                        else WebSocket) */
+  CLI_SCHEME_HTTPS,  /* https:// (WebTransport) */
   CLI_SCHEME_MOQL    /* moql:// (raw QUIC) */
 } cli_scheme;
 
@@ -39,7 +40,7 @@ typedef struct cli_url {
  */
 int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen);
 
-/** True when the URL's transport can connect today (ws, http and moql). */
+/** True when the URL's transport can connect (every parsed scheme now). */
 bool cli_url_supported(const cli_url *u);
 
 /**
@@ -73,10 +74,13 @@ typedef struct cli_opts {
   const char *prefix;    /* announced: "" by default */
   const char *track;     /* default "clock" */
   bool verbose;          /* library debug logs on stderr */
-  /* moql:// server verification: the system trust store and the host name by default */
+  /* moql:// and https:// server verification: the system trust store and the host name by
+   * default */
   bool tls_disable_verify;
   const char *tls_fingerprint; /* SHA-256 of the relay's certificate, 64 hex digits */
   uint8_t fingerprint[32];     /* parsed from tls_fingerprint */
+  const char *tls_root;        /* a PEM file of trusted roots instead of the system's */
+  bool force_websocket;        /* http://: skip WebTransport, dial ws:// */
   /* pub */
   uint64_t groups;           /* 0 = until interrupted */
   uint64_t frames_per_group; /* default 30 */

@@ -3,6 +3,9 @@
  */
 #include "client.h"
 
+#include "wt_fetch.h"
+#include "wt_plan.h"
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -63,7 +66,7 @@ static void client_async(uv_async_t *a) {
   if (c->gone) {
     return;
   }
-  if (c->closing && c->ws == NULL && c->qc == NULL && !c->connecting) {
+  if (c->closing && c->ws == NULL && c->qc == NULL && c->wt == NULL && !c->connecting) {
     client_gone(c, c->close_err);
     return;
   }
@@ -391,22 +394,149 @@ static int client_quic_connect(cli_client *c) {
   return 0;
 }
 
-int cli_client_connect(cli_client *c, bool publish, bool mirror, const char *announce_prefix) {
+/* ---- WebTransport (https://, and http:// in development mode) ------------------------------- */
+
+static int client_ws_connect(cli_client *c);
+
+static void client_wt_closed(void *user_data, moqc_wt_conn *conn, const moqc_wt_close_info *info) {
+  cli_client *c = user_data;
+  int err = c->session != NULL ? moqc_session_error(c->session) : 0;
+
+  (void)conn;
+  if (c->opts->verbose) {
+    fprintf(stderr, "moqc: webtransport session closed by %s: code %llu%s%s\n",
+            info->by_peer ? "the relay" : "us", (unsigned long long)info->code,
+            info->err != 0 ? ", " : "", info->err != 0 ? moqc_strerror(info->err) : "");
+  }
+  if (err == 0 && info->err != 0 && info->err != MOQC_ERR_CLOSED) {
+    err = info->err;
+  }
+  if (err == 0 && c->closing) {
+    err = c->close_err;
+  }
+  moqc_session_del(c->session);
+  c->session = NULL;
+  c->wt = NULL;
+  client_gone(c, err);
+}
+
+static void client_wt_connected(void *user_data, int status, int http_status, moqc_wt_conn *conn) {
+  cli_client *c = user_data;
+  moqc_transport t;
+  moqc_str proto;
+  int rv;
+
+  c->connecting = false;
+  if (status != 0 && c->dev_fallback && !c->closing) {
+    if (c->opts->verbose || status == MOQC_ERR_UNAUTHORIZED) {
+      fprintf(stderr, "moqc: WebTransport to %s failed (%s), using WebSocket\n",
+              c->opts->url_text, moqc_strerror(status));
+    }
+    rv = client_ws_connect(c);
+    if (rv != 0) {
+      c->reported = true;
+      c->closing = true;
+      c->close_err = rv;
+      uv_async_send(&c->async);
+    }
+    return;
+  }
+  if (status != 0) {
+    if (http_status != 0) {
+      fprintf(stderr, "moqc: cannot connect to %s: %s (HTTP %d)\n", c->opts->url_text,
+              moqc_strerror(status), http_status);
+    } else {
+      fprintf(stderr, "moqc: cannot connect to %s: %s\n", c->opts->url_text,
+              moqc_strerror(status));
+    }
+    c->reported = true;
+    if (!c->closing) {
+      c->closing = true;
+      c->close_err = status;
+    }
+    uv_async_send(&c->async);
+    return;
+  }
+  c->wt = conn;
+  if (c->closing) {
+    moqc_wt_conn_close(conn, 0, "interrupted"); /* client_wt_closed follows */
+    return;
+  }
+  proto = moqc_wt_conn_protocol(conn);
+  t = moqc_wt_conn_transport(conn);
+  rv = client_session_start(c, &t, proto, NULL);
+  if (rv != 0) {
+    c->closing = true;
+    c->close_err = rv;
+    moqc_wt_conn_close(conn, (uint32_t)moqc_err_to_lite_code(rv), moqc_strerror(rv));
+    return;
+  }
+  rv = moqc_wt_conn_attach(conn, moqc_session_app_ops(), c->session, client_wt_closed, c);
+  if (rv != 0) {
+    moqc_session_del(c->session);
+    c->session = NULL;
+    c->closing = true;
+    c->close_err = rv;
+    moqc_wt_conn_close(conn, 0, moqc_strerror(rv));
+    return;
+  }
+  if (c->opts->verbose) {
+    fprintf(stderr, "moqc: connected to %s (webtransport %.*s)\n", c->opts->url_text,
+            (int)proto.len, proto.ptr);
+  }
+  rv = moqc_session_start(c->session, cli_now());
+  if (rv != 0) {
+    fprintf(stderr, "moqc: session start: %s\n", moqc_strerror(rv));
+    return; /* the session closed the transport: client_wt_closed follows */
+  }
+  if (c->cbs.ready != NULL) {
+    c->cbs.ready(c);
+  }
+}
+
+/* Dials WebTransport; pin (when not NULL) overrides the flags' verification (http://). */
+static int client_wt_connect(cli_client *c, const uint8_t *pin) {
+  char url[CLI_HOST_MAX + CLI_PATH_MAX + 32];
+  moqc_wt_connect_params p;
+  moqc_quic_settings qs;
+  int rv;
+
+  if (cli_url_wt(&c->opts->url, url, sizeof(url)) != 0) {
+    return MOQC_ERR_INVALID_ARGUMENT;
+  }
+  memset(&p, 0, sizeof(p));
+  p.url = url;
+  p.protocols = moqc_wt_default_protocols(&p.n_protocols);
+  cli_tls_verify_for(c->opts, &p.verify);
+  if (pin != NULL) {
+    p.verify.mode = MOQC_TLS_VERIFY_PIN;
+    p.verify.pins = (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])pin;
+    p.verify.npins = 1;
+  }
+  moqc_quic_settings_default(&qs);
+  qs.log = &c->log;
+  if (c->dev_fallback) {
+    /* Development mode: a relay without WebTransport on that UDP port must not hold up the
+     * WebSocket fallback for the default 10 s. */
+    qs.handshake_timeout = CLI_DEV_WT_TIMEOUT_MS * (moqc_tstamp)1000000;
+  }
+  p.quic = &qs;
+  p.on_close = client_wt_closed;
+  p.log = &c->log;
+  rv = moqc_wt_connect(c->loop, &p, client_wt_connected, c, NULL);
+  if (rv != 0) {
+    fprintf(stderr, "moqc: cannot dial %s: %s\n", url, moqc_strerror(rv));
+    return rv;
+  }
+  c->connecting = true;
+  return 0;
+}
+
+static int client_ws_connect(cli_client *c) {
   char url[CLI_HOST_MAX + CLI_PATH_MAX + 32];
   moqc_ws_settings ws;
   int rv;
 
-  if (!cli_url_supported(&c->opts->url)) {
-    fprintf(stderr, "moqc: %s: WebTransport (https://) is not available yet\n",
-            c->opts->url_text);
-    return MOQC_ERR_UNSUPPORTED;
-  }
-  c->plan_publish = publish;
-  c->plan_mirror = mirror;
-  c->plan_prefix = announce_prefix;
-  if (c->opts->url.scheme == CLI_SCHEME_MOQL) {
-    return client_quic_connect(c);
-  }
   if (cli_url_ws(&c->opts->url, url, sizeof(url)) != 0) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
@@ -419,6 +549,44 @@ int cli_client_connect(cli_client *c, bool publish, bool mirror, const char *ann
   }
   c->connecting = true;
   return 0;
+}
+
+int cli_client_connect(cli_client *c, bool publish, bool mirror, const char *announce_prefix) {
+  char err[256];
+  cli_plan plan;
+  int rv;
+
+  if (cli_plan_for(c->opts, &plan, err, sizeof(err)) != 0) {
+    fprintf(stderr, "moqc: %s\n", err);
+    return MOQC_ERR_INVALID_ARGUMENT;
+  }
+  c->plan_publish = publish;
+  c->plan_mirror = mirror;
+  c->plan_prefix = announce_prefix;
+  switch (plan) {
+  case CLI_PLAN_QUIC:
+    return client_quic_connect(c);
+  case CLI_PLAN_WT:
+    return client_wt_connect(c, NULL);
+  case CLI_PLAN_DEV:
+    if (c->opts->tls_fingerprint != NULL || c->opts->tls_disable_verify) {
+      c->dev_fallback = true; /* the flags say how to verify: no fetch */
+      return client_wt_connect(c, NULL);
+    }
+    rv = cli_cert_fetch(&c->opts->url, CLI_DEV_FETCH_TIMEOUT_MS, c->dev_pin, err, sizeof(err));
+    if (rv == 0) {
+      c->dev_fallback = true;
+      return client_wt_connect(c, c->dev_pin);
+    }
+    if (c->opts->verbose) {
+      fprintf(stderr, "moqc: no certificate fingerprint from %s (%s), using WebSocket\n",
+              c->opts->url_text, err);
+    }
+    return client_ws_connect(c);
+  case CLI_PLAN_WS:
+    break;
+  }
+  return client_ws_connect(c);
 }
 
 void cli_client_kick(cli_client *c) {
@@ -435,6 +603,8 @@ void cli_client_close(cli_client *c, int err, const char *reason) {
   c->close_err = err;
   if (c->session != NULL) {
     moqc_session_close(c->session, err, reason);
+  } else if (c->wt != NULL) {
+    moqc_wt_conn_close(c->wt, 0, reason != NULL ? reason : "");
   } else if (c->qc != NULL) {
     moqc_quic_conn_close(c->qc, 0, reason != NULL ? reason : "");
   } else if (c->ws != NULL) {

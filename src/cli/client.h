@@ -1,6 +1,8 @@
 /*
  * moqc: the connection every command shares — a libuv loop, a local origin, one moq-lite client
- * session over the WebSocket transport (ws://, http://) or raw QUIC (moql://), SIGINT/SIGTERM handling, an optional overall timeout,
+ * session over WebTransport (https://), the WebSocket transport (ws://), raw QUIC (moql://) or,
+ * for http://, WebTransport pinned to the relay's /certificate.sha256 with a WebSocket fallback
+ * (wt_plan.h); SIGINT/SIGTERM handling, an optional overall timeout,
  * and one waker that turns model wake-ups into a call of the command's work function on the
  * loop (never from inside a session call).
  *
@@ -14,6 +16,7 @@
 
 #include <moqc/moqc.h>
 #include <moqc/quic.h>
+#include <moqc/webtransport.h>
 #include <uv.h>
 
 #include "args.h"
@@ -49,6 +52,9 @@ struct cli_client {
   moqc_ws_conn *ws;
   moqc_quic_endpoint *qep; /* moql:// */
   moqc_quic_conn *qc;
+  moqc_wt_conn *wt; /* https://, or http:// when WebTransport won */
+  bool dev_fallback; /* http://: a failed WebTransport attempt falls back to ws:// */
+  uint8_t dev_pin[32]; /* http://: the fingerprint from /certificate.sha256 */
   moqc_session *session;
   moqc_waker *waker; /* hand this to model calls */
   uv_async_t async;

@@ -12,6 +12,7 @@
 #include "args.h"
 #include "bench.h"
 #include "cmd.h"
+#include "wt_plan.h"
 
 /* A closed standard descriptor would be reused by a socket, which libuv refuses to close:
  * point any closed one at /dev/null. */
@@ -30,6 +31,7 @@ static void main_std_fds(void) {
 int main(int argc, char **argv) {
   char err[512];
   cli_opts o;
+  cli_plan plan;
   int rv;
 
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
@@ -51,12 +53,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "moqc: %s\n", err);
     return CLI_EXIT_USAGE;
   }
-  if (!cli_url_supported(&o.url)) {
-    fprintf(stderr,
-            "moqc: %s: WebTransport (https://) is not available yet; use ws:// or http:// "
-            "(WebSocket) or moql:// (raw QUIC)\n",
-            o.url_text);
-    return CLI_EXIT_ERROR;
+  if (cli_plan_for(&o, &plan, err, sizeof(err)) != 0) {
+    fprintf(stderr, "moqc: %s\n", err);
+    return CLI_EXIT_USAGE;
   }
   main_std_fds();
   /* A relay closing during a write must not kill us (transport.h). */

@@ -57,11 +57,11 @@ static void test_url_schemes(void **state) {
   assert_string_equal(ws, "ws://[::1]:9000/x");
   assert_int_equal(cli_url_ws(&u, ws, 10), -1); /* too small */
 
-  /* https:// parses (default 443) but cannot connect yet. */
+  /* https:// is WebTransport (default 443). */
   assert_int_equal(cli_url_parse("https://localhost/anon", &u, err, sizeof(err)), 0);
   assert_int_equal(u.scheme, CLI_SCHEME_HTTPS);
   assert_int_equal(u.port, 443);
-  assert_false(cli_url_supported(&u));
+  assert_true(cli_url_supported(&u));
   /* moql:// is raw QUIC. */
   assert_int_equal(cli_url_parse("moql://localhost:4443", &u, err, sizeof(err)), 0);
   assert_int_equal(u.scheme, CLI_SCHEME_MOQL);
