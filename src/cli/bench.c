@@ -71,6 +71,13 @@ typedef struct bench_sub {
   bool dialled, closed;
 } bench_sub;
 
+/* A connection that only holds a session (--idle). */
+typedef struct bench_idle {
+  cli_client c;
+  bench_run *run;
+  bool dialled, closed;
+} bench_idle;
+
 struct bench_run {
   uv_loop_t *loop;
   const bench_opts *o;
@@ -78,8 +85,9 @@ struct bench_run {
   bench_phase phase;
   bench_pub *pubs;
   bench_sub *subs;
-  size_t npubs, nsubs;
-  size_t next_dial; /* connections dialled so far (publishers first) */
+  bench_idle *idles;
+  size_t npubs, nsubs, nidle;
+  size_t next_dial; /* connections dialled so far (publishers, subscribers, then idle ones) */
   size_t open;      /* clients not yet closed */
   size_t ready, relay_subscribed, subscribed, done;
   uint64_t frames_per_pub; /* frames each publisher writes */
@@ -450,6 +458,36 @@ static void bench_sub_closed(cli_client *c, int err) {
   }
 }
 
+/* ---- Idle connections ------------------------------------------------------------------------- */
+
+static void bench_idle_ready(cli_client *c) {
+  bench_idle *d = c->user_data;
+
+  d->run->ready++;
+  bench_maybe_start(d->run);
+}
+
+static void bench_idle_closed(cli_client *c, int err) {
+  bench_idle *d = c->user_data;
+  bench_run *r = d->run;
+
+  if (r->phase != BENCH_CLOSE) {
+    r->failed++;
+    if (r->err == 0) {
+      r->err = err != 0 ? err : MOQC_ERR_REMOTE;
+      if (!c->reported) {
+        fprintf(stderr, "moqc bench: idle connection closed: %s\n",
+                err != 0 ? moqc_strerror(err) : "closed by the relay");
+      }
+    }
+  }
+  d->closed = true;
+  r->open--;
+  if (r->phase == BENCH_CONNECT) {
+    bench_close_all(r);
+  }
+}
+
 /* ---- The run ----------------------------------------------------------------------------------- */
 
 static void bench_timers_close(bench_run *r) {
@@ -478,6 +516,11 @@ static void bench_close_all(bench_run *r) {
   for (i = 0; i < r->nsubs; i++) {
     if (r->subs[i].dialled && !r->subs[i].closed) {
       cli_client_close(&r->subs[i].c, 0, "done");
+    }
+  }
+  for (i = 0; i < r->nidle; i++) {
+    if (r->idles[i].dialled && !r->idles[i].closed) {
+      cli_client_close(&r->idles[i].c, 0, "done");
     }
   }
   for (i = 0; i < r->npubs; i++) {
@@ -570,10 +613,11 @@ static void bench_settled(uv_timer_t *t) {
 }
 
 static void bench_maybe_start(bench_run *r) {
-  bool pubs_ok = r->o->subscribers == 0 ? r->ready >= r->npubs : r->relay_subscribed == r->npubs;
+  bool pubs_ok = r->o->subscribers == 0 ? r->ready >= r->npubs + r->nidle
+                                          : r->relay_subscribed == r->npubs;
 
   if (r->phase == BENCH_CONNECT && r->subscribed == r->nsubs && pubs_ok &&
-      r->next_dial == r->npubs + r->nsubs) {
+      r->ready == r->npubs + r->nsubs + r->nidle && r->next_dial == r->npubs + r->nsubs + r->nidle) {
     uv_timer_start(&r->phase_timer, bench_settled, BENCH_SETTLE_MS, 0);
   }
 }
@@ -594,6 +638,8 @@ static const cli_client_cbs bench_pub_cbs = {
     .ready = bench_pub_ready, .work = bench_pub_work, .closed = bench_pub_closed};
 static const cli_client_cbs bench_sub_cbs = {
     .ready = bench_sub_ready, .work = bench_sub_work, .closed = bench_sub_closed};
+static const cli_client_cbs bench_idle_cbs = {.ready = bench_idle_ready,
+                                              .closed = bench_idle_closed};
 
 /* Dials the next connection (publishers first). Returns 0 or an error. */
 static int bench_dial_one(bench_run *r) {
@@ -620,6 +666,16 @@ static int bench_dial_one(bench_run *r) {
     }
     return rv;
   }
+  if (k >= r->npubs + r->nsubs) {
+    bench_idle *d = &r->idles[k - r->npubs - r->nsubs];
+    rv = cli_client_init(&d->c, r->loop, &r->copts, &bench_idle_cbs, d);
+    if (rv != 0) {
+      return rv;
+    }
+    d->dialled = true;
+    r->open++;
+    return cli_client_connect(&d->c, false, false, NULL);
+  }
   {
     bench_sub *s = &r->subs[k - r->npubs];
     rv = cli_client_init(&s->c, r->loop, &r->copts, &bench_sub_cbs, s);
@@ -638,7 +694,7 @@ static int bench_dial_one(bench_run *r) {
 
 static void bench_dial(uv_timer_t *t) {
   bench_run *r = t->data;
-  size_t total = r->npubs + r->nsubs;
+  size_t total = r->npubs + r->nsubs + r->nidle;
   uint64_t batch = r->o->connect_rate / 100u; /* every 10 ms */
   uint64_t n;
   int rv;
@@ -677,7 +733,7 @@ static void bench_progress(uv_timer_t *t) {
     fprintf(stderr,
             "bench: %6.1fs %-7s conns %zu/%zu subscribed %zu/%zu out %.2f Mbps in %.2f Mbps "
             "frames %llu lost_groups %llu latency p50 %.2f ms p99 %.2f ms\n",
-            (double)(now - r->t0) / 1e9, phase, r->ready, r->npubs + r->nsubs, r->subscribed,
+            (double)(now - r->t0) / 1e9, phase, r->ready, r->npubs + r->nsubs + r->nidle, r->subscribed,
             r->nsubs, bench_mbps(r->tx_bytes - r->last_tx_bytes, dt),
             bench_mbps(r->rx_bytes - r->last_rx_bytes, dt), (unsigned long long)r->rx_frames,
             (unsigned long long)(r->gaps + r->aborted), summary_latency_ms(&r->lat_tick, 50),
@@ -715,6 +771,7 @@ static void bench_print(bench_run *r) {
   memset(&t, 0, sizeof(t));
   t.publishers = r->npubs;
   t.subscribers = r->nsubs;
+  t.idle = r->nidle;
   t.connected = r->ready;
   t.subscribed = r->subscribed;
   for (i = 0; i < r->npubs; i++) {
@@ -776,9 +833,11 @@ static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop) {
   summary_init(&r->lat);
   summary_init(&r->lat_tick);
   r->pubs = calloc(r->npubs, sizeof(*r->pubs));
+  r->nidle = (size_t)o->idle;
   r->subs = calloc(r->nsubs > 0 ? r->nsubs : 1, sizeof(*r->subs));
+  r->idles = calloc(r->nidle > 0 ? r->nidle : 1, sizeof(*r->idles));
   r->buf = malloc((size_t)o->frame_size);
-  if (r->pubs == NULL || r->subs == NULL || r->buf == NULL) {
+  if (r->pubs == NULL || r->subs == NULL || r->idles == NULL || r->buf == NULL) {
     return MOQC_ERR_NOMEM;
   }
   for (i = 0; i < r->npubs; i++) {
@@ -792,6 +851,9 @@ static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop) {
     path[n] = '\0';
     r->pubs[i].path = path;
     r->pubs[i].run = r;
+  }
+  for (i = 0; i < r->nidle; i++) {
+    r->idles[i].run = r;
   }
   for (i = 0; i < r->nsubs; i++) {
     r->subs[i].run = r;
@@ -810,6 +872,7 @@ static void bench_teardown(bench_run *r) {
   }
   free(r->pubs);
   free(r->subs);
+  free(r->idles);
   free(r->buf);
   summary_free(&r->lat);
   summary_free(&r->lat_tick);

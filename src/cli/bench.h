@@ -21,6 +21,7 @@ typedef struct bench_opts {
   cli_url url;
   uint64_t publishers;   /* --publishers, default 1 */
   uint64_t subscribers;  /* --subscribers (per broadcast), default 1 */
+  uint64_t idle;         /* --idle: extra connections that only hold a session, default 0 */
   double fps;            /* --fps, default 30 (> 0) */
   uint64_t frame_size;   /* --frame-size, default 10416 (2.5 Mbps at 30 fps), >= 32 */
   uint64_t group_frames; /* --group-frames, default 60 */
@@ -51,6 +52,7 @@ const char *bench_usage(void);
 /** The counters of a run (totals over every connection). */
 typedef struct bench_totals {
   uint64_t publishers, subscribers; /* connections asked for (subscribers: over all broadcasts) */
+  uint64_t idle;                    /* idle connections asked for */
   uint64_t connected;               /* connections whose session started */
   uint64_t subscribed;              /* subscriptions that were in place before publishing */
   uint64_t sent_groups, sent_frames, sent_bytes;

@@ -41,6 +41,8 @@ static const char bench_usage_text[] =
     "\n"
     "  --publishers N          publishing connections (broadcasts) (default 1)\n"
     "  --subscribers N         subscribing connections per broadcast (default 1; 0 = none)\n"
+    "  --idle N                extra connections that only hold a session open for the whole\n"
+    "                          run (memory per idle session) (default 0)\n"
     "  --fps F                 frames per second per broadcast (default 30)\n"
     "  --frame-size BYTES      bytes per frame, at least 32 (default 10416: 2.5 Mbps at 30 fps)\n"
     "  --group-frames N        frames per group (default 60)\n"
@@ -76,6 +78,7 @@ typedef struct bench_flag {
 static const bench_flag bench_flags[] = {
     {"--publishers", BENCH_U64, BENCH_OFF(publishers), 1},
     {"--subscribers", BENCH_U64, BENCH_OFF(subscribers), 0},
+    {"--idle", BENCH_U64, BENCH_OFF(idle), 0},
     {"--fps", BENCH_DOUBLE, BENCH_OFF(fps), 0.001},
     {"--frame-size", BENCH_U64, BENCH_OFF(frame_size), PAYLOAD_HEADER},
     {"--group-frames", BENCH_U64, BENCH_OFF(group_frames), 1},
@@ -121,7 +124,8 @@ static int bench_set(const bench_flag *f, const char *v, bench_opts *o, char *er
     if (errno != 0 || *end != '\0' || (double)x < f->min) {
       break;
     }
-    if ((strcmp(f->name, "--publishers") == 0 || strcmp(f->name, "--subscribers") == 0) &&
+    if ((strcmp(f->name, "--publishers") == 0 || strcmp(f->name, "--subscribers") == 0 ||
+         strcmp(f->name, "--idle") == 0) &&
         x > BENCH_MAX_CONNS) {
       bench_err(err, errlen, "%s: at most %u", f->name, BENCH_MAX_CONNS);
       return -1;
@@ -238,8 +242,8 @@ int bench_parse(int argc, char **argv, bench_opts *o, char *err, size_t errlen) 
     bench_err(err, errlen, "--tls-fingerprint: \"%.80s\" is not 64 hex digits", o->tls_fingerprint);
     return CLI_PARSE_ERROR;
   }
-  if (o->publishers * (o->subscribers + 1) > BENCH_MAX_CONNS) {
-    bench_err(err, errlen, "--publishers x (--subscribers + 1): at most %u connections",
+  if (o->publishers * (o->subscribers + 1) + o->idle > BENCH_MAX_CONNS) {
+    bench_err(err, errlen, "--publishers x (--subscribers + 1) + --idle: at most %u connections",
               BENCH_MAX_CONNS);
     return CLI_PARSE_ERROR;
   }
@@ -270,7 +274,8 @@ size_t bench_json(const bench_totals *t, double p50_ms, double p99_ms, double ma
                   size_t cap) {
   int n = snprintf(
       buf, cap,
-      "{\"publishers\":%llu,\"subscribers\":%llu,\"connected\":%llu,\"subscribed\":%llu,"
+      "{\"publishers\":%llu,\"subscribers\":%llu,\"idle\":%llu,\"connected\":%llu,"
+      "\"subscribed\":%llu,"
       "\"seconds\":%.3f,\"sent_groups\":%llu,\"sent_frames\":%llu,\"sent_bytes\":%llu,"
       "\"expected_frames\":%llu,\"received_groups\":%llu,\"received_frames\":%llu,"
       "\"received_bytes\":%llu,\"complete_groups\":%llu,\"bad_frames\":%llu,"
@@ -278,7 +283,7 @@ size_t bench_json(const bench_totals *t, double p50_ms, double p99_ms, double ma
       "\"egress_mbps\":%.3f,\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
       "\"latency_max_ms\":%.3f}",
       (unsigned long long)t->publishers, (unsigned long long)t->subscribers,
-      (unsigned long long)t->connected, (unsigned long long)t->subscribed, t->seconds,
+      (unsigned long long)t->idle, (unsigned long long)t->connected, (unsigned long long)t->subscribed, t->seconds,
       (unsigned long long)t->sent_groups, (unsigned long long)t->sent_frames,
       (unsigned long long)t->sent_bytes, (unsigned long long)t->expected_frames,
       (unsigned long long)t->received_groups, (unsigned long long)t->received_frames,

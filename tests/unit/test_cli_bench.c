@@ -51,10 +51,10 @@ static void test_flags(void **state) {
   char err[256];
   (void)state;
 
-  assert_int_equal(parse(&o, err, sizeof(err), 18, "bench", "--publishers", "3", "--subscribers=250",
+  assert_int_equal(parse(&o, err, sizeof(err), 19, "bench", "--publishers", "3", "--subscribers=250",
                          "--fps", "59.94", "--frame-size", "32", "--group-frames=1",
                          "moql://[::1]:9000/x", "--duration", "0.5", "--prefix=load", "--quiet",
-                         "--verify", "--tls-disable-verify", "--connect-rate", "50"),
+                         "--verify", "--tls-disable-verify", "--connect-rate", "50", "--idle=7"),
                    CLI_PARSE_OK);
   assert_int_equal(o.url.scheme, CLI_SCHEME_MOQL);
   assert_true(o.url.ipv6);
@@ -70,6 +70,7 @@ static void test_flags(void **state) {
   assert_true(o.verify);
   assert_true(o.tls_disable_verify);
   assert_int_equal(o.connect_rate, 50);
+  assert_int_equal(o.idle, 7);
 
   /* Zero subscribers is allowed (publish-only load); a fingerprint is parsed. */
   assert_int_equal(parse(&o, err, sizeof(err), 5, "bench", "ws://h/", "--subscribers", "0",
@@ -128,12 +129,16 @@ static void test_errors(void **state) {
                          "--subscribers", "1000"),
                    CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "connections"));
+  assert_int_equal(parse(&o, err, sizeof(err), 6, "bench", "ws://h/", "--subscribers", "0",
+                         "--idle", "100000"),
+                   CLI_PARSE_ERROR);
+  assert_non_null(strstr(err, "connections"));
 }
 
 static void test_usage_lists_every_flag(void **state) {
   const char *u = bench_usage();
   static const char *flags[] = {"--publishers", "--subscribers", "--fps", "--frame-size",
-                                "--group-frames", "--duration", "--prefix", "--track",
+                                "--group-frames", "--duration", "--prefix", "--track", "--idle",
                                 "--startup-timeout", "--drain", "--connect-rate", "--verify",
                                 "--quiet", "--tls-fingerprint", "--tls-disable-verify",
                                 "--verbose", "--help"};
@@ -174,6 +179,7 @@ static void test_json(void **state) {
   memset(&t, 0, sizeof(t));
   t.publishers = 2;
   t.subscribers = 20;
+  t.idle = 3;
   t.connected = 22;
   t.subscribed = 20;
   t.seconds = 2.0;
@@ -190,6 +196,7 @@ static void test_json(void **state) {
   assert_true(n > 0 && n < sizeof(buf));
   assert_int_equal(strlen(buf), n);
   assert_non_null(strstr(buf, "\"sent_frames\":120,"));
+  assert_non_null(strstr(buf, "\"idle\":3,"));
   assert_non_null(strstr(buf, "\"received_frames\":1200,"));
   assert_non_null(strstr(buf, "\"delivered_fraction\":1.000000,"));
   assert_non_null(strstr(buf, "\"lost_groups\":1,"));
