@@ -1,5 +1,6 @@
 /*
- * Real Chromium against moqc's WebTransport server (skipped when no chromium is installed).
+ * Real Chromium against moqc's WebTransport server (fails when chromium is missing: the
+ * set-up script installs it).
  *
  * The test runs, on one libuv loop: a WebTransport server (generated ECDSA P-256 certificate,
  * pinned by the page with serverCertificateHashes) whose sessions carry the echo application,
@@ -9,7 +10,7 @@
  * for the result: a session, bidi/uni/datagram echo, and the page's close code 4242 seen by the
  * server's application.
  *
- * A second test bundles @moq/net 0.3.4 with esbuild (tests/interop/node_modules; skipped when
+ * A second test bundles @moq/net 0.3.4 with esbuild (tests/interop/node_modules; fails when
  * missing) and runs a real MoQ exchange from the page over WebTransport: the server's sessions
  * are moq-lite sessions on a node R (an origin, as in the relay); the page publishes
  * browser/clock, which a viewer on R reads, and subscribes to demo/bbb published on R in C.
@@ -374,8 +375,7 @@ static bool smoke_done(benv *e) { return e->have_result && e->sclosed > 0; }
 static void test_chromium_smoke(void **state) {
   const char *chromium = find_chromium();
   if (chromium == NULL) {
-    print_message("chromium not installed: skipped\n");
-    skip();
+    fail_msg("chromium is not installed (scripts/deps.sh installs it)");
   }
   benv *e = benv_start("wt_smoke.html", false);
   run_chromium(e, chromium, smoke_done, NULL, 40);
@@ -476,14 +476,12 @@ static bool moq_done(benv *e) { return e->done && e->sclosed > 0; }
 static void test_chromium_moq(void **state) {
   const char *chromium = find_chromium();
   if (chromium == NULL) {
-    print_message("chromium not installed: skipped\n");
-    skip();
+    fail_msg("chromium is not installed (scripts/deps.sh installs it)");
   }
   benv *e = benv_start("moq_pubsub.html", true);
   if (!load_bundle(e)) {
-    print_message("no esbuild / @moq/net in tests/interop/node_modules: skipped\n");
     benv_stop(e);
-    skip();
+    fail_msg("no esbuild / @moq/net in tests/interop/node_modules (scripts/deps.sh installs them)");
   }
   assert_int_equal(moqc_waker_new(&e->w, noop_wake, NULL, NULL), 0);
   pub_new(&e->p, &e->R, "demo/bbb", "video");
