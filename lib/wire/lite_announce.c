@@ -10,8 +10,8 @@
 /* ---- ANNOUNCE_REQUEST */
 
 static int announce_request_parse(const uint8_t **q, const uint8_t *end,
-                                  moqc_lite_version v,
-                                  moqc__lite_announce_request *out) {
+                                  moqc_lite_version v, void *arg) {
+  moqc__lite_announce_request *out = arg;
   int rv = moqc__lite_get_path(q, end, &out->prefix);
 
   out->exclude_hop = 0;
@@ -24,22 +24,10 @@ static int announce_request_parse(const uint8_t **q, const uint8_t *end,
 int moqc__lite_decode_announce_request(const uint8_t **p, const uint8_t *end,
                                        moqc_lite_version v,
                                        moqc__lite_announce_request *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (!moqc__lite_version_valid(v)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = announce_request_parse(&q, bend, v, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, announce_request_parse, out);
 }
 
 int moqc__lite_encode_announce_request(moqc__writer *w, moqc_lite_version v,
@@ -60,9 +48,11 @@ int moqc__lite_encode_announce_request(moqc__writer *w, moqc_lite_version v,
 /* ---- ANNOUNCE_OK (lite-05) */
 
 static int announce_ok_parse(const uint8_t **q, const uint8_t *end,
-                             moqc__lite_announce_ok *out) {
+                             moqc_lite_version v, void *arg) {
+  moqc__lite_announce_ok *out = arg;
   int rv = moqc__get_varint(q, end, &out->hop_id);
 
+  (void)v;
   if (rv == 0) {
     rv = moqc__lite_get_js(q, end, &out->active_count);
   }
@@ -72,22 +62,10 @@ static int announce_ok_parse(const uint8_t **q, const uint8_t *end,
 int moqc__lite_decode_announce_ok(const uint8_t **p, const uint8_t *end,
                                   moqc_lite_version v,
                                   moqc__lite_announce_ok *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (v != MOQC_LITE_05) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = announce_ok_parse(&q, bend, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, announce_ok_parse, out);
 }
 
 int moqc__lite_encode_announce_ok(moqc__writer *w, moqc_lite_version v,
@@ -115,7 +93,8 @@ static bool announce_status_ok(moqc_lite_version v, uint64_t status) {
 }
 
 static int announce_parse(const uint8_t **q, const uint8_t *end,
-                          moqc_lite_version v, moqc__lite_announce *out) {
+                          moqc_lite_version v, void *arg) {
+  moqc__lite_announce *out = arg;
   uint8_t status;
   uint64_t n;
   int rv = moqc__get_u8(q, end, &status);
@@ -152,22 +131,10 @@ static int announce_parse(const uint8_t **q, const uint8_t *end,
 
 int moqc__lite_decode_announce(const uint8_t **p, const uint8_t *end,
                                moqc_lite_version v, moqc__lite_announce *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (!moqc__lite_version_valid(v)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = announce_parse(&q, bend, v, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, announce_parse, out);
 }
 
 int moqc__lite_encode_announce(moqc__writer *w, moqc_lite_version v,
@@ -196,11 +163,13 @@ int moqc__lite_encode_announce(moqc__writer *w, moqc_lite_version v,
 /* ---- ANNOUNCE_INIT (lite-01/02) */
 
 static int announce_init_parse(const uint8_t **q, const uint8_t *end,
-                               moqc__lite_announce_init *out) {
+                               moqc_lite_version v, void *arg) {
+  moqc__lite_announce_init *out = arg;
   uint64_t count;
   const uint8_t *start;
   int rv = moqc__lite_get_js(q, end, &count);
 
+  (void)v;
   if (rv != 0) {
     return rv;
   }
@@ -225,22 +194,10 @@ static int announce_init_parse(const uint8_t **q, const uint8_t *end,
 int moqc__lite_decode_announce_init(const uint8_t **p, const uint8_t *end,
                                     moqc_lite_version v,
                                     moqc__lite_announce_init *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (v != MOQC_LITE_01 && v != MOQC_LITE_02) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = announce_init_parse(&q, bend, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, announce_init_parse, out);
 }
 
 int moqc__lite_encode_announce_init(moqc__writer *w, moqc_lite_version v,

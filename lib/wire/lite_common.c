@@ -219,6 +219,24 @@ int moqc__lite_body_done(int rv, const uint8_t *q, const uint8_t *body_end) {
   return q == body_end ? 0 : MOQC_ERR_MALFORMED;
 }
 
+int moqc__lite_decode_msg(const uint8_t **p, const uint8_t *end,
+                          moqc_lite_version v, moqc__lite_parse_fn parse,
+                          void *out) {
+  const uint8_t *s = *p, *q, *bend;
+  int rv = moqc__lite_get_body(&s, end, &q, &bend);
+
+  if (rv != 0) {
+    return rv;
+  }
+  rv = parse(&q, bend, v, out);
+  rv = moqc__lite_body_done(rv, q, bend);
+  if (rv != 0) {
+    return rv;
+  }
+  *p = s;
+  return 0;
+}
+
 /* ---- field readers */
 
 int moqc__lite_get_js(const uint8_t **p, const uint8_t *end, uint64_t *out) {

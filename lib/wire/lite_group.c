@@ -10,9 +10,11 @@
 /* ---- GROUP */
 
 static int group_parse(const uint8_t **q, const uint8_t *end,
-                       moqc__lite_group *out) {
+                       moqc_lite_version v, void *arg) {
+  moqc__lite_group *out = arg;
   int rv = moqc__get_varint(q, end, &out->subscribe_id);
 
+  (void)v;
   if (rv == 0) {
     rv = moqc__lite_get_js(q, end, &out->sequence);
   }
@@ -21,22 +23,10 @@ static int group_parse(const uint8_t **q, const uint8_t *end,
 
 int moqc__lite_decode_group(const uint8_t **p, const uint8_t *end,
                             moqc_lite_version v, moqc__lite_group *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (!moqc__lite_version_valid(v)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = group_parse(&q, bend, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, group_parse, out);
 }
 
 int moqc__lite_encode_group(moqc__writer *w, moqc_lite_version v,
@@ -223,9 +213,11 @@ bool moqc__lite_frame_reader_at_boundary(const moqc__lite_frame_reader *r) {
 /* ---- FETCH (lite-05) */
 
 static int fetch_parse(const uint8_t **q, const uint8_t *end,
-                       moqc__lite_fetch *out) {
+                       moqc_lite_version v, void *arg) {
+  moqc__lite_fetch *out = arg;
   int rv;
 
+  (void)v;
   if ((rv = moqc__lite_get_path(q, end, &out->broadcast)) != 0 ||
       (rv = moqc__lite_get_name(q, end, &out->track)) != 0 ||
       (rv = moqc__get_u8(q, end, &out->priority)) != 0) {
@@ -236,22 +228,10 @@ static int fetch_parse(const uint8_t **q, const uint8_t *end,
 
 int moqc__lite_decode_fetch(const uint8_t **p, const uint8_t *end,
                             moqc_lite_version v, moqc__lite_fetch *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (v != MOQC_LITE_05) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = fetch_parse(&q, bend, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, fetch_parse, out);
 }
 
 int moqc__lite_encode_fetch(moqc__writer *w, moqc_lite_version v,

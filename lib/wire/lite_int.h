@@ -23,6 +23,24 @@ int moqc__lite_get_body(const uint8_t **p, const uint8_t *end,
  */
 int moqc__lite_body_done(int rv, const uint8_t *q, const uint8_t *body_end);
 
+/**
+ * Reads the fields of one message body from [*q, end) into out; v is the
+ * version the body is read in. Returns 0 or the first field reader's error.
+ */
+typedef int (*moqc__lite_parse_fn)(const uint8_t **q, const uint8_t *end,
+                                   moqc_lite_version v, void *out);
+
+/**
+ * Decodes one Length-prefixed message: moqc__lite_get_body, then parse over
+ * the body, which must use it exactly (moqc__lite_body_done). Advances *p past
+ * the message on success; on failure *p is untouched (out may be partly
+ * written). Errors are those of moqc__lite_get_body, of parse, and MALFORMED
+ * for a body parse leaves short or unfinished.
+ */
+int moqc__lite_decode_msg(const uint8_t **p, const uint8_t *end,
+                          moqc_lite_version v, moqc__lite_parse_fn parse,
+                          void *out);
+
 /** Reads a varint that the JS reads as a number (MALFORMED above
  * MOQC_JS_INT_MAX). */
 int moqc__lite_get_js(const uint8_t **p, const uint8_t *end, uint64_t *out);

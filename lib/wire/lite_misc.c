@@ -5,7 +5,8 @@
 #include "wire/lite_int.h"
 
 static int probe_parse(const uint8_t **q, const uint8_t *end,
-                       moqc_lite_version v, moqc__lite_probe *out) {
+                       moqc_lite_version v, void *arg) {
+  moqc__lite_probe *out = arg;
   int rv = moqc__lite_get_js(q, end, &out->bitrate);
 
   out->rtt_ms = 0;
@@ -17,22 +18,10 @@ static int probe_parse(const uint8_t **q, const uint8_t *end,
 
 int moqc__lite_decode_probe(const uint8_t **p, const uint8_t *end,
                             moqc_lite_version v, moqc__lite_probe *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (!moqc__lite_since(v, MOQC_LITE_03)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = probe_parse(&q, bend, v, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, probe_parse, out);
 }
 
 int moqc__lite_encode_probe(moqc__writer *w, moqc_lite_version v,
@@ -54,24 +43,20 @@ int moqc__lite_encode_probe(moqc__writer *w, moqc_lite_version v,
   return moqc__lite_msg_end(&msg);
 }
 
+static int goaway_parse(const uint8_t **q, const uint8_t *end,
+                        moqc_lite_version v, void *arg) {
+  moqc__lite_goaway *out = arg;
+
+  (void)v;
+  return moqc__lite_get_name(q, end, &out->uri);
+}
+
 int moqc__lite_decode_goaway(const uint8_t **p, const uint8_t *end,
                              moqc_lite_version v, moqc__lite_goaway *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (!moqc__lite_since(v, MOQC_LITE_04)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = moqc__lite_get_name(&q, bend, &out->uri);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, goaway_parse, out);
 }
 
 int moqc__lite_encode_goaway(moqc__writer *w, moqc_lite_version v,

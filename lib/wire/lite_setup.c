@@ -21,11 +21,14 @@ static int setup_value_varint(const uint8_t *val, size_t len, uint64_t *out) {
 }
 
 static int setup_parse(const uint8_t **q, const uint8_t *end,
-                       moqc__lite_setup *out) {
+                       moqc_lite_version v, void *arg) {
+  moqc__lite_setup *out = arg;
   uint64_t count, ids[MOQC_LITE_MAX_SETUP_PARAMS];
-  int rv = moqc__get_varint(q, end, &count);
+  int rv;
 
-  if (rv != 0) {
+  (void)v;
+  memset(out, 0, sizeof(*out));
+  if ((rv = moqc__get_varint(q, end, &count)) != 0) {
     return rv;
   }
   if (count > MOQC_LITE_MAX_SETUP_PARAMS) {
@@ -85,23 +88,10 @@ static int setup_parse(const uint8_t **q, const uint8_t *end,
 
 int moqc__lite_decode_setup(const uint8_t **p, const uint8_t *end,
                             moqc_lite_version v, moqc__lite_setup *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (v != MOQC_LITE_05) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  memset(out, 0, sizeof(*out));
-  rv = setup_parse(&q, bend, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, setup_parse, out);
 }
 
 static void setup_put_num(moqc__writer *w, uint64_t id, uint64_t v) {
@@ -394,25 +384,21 @@ moqc_lite_version moqc__lite_legacy_select(const moqc__lite_client_setup *cs,
 
 /* ---- SESSION_INFO (lite-01/02) */
 
+static int session_info_parse(const uint8_t **q, const uint8_t *end,
+                              moqc_lite_version v, void *arg) {
+  moqc__lite_session_info *out = arg;
+
+  (void)v;
+  return moqc__lite_get_js(q, end, &out->bitrate);
+}
+
 int moqc__lite_decode_session_info(const uint8_t **p, const uint8_t *end,
                                    moqc_lite_version v,
                                    moqc__lite_session_info *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (v != MOQC_LITE_01 && v != MOQC_LITE_02) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = moqc__lite_get_js(&q, bend, &out->bitrate);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, session_info_parse, out);
 }
 
 int moqc__lite_encode_session_info(moqc__writer *w, moqc_lite_version v,

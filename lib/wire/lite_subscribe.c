@@ -44,7 +44,8 @@ static int prefs_put(moqc__writer *w, bool ordered, uint64_t latency,
 /* ---- SUBSCRIBE */
 
 static int subscribe_parse(const uint8_t **q, const uint8_t *end,
-                           moqc_lite_version v, moqc__lite_subscribe *out) {
+                           moqc_lite_version v, void *arg) {
+  moqc__lite_subscribe *out = arg;
   int rv;
 
   memset(out, 0, sizeof(*out));
@@ -62,22 +63,10 @@ static int subscribe_parse(const uint8_t **q, const uint8_t *end,
 int moqc__lite_decode_subscribe(const uint8_t **p, const uint8_t *end,
                                 moqc_lite_version v,
                                 moqc__lite_subscribe *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (!moqc__lite_version_valid(v)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = subscribe_parse(&q, bend, v, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, subscribe_parse, out);
 }
 
 int moqc__lite_encode_subscribe(moqc__writer *w, moqc_lite_version v,
@@ -108,9 +97,11 @@ int moqc__lite_encode_subscribe(moqc__writer *w, moqc_lite_version v,
 /* ---- SUBSCRIBE_UPDATE (lite-03+) */
 
 static int update_parse(const uint8_t **q, const uint8_t *end,
-                        moqc__lite_subscribe_update *out) {
+                        moqc_lite_version v, void *arg) {
+  moqc__lite_subscribe_update *out = arg;
   int rv = moqc__get_u8(q, end, &out->priority);
 
+  (void)v;
   if (rv != 0) {
     return rv;
   }
@@ -122,22 +113,10 @@ static int update_parse(const uint8_t **q, const uint8_t *end,
 int moqc__lite_decode_subscribe_update(const uint8_t **p, const uint8_t *end,
                                        moqc_lite_version v,
                                        moqc__lite_subscribe_update *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (!moqc__lite_since(v, MOQC_LITE_03)) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = update_parse(&q, bend, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, update_parse, out);
 }
 
 int moqc__lite_encode_subscribe_update(moqc__writer *w, moqc_lite_version v,
@@ -192,8 +171,8 @@ static int response_kind(moqc_lite_version v, uint64_t type,
 }
 
 static int response_parse(const uint8_t **q, const uint8_t *end,
-                          moqc_lite_version v,
-                          moqc__lite_subscribe_response *out) {
+                          moqc_lite_version v, void *arg) {
+  moqc__lite_subscribe_response *out = arg;
   int rv;
 
   switch (out->kind) {
@@ -228,7 +207,7 @@ static int response_parse(const uint8_t **q, const uint8_t *end,
 int moqc__lite_decode_subscribe_response(const uint8_t **p, const uint8_t *end,
                                          moqc_lite_version v,
                                          moqc__lite_subscribe_response *out) {
-  const uint8_t *s = *p, *q, *bend;
+  const uint8_t *s = *p;
   int rv;
 
   if (!moqc__lite_version_valid(v)) {
@@ -242,12 +221,8 @@ int moqc__lite_decode_subscribe_response(const uint8_t **p, const uint8_t *end,
       return rv;
     }
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = response_parse(&q, bend, v, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
+  /* The body follows the type; *p moves only once both are read. */
+  if ((rv = moqc__lite_decode_msg(&s, end, v, response_parse, out)) != 0) {
     return rv;
   }
   *p = s;

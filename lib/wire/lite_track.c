@@ -4,9 +4,11 @@
 #include "wire/lite_int.h"
 
 static int track_parse(const uint8_t **q, const uint8_t *end,
-                       moqc__lite_track *out) {
+                       moqc_lite_version v, void *arg) {
+  moqc__lite_track *out = arg;
   int rv = moqc__lite_get_path(q, end, &out->broadcast);
 
+  (void)v;
   if (rv == 0) {
     rv = moqc__lite_get_name(q, end, &out->track);
   }
@@ -15,22 +17,10 @@ static int track_parse(const uint8_t **q, const uint8_t *end,
 
 int moqc__lite_decode_track(const uint8_t **p, const uint8_t *end,
                             moqc_lite_version v, moqc__lite_track *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (v != MOQC_LITE_05) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = track_parse(&q, bend, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, track_parse, out);
 }
 
 int moqc__lite_encode_track(moqc__writer *w, moqc_lite_version v,
@@ -48,9 +38,11 @@ int moqc__lite_encode_track(moqc__writer *w, moqc_lite_version v,
 }
 
 static int track_info_parse(const uint8_t **q, const uint8_t *end,
-                            moqc__lite_track_info *out) {
+                            moqc_lite_version v, void *arg) {
+  moqc__lite_track_info *out = arg;
   int rv;
 
+  (void)v;
   if ((rv = moqc__get_u8(q, end, &out->priority)) != 0 ||
       (rv = moqc__get_bool(q, end, &out->ordered)) != 0 ||
       (rv = moqc__lite_get_js(q, end, &out->max_latency_ms)) != 0 ||
@@ -63,22 +55,10 @@ static int track_info_parse(const uint8_t **q, const uint8_t *end,
 int moqc__lite_decode_track_info(const uint8_t **p, const uint8_t *end,
                                  moqc_lite_version v,
                                  moqc__lite_track_info *out) {
-  const uint8_t *s = *p, *q, *bend;
-  int rv;
-
   if (v != MOQC_LITE_05) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  if ((rv = moqc__lite_get_body(&s, end, &q, &bend)) != 0) {
-    return rv;
-  }
-  rv = track_info_parse(&q, bend, out);
-  rv = moqc__lite_body_done(rv, q, bend);
-  if (rv != 0) {
-    return rv;
-  }
-  *p = s;
-  return 0;
+  return moqc__lite_decode_msg(p, end, v, track_info_parse, out);
 }
 
 int moqc__lite_encode_track_info(moqc__writer *w, moqc_lite_version v,
