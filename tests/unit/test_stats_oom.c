@@ -3,48 +3,11 @@
  * MOQC_ERR_NOMEM, leaks nothing (ASan), a failed report reclaims nothing, and a
  * failed drain leaves the emitter exactly as it was.
  */
-#include "testutil.h"
+#include "test_failing_mem.h"
 
 #include <moqc/moqc.h>
 
 #define S(x) moqc_str_c(x)
-
-/* An allocator that fails the n-th allocation from now (0 = never). */
-typedef struct failing {
-  long countdown;
-  long calls;
-} failing;
-
-static bool failing_take(failing *f) {
-  f->calls++;
-  if (f->countdown > 0 && --f->countdown == 0) {
-    return false;
-  }
-  return true;
-}
-
-static void *f_malloc(size_t n, void *ud) {
-  return failing_take(ud) ? malloc(n) : NULL;
-}
-static void f_free(void *p, void *ud) {
-  (void)ud;
-  free(p);
-}
-static void *f_calloc(size_t a, size_t b, void *ud) {
-  return failing_take(ud) ? calloc(a, b) : NULL;
-}
-static void *f_realloc(void *p, size_t n, void *ud) {
-  return failing_take(ud) ? realloc(p, n) : NULL;
-}
-
-static failing fail_state;
-static const moqc_mem fail_mem = {&fail_state, f_malloc, f_free, f_calloc,
-                                  f_realloc};
-
-static void fail_at(long n) {
-  fail_state.countdown = n;
-  fail_state.calls = 0;
-}
 
 static void populate(moqc_stats_registry *reg) {
   const char *tiers[] = {"", "region/sjc"};

@@ -5,54 +5,12 @@
  * MOQC_ERR_NOMEM, a failed creation publishes nothing, nothing leaks (ASan),
  * and the next drain without failures publishes the exact live counters.
  */
-#include "testutil.h"
+#include "test_failing_mem.h"
 
 #include <moqc/moqc.h>
 #include <moqc/origin.h>
 
 #define S(x) moqc_str_c(x)
-
-/* An allocator that fails the n-th allocation from now (0 = never). */
-typedef struct failing {
-  long countdown;
-  long calls;
-  bool paused;
-} failing;
-
-static bool failing_take(failing *f) {
-  if (f->paused) {
-    return true;
-  }
-  f->calls++;
-  if (f->countdown > 0 && --f->countdown == 0) {
-    return false;
-  }
-  return true;
-}
-
-static void *f_malloc(size_t n, void *ud) {
-  return failing_take(ud) ? malloc(n) : NULL;
-}
-static void f_free(void *p, void *ud) {
-  (void)ud;
-  free(p);
-}
-static void *f_calloc(size_t a, size_t b, void *ud) {
-  return failing_take(ud) ? calloc(a, b) : NULL;
-}
-static void *f_realloc(void *p, size_t n, void *ud) {
-  return failing_take(ud) ? realloc(p, n) : NULL;
-}
-
-static failing fail_state;
-static const moqc_mem fail_mem = {&fail_state, f_malloc, f_free, f_calloc,
-                                  f_realloc};
-
-static void fail_at(long n) {
-  fail_state.countdown = n;
-  fail_state.calls = 0;
-  fail_state.paused = false;
-}
 
 static bool ok_or_nomem(int rv) {
   return rv == 0 || rv == MOQC_ERR_NOMEM;
