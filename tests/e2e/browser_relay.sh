@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Headless Chromium (Debian's chromium, through puppeteer-core) running @moq/net 0.3.4 against
+# moqc-relay over real WebTransport, pinned with serverCertificateHashes to the relay's
+# /certificate.sha256 (WebSocket disabled in the page):
+#  - `moqc pub --payload npm` over WebTransport -> relay -> the page, which checks every frame;
+#  - the page publishes a broadcast -> relay -> the npm client from Node (tests/interop/sub.mjs,
+#    WebSocket), which checks every frame;
+#  - the page's counts, the clients' counts and the relay's /stats agree exactly for both.
+# Chromium missing is a failure (scripts/deps.sh installs it), not a skip.
+BIN=$1
+source "$(dirname "$0")/lib/relay.sh"
+source "$(dirname "$0")/lib/cli.sh"
+need_interop
+CHROMIUM=${MOQC_CHROMIUM:-/usr/lib/chromium/chromium}
+[ -x "$CHROMIUM" ] || fail "chromium is not installed ($CHROMIUM): run scripts/deps.sh"
+[ -x "$INTEROP/node_modules/.bin/esbuild" ] || fail "esbuild missing: run scripts/deps.sh"
+
+# One port number for TCP (web) and UDP (QUIC + WebTransport), as in the relay's default.
+start_relay_one_port() {
+  local p
+  for _ in 1 2 3 4 5; do
+    p=$(free_port)
+    INTERNAL_PORT=$(free_port)
+    "$BIN/moqc-relay" --server-bind "127.0.0.1:$p" --web-http-listen "127.0.0.1:$p" \
+      --internal-listen "127.0.0.1:$INTERNAL_PORT" --log-level debug --stats-interval 600 \
+      >"$WORK/relay.log" 2>&1 &
+    RELAY_PID=$!
+    for _ in $(seq 1 100); do
+      curl -sf "http://127.0.0.1:$p/health" >/dev/null 2>&1 && break
+      kill -0 "$RELAY_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    if kill -0 "$RELAY_PID" 2>/dev/null && curl -sf "http://127.0.0.1:$p/health" >/dev/null; then
+      PORT=$p
+      URL="http://127.0.0.1:$p"
+      STATS_URL="http://127.0.0.1:$INTERNAL_PORT/stats"
+      return 0
+    fi
+    wait "$RELAY_PID" 2>/dev/null || true
+    RELAY_PID=""
+  done
+  fail "relay did not start"
+}
+
+start_relay_one_port
+FP=$(curl -sf "$URL/certificate.sha256" | tr -d '\r\n')
+[ ${#FP} -eq 64 ] || fail "no certificate fingerprint: $FP"
+
+# The page, the bundle and the payload module, served from 127.0.0.1 (a secure context).
+mkdir -p "$WORK/www"
+cp "$E2E_TOP/tests/browser/relay_pubsub.html" "$INTEROP/payload.mjs" "$WORK/www/"
+bash "$E2E_TOP/tests/browser/build-bundle.sh" "$WORK/www/moq.js" || fail "esbuild bundle failed"
+node "$E2E_TOP/tests/browser/serve.mjs" "$WORK/www" "$WORK/go" "$WORK/result.txt" >"$WORK/serve.out" &
+for _ in $(seq 1 100); do
+  grep -q listening "$WORK/serve.out" && break
+  sleep 0.05
+done
+SPORT=$(sed -n 's/^listening //p' "$WORK/serve.out")
+[ -n "$SPORT" ] || fail "static server did not start"
+
+# moqc publishes over WebTransport; it holds its first frame until the page subscribed.
+"$BIN/moqc" pub "https://127.0.0.1:$PORT/anon" cli-pub --tls-fingerprint "$FP" --payload npm --wait-subscriber \
+  --delay 300 --groups 6 --frames-per-group 5 --frame-size 1000 --fps 100 --verbose \
+  >"$WORK/cpub.json" 2>"$WORK/cpub.err" &
+CPUB=$!
+Q="port=$PORT&hash=$FP&pub=browser-pub&sub=cli-pub&groups=8&frames=4&size=1500"
+node "$E2E_TOP/tests/browser/run_page.mjs" "http://127.0.0.1:$SPORT/relay_pubsub.html?$Q" 60000 \
+  >"$WORK/page.out" 2>"$WORK/page.err" &
+PAGE=$!
+WAIT_ANNOUNCE=1 npm_peer sub.mjs "$URL/anon" browser-pub 0 60 >"$WORK/nsub.json" \
+  2>"$WORK/nsub.err" &
+NSUB=$!
+for _ in $(seq 1 600); do
+  grep -q "announce active browser-pub" "$WORK/nsub.err" && break
+  kill -0 $NSUB 2>/dev/null || break
+  sleep 0.05
+done
+grep -q "announce active browser-pub" "$WORK/nsub.err" ||
+  { cat "$WORK/page.err" "$WORK/nsub.err"; fail "the browser's broadcast never reached the npm subscriber"; }
+sleep 0.5 # the npm subscriber's SUBSCRIBE reaches the relay, and the relay's reaches the page
+touch "$WORK/go"
+wait $PAGE || { cat "$WORK/page.err"; fail "page: $(cat "$WORK/page.out")"; }
+wait $CPUB || { cat "$WORK/cpub.err"; fail "moqc publisher failed"; }
+wait $NSUB || { cat "$WORK/nsub.err"; fail "npm subscriber failed"; }
+grep -q "(webtransport moq-lite-05)" "$WORK/cpub.err" || fail "moqc pub did not use WebTransport"
+
+# The page's line: OK {"version","transport","published","received"}.
+node -e '
+  const fs = require("fs");
+  const [page, work] = process.argv.slice(1);
+  const line = fs.readFileSync(page, "utf8").trim();
+  if (!line.startsWith("OK ")) { console.error(line); process.exit(1); }
+  const r = JSON.parse(line.slice(3));
+  const want = (what, got, exp) => {
+    if (JSON.stringify(got) !== JSON.stringify(exp)) {
+      console.error(`${what}: ${JSON.stringify(got)}, want ${JSON.stringify(exp)}`);
+      process.exit(1);
+    }
+  };
+  want("version", r.version, "moq-lite-05");
+  want("transport", r.transport, "webtransport");
+  want("published", r.published, { groups: 8, frames: 32, bytes: 48000 });
+  want("received", r.received, { groups: 6, frames: 30, bytes: 30000 });
+  fs.writeFileSync(`${work}/bpub.json`, JSON.stringify(r.published) + "\n");
+  fs.writeFileSync(`${work}/brecv.json`, JSON.stringify(r.received) + "\n");
+' "$WORK/page.out" "$WORK" || fail "page result: $(cat "$WORK/page.out")"
+expect_json "$WORK/cpub.json" groups 6 frames 30 bytes 30000
+expect_json "$WORK/nsub.json" groups 8 frames 32 bytes 48000
+sleep 0.3
+npm_peer check_stats.mjs "$STATS_URL" anon/browser-pub "$WORK/bpub.json" "$WORK/nsub.json" ||
+  fail "browser -> npm: metering does not match the clients"
+npm_peer check_stats.mjs "$STATS_URL" anon/cli-pub "$WORK/cpub.json" "$WORK/brecv.json" ||
+  fail "moqc -> browser: metering does not match the clients"
+grep -q "OK " "$WORK/result.txt" || fail "the page did not report to the server"
+stop_relay
+echo "ok: $(cat "$WORK/page.out")"
