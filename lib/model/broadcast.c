@@ -54,6 +54,26 @@ void moqc__publisher_release(moqc__core *c) {
   }
 }
 
+/* Removes t from the request queue and clears its queue link. */
+static void broadcast_dequeue(moqc__core *c, moqc__track *t) {
+  moqc__track *prev = NULL;
+
+  for (moqc__track *q = c->qhead; q != NULL; prev = q, q = q->qnext) {
+    if (q == t) {
+      if (prev != NULL) {
+        prev->qnext = t->qnext;
+      } else {
+        c->qhead = t->qnext;
+      }
+      if (c->qtail == t) {
+        c->qtail = prev;
+      }
+      break;
+    }
+  }
+  t->qnext = NULL;
+}
+
 void moqc__broadcast_unlink(moqc__core *c, moqc__track *t) {
   if (t->in_lookup) {
     if (t->lprev != NULL) {
@@ -68,21 +88,7 @@ void moqc__broadcast_unlink(moqc__core *c, moqc__track *t) {
     t->in_lookup = false;
   }
   if (t->queued) {
-    moqc__track *prev = NULL;
-    for (moqc__track *q = c->qhead; q != NULL; prev = q, q = q->qnext) {
-      if (q == t) {
-        if (prev != NULL) {
-          prev->qnext = t->qnext;
-        } else {
-          c->qhead = t->qnext;
-        }
-        if (c->qtail == t) {
-          c->qtail = prev;
-        }
-        break;
-      }
-    }
-    t->qnext = NULL;
+    broadcast_dequeue(c, t);
     t->queued = false;
   }
 }
@@ -209,23 +215,7 @@ int moqc_broadcast_producer_create_track(moqc_broadcast_producer *bp,
       return rv;
     }
     t->queued = false;
-    {
-      moqc__track *prev = NULL;
-      for (moqc__track *q = c->qhead; q != NULL; prev = q, q = q->qnext) {
-        if (q == t) {
-          if (prev != NULL) {
-            prev->qnext = t->qnext;
-          } else {
-            c->qhead = t->qnext;
-          }
-          if (c->qtail == t) {
-            c->qtail = prev;
-          }
-          break;
-        }
-      }
-      t->qnext = NULL;
-    }
+    broadcast_dequeue(c, t);
     t->producers--;
     t->refs--;
   } else {
