@@ -1,9 +1,76 @@
 #!/usr/bin/env bash
-# Runs every benchmark under build/bench and prints its figures.
+# Runs the benchmarks and writes one Markdown report (printed too): the targets table first,
+# then each benchmark's own table. Never asserts times. Takes about 6-8 minutes on 2 cores.
+#
+# usage: scripts/bench.sh [BUILD_DIR (default build)]
+#   BENCH_OUT (default BUILD_DIR/bench-results.md), and the knobs of bench/relay_fanout.sh
+#   (FANOUT_S, FANOUT_SECONDS, FANOUT_TRANSPORTS) and bench/relay_memory.sh (MEM_IDLE_N,
+#   MEM_SOAK_SECONDS).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-for b in "$top"/build/bench/bench_*; do
+build=$(cd "${1:-$top/build}" && pwd)
+out=${BENCH_OUT:-$build/bench-results.md}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+echo "== bench_model_fanout" >&2
+"$build/bench/bench_model_fanout" >"$tmp/model.txt" 2>&1 || true
+echo "== bench_quic_bulk" >&2
+"$build/bench/bench_quic_bulk" 3 >"$tmp/bulk.txt" 2>&1 || true
+for b in "$build"/bench/bench_*; do
+  case "$(basename "$b")" in bench_model_fanout | bench_quic_bulk) continue ;; esac
   [ -x "$b" ] || continue
-  echo "== $(basename "$b")"
-  "$b"
+  echo "== $(basename "$b")" >&2
+  "$b" >"$tmp/$(basename "$b").txt" 2>&1 || true
 done
+echo "== relay_fanout.sh" >&2
+bash "$top/bench/relay_fanout.sh" "$build" >"$tmp/fanout.md" 2>"$tmp/fanout.err" || cat "$tmp/fanout.err" >&2
+echo "== relay_memory.sh" >&2
+bash "$top/bench/relay_memory.sh" "$build" >"$tmp/memory.md" 2>"$tmp/memory.err" || cat "$tmp/memory.err" >&2
+
+python3 - "$tmp" "$(nproc)" "$cpu" "$(uname -r)" >"$out" <<'PY'
+import os, re, sys, datetime
+tmp, nproc, cpu, kernel = sys.argv[1:]
+read = lambda f: open(os.path.join(tmp, f)).read() if os.path.exists(os.path.join(tmp, f)) else ""
+model, bulk, fan, mem = read("model.txt"), read("bulk.txt"), read("fanout.md"), read("memory.md")
+rows = []
+m = re.search(r"^\s*1000\s+\d+\s+\d+\s+([0-9.]+)", model, re.M)
+if m:
+    v = float(m.group(1))
+    rows.append(("metering on/off ratio at N = 1000 (bench_model_fanout)", ">= 0.97", f"{v:.3f}", "met" if v >= 0.97 else "missed"))
+m = re.search(r"\(S = (\d+)\): ([0-9.]+) Gbit/s = \*\*([0-9.]+) x raw QUIC", fan)
+if m:
+    s, g, ratio = m.group(1), float(m.group(2)), float(m.group(3))
+    row = re.search(rf"^\| quic \| {s} \| ([0-9.]+)[^|]*\| [^|]*\|[^|]*\|[^|]*\|[^|]*\|[^|]*\|[^|]*\| ([0-9.]+) \|", fan, re.M)
+    p99 = float(row.group(2)) if row else float("nan")
+    ok = ratio >= 0.6 and p99 < 50
+    rows.append(("relay fan-out over raw QUIC / raw QUIC capacity, >= 99.9% delivered, p99 < 50 ms",
+                 ">= 0.6", f"{ratio:.3f} ({g:.3f} Gbit/s at S = {s}, p99 {p99:.1f} ms)", "met" if ok else "missed"))
+else:
+    rows.append(("relay fan-out over raw QUIC / raw QUIC capacity", ">= 0.6", "no run delivered >= 99.9%", "missed"))
+for tr in ("ws", "quic"):
+    m = re.search(rf"per idle session, {tr} \((\d+) sessions\) \| ([0-9.]+) KiB", mem)
+    if m:
+        v = float(m.group(2))
+        rows.append((f"RSS per idle session ({tr}, {m.group(1)} sessions)", "< 64 KiB", f"{v:.1f} KiB", "met" if v < 64 else "missed"))
+m = re.search(r"second half growth ([+-][0-9.]+)%", mem)
+if m:
+    v = float(m.group(1))
+    rows.append(("RSS over many short groups, second half of the run", "flat (< 5% growth)", f"{v:+.1f}%", "met" if v < 5 else "missed"))
+print(f"## Benchmark results, {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M')} UTC\n")
+print(f"Machine: nproc {nproc}, {cpu}, Linux {kernel}. Relay and load generator share the machine.\n")
+print("| target | wanted | measured | |")
+print("|---|---|---|---|")
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+print("\n### bench_model_fanout (model fan-out, metering off vs on)\n\n```\n" + model.strip() + "\n```\n")
+print("### bench_quic_bulk (raw QUIC capacity, one connection)\n\n```\n" + bulk.strip() + "\n```\n")
+for f in sorted(os.listdir(tmp)):
+    if f.startswith("bench_") and f.endswith(".txt") and f not in ("bench_model_fanout.txt", "bench_quic_bulk.txt"):
+        print(f"### {f[:-4]}\n\n```\n" + read(f).strip() + "\n```\n")
+print(fan.strip() + "\n")
+print(mem.strip())
+PY
+cat "$out"
+echo "(written to $out)" >&2

@@ -625,6 +625,12 @@ static void bench_maybe_start(bench_run *r) {
 static void bench_startup_timeout(uv_timer_t *t) {
   bench_run *r = t->data;
 
+  if (r->phase == BENCH_CONNECT && r->ready < r->npubs + r->nsubs + r->nidle) {
+    fprintf(stderr, "moqc bench: only %zu of %zu connections up after --startup-timeout\n",
+            r->ready, r->npubs + r->nsubs + r->nidle);
+    bench_fail(r, MOQC_ERR_TIMEOUT, "connecting");
+    return;
+  }
   if (r->phase == BENCH_CONNECT) {
     fprintf(stderr,
             "moqc bench: after --startup-timeout, %zu of %zu subscriptions and %zu of %zu "
@@ -659,6 +665,9 @@ static int bench_dial_one(bench_run *r) {
                                                &p->guard);
     if (rv == 0) {
       moqc_track_info_default(&info);
+      if (r->o->retention_s > 0) {
+        info.retention = (moqc_tstamp)(r->o->retention_s * 1e9);
+      }
       rv = moqc_broadcast_producer_create_track(p->bp, r->o->track, &info, &p->tp);
     }
     if (rv == 0) {

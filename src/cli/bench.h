@@ -28,6 +28,7 @@ typedef struct bench_opts {
   double duration_s;     /* --duration, default 10 (> 0) */
   const char *prefix;    /* --prefix, broadcast paths are <prefix>/<i>; default "bench" */
   const char *track;     /* --track, default "clock" */
+  double retention_s;    /* --retention: the track's retention (0 = the model's default, 5 s) */
   double startup_s;      /* --startup-timeout: longest wait for every subscription, default 30 */
   double drain_s;        /* --drain: longest wait for subscribers after the end, default 5 */
   uint64_t connect_rate; /* --connect-rate: connections opened per second, default 1000 */

@@ -49,6 +49,8 @@ static const char bench_usage_text[] =
     "  --duration SECONDS      publishing time (default 10)\n"
     "  --prefix PATH           broadcast path prefix (default \"bench\")\n"
     "  --track NAME            track name (default \"clock\")\n"
+    "  --retention S           how long groups older than the latest stay cached, announced to\n"
+    "                          the relay with the track (default 0: the library's 5 s)\n"
     "  --startup-timeout S     longest wait for every subscription before publishing (default 30)\n"
     "  --drain S               longest wait for subscribers after the tracks end (default 5)\n"
     "  --connect-rate N        connections opened per second (default 1000)\n"
@@ -85,6 +87,7 @@ static const bench_flag bench_flags[] = {
     {"--duration", BENCH_DOUBLE, BENCH_OFF(duration_s), 0.001},
     {"--prefix", BENCH_STR, BENCH_OFF(prefix), 0},
     {"--track", BENCH_STR, BENCH_OFF(track), 0},
+    {"--retention", BENCH_DOUBLE, BENCH_OFF(retention_s), 0},
     {"--startup-timeout", BENCH_DOUBLE, BENCH_OFF(startup_s), 0},
     {"--drain", BENCH_DOUBLE, BENCH_OFF(drain_s), 0},
     {"--connect-rate", BENCH_U64, BENCH_OFF(connect_rate), 1},

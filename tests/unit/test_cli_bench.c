@@ -71,6 +71,7 @@ static void test_flags(void **state) {
   assert_true(o.tls_disable_verify);
   assert_int_equal(o.connect_rate, 50);
   assert_int_equal(o.idle, 7);
+  assert_true(o.retention_s == 0);
 
   /* Zero subscribers is allowed (publish-only load); a fingerprint is parsed. */
   assert_int_equal(parse(&o, err, sizeof(err), 5, "bench", "ws://h/", "--subscribers", "0",
@@ -81,6 +82,9 @@ static void test_flags(void **state) {
   assert_int_equal(o.fingerprint[1], 0x11);
   assert_int_equal(o.fingerprint[31], 0xff);
 
+  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--retention", "600"),
+                   CLI_PARSE_OK);
+  assert_true(o.retention_s == 600.0);
   assert_int_equal(parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "--help"), CLI_PARSE_HELP);
   assert_int_equal(parse(&o, err, sizeof(err), 2, "bench", "-h"), CLI_PARSE_HELP);
 }
@@ -138,7 +142,7 @@ static void test_errors(void **state) {
 static void test_usage_lists_every_flag(void **state) {
   const char *u = bench_usage();
   static const char *flags[] = {"--publishers", "--subscribers", "--fps", "--frame-size",
-                                "--group-frames", "--duration", "--prefix", "--track", "--idle",
+                                "--group-frames", "--duration", "--prefix", "--track", "--idle", "--retention",
                                 "--startup-timeout", "--drain", "--connect-rate", "--verify",
                                 "--quiet", "--tls-fingerprint", "--tls-disable-verify",
                                 "--verbose", "--help"};

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# relay_fanout.sh: moqc-relay fan-out on loopback, driven by `moqc bench`.
+#
+# One 2.5 Mbps broadcast (30 fps, 10416-byte frames, groups of 60 frames) to S viewers, over raw
+# QUIC (moql://) and over WebSocket (ws://), for each S in $FANOUT_S. A fresh relay per run; for
+# each run: delivered fraction, delivered Gbps, relay CPU seconds per delivered GB (utime+stime
+# from /proc/<pid>/stat), relay peak RSS, latency p50/p99 (publisher write -> subscriber read).
+# Then bench_quic_bulk in the same run, and the ratio delivered Gbps / raw QUIC Gbps.
+# Prints Markdown; never asserts times.
+#
+# usage: bench/relay_fanout.sh [BUILD_DIR (default build)]
+#   FANOUT_S="10 100 500 1000"  FANOUT_SECONDS=10  FANOUT_TRANSPORTS="quic ws"
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/build}
+BIN=$build/bin
+S_LIST=${FANOUT_S:-10 100 500 1000}
+SECONDS_RUN=${FANOUT_SECONDS:-10}
+TRANSPORTS=${FANOUT_TRANSPORTS:-quic ws}
+WORK=$(mktemp -d)
+RELAY_PID=""
+SAMPLER_PID=""
+cleanup() {
+  [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
+  [ -n "$RELAY_PID" ] && kill -9 "$RELAY_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || true
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+CLK=$(getconf CLK_TCK)
+# cpu_ticks PID: utime + stime in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# json FILE KEY
+json() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]])' "$1" "$2"; }
+
+start_relay() {
+  QPORT=$(free_port)
+  WPORT=$(free_port)
+  IPORT=$(free_port)
+  "$BIN/moqc-relay" --server-bind "127.0.0.1:$QPORT" --web-http-listen "127.0.0.1:$WPORT" \
+    --internal-listen "127.0.0.1:$IPORT" --log-level warn "$@" >"$WORK/relay.log" 2>&1 &
+  RELAY_PID=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$WPORT/health" >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  FP=$(curl -sf "http://127.0.0.1:$WPORT/certificate.sha256" | tr -d '\r\n')
+}
+stop_relay() {
+  kill -TERM "$RELAY_PID" 2>/dev/null || true
+  wait "$RELAY_PID" 2>/dev/null || true
+  RELAY_PID=""
+}
+# Samples the relay's RSS every 0.2 s into $WORK/rss until killed.
+start_sampler() {
+  (while kill -0 "$RELAY_PID" 2>/dev/null; do rss_kib "$RELAY_PID" 2>/dev/null || true; sleep 0.2; done) >"$WORK/rss" &
+  SAMPLER_PID=$!
+}
+stop_sampler() {
+  kill "$SAMPLER_PID" 2>/dev/null || true
+  wait "$SAMPLER_PID" 2>/dev/null || true
+  SAMPLER_PID=""
+}
+
+echo "### Relay fan-out: one 2.5 Mbps broadcast (30 fps x 10416 B, groups of 60) to S viewers, ${SECONDS_RUN} s"
+echo
+echo "| transport | S | delivered | lost groups | delivered Gbps | relay CPU s / delivered GB | relay CPU % | relay peak RSS MiB | p50 ms | p99 ms | bench CPU % |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+best_quic_gbps=0
+best_quic_s=0
+for tr in $TRANSPORTS; do
+  for S in $S_LIST; do
+    start_relay
+    if [ "$tr" = quic ]; then
+      url="moql://127.0.0.1:$QPORT/"
+      tls=(--tls-fingerprint "$FP")
+    else
+      url="ws://127.0.0.1:$WPORT/"
+      tls=()
+    fi
+    start_sampler
+    c0=$(cpu_ticks "$RELAY_PID")
+    t0=$(date +%s.%N)
+    rc=0
+    /usr/bin/time -f "%U %S %e" -o "$WORK/btime" "$BIN/moqc" bench "$url" "${tls[@]}" \
+      --publishers 1 --subscribers "$S" --fps 30 --frame-size 10416 --group-frames 60 \
+      --duration "$SECONDS_RUN" --startup-timeout 60 --drain 5 --connect-rate 500 --quiet \
+      >"$WORK/out.json" 2>"$WORK/bench.err" || rc=$?
+    c1=$(cpu_ticks "$RELAY_PID")
+    stop_sampler
+    stop_relay
+    if [ ! -s "$WORK/out.json" ]; then
+      echo "| $tr | $S | failed (exit $rc): $(tail -1 "$WORK/bench.err") | | | | | | | | |"
+      continue
+    fi
+    read -r bu bs be <"$WORK/btime"
+    python3 - "$WORK/out.json" "$tr" "$S" "$c0" "$c1" "$CLK" "$WORK/rss" "$bu" "$bs" "$be" "$rc" >"$WORK/row" <<'PY'
+import json, sys
+out, tr, S, c0, c1, clk, rssf, bu, bs, be, rc = sys.argv[1:]
+j = json.loads(open(out).read().strip().splitlines()[-1])
+cpu = (int(c1) - int(c0)) / int(clk)
+gb = j["received_bytes"] / 1e9
+rss = max([int(x) for x in open(rssf).read().split()] or [0]) / 1024
+gbps = j["egress_mbps"] / 1000
+secs = float(be)
+note = "" if rc == "0" else f" (exit {rc})"
+print(f"| {tr} | {S} | {j['delivered_fraction']:.4f}{note} | {j['lost_groups']} | {gbps:.3f} | "
+      f"{cpu / gb if gb > 0 else 0:.2f} | {100 * cpu / secs:.0f} | {rss:.1f} | "
+      f"{j['latency_p50_ms']:.2f} | {j['latency_p99_ms']:.2f} | "
+      f"{100 * (float(bu) + float(bs)) / secs:.0f} |")
+print(f"#GBPS {gbps} {j['delivered_fraction']} {j['latency_p99_ms']}")
+PY
+    grep -v '^#GBPS' "$WORK/row"
+    read -r _ g d p99 < <(grep '^#GBPS' "$WORK/row")
+    if [ "$tr" = quic ] && python3 -c "import sys; sys.exit(0 if float('$g') > float('$best_quic_gbps') and float('$d') >= 0.999 else 1)"; then
+      best_quic_gbps=$g
+      best_quic_s=$S
+    fi
+  done
+done
+echo
+bulk=$("$build/bench/bench_quic_bulk" 3 2>&1 | sed -n 's/.*throughput *\([0-9.]*\) MB\/s (\([0-9.]*\) Gbit\/s).*/\1 \2/p')
+read -r bulk_mbs bulk_gbps <<<"$bulk"
+echo "Raw QUIC capacity (bench_quic_bulk, same run): ${bulk_mbs} MB/s = ${bulk_gbps} Gbit/s payload, one connection."
+python3 - "$best_quic_gbps" "$best_quic_s" "$bulk_gbps" <<'PY'
+import sys
+g, s, bulk = float(sys.argv[1]), sys.argv[2], float(sys.argv[3] or 0)
+if g > 0 and bulk > 0:
+    print(f"Relay fan-out over raw QUIC, best run with >= 99.9% delivered (S = {s}): {g:.3f} Gbit/s "
+          f"= **{g / bulk:.3f} x raw QUIC capacity** (target >= 0.6).")
+else:
+    print("Relay fan-out over raw QUIC: no run delivered >= 99.9%; ratio not computed.")
+PY

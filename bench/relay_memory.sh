@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# relay_memory.sh: moqc-relay memory on loopback, driven by `moqc bench`. Prints Markdown; never
+# asserts.
+#   - RSS of an idle relay (started, nothing connected);
+#   - per idle session: N connections that only hold a session (moqc bench --idle), over
+#     WebSocket and over raw QUIC: (RSS with them - idle RSS) / N;
+#   - per cached group: the same traffic (1 broadcast, 1 viewer, 1-frame groups of 100 bytes at
+#     1000 groups/s for 5 s) with the track's retention at 600 s and at 0.2 s; the peak RSS
+#     difference over the extra groups kept;
+#   - many short groups: 1-frame groups of 1000 bytes at 500 groups/s for MEM_SOAK_SECONDS with
+#     the default cache (5 s): RSS over time should be flat once the cache is full.
+#
+# usage: bench/relay_memory.sh [BUILD_DIR (default build)]   MEM_IDLE_N=500 MEM_SOAK_SECONDS=40
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/build}
+BIN=$build/bin
+IDLE_N=${MEM_IDLE_N:-500}
+SOAK=${MEM_SOAK_SECONDS:-40}
+WORK=$(mktemp -d)
+RELAY_PID=""
+SAMPLER_PID=""
+cleanup() {
+  [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
+  [ -n "$RELAY_PID" ] && kill -9 "$RELAY_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || true
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+start_relay() {
+  QPORT=$(free_port)
+  WPORT=$(free_port)
+  IPORT=$(free_port)
+  "$BIN/moqc-relay" --server-bind "127.0.0.1:$QPORT" --web-http-listen "127.0.0.1:$WPORT" \
+    --internal-listen "127.0.0.1:$IPORT" --log-level warn "$@" >"$WORK/relay.log" 2>&1 &
+  RELAY_PID=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$WPORT/health" >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  FP=$(curl -sf "http://127.0.0.1:$WPORT/certificate.sha256" | tr -d '\r\n')
+}
+stop_relay() {
+  kill -TERM "$RELAY_PID" 2>/dev/null || true
+  wait "$RELAY_PID" 2>/dev/null || true
+  RELAY_PID=""
+}
+# Samples "seconds rss_kib" every 0.25 s into $WORK/rss until stopped.
+start_sampler() {
+  local t0
+  t0=$(date +%s.%N)
+  (while kill -0 "$RELAY_PID" 2>/dev/null; do
+     echo "$(python3 -c "import time; print(round(time.time() - $t0, 2))") $(rss_kib "$RELAY_PID" 2>/dev/null || echo 0)"
+     sleep 0.25
+   done) >"$WORK/rss" &
+  SAMPLER_PID=$!
+}
+stop_sampler() {
+  kill "$SAMPLER_PID" 2>/dev/null || true
+  wait "$SAMPLER_PID" 2>/dev/null || true
+  SAMPLER_PID=""
+}
+peak_kib() { awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$WORK/rss"; }
+url_for() { if [ "$1" = quic ]; then echo "moql://127.0.0.1:$QPORT/"; else echo "ws://127.0.0.1:$WPORT/"; fi; }
+tls_for() { if [ "$1" = quic ]; then echo "--tls-fingerprint $FP"; fi; }
+
+echo "### Relay memory"
+echo
+echo "| measure | value |"
+echo "|---|---|"
+
+# Idle relay.
+start_relay
+sleep 1
+idle=$(rss_kib "$RELAY_PID")
+stop_relay
+echo "| idle relay RSS | $((idle / 1024)).$(((idle % 1024) * 10 / 1024)) MiB ($idle KiB) |"
+
+# Idle sessions.
+for tr in ws quic; do
+  start_relay
+  base=$(rss_kib "$RELAY_PID")
+  # shellcheck disable=SC2046
+  "$BIN/moqc" bench "$(url_for $tr)" $(tls_for $tr) --publishers 1 --subscribers 0 --idle "$IDLE_N" \
+    --fps 1 --duration 8 --connect-rate 500 --startup-timeout 60 >"$WORK/idle.json" 2>"$WORK/idle.err" &
+  bp=$!
+  want="conns $((IDLE_N + 1))/$((IDLE_N + 1))"
+  for _ in $(seq 1 240); do
+    grep -q "$want" "$WORK/idle.err" 2>/dev/null && break
+    sleep 0.25
+  done
+  sleep 1
+  with=$(rss_kib "$RELAY_PID")
+  wait "$bp" || true
+  stop_relay
+  if grep -q "$want" "$WORK/idle.err"; then
+    per=$(((with - base) * 1024 / IDLE_N))
+    echo "| per idle session, $tr ($IDLE_N sessions) | $((per / 1024)).$(((per % 1024) * 10 / 1024)) KiB (RSS $base -> $with KiB) |"
+  else
+    echo "| per idle session, $tr | not measured: $(tail -1 "$WORK/idle.err") |"
+  fi
+done
+
+# Per cached group: the same traffic with the track's retention at 600 s (every group stays in
+# the relay's cache) and at 0.2 s (about 200 stay). moqc-relay's --cache-duration is not applied
+# yet (see docs/PERFORMANCE.md), so the publisher's retention drives the relay's cache.
+declare -A peak
+groups=0
+for ret in 0.2 600; do
+  start_relay
+  start_sampler
+  "$BIN/moqc" bench "ws://127.0.0.1:$WPORT/" --publishers 1 --subscribers 1 --fps 1000 \
+    --frame-size 100 --group-frames 1 --duration 5 --retention "$ret" --quiet \
+    >"$WORK/cache.json" 2>"$WORK/cache.err" || true
+  stop_sampler
+  peak[$ret]=$(peak_kib)
+  groups=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])["sent_groups"])' "$WORK/cache.json")
+  stop_relay
+done
+kept=$((groups > 200 ? groups - 200 : 1))
+per=$(( (peak[600] - peak[0.2]) * 1024 / kept ))
+echo "| per cached group (1 frame of 100 B; $kept more groups kept) | $per bytes (peak RSS ${peak[0.2]} KiB at 0.2 s retention -> ${peak[600]} KiB at 600 s) |"
+
+# Many short groups with the default cache: RSS over time.
+start_relay
+start_sampler
+"$BIN/moqc" bench "ws://127.0.0.1:$WPORT/" --publishers 1 --subscribers 1 --fps 500 \
+  --frame-size 1000 --group-frames 1 --duration "$SOAK" --quiet >"$WORK/soak.json" 2>"$WORK/soak.err" || true
+stop_sampler
+stop_relay
+python3 - "$WORK/rss" "$WORK/soak.json" "$SOAK" <<'PY'
+import json, sys
+rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 2]
+j = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
+soak = float(sys.argv[3])
+def at(frac):
+    t = soak * frac
+    return min(rows, key=lambda r: abs(r[0] - t))[1] if rows else 0
+pts = [at(f) for f in (0.25, 0.5, 0.75, 1.0)]
+growth = (pts[3] - pts[1]) / pts[1] * 100 if pts[1] else 0
+print(f"| many short groups: {j['sent_groups']} 1-frame groups (500/s, 1000 B) over {soak:.0f} s, default cache (5 s), "
+      f"delivered {j['delivered_fraction']:.4f} | RSS at 25/50/75/100% of the run: "
+      f"{' / '.join(f'{p/1024:.1f}' for p in pts)} MiB; second half growth {growth:+.1f}% |")
+PY
