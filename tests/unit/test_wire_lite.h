@@ -26,6 +26,38 @@ typedef int (*lt_enc_fn)(moqc__writer *w, moqc_lite_version v, const void *m);
     return moqc__lite_encode_##name(w, v, (const type *)m);                    \
   }
 
+/* Every moq-lite message codec, wrapped once for all the lite test files. */
+LT_CODEC(setup, moqc__lite_setup)
+LT_CODEC(session_info, moqc__lite_session_info)
+LT_CODEC(announce_request, moqc__lite_announce_request)
+LT_CODEC(announce_ok, moqc__lite_announce_ok)
+LT_CODEC(announce, moqc__lite_announce)
+LT_CODEC(announce_init, moqc__lite_announce_init)
+LT_CODEC(track, moqc__lite_track)
+LT_CODEC(track_info, moqc__lite_track_info)
+LT_CODEC(subscribe, moqc__lite_subscribe)
+LT_CODEC(subscribe_update, moqc__lite_subscribe_update)
+LT_CODEC(subscribe_response, moqc__lite_subscribe_response)
+LT_CODEC(group, moqc__lite_group)
+LT_CODEC(frame_header, moqc__lite_frame_header)
+LT_CODEC(frame, moqc__lite_frame)
+LT_CODEC(fetch, moqc__lite_fetch)
+LT_CODEC(probe, moqc__lite_probe)
+LT_CODEC(goaway, moqc__lite_goaway)
+
+/* The legacy handshake decoders take no version. */
+static inline int lt_dec_client_setup(const uint8_t **p, const uint8_t *end,
+                                      moqc_lite_version v, void *out) {
+  (void)v;
+  return moqc__lite_decode_client_setup(p, end, (moqc__lite_client_setup *)out);
+}
+
+static inline int lt_dec_server_setup(const uint8_t **p, const uint8_t *end,
+                                      moqc_lite_version v, void *out) {
+  (void)v;
+  return moqc__lite_decode_server_setup(p, end, (moqc__lite_server_setup *)out);
+}
+
 #define LT_MAXBYTES 4096
 
 /* Shared buffer of the last vector, so decoded views stay valid after lt_check

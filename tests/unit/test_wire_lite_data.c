@@ -10,22 +10,6 @@
  */
 #include "test_wire_lite.h"
 
-LT_CODEC(group, moqc__lite_group)
-LT_CODEC(frame_header, moqc__lite_frame_header)
-LT_CODEC(frame, moqc__lite_frame)
-LT_CODEC(fetch, moqc__lite_fetch)
-LT_CODEC(probe, moqc__lite_probe)
-LT_CODEC(goaway, moqc__lite_goaway)
-LT_CODEC(setup, moqc__lite_setup)
-LT_CODEC(announce_request, moqc__lite_announce_request)
-LT_CODEC(announce_ok, moqc__lite_announce_ok)
-LT_CODEC(announce, moqc__lite_announce)
-LT_CODEC(announce_init, moqc__lite_announce_init)
-LT_CODEC(track, moqc__lite_track)
-LT_CODEC(track_info, moqc__lite_track_info)
-LT_CODEC(subscribe, moqc__lite_subscribe)
-LT_CODEC(subscribe_response, moqc__lite_subscribe_response)
-
 #define DEMO_BBB "08 64 65 6D 6F 2F 62 62 62"
 #define VIDEO "05 76 69 64 65 6F"
 

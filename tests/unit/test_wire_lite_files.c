@@ -9,30 +9,6 @@
  */
 #include "test_wire_lite.h"
 
-LT_CODEC(setup, moqc__lite_setup)
-LT_CODEC(announce_request, moqc__lite_announce_request)
-LT_CODEC(announce_ok, moqc__lite_announce_ok)
-LT_CODEC(announce, moqc__lite_announce)
-LT_CODEC(announce_init, moqc__lite_announce_init)
-LT_CODEC(track, moqc__lite_track)
-LT_CODEC(track_info, moqc__lite_track_info)
-LT_CODEC(subscribe, moqc__lite_subscribe)
-LT_CODEC(subscribe_response, moqc__lite_subscribe_response)
-LT_CODEC(group, moqc__lite_group)
-LT_CODEC(frame, moqc__lite_frame)
-
-static int lt_dec_client_setup(const uint8_t **p, const uint8_t *end,
-                               moqc_lite_version v, void *out) {
-  (void)v;
-  return moqc__lite_decode_client_setup(p, end, (moqc__lite_client_setup *)out);
-}
-
-static int lt_dec_server_setup(const uint8_t **p, const uint8_t *end,
-                               moqc_lite_version v, void *out) {
-  (void)v;
-  return moqc__lite_decode_server_setup(p, end, (moqc__lite_server_setup *)out);
-}
-
 typedef struct kind {
   const char *word; /* the annotation's first word */
   lt_dec_fn dec;
