@@ -18,12 +18,19 @@ static int handle_alloc(const moqc_mem *mem, origin_view **out) {
   return 0;
 }
 
-typedef enum handle_op { HANDLE_COPY, HANDLE_SCOPE, HANDLE_ROOT } handle_op;
+typedef enum handle_op {
+  HANDLE_COPY,
+  HANDLE_SCOPE,
+  HANDLE_ROOT,
+  HANDLE_USAGE
+} handle_op;
 
-/* Derives a new view from src by op; with_ctx replaces the context when set. */
+/* Derives a new view from src by op: a copy, a copy narrowed to prefixes
+ * (SCOPE), re-rooted at prefixes[0] (ROOT), or a copy tagged with ctx (USAGE;
+ * NULL = untagged). ctx is used by USAGE only. */
 static int handle_derive(const origin_view *src, handle_op op,
                          const moqc_str *prefixes, size_t count,
-                         origin_view **out) {
+                         moqc_usage_ctx *ctx, origin_view **out) {
   const moqc_mem *mem = src->o->mem;
   origin_view *v;
   int rc = handle_alloc(mem, &v);
@@ -46,15 +53,18 @@ static int handle_derive(const origin_view *src, handle_op op,
     moqc_mem_free(mem, v);
     return rc;
   }
+  if (op == HANDLE_USAGE) {
+    moqc__origin_view_set_ctx(v, ctx);
+  }
   *out = v;
   return 0;
 }
 
 /* Derives a handle of type T from src into *out. */
-#define HANDLE_DERIVE(T, src, op, prefixes, count, out)                        \
+#define HANDLE_DERIVE(T, src, op, prefixes, count, ctx, out)                   \
   do {                                                                         \
     origin_view *v_;                                                           \
-    int rc_ = handle_derive((src), (op), (prefixes), (count), &v_);            \
+    int rc_ = handle_derive((src), (op), (prefixes), (count), (ctx), &v_);     \
     if (rc_ == 0) {                                                            \
       *(out) = (T *)v_;                                                        \
     }                                                                          \
@@ -109,36 +119,30 @@ int moqc_origin_producer_scope(const moqc_origin_producer *p,
                                const moqc_str *prefixes, size_t count,
                                moqc_origin_producer **out) {
   HANDLE_DERIVE(moqc_origin_producer, &p->v, HANDLE_SCOPE, prefixes, count,
-                out);
+                NULL, out);
 }
 
 int moqc_origin_producer_with_root(const moqc_origin_producer *p,
                                    moqc_str prefix,
                                    moqc_origin_producer **out) {
-  HANDLE_DERIVE(moqc_origin_producer, &p->v, HANDLE_ROOT, &prefix, 1, out);
+  HANDLE_DERIVE(moqc_origin_producer, &p->v, HANDLE_ROOT, &prefix, 1, NULL,
+                out);
 }
 
 int moqc_origin_producer_with_usage(const moqc_origin_producer *p,
                                     moqc_usage_ctx *ctx,
                                     moqc_origin_producer **out) {
-  origin_view *v;
-  int rc = handle_derive(&p->v, HANDLE_COPY, NULL, 0, &v);
-
-  if (rc == 0) {
-    moqc__origin_view_set_ctx(v, ctx);
-    *out = (moqc_origin_producer *)v;
-  }
-  return rc;
+  HANDLE_DERIVE(moqc_origin_producer, &p->v, HANDLE_USAGE, NULL, 0, ctx, out);
 }
 
 int moqc_origin_producer_clone(const moqc_origin_producer *p,
                                moqc_origin_producer **out) {
-  HANDLE_DERIVE(moqc_origin_producer, &p->v, HANDLE_COPY, NULL, 0, out);
+  HANDLE_DERIVE(moqc_origin_producer, &p->v, HANDLE_COPY, NULL, 0, NULL, out);
 }
 
 int moqc_origin_producer_consume(const moqc_origin_producer *p,
                                  moqc_origin_consumer **out) {
-  HANDLE_DERIVE(moqc_origin_consumer, &p->v, HANDLE_COPY, NULL, 0, out);
+  HANDLE_DERIVE(moqc_origin_consumer, &p->v, HANDLE_COPY, NULL, 0, NULL, out);
 }
 
 moqc_str moqc_origin_producer_root(const moqc_origin_producer *p) {
@@ -221,31 +225,25 @@ int moqc_origin_consumer_scope(const moqc_origin_consumer *c,
                                const moqc_str *prefixes, size_t count,
                                moqc_origin_consumer **out) {
   HANDLE_DERIVE(moqc_origin_consumer, &c->v, HANDLE_SCOPE, prefixes, count,
-                out);
+                NULL, out);
 }
 
 int moqc_origin_consumer_with_root(const moqc_origin_consumer *c,
                                    moqc_str prefix,
                                    moqc_origin_consumer **out) {
-  HANDLE_DERIVE(moqc_origin_consumer, &c->v, HANDLE_ROOT, &prefix, 1, out);
+  HANDLE_DERIVE(moqc_origin_consumer, &c->v, HANDLE_ROOT, &prefix, 1, NULL,
+                out);
 }
 
 int moqc_origin_consumer_with_usage(const moqc_origin_consumer *c,
                                     moqc_usage_ctx *ctx,
                                     moqc_origin_consumer **out) {
-  origin_view *v;
-  int rc = handle_derive(&c->v, HANDLE_COPY, NULL, 0, &v);
-
-  if (rc == 0) {
-    moqc__origin_view_set_ctx(v, ctx);
-    *out = (moqc_origin_consumer *)v;
-  }
-  return rc;
+  HANDLE_DERIVE(moqc_origin_consumer, &c->v, HANDLE_USAGE, NULL, 0, ctx, out);
 }
 
 int moqc_origin_consumer_clone(const moqc_origin_consumer *c,
                                moqc_origin_consumer **out) {
-  HANDLE_DERIVE(moqc_origin_consumer, &c->v, HANDLE_COPY, NULL, 0, out);
+  HANDLE_DERIVE(moqc_origin_consumer, &c->v, HANDLE_COPY, NULL, 0, NULL, out);
 }
 
 moqc_str moqc_origin_consumer_root(const moqc_origin_consumer *c) {
