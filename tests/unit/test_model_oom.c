@@ -12,14 +12,23 @@ typedef struct oom_alloc {
   bool failed;
 } oom_alloc;
 
-static void *oom_malloc(size_t n, void *ud) {
-  oom_alloc *a = ud;
+/* Counts an allocation; returns false (and records it) once the countdown has
+ * run out: from then on every allocation fails. */
+static bool oom_take(oom_alloc *a) {
   if (a->countdown == 0) {
     a->failed = true;
-    return NULL;
+    return false;
   }
   if (a->countdown > 0) {
     a->countdown--;
+  }
+  return true;
+}
+
+static void *oom_malloc(size_t n, void *ud) {
+  oom_alloc *a = ud;
+  if (!oom_take(a)) {
+    return NULL;
   }
   void *p = malloc(n);
   if (p != NULL) {
@@ -50,12 +59,8 @@ static void *oom_calloc(size_t nmemb, size_t size, void *ud) {
 
 static void *oom_realloc(void *old, size_t n, void *ud) {
   oom_alloc *a = ud;
-  if (a->countdown == 0) {
-    a->failed = true;
+  if (!oom_take(a)) {
     return NULL;
-  }
-  if (a->countdown > 0) {
-    a->countdown--;
   }
   void *p = realloc(old, n);
   if (p != NULL && old == NULL) {
