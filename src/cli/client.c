@@ -574,12 +574,16 @@ int cli_client_connect(cli_client *c, bool publish, bool mirror, const char *ann
       return client_wt_connect(c, NULL);
     }
     rv = cli_cert_fetch(&c->opts->url, CLI_DEV_FETCH_TIMEOUT_MS, c->dev_pin, err, sizeof(err));
+    if (rv == 0 && cli_udp_port_closed(&c->opts->url, CLI_DEV_UDP_PROBE_MS)) {
+      snprintf(err, sizeof(err), "nothing listens on UDP port %d", c->opts->url.port);
+      rv = MOQC_ERR_IO;
+    }
     if (rv == 0) {
       c->dev_fallback = true;
       return client_wt_connect(c, c->dev_pin);
     }
     if (c->opts->verbose) {
-      fprintf(stderr, "moqc: no certificate fingerprint from %s (%s), using WebSocket\n",
+      fprintf(stderr, "moqc: no WebTransport at %s (%s), using WebSocket\n",
               c->opts->url_text, err);
     }
     return client_ws_connect(c);

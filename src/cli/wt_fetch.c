@@ -5,7 +5,9 @@
 #include "wt_fetch.h"
 
 #include <moqc/error.h>
+#include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -99,4 +101,43 @@ int cli_cert_fetch(const cli_url *u, int timeout_ms, uint8_t out[32], char *err,
     return MOQC_ERR_MALFORMED;
   }
   return 0;
+}
+
+bool cli_udp_port_closed(const cli_url *u, int wait_ms) {
+  struct addrinfo hints, *res = NULL, *ai, *pick = NULL;
+  struct pollfd pfd;
+  char port[8], b = 0;
+  bool closed = false;
+  int fd;
+
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  snprintf(port, sizeof(port), "%d", u->port);
+  if (getaddrinfo(u->host, port, &hints, &res) != 0) {
+    return false;
+  }
+  for (ai = res; ai != NULL; ai = ai->ai_next) { /* the address the WebTransport client picks */
+    if (ai->ai_family == AF_INET || (ai->ai_family == AF_INET6 && pick == NULL)) {
+      pick = ai;
+      if (ai->ai_family == AF_INET) {
+        break;
+      }
+    }
+  }
+  fd = pick != NULL ? socket(pick->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
+  if (fd >= 0 && connect(fd, pick->ai_addr, pick->ai_addrlen) == 0 && send(fd, &b, 1, 0) == 1) {
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, wait_ms) > 0 && recv(fd, &b, 1, MSG_DONTWAIT) < 0 &&
+        errno == ECONNREFUSED) {
+      closed = true;
+    }
+  }
+  if (fd >= 0) {
+    close(fd);
+  }
+  freeaddrinfo(res);
+  return closed;
 }

@@ -17,7 +17,10 @@
 /** http://: how long the /certificate.sha256 fetch may take (connect, each read), ms. */
 #define CLI_DEV_FETCH_TIMEOUT_MS 2000
 /** http://: the WebTransport handshake time before falling back to WebSocket, ms. */
-#define CLI_DEV_WT_TIMEOUT_MS 1500
+#define CLI_DEV_WT_TIMEOUT_MS 1000
+
+/** http://: how long to wait for the ICMP answer that says no UDP socket listens, ms. */
+#define CLI_DEV_UDP_PROBE_MS 50
 
 /** The transport the tool dials. */
 typedef enum cli_plan {

@@ -107,7 +107,9 @@ rv=0
 [ "$rv" -eq 2 ] || fail "https:// --websocket: exit $rv, want 2"
 stop_relay
 
-# 4. A relay whose QUIC port is not its web port: http:// falls back to WebSocket.
+# 4. A relay whose QUIC port is not its web port: http:// falls back to WebSocket, at once when
+#    nothing listens on that UDP port (the ICMP probe), after the 1 s WebTransport handshake bound
+#    when something there stays silent.
 start_relay --stats-interval 600
 "$BIN/moqc" sub "$URL/anon" fb --json --timeout 20 --verbose >"$WORK/fb-sub.json" 2>"$WORK/fb-sub.err" &
 S=$!
@@ -115,7 +117,19 @@ S=$!
   { cat "$WORK/fb-pub.err"; fail "fallback publisher failed"; }
 wait $S || { cat "$WORK/fb-sub.err"; fail "fallback subscriber failed"; }
 expect_json "$WORK/fb-sub.json" groups 6 frames 30 bytes 90000 bad_frames 0 gaps 0
-grep -q "WebTransport to $URL/anon failed (timed out), using WebSocket" "$WORK/fb-sub.err" &&
-  grep -q "(qmux-01.moq-lite-05)" "$WORK/fb-sub.err" || fail "no fallback: $(grep -v debug "$WORK/fb-sub.err")"
+grep -q "no WebTransport at $URL/anon (nothing listens on UDP port $WEB_PORT), using WebSocket" \
+  "$WORK/fb-sub.err" && grep -q "(qmux-01.moq-lite-05)" "$WORK/fb-sub.err" ||
+  fail "no fallback: $(grep -v debug "$WORK/fb-sub.err")"
+node -e 'const s = require("dgram").createSocket("udp4"); s.bind(Number(process.argv[1]), "127.0.0.1",
+  () => console.log("bound")); setTimeout(() => s.close(), 15000)' "$WEB_PORT" >"$WORK/sink.out" &
+for _ in $(seq 1 100); do grep -q bound "$WORK/sink.out" && break; sleep 0.05; done
+start=$(date +%s%N)
+"$BIN/moqc" announced "$URL/anon" --verbose --timeout 10 >/dev/null 2>"$WORK/fb2.err" ||
+  { cat "$WORK/fb2.err"; fail "fallback after a silent UDP port failed"; }
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+grep -q "WebTransport to $URL/anon failed (timed out), using WebSocket" "$WORK/fb2.err" &&
+  grep -q "(qmux-01.moq-lite-05)" "$WORK/fb2.err" ||
+  fail "no fallback after the handshake bound: $(grep -v debug "$WORK/fb2.err")"
+[ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ] || fail "fallback after a silent UDP port took $ms ms"
 stop_relay
 echo "ok: webtransport, websocket and quic metered alike: $(cat "$WORK/wt-sub.json")"
