@@ -31,16 +31,13 @@ static void group_abort(moqc_session *s, sess_stream *st, sub_group_rx *g, int e
   moqc__sess_stop(s, st, err);
 }
 
-/* Tells an oversize frame from other header errors, for the stop code. */
-static int group_header_error(moqc_session *s, const uint8_t *p, const uint8_t *end) {
-  uint64_t v;
-  if (s->version == MOQC_LITE_05 && moqc__get_varint(&p, end, &v) != 0) {
-    return MOQC_ERR_DECODE;
-  }
-  if (moqc__get_varint(&p, end, &v) == 0 && v > MOQC_LITE_MAX_FRAME_SIZE) {
-    return MOQC_ERR_FRAME_TOO_LARGE;
-  }
-  return MOQC_ERR_DECODE;
+/*
+ * The stop code of a refused frame header: 27 for an oversize payload, else 5. It comes from the
+ * reader, which saw the whole header, including bytes buffered from earlier reads (over QMux the
+ * timestamp and the size of a lite-05 frame may arrive in separate calls).
+ */
+static int group_header_error(const moqc__lite_frame_reader *fr) {
+  return fr->refusal == MOQC_ERR_FRAME_TOO_LARGE ? MOQC_ERR_FRAME_TOO_LARGE : MOQC_ERR_DECODE;
 }
 
 static int group_start(moqc_session *s, sess_stream *st, sub_group_rx *g, const uint8_t **p,
@@ -105,13 +102,12 @@ int moqc__sess_sub_group_read(moqc_session *s, sess_stream *st, const uint8_t **
     if (g->fp == NULL) {
       moqc__lite_frame_header h;
       int64_t abs_ts;
-      const uint8_t *before = *p;
       rv = moqc__lite_frame_reader_read(&g->fr, p, end, &h, &abs_ts);
       if (rv == MOQC_ERR_INCOMPLETE) {
         break;
       }
       if (rv < 0) {
-        rv = group_header_error(s, before, end);
+        rv = group_header_error(&g->fr);
         group_abort(s, st, g, rv);
         if (s->settings.strict) {
           moqc__sess_fail(s, rv, "bad frame header");
