@@ -7,7 +7,8 @@
 #     counters (ingress and egress groups/frames/bytes) identical for the three transports;
 #  3. http:// (no flags) connects over WebTransport, --websocket over WebSocket; a wrong pin and
 #     the system roots against the self-signed certificate are refused (exit 1);
-#  4. against a relay whose QUIC port is elsewhere, http:// falls back to WebSocket and works.
+#  4. over WebTransport, SIGINT ends a waiting subscriber cleanly (exit 0, nothing leaked);
+#  5. against a relay whose QUIC port is elsewhere, http:// falls back to WebSocket and works.
 BIN=$1
 source "$(dirname "$0")/lib/relay.sh"
 source "$(dirname "$0")/lib/cli.sh"
@@ -105,9 +106,19 @@ rv=0
 rv=0
 "$BIN/moqc" announced "$WT/anon" --websocket >/dev/null 2>"$WORK/use.err" || rv=$?
 [ "$rv" -eq 2 ] || fail "https:// --websocket: exit $rv, want 2"
+
+# 4. SIGINT over WebTransport.
+"$BIN/moqc" sub "$WT/anon" never --tls-fingerprint "$FP" --json >"$WORK/int.json" 2>"$WORK/int.err" &
+S=$!
+sleep 0.7
+kill -INT $S
+rv=0
+wait $S || rv=$?
+[ "$rv" -eq 0 ] || { cat "$WORK/int.err"; fail "SIGINT on a WebTransport subscriber: exit $rv"; }
+expect_json "$WORK/int.json" frames 0
 stop_relay
 
-# 4. A relay whose QUIC port is not its web port: http:// falls back to WebSocket, at once when
+# 5. A relay whose QUIC port is not its web port: http:// falls back to WebSocket, at once when
 #    nothing listens on that UDP port (the ICMP probe), after the 1 s WebTransport handshake bound
 #    when something there stays silent.
 start_relay --stats-interval 600
