@@ -2,13 +2,15 @@
  * `moqc bench`: the load generator (see bench.h and docs/PERFORMANCE.md).
  *
  * Every connection is a cli_client on one libuv loop. Phases of the run:
- *   CONNECT  publishers, then subscribers, are dialled at --connect-rate; each subscriber waits
- *            for its broadcast's announce and subscribes to the track.
- *   RUN      once every subscription is in place and every publisher sees the relay's
- *            subscription (or --startup-timeout passed), every publisher writes frames paced at
+ *   CONNECT  publishers, then subscribers, are dialled at --connect-rate; each
+ * subscriber waits for its broadcast's announce and subscribes to the track.
+ *   RUN      once every subscription is in place and every publisher sees the
+ * relay's subscription (or --startup-timeout passed), every publisher writes
+ * frames paced at
  *            --fps for --duration seconds, a group per --group-frames.
- *   DRAIN    the tracks are finished; subscribers read until their track ends (or --drain).
- *   CLOSE    every session is closed; the loop runs dry; the JSON summary is printed.
+ *   DRAIN    the tracks are finished; subscribers read until their track ends
+ * (or --drain). CLOSE    every session is closed; the loop runs dry; the JSON
+ * summary is printed.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -21,11 +23,16 @@
 #include "payload.h"
 #include "summary.h"
 
-/* Pause between "everything subscribed" and the first frame, for the relay's upstream
- * subscriptions to settle. */
+/* Pause between "everything subscribed" and the first frame, for the relay's
+ * upstream subscriptions to settle. */
 #define BENCH_SETTLE_MS 200
 
-typedef enum bench_phase { BENCH_CONNECT = 0, BENCH_RUN, BENCH_DRAIN, BENCH_CLOSE } bench_phase;
+typedef enum bench_phase {
+  BENCH_CONNECT = 0,
+  BENCH_RUN,
+  BENCH_DRAIN,
+  BENCH_CLOSE
+} bench_phase;
 
 typedef struct bench_run bench_run;
 
@@ -67,7 +74,8 @@ typedef struct bench_sub {
   moqc_track_subscriber *ts;
   bench_group *groups;
   size_t ngroups, capgroups;
-  uint64_t next_seq; /* one past the highest group seen (gap counting for the progress line) */
+  uint64_t next_seq; /* one past the highest group seen (gap counting for the
+                        progress line) */
   bool dialled, closed;
 } bench_sub;
 
@@ -87,7 +95,8 @@ struct bench_run {
   bench_sub *subs;
   bench_idle *idles;
   size_t npubs, nsubs, nidle;
-  size_t next_dial; /* connections dialled so far (publishers, subscribers, then idle ones) */
+  size_t next_dial; /* connections dialled so far (publishers, subscribers, then
+                       idle ones) */
   size_t open;      /* clients not yet closed */
   size_t ready, relay_subscribed, subscribed, done;
   uint64_t frames_per_pub; /* frames each publisher writes */
@@ -95,10 +104,12 @@ struct bench_run {
   moqc_tstamp t0, run_start, run_end;
   uv_timer_t dial_timer, tick, progress, phase_timer;
   uv_signal_t sigint, sigterm;
-  summary lat;      /* every latency sample of the run (summary.c computes percentiles) */
+  summary lat;      /* every latency sample of the run (summary.c computes
+                       percentiles) */
   summary lat_tick; /* the samples of the current progress interval */
   /* totals */
-  uint64_t rx_groups, rx_frames, rx_bytes, rx_complete, bad_frames, aborted, gaps;
+  uint64_t rx_groups, rx_frames, rx_bytes, rx_complete, bad_frames, aborted,
+      gaps;
   uint64_t tx_bytes;
   uint64_t last_rx_bytes, last_tx_bytes;
   moqc_tstamp last_progress;
@@ -132,7 +143,9 @@ static int bench_sample(summary *s, uint64_t us) {
   return 0;
 }
 
-/* ---- Publishers -------------------------------------------------------------------------------- */
+/* ---- Publishers
+ * --------------------------------------------------------------------------------
+ */
 
 static int bench_pub_frame(bench_pub *p) {
   bench_run *r = p->run;
@@ -154,7 +167,8 @@ static int bench_pub_frame(bench_pub *p) {
   info.group_seq = moqc_group_producer_sequence(p->gp);
   info.frame_index = (uint32_t)p->frame_in_group;
   payload_write(r->buf, len, &info);
-  rv = moqc_group_producer_write_frame(p->gp, r->buf, len, (now - r->run_start) / 1000000u);
+  rv = moqc_group_producer_write_frame(p->gp, r->buf, len,
+                                       (now - r->run_start) / 1000000u);
   if (rv != 0) {
     return rv;
   }
@@ -219,8 +233,8 @@ static void bench_pub_closed(cli_client *c, int err) {
     if (r->err == 0) {
       r->err = err != 0 ? err : MOQC_ERR_REMOTE;
       if (!c->reported) {
-        fprintf(stderr, "moqc bench: publisher %s: connection closed: %s\n", p->path,
-                err != 0 ? moqc_strerror(err) : "closed by the relay");
+        fprintf(stderr, "moqc bench: publisher %s: connection closed: %s\n",
+                p->path, err != 0 ? moqc_strerror(err) : "closed by the relay");
       }
     }
   }
@@ -235,11 +249,14 @@ static void bench_pub_closed(cli_client *c, int err) {
   p->closed = true;
   r->open--;
   if (r->phase == BENCH_CONNECT) {
-    bench_close_all(r); /* a run without every connection would measure something else */
+    bench_close_all(
+        r); /* a run without every connection would measure something else */
   }
 }
 
-/* ---- Subscribers ------------------------------------------------------------------------------- */
+/* ---- Subscribers
+ * -------------------------------------------------------------------------------
+ */
 
 static void bench_sub_done(bench_sub *s) {
   bench_run *r = s->run;
@@ -291,7 +308,8 @@ static void bench_sub_read(bench_sub *s) {
 
   while (i < s->ngroups) {
     moqc_rcbuf *buf;
-    int rv = moqc_group_consumer_read_frame(s->groups[i].gc, &buf, NULL, s->c.waker);
+    int rv =
+        moqc_group_consumer_read_frame(s->groups[i].gc, &buf, NULL, s->c.waker);
     if (rv == 0) {
       bench_sub_frame(s, moqc_rcbuf_data(buf), moqc_rcbuf_len(buf));
       moqc_rcbuf_decref(buf);
@@ -324,7 +342,8 @@ static void bench_sub_receive(bench_sub *s) {
     if (rv == MOQC_ERR_PENDING) {
       return;
     }
-    if (rv == MOQC_ERR_DROPPED && moqc_broadcast_consumer_closed(s->bc, NULL) != MOQC_ERR_PENDING) {
+    if (rv == MOQC_ERR_DROPPED &&
+        moqc_broadcast_consumer_closed(s->bc, NULL) != MOQC_ERR_PENDING) {
       rv = MOQC_END; /* the broadcast ended: so did the track */
     }
     if (rv == MOQC_END) {
@@ -334,8 +353,8 @@ static void bench_sub_receive(bench_sub *s) {
       return;
     }
     if (rv != 0) {
-      fprintf(stderr, "moqc bench: subscription to %s ended: %s\n", s->pub->path,
-              moqc_strerror(rv));
+      fprintf(stderr, "moqc bench: subscription to %s ended: %s\n",
+              s->pub->path, moqc_strerror(rv));
       bench_sub_done(s);
       return;
     }
@@ -381,7 +400,8 @@ static void bench_sub_work(cli_client *c) {
         bench_fail(r, rv, "announcements");
         return;
       }
-      if (ev.broadcast != NULL && moqc_str_eq(ev.path, moqc_str_c(s->pub->path))) {
+      if (ev.broadcast != NULL &&
+          moqc_str_eq(ev.path, moqc_str_c(s->pub->path))) {
         s->bc = ev.broadcast;
         moqc_origin_announced_del(s->cursor);
         s->cursor = NULL;
@@ -432,7 +452,8 @@ static void bench_sub_closed(cli_client *c, int err) {
     if (r->err == 0) {
       r->err = err != 0 ? err : MOQC_ERR_REMOTE;
       if (!c->reported) {
-        fprintf(stderr, "moqc bench: subscriber of %s: connection closed: %s\n", s->pub->path,
+        fprintf(stderr, "moqc bench: subscriber of %s: connection closed: %s\n",
+                s->pub->path,
                 err != 0 ? moqc_strerror(err) : "closed by the relay");
       }
     }
@@ -454,11 +475,13 @@ static void bench_sub_closed(cli_client *c, int err) {
   s->closed = true;
   r->open--;
   if (r->phase == BENCH_CONNECT) {
-    bench_close_all(r); /* a run without every connection would measure something else */
+    bench_close_all(
+        r); /* a run without every connection would measure something else */
   }
 }
 
-/* ---- Idle connections ------------------------------------------------------------------------- */
+/* ---- Idle connections
+ * ------------------------------------------------------------------------- */
 
 static void bench_idle_ready(cli_client *c) {
   bench_idle *d = c->user_data;
@@ -488,7 +511,9 @@ static void bench_idle_closed(cli_client *c, int err) {
   }
 }
 
-/* ---- The run ----------------------------------------------------------------------------------- */
+/* ---- The run
+ * -----------------------------------------------------------------------------------
+ */
 
 static void bench_timers_close(bench_run *r) {
   uv_close((uv_handle_t *)&r->dial_timer, NULL);
@@ -534,7 +559,9 @@ static void bench_drain_timeout(uv_timer_t *t) {
   bench_run *r = t->data;
 
   if (r->phase == BENCH_DRAIN) {
-    fprintf(stderr, "moqc bench: %zu of %zu subscribers still open after --drain; closing\n",
+    fprintf(stderr,
+            "moqc bench: %zu of %zu subscribers still open after --drain; "
+            "closing\n",
             r->nsubs - r->done, r->nsubs);
     bench_close_all(r);
   }
@@ -553,8 +580,8 @@ static void bench_end_run(bench_run *r) {
     bench_close_all(r);
     return;
   }
-  uv_timer_start(&r->phase_timer, bench_drain_timeout, (uint64_t)(r->o->drain_s * 1000.0 + 0.5),
-                 0);
+  uv_timer_start(&r->phase_timer, bench_drain_timeout,
+                 (uint64_t)(r->o->drain_s * 1000.0 + 0.5), 0);
 }
 
 static void bench_tick(uv_timer_t *t) {
@@ -614,10 +641,11 @@ static void bench_settled(uv_timer_t *t) {
 
 static void bench_maybe_start(bench_run *r) {
   bool pubs_ok = r->o->subscribers == 0 ? r->ready >= r->npubs + r->nidle
-                                          : r->relay_subscribed == r->npubs;
+                                        : r->relay_subscribed == r->npubs;
 
   if (r->phase == BENCH_CONNECT && r->subscribed == r->nsubs && pubs_ok &&
-      r->ready == r->npubs + r->nsubs + r->nidle && r->next_dial == r->npubs + r->nsubs + r->nidle) {
+      r->ready == r->npubs + r->nsubs + r->nidle &&
+      r->next_dial == r->npubs + r->nsubs + r->nidle) {
     uv_timer_start(&r->phase_timer, bench_settled, BENCH_SETTLE_MS, 0);
   }
 }
@@ -626,24 +654,29 @@ static void bench_startup_timeout(uv_timer_t *t) {
   bench_run *r = t->data;
 
   if (r->phase == BENCH_CONNECT && r->ready < r->npubs + r->nsubs + r->nidle) {
-    fprintf(stderr, "moqc bench: only %zu of %zu connections up after --startup-timeout\n",
-            r->ready, r->npubs + r->nsubs + r->nidle);
+    fprintf(
+        stderr,
+        "moqc bench: only %zu of %zu connections up after --startup-timeout\n",
+        r->ready, r->npubs + r->nsubs + r->nidle);
     bench_fail(r, MOQC_ERR_TIMEOUT, "connecting");
     return;
   }
   if (r->phase == BENCH_CONNECT) {
     fprintf(stderr,
-            "moqc bench: after --startup-timeout, %zu of %zu subscriptions and %zu of %zu "
+            "moqc bench: after --startup-timeout, %zu of %zu subscriptions and "
+            "%zu of %zu "
             "publishers subscribed by the relay; publishing anyway\n",
             r->subscribed, r->nsubs, r->relay_subscribed, r->npubs);
     bench_settled(t);
   }
 }
 
-static const cli_client_cbs bench_pub_cbs = {
-    .ready = bench_pub_ready, .work = bench_pub_work, .closed = bench_pub_closed};
-static const cli_client_cbs bench_sub_cbs = {
-    .ready = bench_sub_ready, .work = bench_sub_work, .closed = bench_sub_closed};
+static const cli_client_cbs bench_pub_cbs = {.ready = bench_pub_ready,
+                                             .work = bench_pub_work,
+                                             .closed = bench_pub_closed};
+static const cli_client_cbs bench_sub_cbs = {.ready = bench_sub_ready,
+                                             .work = bench_sub_work,
+                                             .closed = bench_sub_closed};
 static const cli_client_cbs bench_idle_cbs = {.ready = bench_idle_ready,
                                               .closed = bench_idle_closed};
 
@@ -661,14 +694,15 @@ static int bench_dial_one(bench_run *r) {
     }
     p->dialled = true;
     r->open++;
-    rv = moqc_origin_producer_create_broadcast(p->c.prod, moqc_str_c(p->path), NULL, &p->bp,
-                                               &p->guard);
+    rv = moqc_origin_producer_create_broadcast(p->c.prod, moqc_str_c(p->path),
+                                               NULL, &p->bp, &p->guard);
     if (rv == 0) {
       moqc_track_info_default(&info);
       if (r->o->retention_s > 0) {
         info.retention = (moqc_tstamp)(r->o->retention_s * 1e9);
       }
-      rv = moqc_broadcast_producer_create_track(p->bp, r->o->track, &info, &p->tp);
+      rv = moqc_broadcast_producer_create_track(p->bp, r->o->track, &info,
+                                                &p->tp);
     }
     if (rv == 0) {
       rv = cli_client_connect(&p->c, true, false, NULL);
@@ -711,7 +745,8 @@ static void bench_dial(uv_timer_t *t) {
   if (batch == 0) {
     batch = 1;
   }
-  for (n = 0; n < batch && r->next_dial < total && r->phase == BENCH_CONNECT; n++) {
+  for (n = 0; n < batch && r->next_dial < total && r->phase == BENCH_CONNECT;
+       n++) {
     rv = bench_dial_one(r);
     if (rv != 0) {
       bench_fail(r, rv, "connecting");
@@ -740,12 +775,16 @@ static void bench_progress(uv_timer_t *t) {
   }
   if (!r->o->quiet) {
     fprintf(stderr,
-            "bench: %6.1fs %-7s conns %zu/%zu subscribed %zu/%zu out %.2f Mbps in %.2f Mbps "
+            "bench: %6.1fs %-7s conns %zu/%zu subscribed %zu/%zu out %.2f Mbps "
+            "in %.2f Mbps "
             "frames %llu lost_groups %llu latency p50 %.2f ms p99 %.2f ms\n",
-            (double)(now - r->t0) / 1e9, phase, r->ready, r->npubs + r->nsubs + r->nidle, r->subscribed,
-            r->nsubs, bench_mbps(r->tx_bytes - r->last_tx_bytes, dt),
-            bench_mbps(r->rx_bytes - r->last_rx_bytes, dt), (unsigned long long)r->rx_frames,
-            (unsigned long long)(r->gaps + r->aborted), summary_latency_ms(&r->lat_tick, 50),
+            (double)(now - r->t0) / 1e9, phase, r->ready,
+            r->npubs + r->nsubs + r->nidle, r->subscribed, r->nsubs,
+            bench_mbps(r->tx_bytes - r->last_tx_bytes, dt),
+            bench_mbps(r->rx_bytes - r->last_rx_bytes, dt),
+            (unsigned long long)r->rx_frames,
+            (unsigned long long)(r->gaps + r->aborted),
+            summary_latency_ms(&r->lat_tick, 50),
             summary_latency_ms(&r->lat_tick, 99));
   }
   r->lat_tick.nlatency = 0;
@@ -798,7 +837,8 @@ static void bench_print(bench_run *r) {
   if (r->run_start != 0 && r->run_end > r->run_start) {
     t.seconds = (double)(r->run_end - r->run_start) / 1e9 + 1.0 / r->o->fps;
   }
-  n = bench_json(&t, summary_latency_ms(&r->lat, 50), summary_latency_ms(&r->lat, 99),
+  n = bench_json(&t, summary_latency_ms(&r->lat, 50),
+                 summary_latency_ms(&r->lat, 99),
                  summary_latency_ms(&r->lat, 100), json, sizeof(json));
   if (n == 0 || n >= sizeof(json)) {
     fprintf(stderr, "moqc bench: summary too long\n");
@@ -808,8 +848,10 @@ static void bench_print(bench_run *r) {
   printf("%s,\"broadcasts\":[", json);
   for (i = 0; i < r->npubs; i++) {
     const bench_pub *p = &r->pubs[i];
-    printf("%s{\"path\":\"%s\",\"sent_groups\":%llu,\"sent_frames\":%llu,\"sent_bytes\":%llu,"
-           "\"received_groups\":%llu,\"received_frames\":%llu,\"received_bytes\":%llu,"
+    printf("%s{\"path\":\"%s\",\"sent_groups\":%llu,\"sent_frames\":%llu,"
+           "\"sent_bytes\":%llu,"
+           "\"received_groups\":%llu,\"received_frames\":%llu,\"received_"
+           "bytes\":%llu,"
            "\"complete_groups\":%llu}",
            i > 0 ? "," : "", p->path, (unsigned long long)p->groups,
            (unsigned long long)p->frames, (unsigned long long)p->bytes,
@@ -846,7 +888,8 @@ static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop) {
   r->subs = calloc(r->nsubs > 0 ? r->nsubs : 1, sizeof(*r->subs));
   r->idles = calloc(r->nidle > 0 ? r->nidle : 1, sizeof(*r->idles));
   r->buf = malloc((size_t)o->frame_size);
-  if (r->pubs == NULL || r->subs == NULL || r->idles == NULL || r->buf == NULL) {
+  if (r->pubs == NULL || r->subs == NULL || r->idles == NULL ||
+      r->buf == NULL) {
     return MOQC_ERR_NOMEM;
   }
   for (i = 0; i < r->npubs; i++) {
@@ -905,8 +948,10 @@ int cli_cmd_bench(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   }
   if (!cli_url_supported(&o.url)) {
-    fprintf(stderr, "moqc bench: %s: WebTransport (https://) is not available yet; use ws:// "
-                    "or moql://\n",
+    fprintf(stderr,
+            "moqc bench: %s: WebTransport (https://) is not available yet; use "
+            "ws:// "
+            "or moql://\n",
             o.url_text);
     return CLI_EXIT_ERROR;
   }
@@ -928,7 +973,8 @@ int cli_cmd_bench(int argc, char **argv) {
   uv_timer_init(&loop, &r->tick);
   uv_timer_init(&loop, &r->progress);
   uv_timer_init(&loop, &r->phase_timer);
-  r->dial_timer.data = r->tick.data = r->progress.data = r->phase_timer.data = r;
+  r->dial_timer.data = r->tick.data = r->progress.data = r->phase_timer.data =
+      r;
   uv_signal_init(&loop, &r->sigint);
   uv_signal_init(&loop, &r->sigterm);
   r->sigint.data = r->sigterm.data = r;
@@ -944,15 +990,16 @@ int cli_cmd_bench(int argc, char **argv) {
     uv_timer_start(&r->dial_timer, bench_dial, 0, 0);
   }
   if (o.startup_s > 0) {
-    uv_timer_start(&r->phase_timer, bench_startup_timeout, (uint64_t)(o.startup_s * 1000.0 + 0.5),
-                   0);
+    uv_timer_start(&r->phase_timer, bench_startup_timeout,
+                   (uint64_t)(o.startup_s * 1000.0 + 0.5), 0);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0) {
     fprintf(stderr, "moqc bench: the loop still had handles at exit\n");
   }
   bench_print(r);
-  status = r->err != 0 || r->bad_frames > 0 || r->nomem ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+  status = r->err != 0 || r->bad_frames > 0 || r->nomem ? CLI_EXIT_ERROR
+                                                        : CLI_EXIT_OK;
   if (r->failed > 0) {
     fprintf(stderr, "moqc bench: %d connections failed\n", r->failed);
   }

@@ -1,5 +1,6 @@
 /*
- * `moqc bench`: flag parsing and the summary math (see bench.h). Pure: no I/O, no allocation.
+ * `moqc bench`: flag parsing and the summary math (see bench.h). Pure: no I/O,
+ * no allocation.
  */
 #include <errno.h>
 #include <math.h>
@@ -28,45 +29,72 @@ static void bench_err(char *err, size_t errlen, const char *fmt, ...) {
 static const char bench_usage_text[] =
     "usage: moqc bench URL [flags]\n"
     "\n"
-    "Load generator: P publishing connections, each publishing its own broadcast\n"
-    "<prefix>/<i> with one track, and S subscribing connections per broadcast, all in this\n"
-    "process on one event loop. Subscribers connect first; publishing starts once every\n"
-    "subscription is in place (or --startup-timeout passed), runs for --duration seconds, then\n"
-    "the tracks end and the subscribers drain. A progress line every second on stderr; a JSON\n"
-    "summary on stdout (sent_frames, received_frames, delivered_fraction, lost_groups,\n"
-    "egress_mbps, latency_p50_ms, latency_p99_ms, ...). Latency is the one-way time from the\n"
+    "Load generator: P publishing connections, each publishing its own "
+    "broadcast\n"
+    "<prefix>/<i> with one track, and S subscribing connections per broadcast, "
+    "all in this\n"
+    "process on one event loop. Subscribers connect first; publishing starts "
+    "once every\n"
+    "subscription is in place (or --startup-timeout passed), runs for "
+    "--duration seconds, then\n"
+    "the tracks end and the subscribers drain. A progress line every second on "
+    "stderr; a JSON\n"
+    "summary on stdout (sent_frames, received_frames, delivered_fraction, "
+    "lost_groups,\n"
+    "egress_mbps, latency_p50_ms, latency_p99_ms, ...). Latency is the one-way "
+    "time from the\n"
     "publisher's write to the subscriber's read (same clock: same machine).\n"
     "\n"
-    "URL: ws://host:port/path or http://... (WebSocket), moql://host:port/path (raw QUIC)\n"
+    "URL: ws://host:port/path or http://... (WebSocket), moql://host:port/path "
+    "(raw QUIC)\n"
     "\n"
-    "  --publishers N          publishing connections (broadcasts) (default 1)\n"
-    "  --subscribers N         subscribing connections per broadcast (default 1; 0 = none)\n"
-    "  --idle N                extra connections that only hold a session open for the whole\n"
+    "  --publishers N          publishing connections (broadcasts) (default "
+    "1)\n"
+    "  --subscribers N         subscribing connections per broadcast (default "
+    "1; 0 = none)\n"
+    "  --idle N                extra connections that only hold a session open "
+    "for the whole\n"
     "                          run (memory per idle session) (default 0)\n"
     "  --fps F                 frames per second per broadcast (default 30)\n"
-    "  --frame-size BYTES      bytes per frame, at least 32 (default 10416: 2.5 Mbps at 30 fps)\n"
+    "  --frame-size BYTES      bytes per frame, at least 32 (default 10416: "
+    "2.5 Mbps at 30 fps)\n"
     "  --group-frames N        frames per group (default 60)\n"
     "  --duration SECONDS      publishing time (default 10)\n"
     "  --prefix PATH           broadcast path prefix (default \"bench\")\n"
     "  --track NAME            track name (default \"clock\")\n"
-    "  --retention S           how long groups older than the latest stay cached, announced to\n"
-    "                          the relay with the track (default 0: the library's 5 s)\n"
-    "  --startup-timeout S     longest wait for every subscription before publishing (default 30)\n"
-    "  --drain S               longest wait for subscribers after the tracks end (default 5)\n"
+    "  --retention S           how long groups older than the latest stay "
+    "cached, announced to\n"
+    "                          the relay with the track (default 0: the "
+    "library's 5 s)\n"
+    "  --startup-timeout S     longest wait for every subscription before "
+    "publishing (default 30)\n"
+    "  --drain S               longest wait for subscribers after the tracks "
+    "end (default 5)\n"
     "  --connect-rate N        connections opened per second (default 1000)\n"
-    "  --verify                check every payload byte (default: the 32-byte header only)\n"
+    "  --verify                check every payload byte (default: the 32-byte "
+    "header only)\n"
     "  --quiet                 no progress line\n"
-    "  --tls-fingerprint HEX   moql://: accept only the relay certificate with this SHA-256\n"
-    "  --tls-disable-verify    moql://: do not verify the relay's certificate (tests only)\n"
+    "  --tls-fingerprint HEX   moql://: accept only the relay certificate with "
+    "this SHA-256\n"
+    "  --tls-disable-verify    moql://: do not verify the relay's certificate "
+    "(tests only)\n"
     "  --verbose               library debug logs on stderr\n"
     "  --help                  this text\n"
     "\n"
-    "Exit status: 0 when the run completed (whatever was lost), 1 on an error (a connection\n"
+    "Exit status: 0 when the run completed (whatever was lost), 1 on an error "
+    "(a connection\n"
     "failed, a corrupt frame), 2 on a usage error.\n";
 
-const char *bench_usage(void) { return bench_usage_text; }
+const char *bench_usage(void) {
+  return bench_usage_text;
+}
 
-typedef enum bench_kind { BENCH_U64, BENCH_DOUBLE, BENCH_STR, BENCH_BOOL } bench_kind;
+typedef enum bench_kind {
+  BENCH_U64,
+  BENCH_DOUBLE,
+  BENCH_STR,
+  BENCH_BOOL
+} bench_kind;
 
 typedef struct bench_flag {
   const char *name;
@@ -102,7 +130,8 @@ static const bench_flag bench_flags[] = {
 #define BENCH_MAX_CONNS 100000u
 #define BENCH_MAX_FRAME (64u * 1024u * 1024u)
 
-static int bench_set(const bench_flag *f, const char *v, bench_opts *o, char *err, size_t errlen) {
+static int bench_set(const bench_flag *f, const char *v, bench_opts *o,
+                     char *err, size_t errlen) {
   char *base = (char *)o + f->off;
   char *end = NULL;
 
@@ -127,7 +156,8 @@ static int bench_set(const bench_flag *f, const char *v, bench_opts *o, char *er
     if (errno != 0 || *end != '\0' || (double)x < f->min) {
       break;
     }
-    if ((strcmp(f->name, "--publishers") == 0 || strcmp(f->name, "--subscribers") == 0 ||
+    if ((strcmp(f->name, "--publishers") == 0 ||
+         strcmp(f->name, "--subscribers") == 0 ||
          strcmp(f->name, "--idle") == 0) &&
         x > BENCH_MAX_CONNS) {
       bench_err(err, errlen, "%s: at most %u", f->name, BENCH_MAX_CONNS);
@@ -155,7 +185,8 @@ static int bench_set(const bench_flag *f, const char *v, bench_opts *o, char *er
   }
   }
   if (f->min > 0) {
-    bench_err(err, errlen, "%s: \"%.40s\" is not a number >= %g", f->name, v, f->min);
+    bench_err(err, errlen, "%s: \"%.40s\" is not a number >= %g", f->name, v,
+              f->min);
   } else {
     bench_err(err, errlen, "%s: \"%.40s\" is not a number", f->name, v);
   }
@@ -177,7 +208,8 @@ static void bench_defaults(bench_opts *o) {
   o->connect_rate = 1000;
 }
 
-int bench_parse(int argc, char **argv, bench_opts *o, char *err, size_t errlen) {
+int bench_parse(int argc, char **argv, bench_opts *o, char *err,
+                size_t errlen) {
   bool flags_done = false;
   int i;
 
@@ -208,13 +240,15 @@ int bench_parse(int argc, char **argv, bench_opts *o, char *err, size_t errlen) 
     }
     nlen = strcspn(a, "=");
     for (k = 0; k < sizeof(bench_flags) / sizeof(bench_flags[0]); k++) {
-      if (strlen(bench_flags[k].name) == nlen && strncmp(bench_flags[k].name, a, nlen) == 0) {
+      if (strlen(bench_flags[k].name) == nlen &&
+          strncmp(bench_flags[k].name, a, nlen) == 0) {
         f = &bench_flags[k];
         break;
       }
     }
     if (f == NULL) {
-      bench_err(err, errlen, "unknown flag \"%.*s\"", (int)(nlen > 60 ? 60 : nlen), a);
+      bench_err(err, errlen, "unknown flag \"%.*s\"",
+                (int)(nlen > 60 ? 60 : nlen), a);
       return CLI_PARSE_ERROR;
     }
     if (a[nlen] == '=') {
@@ -241,19 +275,25 @@ int bench_parse(int argc, char **argv, bench_opts *o, char *err, size_t errlen) 
   if (cli_url_parse(o->url_text, &o->url, err, errlen) != 0) {
     return CLI_PARSE_ERROR;
   }
-  if (o->tls_fingerprint != NULL && cli_fingerprint_parse(o->tls_fingerprint, o->fingerprint) != 0) {
-    bench_err(err, errlen, "--tls-fingerprint: \"%.80s\" is not 64 hex digits", o->tls_fingerprint);
+  if (o->tls_fingerprint != NULL &&
+      cli_fingerprint_parse(o->tls_fingerprint, o->fingerprint) != 0) {
+    bench_err(err, errlen, "--tls-fingerprint: \"%.80s\" is not 64 hex digits",
+              o->tls_fingerprint);
     return CLI_PARSE_ERROR;
   }
   if (o->publishers * (o->subscribers + 1) + o->idle > BENCH_MAX_CONNS) {
-    bench_err(err, errlen, "--publishers x (--subscribers + 1) + --idle: at most %u connections",
-              BENCH_MAX_CONNS);
+    bench_err(
+        err, errlen,
+        "--publishers x (--subscribers + 1) + --idle: at most %u connections",
+        BENCH_MAX_CONNS);
     return CLI_PARSE_ERROR;
   }
   return CLI_PARSE_OK;
 }
 
-/* ---- Summary math ---------------------------------------------------------------------------- */
+/* ---- Summary math
+ * ----------------------------------------------------------------------------
+ */
 
 double bench_delivered_fraction(const bench_totals *t) {
   if (t->expected_frames == 0) {
@@ -263,7 +303,9 @@ double bench_delivered_fraction(const bench_totals *t) {
 }
 
 uint64_t bench_lost_groups(const bench_totals *t) {
-  return t->expected_groups > t->complete_groups ? t->expected_groups - t->complete_groups : 0;
+  return t->expected_groups > t->complete_groups
+             ? t->expected_groups - t->complete_groups
+             : 0;
 }
 
 double bench_mbps(uint64_t bytes, double seconds) {
@@ -273,26 +315,32 @@ double bench_mbps(uint64_t bytes, double seconds) {
   return (double)bytes * 8.0 / seconds / 1e6;
 }
 
-size_t bench_json(const bench_totals *t, double p50_ms, double p99_ms, double max_ms, char *buf,
-                  size_t cap) {
+size_t bench_json(const bench_totals *t, double p50_ms, double p99_ms,
+                  double max_ms, char *buf, size_t cap) {
   int n = snprintf(
       buf, cap,
-      "{\"publishers\":%llu,\"subscribers\":%llu,\"idle\":%llu,\"connected\":%llu,"
+      "{\"publishers\":%llu,\"subscribers\":%llu,\"idle\":%llu,\"connected\":%"
+      "llu,"
       "\"subscribed\":%llu,"
-      "\"seconds\":%.3f,\"sent_groups\":%llu,\"sent_frames\":%llu,\"sent_bytes\":%llu,"
-      "\"expected_frames\":%llu,\"received_groups\":%llu,\"received_frames\":%llu,"
+      "\"seconds\":%.3f,\"sent_groups\":%llu,\"sent_frames\":%llu,\"sent_"
+      "bytes\":%llu,"
+      "\"expected_frames\":%llu,\"received_groups\":%llu,\"received_frames\":%"
+      "llu,"
       "\"received_bytes\":%llu,\"complete_groups\":%llu,\"bad_frames\":%llu,"
       "\"delivered_fraction\":%.6f,\"lost_groups\":%llu,\"ingress_mbps\":%.3f,"
       "\"egress_mbps\":%.3f,\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
       "\"latency_max_ms\":%.3f}",
       (unsigned long long)t->publishers, (unsigned long long)t->subscribers,
-      (unsigned long long)t->idle, (unsigned long long)t->connected, (unsigned long long)t->subscribed, t->seconds,
+      (unsigned long long)t->idle, (unsigned long long)t->connected,
+      (unsigned long long)t->subscribed, t->seconds,
       (unsigned long long)t->sent_groups, (unsigned long long)t->sent_frames,
       (unsigned long long)t->sent_bytes, (unsigned long long)t->expected_frames,
-      (unsigned long long)t->received_groups, (unsigned long long)t->received_frames,
-      (unsigned long long)t->received_bytes, (unsigned long long)t->complete_groups,
-      (unsigned long long)t->bad_frames, bench_delivered_fraction(t),
-      (unsigned long long)bench_lost_groups(t), bench_mbps(t->sent_bytes, t->seconds),
+      (unsigned long long)t->received_groups,
+      (unsigned long long)t->received_frames,
+      (unsigned long long)t->received_bytes,
+      (unsigned long long)t->complete_groups, (unsigned long long)t->bad_frames,
+      bench_delivered_fraction(t), (unsigned long long)bench_lost_groups(t),
+      bench_mbps(t->sent_bytes, t->seconds),
       bench_mbps(t->received_bytes, t->seconds), p50_ms, p99_ms, max_ms);
   return n < 0 ? 0 : (size_t)n;
 }
@@ -305,8 +353,8 @@ static uint64_t bench_be64(const uint8_t *p) {
   return v;
 }
 
-int bench_payload_header(const uint8_t *buf, size_t len, uint64_t *frame_seq, uint64_t *sent_us,
-                         uint64_t *group_seq) {
+int bench_payload_header(const uint8_t *buf, size_t len, uint64_t *frame_seq,
+                         uint64_t *sent_us, uint64_t *group_seq) {
   if (len < PAYLOAD_HEADER || memcmp(buf, "MQC1", 4) != 0) {
     return -1;
   }

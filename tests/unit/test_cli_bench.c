@@ -28,7 +28,9 @@ static void test_defaults(void **state) {
   char err[256];
   (void)state;
 
-  assert_int_equal(parse(&o, err, sizeof(err), 2, "bench", "ws://127.0.0.1:4443/"), CLI_PARSE_OK);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 2, "bench", "ws://127.0.0.1:4443/"),
+      CLI_PARSE_OK);
   assert_string_equal(o.url_text, "ws://127.0.0.1:4443/");
   assert_int_equal(o.url.scheme, CLI_SCHEME_WS);
   assert_int_equal(o.url.port, 4443);
@@ -51,10 +53,12 @@ static void test_flags(void **state) {
   char err[256];
   (void)state;
 
-  assert_int_equal(parse(&o, err, sizeof(err), 19, "bench", "--publishers", "3", "--subscribers=250",
-                         "--fps", "59.94", "--frame-size", "32", "--group-frames=1",
-                         "moql://[::1]:9000/x", "--duration", "0.5", "--prefix=load", "--quiet",
-                         "--verify", "--tls-disable-verify", "--connect-rate", "50", "--idle=7"),
+  assert_int_equal(parse(&o, err, sizeof(err), 19, "bench", "--publishers", "3",
+                         "--subscribers=250", "--fps", "59.94", "--frame-size",
+                         "32", "--group-frames=1", "moql://[::1]:9000/x",
+                         "--duration", "0.5", "--prefix=load", "--quiet",
+                         "--verify", "--tls-disable-verify", "--connect-rate",
+                         "50", "--idle=7"),
                    CLI_PARSE_OK);
   assert_int_equal(o.url.scheme, CLI_SCHEME_MOQL);
   assert_true(o.url.ipv6);
@@ -73,20 +77,25 @@ static void test_flags(void **state) {
   assert_int_equal(o.idle, 7);
   assert_true(o.retention_s == 0);
 
-  /* Zero subscribers is allowed (publish-only load); a fingerprint is parsed. */
-  assert_int_equal(parse(&o, err, sizeof(err), 5, "bench", "ws://h/", "--subscribers", "0",
-                         "--tls-fingerprint="
-                         "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
-                   CLI_PARSE_OK);
+  /* Zero subscribers is allowed (publish-only load); a fingerprint is parsed.
+   */
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 5, "bench", "ws://h/", "--subscribers", "0",
+            "--tls-fingerprint="
+            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+      CLI_PARSE_OK);
   assert_int_equal(o.subscribers, 0);
   assert_int_equal(o.fingerprint[1], 0x11);
   assert_int_equal(o.fingerprint[31], 0xff);
 
-  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--retention", "600"),
-                   CLI_PARSE_OK);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--retention", "600"),
+      CLI_PARSE_OK);
   assert_true(o.retention_s == 600.0);
-  assert_int_equal(parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "--help"), CLI_PARSE_HELP);
-  assert_int_equal(parse(&o, err, sizeof(err), 2, "bench", "-h"), CLI_PARSE_HELP);
+  assert_int_equal(parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "--help"),
+                   CLI_PARSE_HELP);
+  assert_int_equal(parse(&o, err, sizeof(err), 2, "bench", "-h"),
+                   CLI_PARSE_HELP);
 }
 
 static void test_errors(void **state) {
@@ -96,56 +105,86 @@ static void test_errors(void **state) {
 
   assert_int_equal(parse(&o, err, sizeof(err), 1, "bench"), CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "URL"));
-  assert_int_equal(parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "ws://g/"), CLI_PARSE_ERROR);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "ws://g/"),
+      CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "unexpected"));
-  assert_int_equal(parse(&o, err, sizeof(err), 2, "bench", "ftp://h/"), CLI_PARSE_ERROR);
+  assert_int_equal(parse(&o, err, sizeof(err), 2, "bench", "ftp://h/"),
+                   CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "scheme"));
-  assert_int_equal(parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "--nope"), CLI_PARSE_ERROR);
+  assert_int_equal(parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "--nope"),
+                   CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "--nope"));
-  assert_int_equal(parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "--fps"), CLI_PARSE_ERROR);
+  assert_int_equal(parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "--fps"),
+                   CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "needs a value"));
-  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--fps", "0"), CLI_PARSE_ERROR);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--fps", "0"),
+      CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "--fps"));
-  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--fps", "-1"),
-                   CLI_PARSE_ERROR);
-  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--duration", "nan"),
-                   CLI_PARSE_ERROR);
-  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--publishers", "0"),
-                   CLI_PARSE_ERROR);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--fps", "-1"),
+      CLI_PARSE_ERROR);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--duration", "nan"),
+      CLI_PARSE_ERROR);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--publishers", "0"),
+      CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "--publishers"));
-  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--subscribers", "1x"),
-                   CLI_PARSE_ERROR);
-  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--subscribers", "-3"),
-                   CLI_PARSE_ERROR);
-  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--frame-size", "31"),
-                   CLI_PARSE_ERROR);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--subscribers", "1x"),
+      CLI_PARSE_ERROR);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--subscribers", "-3"),
+      CLI_PARSE_ERROR);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--frame-size", "31"),
+      CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "--frame-size"));
-  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--group-frames", "0"),
-                   CLI_PARSE_ERROR);
-  assert_int_equal(parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "--quiet=1"),
-                   CLI_PARSE_ERROR);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--group-frames", "0"),
+      CLI_PARSE_ERROR);
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "--quiet=1"),
+      CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "no value"));
-  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--tls-fingerprint", "abc"),
+  assert_int_equal(parse(&o, err, sizeof(err), 4, "bench", "ws://h/",
+                         "--tls-fingerprint", "abc"),
                    CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "--tls-fingerprint"));
   /* Too many connections in all. */
-  assert_int_equal(parse(&o, err, sizeof(err), 6, "bench", "ws://h/", "--publishers", "1000",
-                         "--subscribers", "1000"),
+  assert_int_equal(parse(&o, err, sizeof(err), 6, "bench", "ws://h/",
+                         "--publishers", "1000", "--subscribers", "1000"),
                    CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "connections"));
-  assert_int_equal(parse(&o, err, sizeof(err), 6, "bench", "ws://h/", "--subscribers", "0",
-                         "--idle", "100000"),
+  assert_int_equal(parse(&o, err, sizeof(err), 6, "bench", "ws://h/",
+                         "--subscribers", "0", "--idle", "100000"),
                    CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "connections"));
 }
 
 static void test_usage_lists_every_flag(void **state) {
   const char *u = bench_usage();
-  static const char *flags[] = {"--publishers", "--subscribers", "--fps", "--frame-size",
-                                "--group-frames", "--duration", "--prefix", "--track", "--idle", "--retention",
-                                "--startup-timeout", "--drain", "--connect-rate", "--verify",
-                                "--quiet", "--tls-fingerprint", "--tls-disable-verify",
-                                "--verbose", "--help"};
+  static const char *flags[] = {"--publishers",
+                                "--subscribers",
+                                "--fps",
+                                "--frame-size",
+                                "--group-frames",
+                                "--duration",
+                                "--prefix",
+                                "--track",
+                                "--idle",
+                                "--retention",
+                                "--startup-timeout",
+                                "--drain",
+                                "--connect-rate",
+                                "--verify",
+                                "--quiet",
+                                "--tls-fingerprint",
+                                "--tls-disable-verify",
+                                "--verbose",
+                                "--help"};
   (void)state;
 
   for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
@@ -170,7 +209,7 @@ static void test_math(void **state) {
   assert_int_equal(bench_lost_groups(&t), 0);
   assert_true(bench_mbps(0, 0) == 0);
   assert_true(bench_mbps(1000, -1) == 0);
-  assert_true(fabs(bench_mbps(312500, 1.0) - 2.5) < 1e-12);     /* 2.5 Mbps */
+  assert_true(fabs(bench_mbps(312500, 1.0) - 2.5) < 1e-12);      /* 2.5 Mbps */
   assert_true(fabs(bench_mbps(1250000000, 10.0) - 1000) < 1e-9); /* 1 Gbps */
 }
 
@@ -225,7 +264,8 @@ static void test_payload_header(void **state) {
   assert_true(us == in.sent_us);
   assert_true(gs == in.group_seq);
   assert_int_equal(bench_payload_header(buf, PAYLOAD_HEADER, &fs, &us, &gs), 0);
-  assert_int_equal(bench_payload_header(buf, PAYLOAD_HEADER - 1, &fs, &us, &gs), -1);
+  assert_int_equal(bench_payload_header(buf, PAYLOAD_HEADER - 1, &fs, &us, &gs),
+                   -1);
   buf[0] ^= 1;
   assert_int_equal(bench_payload_header(buf, sizeof(buf), &fs, &us, &gs), -1);
 }
