@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "payload.h"
 #include "summary.h"
+#include "wt_plan.h"
 
 /* Pause between "everything subscribed" and the first frame, for the relay's
  * upstream subscriptions to settle. */
@@ -874,6 +875,8 @@ static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop) {
   r->copts.verbose = o->verbose;
   r->copts.tls_disable_verify = o->tls_disable_verify;
   r->copts.tls_fingerprint = o->tls_fingerprint;
+  r->copts.tls_root = o->tls_root;
+  r->copts.force_websocket = o->force_websocket;
   memcpy(r->copts.fingerprint, o->fingerprint, sizeof(r->copts.fingerprint));
   r->npubs = (size_t)o->publishers;
   r->nsubs = (size_t)(o->publishers * o->subscribers);
@@ -936,6 +939,7 @@ int cli_cmd_bench(int argc, char **argv) {
   bench_run *r;
   uv_loop_t loop;
   uv_prepare_t check;
+  cli_plan plan;
   int rv, status;
 
   rv = bench_parse(argc, argv, &o, err, sizeof(err));
@@ -947,20 +951,19 @@ int cli_cmd_bench(int argc, char **argv) {
     fprintf(stderr, "moqc bench: %s\n", err);
     return CLI_EXIT_USAGE;
   }
-  if (!cli_url_supported(&o.url)) {
-    fprintf(stderr,
-            "moqc bench: %s: WebTransport (https://) is not available yet; use "
-            "ws:// "
-            "or moql://\n",
-            o.url_text);
-    return CLI_EXIT_ERROR;
-  }
   r = malloc(sizeof(*r));
   if (r == NULL || uv_loop_init(&loop) != 0) {
     free(r);
     return CLI_EXIT_ERROR;
   }
   rv = bench_setup(r, &o, &loop);
+  if (rv == 0 && cli_plan_for(&r->copts, &plan, err, sizeof(err)) != 0) {
+    fprintf(stderr, "moqc bench: %s\n", err);
+    bench_teardown(r);
+    free(r);
+    uv_loop_close(&loop);
+    return CLI_EXIT_USAGE;
+  }
   if (rv != 0) {
     fprintf(stderr, "moqc bench: %s\n", moqc_strerror(rv));
     bench_teardown(r);

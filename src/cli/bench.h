@@ -47,6 +47,8 @@ typedef struct bench_opts {
   bool verbose; /* --verbose: library debug logs */
   bool tls_disable_verify;
   const char *tls_fingerprint;
+  const char *tls_root; /* --tls-root: PEM roots instead of the system's */
+  bool force_websocket; /* --websocket: http:// over WebSocket only */
   uint8_t fingerprint[32];
 } bench_opts;
 

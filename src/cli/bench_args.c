@@ -26,64 +26,53 @@ static void bench_err(char *err, size_t errlen, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* clang-format off */
 static const char bench_usage_text[] =
     "usage: moqc bench URL [flags]\n"
     "\n"
-    "Load generator: P publishing connections, each publishing its own "
-    "broadcast\n"
-    "<prefix>/<i> with one track, and S subscribing connections per broadcast, "
-    "all in this\n"
-    "process on one event loop. Subscribers connect first; publishing starts "
-    "once every\n"
-    "subscription is in place (or --startup-timeout passed), runs for "
-    "--duration seconds, then\n"
-    "the tracks end and the subscribers drain. A progress line every second on "
-    "stderr; a JSON\n"
-    "summary on stdout (sent_frames, received_frames, delivered_fraction, "
-    "lost_groups,\n"
-    "egress_mbps, latency_p50_ms, latency_p99_ms, ...). Latency is the one-way "
-    "time from the\n"
+    "Load generator: P publishing connections, each publishing its own broadcast\n"
+    "<prefix>/<i> with one track, and S subscribing connections per broadcast, all in this\n"
+    "process on one event loop. Subscribers connect first; publishing starts once every\n"
+    "subscription is in place (or --startup-timeout passed), runs for --duration seconds, then\n"
+    "the tracks end and the subscribers drain. A progress line every second on stderr; a JSON\n"
+    "summary on stdout (sent_frames, received_frames, delivered_fraction, lost_groups,\n"
+    "egress_mbps, latency_p50_ms, latency_p99_ms, ...). Latency is the one-way time from the\n"
     "publisher's write to the subscriber's read (same clock: same machine).\n"
     "\n"
-    "URL: ws://host:port/path or http://... (WebSocket), moql://host:port/path "
-    "(raw QUIC)\n"
+    "URL, as for moqc sub: ws://host:port/path (WebSocket), moql://host:port/path (raw QUIC),\n"
+    "https://host:port/path (WebTransport), http://host:port/path (WebTransport pinned to the\n"
+    "relay's /certificate.sha256, else WebSocket)\n"
     "\n"
-    "  --publishers N          publishing connections (broadcasts) (default "
-    "1)\n"
-    "  --subscribers N         subscribing connections per broadcast (default "
-    "1; 0 = none)\n"
-    "  --idle N                extra connections that only hold a session open "
-    "for the whole\n"
+    "  --publishers N          publishing connections (broadcasts) (default 1)\n"
+    "  --subscribers N         subscribing connections per broadcast (default 1; 0 = none)\n"
+    "  --idle N                extra connections that only hold a session open for the whole\n"
     "                          run (memory per idle session) (default 0)\n"
     "  --fps F                 frames per second per broadcast (default 30)\n"
-    "  --frame-size BYTES      bytes per frame, at least 32 (default 10416: "
-    "2.5 Mbps at 30 fps)\n"
+    "  --frame-size BYTES      bytes per frame, at least 32 (default 10416: 2.5 Mbps at 30 fps)\n"
     "  --group-frames N        frames per group (default 60)\n"
     "  --duration SECONDS      publishing time (default 10)\n"
     "  --prefix PATH           broadcast path prefix (default \"bench\")\n"
     "  --track NAME            track name (default \"clock\")\n"
-    "  --retention S           how long groups older than the latest stay "
-    "cached, announced to\n"
-    "                          the relay with the track (default 0: the "
-    "library's 5 s)\n"
-    "  --startup-timeout S     longest wait for every subscription before "
-    "publishing (default 30)\n"
-    "  --drain S               longest wait for subscribers after the tracks "
-    "end (default 5)\n"
+    "  --retention S           how long groups older than the latest stay cached, announced to\n"
+    "                          the relay with the track (default 0: the library's 5 s)\n"
+    "  --startup-timeout S     longest wait for every connection and subscription before\n"
+    "                          publishing (default 30; 0 = no limit)\n"
+    "  --drain S               longest wait for subscribers after the tracks end (default 5)\n"
     "  --connect-rate N        connections opened per second (default 1000)\n"
-    "  --verify                check every payload byte (default: the 32-byte "
-    "header only)\n"
+    "  --verify                check every payload byte (default: the 32-byte header only)\n"
     "  --quiet                 no progress line\n"
-    "  --tls-fingerprint HEX   moql://: accept only the relay certificate with "
-    "this SHA-256\n"
-    "  --tls-disable-verify    moql://: do not verify the relay's certificate "
-    "(tests only)\n"
+    "  --tls-fingerprint HEX   https://, moql://: accept only the relay certificate with this\n"
+    "                          SHA-256 (what the relay serves at /certificate.sha256)\n"
+    "  --tls-root FILE         https://, moql://: trust the PEM roots in FILE instead of the\n"
+    "                          system's\n"
+    "  --tls-disable-verify    https://, moql://: do not verify the relay's certificate (tests)\n"
+    "  --websocket             http://: use WebSocket at once (no WebTransport attempt)\n"
     "  --verbose               library debug logs on stderr\n"
     "  --help                  this text\n"
     "\n"
-    "Exit status: 0 when the run completed (whatever was lost), 1 on an error "
-    "(a connection\n"
+    "Exit status: 0 when the run completed (whatever was lost), 1 on an error (a connection\n"
     "failed, a corrupt frame), 2 on a usage error.\n";
+/* clang-format on */
 
 const char *bench_usage(void) {
   return bench_usage_text;
@@ -124,6 +113,8 @@ static const bench_flag bench_flags[] = {
     {"--verbose", BENCH_BOOL, BENCH_OFF(verbose), 0},
     {"--tls-disable-verify", BENCH_BOOL, BENCH_OFF(tls_disable_verify), 0},
     {"--tls-fingerprint", BENCH_STR, BENCH_OFF(tls_fingerprint), 0},
+    {"--tls-root", BENCH_STR, BENCH_OFF(tls_root), 0},
+    {"--websocket", BENCH_BOOL, BENCH_OFF(force_websocket), 0},
 };
 
 /* Limits that keep the arithmetic and the process sane. */

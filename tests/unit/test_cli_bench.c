@@ -75,6 +75,8 @@ static void test_flags(void **state) {
   assert_true(o.tls_disable_verify);
   assert_int_equal(o.connect_rate, 50);
   assert_int_equal(o.idle, 7);
+  assert_false(o.force_websocket);
+  assert_null(o.tls_root);
   assert_true(o.retention_s == 0);
 
   /* Zero subscribers is allowed (publish-only load); a fingerprint is parsed.
@@ -92,6 +94,12 @@ static void test_flags(void **state) {
       parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--retention", "600"),
       CLI_PARSE_OK);
   assert_true(o.retention_s == 600.0);
+  assert_int_equal(parse(&o, err, sizeof(err), 5, "bench", "http://h/",
+                         "--websocket", "--tls-root", "/etc/ssl/roots.pem"),
+                   CLI_PARSE_OK);
+  assert_true(o.force_websocket);
+  assert_string_equal(o.tls_root, "/etc/ssl/roots.pem");
+  assert_int_equal(o.url.scheme, CLI_SCHEME_HTTP);
   assert_int_equal(parse(&o, err, sizeof(err), 3, "bench", "ws://h/", "--help"),
                    CLI_PARSE_HELP);
   assert_int_equal(parse(&o, err, sizeof(err), 2, "bench", "-h"),
@@ -183,6 +191,8 @@ static void test_usage_lists_every_flag(void **state) {
                                 "--quiet",
                                 "--tls-fingerprint",
                                 "--tls-disable-verify",
+                                "--tls-root",
+                                "--websocket",
                                 "--verbose",
                                 "--help"};
   (void)state;
