@@ -2,21 +2,22 @@
 # relay_fanout.sh: moqc-relay fan-out on loopback, driven by `moqc bench`.
 #
 # One 2.5 Mbps broadcast (30 fps, 10416-byte frames, groups of 60 frames) to S viewers, over raw
-# QUIC (moql://) and over WebSocket (ws://), for each S in $FANOUT_S. A fresh relay per run; for
+# QUIC (moql://), over WebTransport (https://) and over WebSocket (ws://), for each S in $FANOUT_S. A fresh relay per run; for
 # each run: delivered fraction, delivered Gbps, relay CPU seconds per delivered GB (utime+stime
 # from /proc/<pid>/stat), relay peak RSS, latency p50/p99 (publisher write -> subscriber read).
 # Then bench_quic_bulk in the same run, and the ratio delivered Gbps / raw QUIC Gbps.
 # Prints Markdown; never asserts times.
 #
 # usage: bench/relay_fanout.sh [BUILD_DIR (default build)]
-#   FANOUT_S="10 100 500 1000"  FANOUT_SECONDS=10  FANOUT_TRANSPORTS="quic ws"
+#   FANOUT_S="10 100 500 1000"  FANOUT_SECONDS=10  FANOUT_TRANSPORTS="quic wt ws"
+#   (quic: moql://, wt: WebTransport over https://, ws: WebSocket)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 BIN=$build/bin
 S_LIST=${FANOUT_S:-10 100 500 1000}
 SECONDS_RUN=${FANOUT_SECONDS:-10}
-TRANSPORTS=${FANOUT_TRANSPORTS:-quic ws}
+TRANSPORTS=${FANOUT_TRANSPORTS:-quic wt ws}
 WORK=$(mktemp -d)
 RELAY_PID=""
 SAMPLER_PID=""
@@ -79,6 +80,9 @@ for tr in $TRANSPORTS; do
     start_relay
     if [ "$tr" = quic ]; then
       url="moql://127.0.0.1:$QPORT/"
+      tls=(--tls-fingerprint "$FP")
+    elif [ "$tr" = wt ]; then
+      url="https://127.0.0.1:$QPORT/"
       tls=(--tls-fingerprint "$FP")
     else
       url="ws://127.0.0.1:$WPORT/"

@@ -3,7 +3,7 @@
 # asserts.
 #   - RSS of an idle relay (started, nothing connected);
 #   - per idle session: N connections that only hold a session (moqc bench --idle), over
-#     WebSocket and over raw QUIC: (RSS with them - idle RSS) / N;
+#     WebSocket, raw QUIC and WebTransport: (RSS with them - idle RSS) / N;
 #   - per cached group: the same traffic (1 broadcast, 1 viewer, 1-frame groups of 100 bytes at
 #     1000 groups/s for 5 s) with the track's retention at 600 s and at 0.2 s; the peak RSS
 #     difference over the extra groups kept;
@@ -67,8 +67,14 @@ stop_sampler() {
   SAMPLER_PID=""
 }
 peak_kib() { awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$WORK/rss"; }
-url_for() { if [ "$1" = quic ]; then echo "moql://127.0.0.1:$QPORT/"; else echo "ws://127.0.0.1:$WPORT/"; fi; }
-tls_for() { if [ "$1" = quic ]; then echo "--tls-fingerprint $FP"; fi; }
+url_for() {
+  case $1 in
+  quic) echo "moql://127.0.0.1:$QPORT/" ;;
+  wt) echo "https://127.0.0.1:$QPORT/" ;;
+  *) echo "ws://127.0.0.1:$WPORT/" ;;
+  esac
+}
+tls_for() { if [ "$1" != ws ]; then echo "--tls-fingerprint $FP"; fi; }
 
 echo "### Relay memory"
 echo
@@ -83,7 +89,7 @@ stop_relay
 echo "| idle relay RSS | $((idle / 1024)).$(((idle % 1024) * 10 / 1024)) MiB ($idle KiB) |"
 
 # Idle sessions.
-for tr in ws quic; do
+for tr in ws quic wt; do
   start_relay
   base=$(rss_kib "$RELAY_PID")
   # shellcheck disable=SC2046

@@ -58,7 +58,7 @@ m = re.search(r"delivered ([0-9.]+) MB per relay CPU-second = ([0-9.]+) x bench_
 if m:
     rows.append(("same run, per CPU second: relay MB delivered per CPU-s / bench_quic_bulk MB per CPU-s",
                  "(for reference)", f"{float(m.group(2)):.3f} ({m.group(1)} MB per relay CPU-second)", ""))
-for tr in ("ws", "quic"):
+for tr in ("ws", "quic", "wt"):
     m = re.search(rf"per idle session, {tr} \((\d+) sessions\) \| ([0-9.]+) KiB", mem)
     if m:
         v = float(m.group(2))
