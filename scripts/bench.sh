@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and writes one Markdown report (printed too): the targets table first,
-# then each benchmark's own table. Never asserts times. Takes about 6-8 minutes on 2 cores.
+# then each benchmark's own table. Never asserts times. Takes about 4-5 minutes on 2 cores.
 #
 # usage: scripts/bench.sh [BUILD_DIR (default build)]
 #   BENCH_OUT (default BUILD_DIR/bench-results.md), and the knobs of bench/relay_fanout.sh
