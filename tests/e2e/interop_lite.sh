@@ -9,12 +9,20 @@ need_interop
 [ -d "$INTEROP/node_modules/@moq/lite" ] || fail "@moq/lite missing: run scripts/deps.sh"
 start_relay --stats-interval 600
 
-WAIT_ANNOUNCE=1 npm_peer lite_sub.mjs "$URL/anon" lite-test 0 30 >"$WORK/sub1.json" 2>"$WORK/sub1.err" &
+WAIT_ANNOUNCE=1 npm_peer lite_sub.mjs "$URL/anon" lite-test 18 30 >"$WORK/sub1.json" 2>"$WORK/sub1.err" &
 S1=$!
-WAIT_ANNOUNCE=1 npm_peer sub.mjs "$URL/anon" lite-test 0 30 >"$WORK/sub2.json" 2>"$WORK/sub2.err" &
+WAIT_ANNOUNCE=1 npm_peer sub.mjs "$URL/anon" lite-test 18 30 >"$WORK/sub2.json" 2>"$WORK/sub2.err" &
 S2=$!
-npm_peer lite_pub.mjs "$URL/anon" lite-test 6 3 150 40 >"$WORK/pub.json" 2>"$WORK/pub.err" ||
-  { tail -20 "$WORK/pub.err"; fail "@moq/lite publisher failed"; }
+PUB_START_FILE="$WORK/start" npm_peer lite_pub.mjs "$URL/anon" lite-test 6 3 150 40 >"$WORK/pub.json" 2>"$WORK/pub.err" &
+P=$!
+# The groups start once both subscribers are subscribed.
+for _ in $(seq 1 300); do
+  curl -sf "$STATS_URL" | grep -q '"publisher":{"anon/lite-test":{[^}]*"subscriptions":2,' && break
+  sleep 0.05
+done
+curl -sf "$STATS_URL" | grep -q '"publisher":{"anon/lite-test":{[^}]*"subscriptions":2,' || fail "subscribers not in"
+touch "$WORK/start"
+wait $P || { tail -20 "$WORK/pub.err"; fail "@moq/lite publisher failed"; }
 wait $S1 || { tail -20 "$WORK/sub1.err"; fail "@moq/lite subscriber failed"; }
 wait $S2 || { tail -20 "$WORK/sub2.err"; fail "@moq/net subscriber failed"; }
 grep -q '"version":"moq-lite-02"' "$WORK/pub.json" || fail "publisher did not speak lite-02: $(cat "$WORK/pub.json")"

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib/relay.sh"
 need_interop
 start_relay --stats-interval 600
 
-WAIT_ANNOUNCE=1 npm_peer sub.mjs "$URL/anon" f 0 30 >"$WORK/sub.json" 2>"$WORK/sub.err" &
+WAIT_ANNOUNCE=1 npm_peer sub.mjs "$URL/anon" f 12 30 >"$WORK/sub.json" 2>"$WORK/sub.err" &
 S=$!
 PUB_HOLD_FILE="$WORK/hold" PUB_DELAY_MS=700 npm_peer pub.mjs "$URL/anon" f 4 3 200 30 \
   >"$WORK/pub.json" 2>"$WORK/pub.err" &

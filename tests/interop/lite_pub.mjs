@@ -7,6 +7,7 @@
 //
 // usage: node lite_pub.mjs <relay-url> [name=lite-test] [groups=5] [frames=3] [size=100] [interval-ms=50]
 //   PUB_DELAY_MS (default 300): wait after the first subscription before the first group.
+//   PUB_START_FILE=<file>: after the first subscription, wait until <file> exists instead.
 import "./node20-polyfill.mjs";
 import WebSocket from "ws";
 import * as Moq from "@moq/lite";
@@ -53,7 +54,12 @@ async function main() {
   connection.publish(Moq.Path.from(name), broadcast);
   await gotFirst;
   clearTimeout(timer);
-  await sleep(Number(process.env.PUB_DELAY_MS ?? 300));
+  if (process.env.PUB_START_FILE) {
+    const { existsSync } = await import("node:fs");
+    for (let i = 0; i < 1500 && !existsSync(process.env.PUB_START_FILE); i++) await sleep(20);
+  } else {
+    await sleep(Number(process.env.PUB_DELAY_MS ?? 300));
+  }
   let bytes = 0, sentFrames = 0, sentGroups = 0;
   for (let g = 0; g < groups; g++) {
     for (const track of tracks) {

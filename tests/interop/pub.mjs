@@ -2,6 +2,8 @@
 // Each group holds F frames; frame payloads are deterministic so a subscriber can check every
 // byte: "g<group>f<frame>:" followed by filler bytes (group*31 + frame*7 + i) & 0xff, SIZE bytes in
 // all. Prints one JSON line with what it sent on stdout.
+// PUB_START_FILE=<file>: instead of waiting PUB_DELAY_MS before the first group, wait until <file>
+// exists (at most 30 s), so a test can start the groups once every subscriber is in.
 // PUB_HOLD_FILE=<file>: after the last group, keep the track open until <file> exists (at most
 // 30 s), so a test can read the cached groups (e.g. /fetch) from a live broadcast.
 //
@@ -39,7 +41,12 @@ async function main() {
   })();
   connection.publish(Moq.Path.from(name), broadcast);
   // Give subscribers time to join before the first group.
-  await sleep(Number(process.env.PUB_DELAY_MS ?? 1500));
+  if (process.env.PUB_START_FILE) {
+    const { existsSync } = await import("node:fs");
+    for (let i = 0; i < 1500 && !existsSync(process.env.PUB_START_FILE); i++) await sleep(20);
+  } else {
+    await sleep(Number(process.env.PUB_DELAY_MS ?? 1500));
+  }
   let bytes = 0;
   for (let g = 0; g < groups; g++) {
     const group = track.appendGroup();
