@@ -226,6 +226,12 @@ void moqc__http_on_data(moqc_ws_conn *c, const uint8_t *data, size_t len) {
   size_t n = len < room ? len : room;
   memcpy(c->head + c->head_len, data, n);
   c->head_len += n;
+  if (c->keepalive_idle && n > 0 && !c->req.active) {
+    /* The next request started: its head must arrive within the head timeout, not the (longer)
+     * keep-alive one, or a slow client could hold the connection that long per request. */
+    c->keepalive_idle = false;
+    moqc__tcp_timer(c, c->srv->st.head_timeout_ms);
+  }
   if (c->req.active) {
     if (n < len) {
       /* More than a whole head of pipelined bytes while a response is pending: the excess is
@@ -289,7 +295,13 @@ void moqc__http_end(moqc_http_request *req) {
     moqc__tcp_close_graceful(c);
     return;
   }
-  moqc__tcp_timer(c, c->srv->st.keepalive_timeout_ms);
+  if (c->head_len > 0) {
+    /* Part of the next request is already here. */
+    moqc__tcp_timer(c, c->srv->st.head_timeout_ms);
+  } else {
+    moqc__tcp_timer(c, c->srv->st.keepalive_timeout_ms);
+    c->keepalive_idle = true;
+  }
   (void)moqc__tcp_start_read(c);
   http_try_parse(c);
 }

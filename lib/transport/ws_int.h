@@ -87,6 +87,9 @@ struct moqc_ws_conn {
    * of MOQC__HTTP1_MAX_HEAD bytes freed once the connection speaks WebSocket. */
   uint8_t *head;
   size_t head_len;
+  /* HTTP: waiting for the next request of a keep-alive connection (keep-alive timer armed); its
+   * first byte switches to the head timeout. */
+  bool keepalive_idle;
   moqc_http_request req;
   /* Client: the handshake. */
   char key[32];
