@@ -8,10 +8,12 @@ need_interop
 # A long stats interval: the stats broadcast's drain reclaims closed entries from /stats.
 start_relay --stats-interval 600
 
-WAIT_ANNOUNCE=1 npm_peer sub.mjs "$URL/anon" clock-test 0 30 >"$WORK/sub1.json" 2>"$WORK/sub1.err" &
+WAIT_ANNOUNCE=1 npm_peer sub.mjs "$URL/anon" clock-test 24 30 >"$WORK/sub1.json" 2>"$WORK/sub1.err" &
 S1=$!
-WAIT_ANNOUNCE=1 npm_peer sub.mjs "$URL/anon" clock-test 0 30 >"$WORK/sub2.json" 2>"$WORK/sub2.err" &
+WAIT_ANNOUNCE=1 npm_peer sub.mjs "$URL/anon" clock-test 24 30 >"$WORK/sub2.json" 2>"$WORK/sub2.err" &
 S2=$!
+# 8 groups x 3 frames: each subscriber reads exactly the 24 frames (reading "until the end"
+# would depend on the client delivering a group cut by the end of the subscription).
 PUB_DELAY_MS=2000 npm_peer pub.mjs "$URL/anon" clock-test 8 3 500 50 >"$WORK/pub.json" 2>"$WORK/pub.err" ||
   { cat "$WORK/pub.err"; fail "publisher failed"; }
 wait $S1 || { tail -20 "$WORK/sub1.err"; fail "subscriber 1 failed"; }
