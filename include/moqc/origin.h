@@ -84,9 +84,17 @@ typedef struct moqc_origin_settings {
    * default).
    */
   const moqc_mem *mem;
+  /**
+   * The byte budget charged with the groups cached by every broadcast created
+   * through moqc_origin_producer_create_broadcast (NULL = unbounded; the origin
+   * takes its own reference). Over budget, writers evict their own oldest
+   * groups (MOQC_ERR_EVICTED).
+   */
+  moqc_cache_pool *cache_pool;
 } moqc_origin_settings;
 
-/** Fills s with the defaults: id 0, random 0 (so id 1), default allocator. */
+/** Fills s with the defaults: id 0, random 0 (so id 1), default allocator, no
+ * cache budget. */
 MOQC_EXTERN void moqc_origin_settings_default(moqc_origin_settings *s);
 
 /** The route of a publication: where it came from. */

@@ -36,6 +36,10 @@ int moqc_origin_new_versioned(moqc_origin **out, int settings_version,
   }
   atomic_init(&o->refs, 1);
   o->mem = s.mem;
+  o->pool = s.cache_pool;
+  if (o->pool != NULL) {
+    moqc_cache_pool_incref(o->pool);
+  }
   o->id = s.id != 0 ? s.id : 1 + s.random % (MOQC_ORIGIN_ID_LIMIT - 1);
   o->root.path = (char *)"";
   *out = o;
@@ -61,6 +65,7 @@ void moqc_origin_decref(moqc_origin *o) {
   moqc_mem_free(o->mem, o->root.backups);
   moqc_mem_free(o->mem, o->root.cursors);
   pthread_mutex_destroy(&o->lock);
+  moqc_cache_pool_decref(o->pool);
   moqc_mem_free(o->mem, o);
 }
 

@@ -189,7 +189,7 @@ int moqc_origin_producer_create_broadcast(moqc_origin_producer *p,
     ingress = moqc_usage_ctx_scope(v->ctx, MOQC_DIRECTION_INGRESS,
                                    (moqc_str){abs, abs_len});
   }
-  rc = moqc_broadcast_new(&b, ingress, v->o->mem);
+  rc = moqc_broadcast_new_with_pool(&b, ingress, v->o->pool, v->o->mem);
   if (rc == 0) {
     rc = moqc_broadcast_producer_consume(b, &bc);
   }

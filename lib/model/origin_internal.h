@@ -55,6 +55,7 @@ struct moqc_origin {
   atomic_size_t refs;
   uint64_t id;
   const moqc_mem *mem;
+  moqc_cache_pool *pool; /* budget of broadcasts made by create_broadcast */
   pthread_mutex_t lock;
   origin_node root;
   /* Dynamic handlers and the FIFO of queued requests. */

@@ -58,8 +58,6 @@ static const opt options[] = {
      "relay to join (repeatable)"},
     {"cluster.node", "cluster-node", OPT_STRING, OFF(cluster_node), 0, 0, 0, "URL",
      "this relay's own URL, as peers reach it"},
-    {"cache.duration", "cache-duration", OPT_UINT, OFF(cache_duration), 0, 0, 86400,
-     "SECONDS", "longest time a group older than the latest is kept"},
     {"cache.capacity", "cache-capacity", OPT_UINT, OFF(cache_capacity), 0, 0, UINT64_MAX,
      "BYTES", "byte budget of the group cache (0 = unbounded)"},
 };
@@ -209,7 +207,6 @@ int relay_config_default(relay_config *cfg) {
   cfg->auth_public_set = true;
   cfg->stats_enabled = true;
   cfg->stats_interval = 1;
-  cfg->cache_duration = 5;
   return 0;
 }
 

@@ -48,7 +48,6 @@ typedef struct relay_config {
   relay_list cluster_connect;
   char *cluster_node;
   /* [cache] */
-  uint64_t cache_duration;
   uint64_t cache_capacity;
 } relay_config;
 

@@ -206,7 +206,14 @@ int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
   }
   moqc_origin_settings_default(&os);
   os.random = random;
-  rv = moqc_origin_new(&r->origin, &os);
+  rv = 0;
+  if (cfg->cache_capacity > 0) {
+    rv = moqc_cache_pool_new(&os.cache_pool, cfg->cache_capacity, NULL);
+  }
+  if (rv == 0) {
+    rv = moqc_origin_new(&r->origin, &os);
+    moqc_cache_pool_decref(os.cache_pool); /* the origin holds its own reference */
+  }
   if (rv == 0) {
     rv = moqc_origin_producer_new(r->origin, &r->producer);
   }
