@@ -364,6 +364,7 @@ static const char args_usage_main[] =
     "  pub URL BROADCAST       publish synthetic frames (or standard input)\n"
     "  sub URL BROADCAST       subscribe and check what arrives\n"
     "  announced URL [PREFIX]  list broadcasts under a prefix\n"
+    "  bench URL               load generator: publishers and subscribers on one loop\n"
     "  --version               print the version\n"
     "  --help                  show this text\n"
     "\n"

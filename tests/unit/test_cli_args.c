@@ -398,6 +398,7 @@ static void test_help_lists_flags(void **state) {
     }
   }
   assert_non_null(strstr(cli_usage_main(), "announced"));
+  assert_non_null(strstr(cli_usage_main(), "bench URL"));
 }
 
 int main(void) {
