@@ -182,6 +182,16 @@ int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
     level = MOQC_LOG_INFO;
   }
   relay_log_init(&r->log, level);
+  /* Settings whose feature is not built yet are refused rather than ignored. */
+  if (cfg->auth_key != NULL) {
+    relay_logf(&r->log, MOQC_LOG_ERROR,
+               "auth.key: JWT authentication is not built yet (use auth.public prefixes)");
+    return -1;
+  }
+  if (cfg->cluster_connect.count > 0 || cfg->cluster_node != NULL) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "cluster: clustering is not built yet");
+    return -1;
+  }
 
   for (i = 0; i < cfg->auth_public.count; i++) {
     char *p = cfg->auth_public.items[i];
@@ -240,6 +250,7 @@ int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
   uv_async_init(loop, &r->wake, on_wake);
   r->sigint.data = r->sigterm.data = r->wake.data = r;
   r->handles_open += 3;
+  r->handles_init = true;
   if (moqc_waker_new(&r->waker, wake_loop, &r->wake, NULL) != 0) {
     relay_logf(&r->log, MOQC_LOG_ERROR, "start-up: out of memory");
     return -1;
@@ -285,6 +296,9 @@ void relay_stop(relay *r) {
   if (r->internal != NULL) {
     moqc_http_server_del(r->internal, on_server_gone, r);
     r->internal = NULL;
+  }
+  if (!r->handles_init) {
+    return;
   }
   uv_close((uv_handle_t *)&r->sigint, on_handle_closed);
   uv_close((uv_handle_t *)&r->sigterm, on_handle_closed);

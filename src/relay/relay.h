@@ -63,6 +63,7 @@ struct relay {
   relay_fetch *fetches;
   uint64_t next_conn_id;
   int handles_open;
+  bool handles_init; /* the signal and wake handles exist (relay_stop closes them) */
   bool stopping;
   /** The public prefixes, normalized (views into cfg). */
   moqc_str public_prefixes[RELAY_LIST_MAX];

@@ -13,6 +13,11 @@ rv=0; "$BIN/moqc-relay" "$WORK/bad.toml" >"$WORK/out" 2>&1 || rv=$?
 [ "$rv" -eq 2 ] && grep -q "bad.toml:2:1: server.bindd: unknown key" "$WORK/out" ||
   fail "unknown key not reported: $(cat "$WORK/out")"
 "$BIN/moqc-relay" --help | grep -q -- "--internal-listen" || fail "--help lacks --internal-listen"
+# Features not built yet are refused at start, not silently ignored.
+rv=0; "$BIN/moqc-relay" --auth-key /dev/null --web-http-listen 127.0.0.1:0 >"$WORK/out" 2>&1 || rv=$?
+[ "$rv" -eq 1 ] && grep -q "auth.key: JWT authentication is not built yet" "$WORK/out" || fail "--auth-key accepted"
+rv=0; "$BIN/moqc-relay" --cluster-connect http://x --web-http-listen 127.0.0.1:0 >"$WORK/out" 2>&1 || rv=$?
+[ "$rv" -eq 1 ] && grep -q "clustering is not built yet" "$WORK/out" || fail "--cluster-connect accepted"
 
 start_relay --stats-node test/1
 [ "$(curl -sf "$URL/health")" = "ok" ] || fail "/health"
