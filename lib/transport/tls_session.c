@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
 
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
@@ -100,6 +101,28 @@ int moqc__tls_server_session(gnutls_session_t *out, const moqc_tls_cert *cert,
   return 0;
 }
 
+/*
+ * A pinned certificate is trusted by its hash alone, as browsers do for serverCertificateHashes,
+ * and like them only while it is valid now and for at most 14 days in all.
+ */
+static bool tls_pinned_cert_current(const gnutls_datum_t *der) {
+  gnutls_x509_crt_t crt;
+  time_t now = time(NULL), from, until;
+  bool ok = false;
+
+  if (gnutls_x509_crt_init(&crt) < 0) {
+    return false;
+  }
+  if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) >= 0) {
+    from = gnutls_x509_crt_get_activation_time(crt);
+    until = gnutls_x509_crt_get_expiration_time(crt);
+    ok = from != (time_t)-1 && until != (time_t)-1 && from <= now && now <= until &&
+         until - from <= (time_t)MOQC_TLS_MAX_VALIDITY_SECONDS;
+  }
+  gnutls_x509_crt_deinit(crt);
+  return ok;
+}
+
 /* Called by GnuTLS when the server's certificate arrived. */
 static int tls_verify_peer(gnutls_session_t s) {
   moqc__tls_peer *peer = gnutls_session_get_ptr(s);
@@ -118,7 +141,8 @@ static int tls_verify_peer(gnutls_session_t s) {
          moqc__tls_pin_match(
              certs[0].data, certs[0].size,
              (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])peer->pins,
-             peer->npins);
+             peer->npins) &&
+         tls_pinned_cert_current(&certs[0]);
     break;
   case MOQC_TLS_VERIFY_SYSTEM:
   case MOQC_TLS_VERIFY_CA_FILE: {

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -572,6 +573,31 @@ static void test_pin_mismatch(void **state) {
   run_for(&e, 20);
   assert_int_equal(e.server.connected, 0);
   env_stop(&e);
+}
+
+/* A pin matches only a certificate that is valid now: an expired one is refused like a wrong
+ * pin, as browsers refuse it for serverCertificateHashes. */
+static void test_pin_expired_certificate(void **state) {
+  moqc_tls_cert *expired, *saved = g_cert;
+  env e;
+  /* Valid for one day, thirty days ago. */
+  assert_int_equal(moqc_tls_cert_generate(&expired, NULL, 0,
+                                          (int64_t)time(NULL) - 30 * 86400,
+                                          86400, NULL),
+                   0);
+  g_cert = expired;
+  env_start(&e, NULL, NULL);
+  moqc_quic_connect_params p = pin_params();
+  assert_int_equal(moqc_quic_connect(e.client.ep,
+                                     (struct sockaddr *)&e.server_addr, &p,
+                                     NULL),
+                   0);
+  assert_true(run_until(&e, client_closed, NULL, 3000));
+  assert_int_equal(e.client.close_err, MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(e.client.connected, 0);
+  env_stop(&e);
+  g_cert = saved;
+  moqc_tls_cert_del(expired);
 }
 
 static void test_ca_file_verification(void **state) {
@@ -1283,6 +1309,7 @@ int main(void) {
       cmocka_unit_test(test_loss_and_reordering),
       cmocka_unit_test(test_unknown_alpn_refused),
       cmocka_unit_test(test_pin_mismatch),
+      cmocka_unit_test(test_pin_expired_certificate),
       cmocka_unit_test(test_ca_file_verification),
       cmocka_unit_test(test_idle_timeout),
       cmocka_unit_test(test_reset_and_stop),
