@@ -13,33 +13,7 @@ BIN=$1
 source "$(dirname "$0")/lib/relay.sh"
 source "$(dirname "$0")/lib/cli.sh"
 
-# One port number for TCP (web) and UDP (QUIC + WebTransport).
-start_relay_one_port() {
-  local p
-  for _ in 1 2 3 4 5; do
-    p=$(free_port)
-    INTERNAL_PORT=$(free_port)
-    "$BIN/moqc-relay" --server-bind "127.0.0.1:$p" --web-http-listen "127.0.0.1:$p" \
-      --internal-listen "127.0.0.1:$INTERNAL_PORT" --log-level debug --stats-interval 600 \
-      >"$WORK/relay.log" 2>&1 &
-    RELAY_PID=$!
-    for _ in $(seq 1 100); do
-      curl -sf "http://127.0.0.1:$p/health" >/dev/null 2>&1 && break
-      kill -0 "$RELAY_PID" 2>/dev/null || break
-      sleep 0.05
-    done
-    if kill -0 "$RELAY_PID" 2>/dev/null && curl -sf "http://127.0.0.1:$p/health" >/dev/null; then
-      PORT=$p
-      STATS_URL="http://127.0.0.1:$INTERNAL_PORT/stats"
-      return 0
-    fi
-    wait "$RELAY_PID" 2>/dev/null || true # the UDP port was taken: try another
-    RELAY_PID=""
-  done
-  fail "relay did not start"
-}
-
-start_relay_one_port
+start_relay_one_port --stats-interval 600
 FP=$(curl -sf "http://127.0.0.1:$PORT/certificate.sha256" | tr -d '\r\n')
 [ ${#FP} -eq 64 ] || fail "no certificate fingerprint: $FP"
 WT="https://127.0.0.1:$PORT"

@@ -24,52 +24,8 @@ BIN=$1
 source "$(dirname "$0")/../lib/relay.sh"
 source "$(dirname "$0")/../lib/cli.sh"
 need_interop
-CHROMIUM=${MOQC_CHROMIUM:-/usr/lib/chromium/chromium}
-[ -x "$CHROMIUM" ] || fail "chromium is not installed ($CHROMIUM): run scripts/deps.sh"
-[ -x "$INTEROP/node_modules/.bin/esbuild" ] || fail "esbuild missing: run scripts/deps.sh"
-
-# One port number for TCP (web) and UDP (QUIC + WebTransport), as in the relay's default.
-start_relay_one_port() {
-  local p
-  for _ in 1 2 3 4 5; do
-    p=$(free_port)
-    INTERNAL_PORT=$(free_port)
-    "$BIN/moqc-relay" --server-bind "127.0.0.1:$p" --web-http-listen "127.0.0.1:$p" \
-      --internal-listen "127.0.0.1:$INTERNAL_PORT" --log-level debug --stats-interval 600 \
-      >"$WORK/relay.log" 2>&1 &
-    RELAY_PID=$!
-    for _ in $(seq 1 100); do
-      curl -sf "http://127.0.0.1:$p/health" >/dev/null 2>&1 && break
-      kill -0 "$RELAY_PID" 2>/dev/null || break
-      sleep 0.05
-    done
-    if kill -0 "$RELAY_PID" 2>/dev/null && curl -sf "http://127.0.0.1:$p/health" >/dev/null; then
-      PORT=$p
-      URL="http://127.0.0.1:$p"
-      STATS_URL="http://127.0.0.1:$INTERNAL_PORT/stats"
-      return 0
-    fi
-    wait "$RELAY_PID" 2>/dev/null || true
-    RELAY_PID=""
-  done
-  fail "relay did not start"
-}
-
-start_relay_one_port
-FP=$(curl -sf "$URL/certificate.sha256" | tr -d '\r\n')
-[ ${#FP} -eq 64 ] || fail "no certificate fingerprint: $FP"
-
-# The page, the bundle and the payload module, served from 127.0.0.1 (a secure context).
-mkdir -p "$WORK/www"
-cp "$E2E_TOP/tests/browser/relay_pubsub.html" "$INTEROP/payload.mjs" "$WORK/www/"
-bash "$E2E_TOP/tests/browser/build-bundle.sh" "$WORK/www/moq.js" || fail "esbuild bundle failed"
-node "$E2E_TOP/tests/browser/serve.mjs" "$WORK/www" "$WORK/go" "$WORK/result.txt" >"$WORK/serve.out" &
-for _ in $(seq 1 100); do
-  grep -q listening "$WORK/serve.out" && break
-  sleep 0.05
-done
-SPORT=$(sed -n 's/^listening //p' "$WORK/serve.out")
-[ -n "$SPORT" ] || fail "static server did not start"
+source "$(dirname "$0")/../lib/browser.sh"
+browser_setup
 
 # run_mode DEV SUFFIX N: round N; DEV=1 puts the page on @moq/net's http:// development mode and
 # moqc pub on its own (http:// without flags); both must end up on WebTransport.
