@@ -50,17 +50,18 @@ void relay_conn_free(relay_conn *c) {
   free(c);
 }
 
-static void on_ws_close(void *user_data, moqc_ws_conn *ws, const moqc_ws_close_info *info) {
-  relay_conn *c = user_data;
-  relay *r = c->r;
+void relay_conn_closed(relay_conn *c, bool by_peer, uint64_t code, const char *what) {
   int err = c->session != NULL ? moqc_session_error(c->session) : 0;
 
-  (void)ws;
-  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu closed: %s code %llu (%s)%s%s",
-             (unsigned long long)c->id, info->by_peer ? "peer" : "local",
-             (unsigned long long)info->code, info->what, err != 0 ? ", session: " : "",
-             err != 0 ? moqc_strerror(err) : "");
+  relay_logf(&c->r->log, MOQC_LOG_INFO, "conn %llu closed: %s code %llu (%s)%s%s",
+             (unsigned long long)c->id, by_peer ? "peer" : "local", (unsigned long long)code,
+             what, err != 0 ? ", session: " : "", err != 0 ? moqc_strerror(err) : "");
   relay_conn_free(c);
+}
+
+static void on_ws_close(void *user_data, moqc_ws_conn *ws, const moqc_ws_close_info *info) {
+  (void)ws;
+  relay_conn_closed(user_data, info->by_peer, info->code, info->what);
 }
 
 uint32_t relay_version_of_alpn(moqc_str alpn) {

@@ -21,16 +21,9 @@ static const char relay_alpns[] = "moq-lite-05,moq-lite-04,moq-lite-03,moql,h3";
 static const char *const wt_protocols[] = {"moq-lite-05", "moq-lite-04", "moq-lite-03"};
 
 static void on_wt_close(void *user_data, moqc_wt_conn *wt, const moqc_wt_close_info *info) {
-  relay_conn *c = user_data;
-  relay *r = c->r;
-  int err = c->session != NULL ? moqc_session_error(c->session) : 0;
-
   (void)wt;
-  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu closed: %s code %llu%s%s",
-             (unsigned long long)c->id, info->by_peer ? "peer" : "local",
-             (unsigned long long)info->code, err != 0 ? ", session: " : "",
-             err != 0 ? moqc_strerror(err) : "");
-  relay_conn_free(c);
+  relay_conn_closed(user_data, info->by_peer, info->code,
+                    info->err != 0 ? moqc_strerror(info->err) : "webtransport");
 }
 
 /* A CONNECT: root from the path (the query is for tokens), auth, protocol, session. */
@@ -135,20 +128,14 @@ static int on_connection(moqc_quic_conn *qc, const char *alpn, void *user_data,
 
 static void on_close(moqc_quic_conn *qc, int err, uint64_t app_code, bool remote,
                      void *user_data, void *conn_user_data) {
-  relay *r = user_data;
-  relay_conn *c = conn_user_data;
-
+  (void)user_data;
   if (strcmp(moqc_quic_conn_alpn(qc), MOQC_WT_ALPN) == 0) {
     moqc_wt_server_conn_closed(qc, conn_user_data, err, app_code, remote);
     return;
   }
-  if (c == NULL) {
-    return;
+  if (conn_user_data != NULL) {
+    relay_conn_closed(conn_user_data, remote, app_code, err != 0 ? moqc_strerror(err) : "quic");
   }
-  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu closed: %s code %llu%s%s",
-             (unsigned long long)c->id, remote ? "peer" : "local", (unsigned long long)app_code,
-             err != 0 ? ", " : "", err != 0 ? moqc_strerror(err) : "");
-  relay_conn_free(c);
 }
 
 static int load_cert(relay *r) {

@@ -121,6 +121,8 @@ relay_conn *relay_conn_new(relay *r, char *root);
  * root allows nothing, or another error; the caller closes the transport on error.
  */
 int relay_conn_session(relay_conn *c, const moqc_transport *transport, uint32_t version);
+/** Logs how c ended (by_peer, the close code, what closed it), then frees it. */
+void relay_conn_closed(relay_conn *c, bool by_peer, uint64_t code, const char *what);
 /** Unlinks and frees c and its session. */
 void relay_conn_free(relay_conn *c);
 /** Maps an ALPN or subprotocol suffix to a session version (legacy for unknown). */
