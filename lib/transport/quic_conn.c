@@ -230,7 +230,8 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
     rv = MOQC_ERR_NOMEM;
   }
   if (rv == 0) {
-    rv = moqc__tls_server_session(&c->tls, ep->settings.cert, &ep->alpns,
+    rv = moqc__tls_server_session(&c->tls, ep->settings.cert, ep->tls_prio,
+                                  &ep->alpns,
                                   &c->tls_peer);
   }
   if (rv != 0) {
@@ -294,7 +295,8 @@ int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
     rv = MOQC_ERR_NOMEM;
   }
   if (rv == 0) {
-    rv = moqc__tls_client_session(&c->tls, c->client_cred, alpns, &c->tls_peer);
+    rv = moqc__tls_client_session(&c->tls, c->client_cred, ep->tls_prio, alpns,
+                                  &c->tls_peer);
   }
   if (rv != 0) {
     moqc__conn_destroy(c);

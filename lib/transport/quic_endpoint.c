@@ -198,6 +198,9 @@ static void ep_free_mem(moqc_quic_endpoint *ep) {
   const moqc_mem *mem = ep->mem;
   moqc__cid_table_free(&ep->cids, mem);
   moqc__alpn_list_free(&ep->alpns, mem);
+  if (ep->tls_prio != NULL) {
+    gnutls_priority_deinit(ep->tls_prio);
+  }
   moqc_mem_free(mem, ep->sendbuf);
   moqc_mem_free(mem, ep->recvbuf);
   moqc_mem_free(mem, ep);
@@ -228,6 +231,9 @@ int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
   int rv = moqc__alpn_list_parse(&ep->alpns, settings->alpns, mem);
   if (rv == 0) {
     rv = moqc__cid_table_init(&ep->cids, mem);
+  }
+  if (rv == 0) {
+    rv = moqc__tls_priority_init(&ep->tls_prio);
   }
   if (rv == 0) {
     ep->sendbuf =

@@ -190,6 +190,7 @@ struct moqc_quic_endpoint {
   moqc_quic_callbacks cb;
   void *user_data;
   moqc__alpn_list alpns;
+  gnutls_priority_t tls_prio; /* parsed once, shared by every TLS session */
   moqc__cid_table cids;
   moqc_quic_conn *conns;
   size_t nconns;

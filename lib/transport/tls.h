@@ -66,12 +66,23 @@ bool moqc__tls_pin_match(const uint8_t *der, size_t len,
                          size_t npins);
 
 /**
- * Creates a server session for ngtcp2 using cert and alpns (the server's
+ * Parses moqc's TLS priority string (TLS 1.3 only, the AEADs ngtcp2's GnuTLS
+ * backend supports, X25519/P-256/P-384) into *out. Parsing costs about 8 KiB
+ * and some CPU, so an endpoint does it once and hands the result to every
+ * session it creates; the caller frees it with gnutls_priority_deinit after
+ * the last session using it is gone. Returns 0 or MOQC_ERR_INTERNAL.
+ */
+int moqc__tls_priority_init(gnutls_priority_t *out);
+
+/**
+ * Creates a server session for ngtcp2 using cert, prio (from
+ * moqc__tls_priority_init; shared, not copied) and alpns (the server's
  * preference order; a client offering none of them is refused with
  * no_application_protocol). The session pointer is set to peer. Returns 0,
  * MOQC_ERR_NOMEM or MOQC_ERR_INTERNAL.
  */
 int moqc__tls_server_session(gnutls_session_t *out, const moqc_tls_cert *cert,
+                             gnutls_priority_t prio,
                              const moqc__alpn_list *alpns,
                              moqc__tls_peer *peer);
 
@@ -91,10 +102,11 @@ void moqc__tls_peer_free(moqc__tls_peer *peer, const moqc_mem *mem);
 
 /**
  * Creates a client session for ngtcp2 offering alpns, with SNI and verification
- * from peer. Returns 0, MOQC_ERR_NOMEM or MOQC_ERR_INTERNAL.
+ * from peer and the shared priority prio (see moqc__tls_priority_init). Returns 0, MOQC_ERR_NOMEM or MOQC_ERR_INTERNAL.
  */
 int moqc__tls_client_session(gnutls_session_t *out,
                              gnutls_certificate_credentials_t cred,
+                             gnutls_priority_t prio,
                              const moqc__alpn_list *alpns,
                              moqc__tls_peer *peer);
 

@@ -17,6 +17,11 @@ static const char tls_priority[] =
     "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%DISABLE_TLS13_"
     "COMPAT_MODE";
 
+int moqc__tls_priority_init(gnutls_priority_t *out) {
+  return gnutls_priority_init(out, tls_priority, NULL) < 0 ? MOQC_ERR_INTERNAL
+                                                           : 0;
+}
+
 int moqc__alpn_list_parse(moqc__alpn_list *list, const char *text,
                           const moqc_mem *mem) {
   memset(list, 0, sizeof(*list));
@@ -65,9 +70,11 @@ void moqc__alpn_list_free(moqc__alpn_list *list, const moqc_mem *mem) {
 
 static int tls_session_common(gnutls_session_t s,
                               gnutls_certificate_credentials_t cred,
+                              gnutls_priority_t prio,
                               const moqc__alpn_list *alpns,
                               moqc__tls_peer *peer, bool server) {
-  if (gnutls_priority_set_direct(s, tls_priority, NULL) < 0 ||
+  /* The parsed priority is shared: gnutls_priority_set only references it. */
+  if (prio == NULL || gnutls_priority_set(s, prio) < 0 ||
       gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred) < 0) {
     return MOQC_ERR_INTERNAL;
   }
@@ -82,6 +89,7 @@ static int tls_session_common(gnutls_session_t s,
 }
 
 int moqc__tls_server_session(gnutls_session_t *out, const moqc_tls_cert *cert,
+                             gnutls_priority_t prio,
                              const moqc__alpn_list *alpns,
                              moqc__tls_peer *peer) {
   gnutls_session_t s;
@@ -91,7 +99,7 @@ int moqc__tls_server_session(gnutls_session_t *out, const moqc_tls_cert *cert,
   }
   int rv = MOQC_ERR_INTERNAL;
   if (ngtcp2_crypto_gnutls_configure_server_session(s) == 0) {
-    rv = tls_session_common(s, cert->cred, alpns, peer, true);
+    rv = tls_session_common(s, cert->cred, prio, alpns, peer, true);
   }
   if (rv != 0) {
     gnutls_deinit(s);
@@ -239,6 +247,7 @@ void moqc__tls_peer_free(moqc__tls_peer *peer, const moqc_mem *mem) {
 
 int moqc__tls_client_session(gnutls_session_t *out,
                              gnutls_certificate_credentials_t cred,
+                             gnutls_priority_t prio,
                              const moqc__alpn_list *alpns,
                              moqc__tls_peer *peer) {
   gnutls_session_t s;
@@ -248,7 +257,7 @@ int moqc__tls_client_session(gnutls_session_t *out,
   }
   int rv = MOQC_ERR_INTERNAL;
   if (ngtcp2_crypto_gnutls_configure_client_session(s) == 0) {
-    rv = tls_session_common(s, cred, alpns, peer, false);
+    rv = tls_session_common(s, cred, prio, alpns, peer, false);
   }
   uint8_t ip[16];
   if (rv == 0 && peer->server_name != NULL && peer->server_name[0] != '\0' &&

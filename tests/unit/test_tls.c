@@ -258,6 +258,62 @@ static void test_alpn_list(void **state) {
                    MOQC_ERR_INVALID_ARGUMENT);
 }
 
+/* One parsed priority serves many server and client sessions: each session only
+ * references it, the priority outlives them and is freed once (ASan checks the
+ * frees), and it allows TLS 1.3 alone. */
+static void test_shared_priority(void **state) {
+  (void)state;
+  enum { N = 64 };
+  gnutls_priority_t prio = NULL;
+  moqc_tls_cert *cert = NULL;
+  moqc__alpn_list alpns;
+  moqc__tls_peer peer;
+  gnutls_session_t srv[N], cli[N];
+  gnutls_certificate_credentials_t cred = NULL;
+  moqc_tls_verify verify;
+
+  assert_int_equal(moqc__tls_priority_init(&prio), 0);
+  assert_non_null(prio);
+  const unsigned int *protos = NULL;
+  int np = gnutls_priority_protocol_list(prio, &protos);
+  assert_int_equal(np, 1);
+  assert_int_equal(protos[0], GNUTLS_TLS1_3);
+
+  assert_int_equal(moqc_tls_cert_generate(&cert, NULL, 0, NOW, 0, NULL), 0);
+  assert_int_equal(moqc__alpn_list_parse(&alpns, "moq-lite-05,h3", NULL), 0);
+  memset(&peer, 0, sizeof(peer));
+  memset(&verify, 0, sizeof(verify));
+  verify.mode = MOQC_TLS_VERIFY_NONE;
+  assert_int_equal(moqc__tls_client_prepare(&peer, &cred, &verify, "example.com", NULL), 0);
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(moqc__tls_server_session(&srv[i], cert, prio, &alpns, &peer), 0);
+    assert_int_equal(moqc__tls_client_session(&cli[i], cred, prio, &alpns, &peer), 0);
+  }
+  /* Releasing some sessions leaves the priority usable for new ones. */
+  for (int i = 0; i < N / 2; i++) {
+    gnutls_deinit(srv[i]);
+    gnutls_deinit(cli[i]);
+  }
+  for (int i = 0; i < N / 2; i++) {
+    assert_int_equal(moqc__tls_server_session(&srv[i], cert, prio, &alpns, &peer), 0);
+    assert_int_equal(moqc__tls_client_session(&cli[i], cred, prio, &alpns, &peer), 0);
+  }
+  for (int i = 0; i < N; i++) {
+    gnutls_deinit(srv[i]);
+    gnutls_deinit(cli[i]);
+  }
+  /* A session without a priority is refused rather than left unconfigured. */
+  gnutls_session_t none = NULL;
+  assert_int_equal(moqc__tls_server_session(&none, cert, NULL, &alpns, &peer),
+                   MOQC_ERR_INTERNAL);
+  assert_null(none);
+  gnutls_priority_deinit(prio);
+  gnutls_certificate_free_credentials(cred);
+  moqc__tls_peer_free(&peer, NULL);
+  moqc__alpn_list_free(&alpns, NULL);
+  moqc_tls_cert_del(cert);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_generate_default),
@@ -266,6 +322,7 @@ int main(void) {
       cmocka_unit_test(test_fingerprint_parse),
       cmocka_unit_test(test_pem_roundtrip),
       cmocka_unit_test(test_alpn_list),
+      cmocka_unit_test(test_shared_priority),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
