@@ -95,6 +95,11 @@ static void client_timeout(uv_timer_t *t) {
 
 int cli_client_init(cli_client *c, uv_loop_t *loop, const cli_opts *opts,
                     const cli_client_cbs *cbs, void *user_data) {
+  return cli_client_init_pool(c, loop, opts, cbs, user_data, NULL);
+}
+
+int cli_client_init_pool(cli_client *c, uv_loop_t *loop, const cli_opts *opts,
+                         const cli_client_cbs *cbs, void *user_data, moqc_cache_pool *pool) {
   moqc_origin_settings os;
   uint64_t random = 0;
   int rv;
@@ -113,6 +118,7 @@ int cli_client_init(cli_client *c, uv_loop_t *loop, const cli_opts *opts,
   }
   moqc_origin_settings_default(&os);
   os.random = random;
+  os.cache_pool = pool;
   rv = moqc_origin_new(&c->origin, &os);
   if (rv == 0) {
     rv = moqc_origin_producer_new(c->origin, &c->prod);
@@ -261,8 +267,9 @@ static int client_quic_connected(moqc_quic_conn *qc, const char *alpn, void *use
   if (c->closing) {
     return MOQC_ERR_CANCEL; /* interrupted during the handshake: close */
   }
-  /* The SETUP Path: the URL's path without the query. */
-  n = strcspn(c->opts->url.path, "?");
+  /* The SETUP Path: the URL's path and query (the relay roots the session there; the query
+   * carries tokens), as spec/moq-lite-wire.md says for URI-less bindings. */
+  n = strnlen(c->opts->url.path, sizeof(path) - 1);
   memcpy(path, c->opts->url.path, n);
   path[n] = '\0';
   t = moqc_quic_conn_transport(qc);

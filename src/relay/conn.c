@@ -77,30 +77,103 @@ uint32_t relay_version_of_alpn(moqc_str alpn) {
   return MOQC_SESSION_VERSION_LEGACY;
 }
 
-int relay_conn_session(relay_conn *c, const moqc_transport *transport, uint32_t version) {
+/*
+ * Builds what a session rooted at c->root uses: its stats context (presence counted for the
+ * root) and the origin views rooted there and scoped by auth. Returns 0 with all three set,
+ * MOQC_ERR_UNAUTHORIZED when the root allows nothing, or MOQC_ERR_NOMEM (nothing set).
+ */
+static int conn_views(relay_conn *c, moqc_stats_session **stats, moqc_origin_consumer **publish,
+                      moqc_origin_producer **mirror) {
   relay *r = c->r;
   moqc_str allowed[RELAY_LIST_MAX];
-  moqc_origin_producer *rooted_p = NULL, *mirror = NULL;
-  moqc_origin_consumer *rooted_c = NULL, *publish = NULL;
-  moqc_session_settings ss;
+  moqc_origin_producer *rooted_p = NULL;
+  moqc_origin_consumer *rooted_c = NULL;
   size_t n = relay_auth_allowed(r, moqc_str_c(c->root), allowed, RELAY_LIST_MAX);
   int rv;
 
+  *stats = NULL;
+  *publish = NULL;
+  *mirror = NULL;
   if (n == 0) {
     return MOQC_ERR_UNAUTHORIZED;
   }
-  rv = moqc_stats_session_new(&c->stats, r->registry, moqc_str_c(""), moqc_str_c(c->root));
+  rv = moqc_origin_producer_with_root(r->producer, moqc_str_c(c->root), &rooted_p);
   if (rv == 0) {
-    rv = moqc_origin_producer_with_root(r->producer, moqc_str_c(c->root), &rooted_p);
-  }
-  if (rv == 0) {
-    rv = moqc_origin_producer_scope(rooted_p, allowed, n, &mirror);
+    rv = moqc_origin_producer_scope(rooted_p, allowed, n, mirror);
   }
   if (rv == 0) {
     rv = moqc_origin_consumer_with_root(r->consumer, moqc_str_c(c->root), &rooted_c);
   }
   if (rv == 0) {
-    rv = moqc_origin_consumer_scope(rooted_c, allowed, n, &publish);
+    rv = moqc_origin_consumer_scope(rooted_c, allowed, n, publish);
+  }
+  if (rv == 0) {
+    rv = moqc_stats_session_new(stats, r->registry, moqc_str_c(""), moqc_str_c(c->root));
+  }
+  moqc_origin_producer_del(rooted_p);
+  moqc_origin_consumer_del(rooted_c);
+  if (rv != 0) {
+    moqc_origin_producer_del(*mirror);
+    moqc_origin_consumer_del(*publish);
+    *stats = NULL;
+    *publish = NULL;
+    *mirror = NULL;
+  }
+  return rv;
+}
+
+/* lite-05 over raw QUIC: the client's SETUP names the root; root, scope and meter the session. */
+static void conn_on_setup(moqc_session *s, moqc_str path, void *user_data) {
+  relay_conn *c = user_data;
+  relay *r = c->r;
+  moqc_stats_session *stats;
+  moqc_origin_consumer *publish;
+  moqc_origin_producer *mirror;
+  const char *q = path.len > 0 ? memchr(path.ptr, '?', path.len) : NULL;
+  char *root;
+  int rv;
+
+  /* The query is for tokens, as on a WebTransport CONNECT. */
+  if (q != NULL) {
+    path.len = (size_t)(q - path.ptr);
+  }
+  root = relay_path_decode(path);
+  if (root == NULL) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: bad SETUP path", (unsigned long long)c->id);
+    moqc_session_close(s, MOQC_ERR_PROTOCOL_VIOLATION, "bad SETUP path");
+    return;
+  }
+  free(c->root);
+  c->root = root;
+  rv = conn_views(c, &stats, &publish, &mirror);
+  if (rv == 0) {
+    rv = moqc_session_attach_origins(s, publish, mirror, moqc_stats_session_ctx(stats));
+  }
+  moqc_origin_producer_del(mirror);
+  moqc_origin_consumer_del(publish);
+  if (rv != 0) {
+    moqc_stats_session_decref(stats);
+    relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: SETUP root \"%s\" refused: %s",
+               (unsigned long long)c->id, c->root, moqc_strerror(rv));
+    moqc_session_close(s, rv, rv == MOQC_ERR_UNAUTHORIZED ? "unauthorized" : "refused");
+    return;
+  }
+  moqc_stats_session_decref(c->stats);
+  c->stats = stats;
+  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: SETUP root \"%s\"", (unsigned long long)c->id,
+             c->root);
+}
+
+int relay_conn_session(relay_conn *c, const moqc_transport *transport, uint32_t version) {
+  relay *r = c->r;
+  moqc_origin_producer *mirror = NULL;
+  moqc_origin_consumer *publish = NULL;
+  moqc_session_settings ss;
+  bool await_setup = c->root_from_setup && version == MOQC_SESSION_VERSION_LITE_05;
+  int rv = 0;
+
+  if (!await_setup) {
+    rv = conn_views(c, &c->stats, &publish, &mirror);
   }
   if (rv == 0) {
     moqc_session_settings_default(&ss);
@@ -109,14 +182,16 @@ int relay_conn_session(relay_conn *c, const moqc_transport *transport, uint32_t 
     ss.origin_id = moqc_origin_id(r->origin);
     ss.announce_prefix = "";
     ss.log = r->log;
+    if (await_setup) {
+      ss.on_setup = conn_on_setup;
+      ss.user_data = c;
+    }
     rv = moqc_session_new(&c->session, &ss, transport, publish, mirror,
-                          moqc_stats_session_ctx(c->stats));
+                          c->stats != NULL ? moqc_stats_session_ctx(c->stats) : NULL);
     if (rv != 0) {
       c->session = NULL;
     }
   }
-  moqc_origin_producer_del(rooted_p);
-  moqc_origin_consumer_del(rooted_c);
   moqc_origin_producer_del(mirror);
   moqc_origin_consumer_del(publish);
   return rv;

@@ -5,8 +5,9 @@
  * generated for --tls-generate names (ECDSA P-256, 14 days), and its SHA-256 is what
  * /certificate.sha256 serves.
  *
- * Raw QUIC carries no request path: sessions are rooted at "" (the lite-05 SETUP Path parameter
- * is not used for the root yet) and scoped by the anonymous prefixes like any other.
+ * Raw QUIC carries no request URI: a lite-05 session is rooted at the SETUP Path parameter (the
+ * query is for tokens) and scoped by auth when SETUP arrives; lite-03/04 sessions, which have no
+ * SETUP, are rooted at "".
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -108,6 +109,7 @@ static int on_connection(moqc_quic_conn *qc, const char *alpn, void *user_data,
     return MOQC_ERR_NOMEM;
   }
   c->quic = qc;
+  c->root_from_setup = true;
   moqc_quic_conn_set_user_data(qc, c);
   transport = moqc_quic_conn_transport(qc);
   rv = relay_conn_session(c, &transport, relay_version_of_alpn(moqc_str_c(alpn)));

@@ -33,6 +33,11 @@ struct relay_conn {
   moqc_stats_session *stats;
   uint64_t id;
   char *root;
+  /**
+   * Raw QUIC: the root comes from the lite-05 SETUP Path parameter, so a lite-05 session gets
+   * its views (and its stats context) only when SETUP arrives (relay_conn_session).
+   */
+  bool root_from_setup;
 };
 
 struct relay {
@@ -117,8 +122,11 @@ void relay_conn_close_all(relay *r);
 relay_conn *relay_conn_new(relay *r, char *root);
 /**
  * Creates and starts the session of c over transport with the wire version (a
- * MOQC_SESSION_VERSION_*), scoped by auth to c->root. Returns 0, MOQC_ERR_UNAUTHORIZED when the
- * root allows nothing, or another error; the caller closes the transport on error.
+ * MOQC_SESSION_VERSION_*), scoped by auth to c->root. With c->root_from_setup and lite-05, the
+ * session starts without views and is rooted, scoped and metered when the client's SETUP names
+ * its path (a root that allows nothing then closes it with the unauthorized code). Returns 0,
+ * MOQC_ERR_UNAUTHORIZED when the root allows nothing, or another error; the caller closes the
+ * transport on error.
  */
 int relay_conn_session(relay_conn *c, const moqc_transport *transport, uint32_t version);
 /** Logs how c ended (by_peer, the close code, what closed it), then frees it. */
