@@ -76,6 +76,14 @@ int cli_client_init(cli_client *c, uv_loop_t *loop, const cli_opts *opts,
                     const cli_client_cbs *cbs, void *user_data);
 
 /**
+ * As cli_client_init, charging the groups cached by the local origin (the broadcasts it
+ * publishes or mirrors) to pool (NULL = unbounded; the origin takes its own reference). Over the
+ * pool's capacity, a track's oldest cached groups are evicted when a group is inserted.
+ */
+int cli_client_init_pool(cli_client *c, uv_loop_t *loop, const cli_opts *opts,
+                         const cli_client_cbs *cbs, void *user_data, moqc_cache_pool *pool);
+
+/**
  * Dials opts->url. publish: offer the local origin to the relay; mirror: mirror what the relay
  * announces under announce_prefix (NULL = ask for nothing) into the local origin. Returns 0 or a
  * negative error (unsupported scheme: MOQC_ERR_UNSUPPORTED; then call cli_client_close).
