@@ -164,6 +164,7 @@ static moqc_quic_conn *conn_alloc(moqc_quic_endpoint *ep, bool server,
   c->remotelen = remotelen;
   uv_timer_init(ep->loop, &c->timer);
   c->timer.data = c;
+  c->timer_deadline = UINT64_MAX;
   c->handles = 1;
   ep->open_handles++;
   c->next = ep->conns;

@@ -306,19 +306,38 @@ void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote,
   }
 }
 
+/* The connection's next deadline: ngtcp2's expiry or the application's,
+ * whichever comes first (UINT64_MAX when there is none). */
+static moqc_tstamp conn_next_expiry(const moqc_quic_conn *c) {
+  moqc_tstamp expiry = ngtcp2_conn_get_expiry(c->conn);
+  moqc_tstamp app_expiry =
+      c->app_ops != NULL ? moqc__app_expiry(c) : UINT64_MAX;
+  return app_expiry < expiry ? app_expiry : expiry;
+}
+
+/*
+ * Arms the timer for the connection's next deadline. This runs after every
+ * read and write pass, so it avoids touching libuv's timer heap when it can:
+ * an armed timer is left alone when the deadline did not move, and also when
+ * it moved later (the idle and loss-detection deadlines move forward with
+ * almost every packet): the timer then fires early, finds nothing due and
+ * re-arms for the new deadline, once per deadline instead of once per packet.
+ * Only a deadline that moved earlier (or a stopped timer) starts it again.
+ */
 static void conn_arm_timer(moqc_quic_conn *c) {
   if (c->state != MOQC__CONN_OPEN) {
     return;
   }
-  moqc_tstamp expiry = ngtcp2_conn_get_expiry(c->conn);
-  moqc_tstamp app_expiry =
-      c->app_ops != NULL ? moqc__app_expiry(c) : UINT64_MAX;
-  if (app_expiry < expiry) {
-    expiry = app_expiry;
-  }
+  moqc_tstamp expiry = conn_next_expiry(c);
   if (expiry == UINT64_MAX) {
-    uv_timer_stop(&c->timer);
+    if (c->timer_deadline != UINT64_MAX) {
+      uv_timer_stop(&c->timer);
+      c->timer_deadline = UINT64_MAX;
+    }
     return;
+  }
+  if (c->timer_deadline != UINT64_MAX && expiry >= c->timer_deadline) {
+    return; /* armed for this deadline or an earlier one */
   }
   moqc_tstamp now = moqc__quic_now();
   /* libuv timers count whole milliseconds: round down, so that sub-millisecond
@@ -329,6 +348,8 @@ static void conn_arm_timer(moqc_quic_conn *c) {
     ms = (expiry - now) / MOQC_MILLISECONDS;
   }
   uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
+  c->timer_deadline = expiry;
+  c->timer_starts++;
 }
 
 void moqc__conn_write(moqc_quic_conn *c) {
@@ -356,6 +377,7 @@ void moqc__conn_write(moqc_quic_conn *c) {
 static void conn_timer_cb(uv_timer_t *t) {
   moqc_quic_conn *c = t->data;
   moqc_quic_endpoint *ep = c->ep;
+  c->timer_deadline = UINT64_MAX; /* a one-shot timer: no longer armed */
   if (c->state == MOQC__CONN_CLOSING || c->state == MOQC__CONN_DRAINING) {
     moqc__conn_destroy(c);
     return;
@@ -363,8 +385,23 @@ static void conn_timer_cb(uv_timer_t *t) {
   if (c->state != MOQC__CONN_OPEN) {
     return;
   }
-  moqc__app_handle_expiry(c, moqc__quic_now());
-  int rv = ngtcp2_conn_handle_expiry(c->conn, moqc__quic_now());
+  moqc_tstamp now = moqc__quic_now();
+  /* Within a millisecond counts as due: the timer is rounded down to whole
+   * milliseconds, and ngtcp2 lets paced packets leave up to a millisecond
+   * early (NGTCP2_PKT_PACING_OVERHEAD), so such a pass has work to do. */
+  bool ng_due = ngtcp2_conn_get_expiry(c->conn) <= now + MOQC_MILLISECONDS;
+  bool app_due = moqc__app_expiry(c) <= now;
+  if (!ng_due && !app_due) {
+    /* Fired for a deadline that has since moved later: nothing to do but wait
+     * for the new one. */
+    c->timer_early++;
+    conn_arm_timer(c);
+    return;
+  }
+  if (app_due) {
+    moqc__app_handle_expiry(c, now);
+  }
+  int rv = ng_due ? ngtcp2_conn_handle_expiry(c->conn, now) : 0;
   if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
     c->close_requested = true;
     conn_report_close(c, MOQC_ERR_TIMEOUT, 0, false);
@@ -378,4 +415,18 @@ static void conn_timer_cb(uv_timer_t *t) {
   if (!ep->deleting) {
     moqc__ep_run_dirty(ep);
   }
+}
+
+uint64_t moqc__quic_conn_timer_starts(const moqc_quic_conn *conn) {
+  return conn->timer_starts;
+}
+
+uint64_t moqc__quic_conn_timer_early(const moqc_quic_conn *conn) {
+  return conn->timer_early;
+}
+
+void moqc__quic_conn_write_pass(moqc_quic_conn *conn) {
+  moqc__ep_unmark_dirty(conn->ep, conn);
+  moqc__conn_write(conn);
+  moqc__ep_flush(conn->ep);
 }

@@ -129,6 +129,8 @@ struct moqc_quic_conn {
   gnutls_certificate_credentials_t client_cred;
   moqc__alpn_list client_alpns;
   uv_timer_t timer;
+  moqc_tstamp timer_deadline; /* what the armed timer is for; UINT64_MAX: not armed */
+  uint64_t timer_starts, timer_early; /* uv_timer_start calls; fires with nothing due */
   struct sockaddr_storage remote;
   socklen_t remotelen;
   void *user_data;

@@ -23,4 +23,14 @@ void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep,
                                          moqc__quic_send_filter filter,
                                          void *user_data);
 
+/** How many times conn's timer was started (uv_timer_start). Test-only. */
+uint64_t moqc__quic_conn_timer_starts(const moqc_quic_conn *conn);
+
+/** How many times conn's timer fired with nothing due (its deadline had moved
+ * later). Test-only. */
+uint64_t moqc__quic_conn_timer_early(const moqc_quic_conn *conn);
+
+/** Runs one write pass of conn (as after a read) and flushes. Test-only. */
+void moqc__quic_conn_write_pass(moqc_quic_conn *conn);
+
 #endif /* MOQC_TRANSPORT_QUIC_TEST_H */

@@ -690,6 +690,44 @@ static void test_idle_timeout(void **state) {
   env_stop(&e);
 }
 
+/* The connection timer is started again only when the deadline moves earlier:
+ * write passes that leave ngtcp2's expiry where it was do not touch libuv's
+ * timer heap, and the connection still times out on time. */
+static void test_timer_not_rearmed(void **state) {
+  (void)state;
+  moqc_quic_settings s;
+  settings_for_test(&s);
+  s.idle_timeout = 400 * MOQC_MILLISECONDS;
+  env e;
+  env_start(&e, &s, &s);
+  moqc_quic_conn *c = connect_ok(&e, NULL);
+  run_for(&e, 60); /* handshake acknowledged, nothing left to send */
+  assert_int_equal(e.client.closed, 0);
+  moqc__quic_conn_write_pass(c);
+  uint64_t starts = moqc__quic_conn_timer_starts(c);
+  assert_true(starts > 0);
+  for (int i = 0; i < 1000; i++) {
+    moqc__quic_conn_write_pass(c);
+  }
+  assert_int_equal(moqc__quic_conn_timer_starts(c), starts);
+  /* A stream write moves the loss-detection deadline earlier than the idle
+   * one: the timer must be started again for it. */
+  int64_t sid;
+  assert_int_equal(moqc_quic_conn_open_stream(c, true, &sid), 0);
+  assert_int_equal(
+      moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"abc", 3, true), 0);
+  moqc__quic_conn_write_pass(c);
+  assert_true(moqc__quic_conn_timer_starts(c) > starts);
+  /* Idle expiry still closes both sides, a little after 400 ms. */
+  uint64_t t0 = uv_hrtime();
+  assert_true(run_until(&e, both_closed, NULL, 3000));
+  uint64_t took = (uv_hrtime() - t0) / 1000000ULL;
+  assert_true(took >= 300);
+  assert_int_equal(e.client.close_err, MOQC_ERR_TIMEOUT);
+  assert_int_equal(e.server.close_err, MOQC_ERR_TIMEOUT);
+  env_stop(&e);
+}
+
 static bool reset_seen(env *e, void *arg) {
   return e->server.resets > 0 && e->client.stops > 0;
 }
@@ -1312,6 +1350,7 @@ int main(void) {
       cmocka_unit_test(test_pin_expired_certificate),
       cmocka_unit_test(test_ca_file_verification),
       cmocka_unit_test(test_idle_timeout),
+      cmocka_unit_test(test_timer_not_rearmed),
       cmocka_unit_test(test_reset_and_stop),
       cmocka_unit_test(test_stream_limit_renewal),
       cmocka_unit_test(test_stateless_replies),
