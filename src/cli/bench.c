@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bench.h"
 #include "client.h"
@@ -23,6 +24,10 @@
 #include "payload.h"
 #include "summary.h"
 #include "wt_plan.h"
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* Pause between "everything subscribed" and the first frame, for the relay's
  * upstream subscriptions to settle. */
@@ -59,9 +64,13 @@ typedef enum bench_sub_phase {
   BSUB_DONE
 } bench_sub_phase;
 
+/* A group a subscriber received, in arrival order (the order of its local
+ * cache). */
 typedef struct bench_group {
-  moqc_group_consumer *gc;
+  moqc_group_consumer *gc; /* NULL once aborted (its cache charge is gone) */
   uint64_t seq;
+  uint64_t bytes; /* frame bytes read */
+  bool done;      /* read to its end, or aborted */
 } bench_group;
 
 typedef struct bench_sub {
@@ -73,8 +82,14 @@ typedef struct bench_sub {
   moqc_broadcast_consumer *bc;
   moqc_track_consumer *tc;
   moqc_track_subscriber *ts;
-  bench_group *groups;
+  bench_group *groups; /* arrival order: done groups still cached, then the
+                          groups being read */
   size_t ngroups, capgroups;
+  size_t nlive; /* groups not done */
+  /* The local origin's cache budget (NULL with --full-cache): kept at what the
+   * subscriber still reads plus a margin, so groups it finished reading leave
+   * the cache at the next group instead of after the track's retention. */
+  moqc_cache_pool *pool;
   uint64_t next_seq; /* one past the highest group seen (gap counting for the
                         progress line) */
   bool dialled, closed;
@@ -101,8 +116,11 @@ struct bench_run {
   size_t open;      /* clients not yet closed */
   size_t ready, relay_subscribed, subscribed, done;
   uint64_t frames_per_pub; /* frames each publisher writes */
+  uint64_t pool_margin;    /* see bench_sub_budget */
   uint8_t *buf;
   moqc_tstamp t0, run_start, run_end;
+  double cpu_start, cpu_end; /* this process's CPU seconds at run_start and
+                                run_end */
   uv_timer_t dial_timer, tick, progress, phase_timer;
   uv_signal_t sigint, sigterm;
   summary lat;      /* every latency sample of the run (summary.c computes
@@ -120,6 +138,17 @@ struct bench_run {
 };
 
 static void bench_close_all(bench_run *r);
+
+/* This process's CPU time (user + system) in seconds. */
+static double bench_cpu_s(void) {
+  struct rusage ru;
+
+  if (getrusage(RUSAGE_SELF, &ru) != 0) {
+    return 0;
+  }
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 static void bench_fail(bench_run *r, int err, const char *what) {
   if (r->err == 0) {
@@ -298,36 +327,107 @@ static void bench_sub_frame(bench_sub *s, const uint8_t *data, size_t len) {
   }
 }
 
-static void bench_sub_drop_group(bench_sub *s, size_t i) {
-  moqc_group_consumer_del(s->groups[i].gc);
-  s->groups[i] = s->groups[--s->ngroups];
+/* Drops the first n entries of s->groups (releasing their handles). */
+static void bench_sub_pop_groups(bench_sub *s, size_t n) {
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    moqc_group_consumer_del(s->groups[i].gc);
+  }
+  if (n == 0) {
+    return;
+  }
+  if (n < s->ngroups) {
+    memmove(s->groups, s->groups + n, (s->ngroups - n) * sizeof(*s->groups));
+  }
+  s->ngroups -= n;
+}
+
+/* A group read to its end (done) or aborted: what stays of its entry. */
+static void bench_sub_group_done(bench_sub *s, bench_group *g, bool aborted) {
+  g->done = true;
+  s->nlive--;
+  if (aborted || s->pool == NULL) {
+    /* Aborted groups are charged nothing; without a pool nothing is watched. */
+    moqc_group_consumer_del(g->gc);
+    g->gc = NULL;
+  }
 }
 
 static void bench_sub_read(bench_sub *s) {
   bench_run *r = s->run;
-  size_t i = 0;
+  size_t i;
 
-  while (i < s->ngroups) {
-    moqc_rcbuf *buf;
-    int rv =
-        moqc_group_consumer_read_frame(s->groups[i].gc, &buf, NULL, s->c.waker);
-    if (rv == 0) {
-      bench_sub_frame(s, moqc_rcbuf_data(buf), moqc_rcbuf_len(buf));
-      moqc_rcbuf_decref(buf);
-      continue;
+  for (i = 0; i < s->ngroups; i++) {
+    bench_group *g = &s->groups[i];
+    for (;;) {
+      moqc_rcbuf *buf;
+      size_t len;
+      int rv;
+      if (g->done) {
+        break;
+      }
+      rv = moqc_group_consumer_read_frame(g->gc, &buf, NULL, s->c.waker);
+      if (rv == 0) {
+        len = moqc_rcbuf_len(buf);
+        g->bytes += len;
+        bench_sub_frame(s, moqc_rcbuf_data(buf), len);
+        moqc_rcbuf_decref(buf);
+        continue;
+      }
+      if (rv == MOQC_ERR_PENDING) {
+        break;
+      }
+      if (rv == MOQC_END) {
+        r->rx_complete++;
+        s->pub->rx_complete++;
+      } else {
+        r->aborted++;
+      }
+      bench_sub_group_done(s, g, rv != MOQC_END);
     }
-    if (rv == MOQC_ERR_PENDING) {
-      i++;
-      continue;
-    }
-    if (rv == MOQC_END) {
-      r->rx_complete++;
-      s->pub->rx_complete++;
-    } else {
-      r->aborted++;
-    }
-    bench_sub_drop_group(s, i);
   }
+}
+
+/* What the model charges a cached group besides its frame bytes (the pool's
+ * documented 256 bytes). */
+#define BENCH_GROUP_CHARGE 256u
+
+/*
+ * Trims the leading done groups that left the cache (aborted, or evicted: a
+ * held consumer of an evicted group reports the abort), then sets the pool's
+ * capacity to what is charged now minus the done groups still at the head of
+ * the cache, plus a margin for bytes arriving before the next call. The model
+ * evicts a track's oldest groups first (never the latest) when a group is
+ * inserted over capacity, so only groups this subscriber finished reading go;
+ * a group still being read is never the oldest while finished ones precede it,
+ * and a done group behind it is not counted.
+ */
+static void bench_sub_budget(bench_sub *s) {
+  uint64_t dead = 0, used, cap, count;
+  size_t n = 0, i;
+
+  if (s->pool == NULL) {
+    while (n < s->ngroups && s->groups[n].done) {
+      n++;
+    }
+    bench_sub_pop_groups(s, n);
+    return;
+  }
+  while (n < s->ngroups && s->groups[n].done &&
+         (s->groups[n].gc == NULL ||
+          moqc_group_consumer_finished(s->groups[n].gc, &count, NULL) != 0)) {
+    n++;
+  }
+  bench_sub_pop_groups(s, n);
+  for (i = 0; i < s->ngroups && s->groups[i].done; i++) {
+    if (s->groups[i].gc != NULL) {
+      dead += s->groups[i].bytes + BENCH_GROUP_CHARGE;
+    }
+  }
+  used = moqc_cache_pool_used(s->pool);
+  cap = used > dead ? used - dead : 0;
+  moqc_cache_pool_set_capacity(s->pool, cap + s->run->pool_margin);
 }
 
 static void bench_sub_receive(bench_sub *s) {
@@ -348,7 +448,7 @@ static void bench_sub_receive(bench_sub *s) {
       rv = MOQC_END; /* the broadcast ended: so did the track */
     }
     if (rv == MOQC_END) {
-      if (s->ngroups == 0) {
+      if (s->nlive == 0) {
         bench_sub_done(s);
       }
       return;
@@ -379,7 +479,10 @@ static void bench_sub_receive(bench_sub *s) {
     }
     s->groups[s->ngroups].gc = gc;
     s->groups[s->ngroups].seq = seq;
+    s->groups[s->ngroups].bytes = 0;
+    s->groups[s->ngroups].done = false;
     s->ngroups++;
+    s->nlive++;
     r->rx_groups++;
     s->pub->rx_groups++;
   }
@@ -435,6 +538,9 @@ static void bench_sub_work(cli_client *c) {
   if (s->phase == BSUB_RECEIVING) {
     bench_sub_receive(s);
   }
+  if (s->ts != NULL) {
+    bench_sub_budget(s);
+  }
 }
 
 static void bench_sub_ready(cli_client *c) {
@@ -460,9 +566,8 @@ static void bench_sub_closed(cli_client *c, int err) {
     }
     bench_sub_done(s);
   }
-  while (s->ngroups > 0) {
-    bench_sub_drop_group(s, s->ngroups - 1);
-  }
+  bench_sub_pop_groups(s, s->ngroups);
+  s->nlive = 0;
   moqc_track_subscriber_del(s->ts);
   s->ts = NULL;
   moqc_track_consumer_del(s->tc);
@@ -533,6 +638,7 @@ static void bench_close_all(bench_run *r) {
   }
   if (r->phase == BENCH_RUN && r->run_end == 0) {
     r->run_end = cli_now();
+    r->cpu_end = bench_cpu_s();
   }
   r->phase = BENCH_CLOSE;
   uv_timer_stop(&r->dial_timer);
@@ -573,6 +679,7 @@ static void bench_end_run(bench_run *r) {
 
   r->phase = BENCH_DRAIN;
   r->run_end = cli_now();
+  r->cpu_end = bench_cpu_s();
   uv_timer_stop(&r->tick);
   for (i = 0; i < r->npubs; i++) {
     bench_pub_end(&r->pubs[i]);
@@ -630,6 +737,7 @@ static void bench_settled(uv_timer_t *t) {
   }
   r->phase = BENCH_RUN;
   r->run_start = cli_now();
+  r->cpu_start = bench_cpu_s();
   ms = (uint64_t)(500.0 / r->o->fps);
   if (ms < 1) {
     ms = 1;
@@ -722,7 +830,12 @@ static int bench_dial_one(bench_run *r) {
   }
   {
     bench_sub *s = &r->subs[k - r->npubs];
-    rv = cli_client_init(&s->c, r->loop, &r->copts, &bench_sub_cbs, s);
+    if (!r->o->full_cache &&
+        moqc_cache_pool_new(&s->pool, UINT64_MAX, NULL) != 0) {
+      return MOQC_ERR_NOMEM;
+    }
+    rv = cli_client_init_pool(&s->c, r->loop, &r->copts, &bench_sub_cbs, s,
+                              s->pool);
     if (rv != 0) {
       return rv;
     }
@@ -859,7 +972,11 @@ static void bench_print(bench_run *r) {
            (unsigned long long)p->rx_groups, (unsigned long long)p->rx_frames,
            (unsigned long long)p->rx_bytes, (unsigned long long)p->rx_complete);
   }
-  printf("]}\n");
+  /* CPU seconds of this process: while publishing, and over its life so far
+   * (set-up and drain included). */
+  printf("],\"run_cpu_s\":%.3f,\"cpu_s\":%.3f}\n",
+         r->cpu_end > r->cpu_start ? r->cpu_end - r->cpu_start : 0.0,
+         bench_cpu_s());
   fflush(stdout);
 }
 
@@ -881,6 +998,12 @@ static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop) {
   r->npubs = (size_t)o->publishers;
   r->nsubs = (size_t)(o->publishers * o->subscribers);
   r->frames_per_pub = (uint64_t)(o->duration_s * o->fps + 0.5);
+  /* One second of a track's bytes, at least 256 KiB: what may arrive for a
+   * subscriber between two of its work calls without the budget running. */
+  r->pool_margin = (uint64_t)(o->fps * (double)o->frame_size);
+  if (r->pool_margin < 256u * 1024u) {
+    r->pool_margin = 256u * 1024u;
+  }
   if (r->frames_per_pub == 0) {
     r->frames_per_pub = 1;
   }
@@ -926,6 +1049,11 @@ static void bench_teardown(bench_run *r) {
     }
   }
   free(r->pubs);
+  if (r->subs != NULL) {
+    for (i = 0; i < r->nsubs; i++) {
+      moqc_cache_pool_decref(r->subs[i].pool);
+    }
+  }
   free(r->subs);
   free(r->idles);
   free(r->buf);
@@ -951,6 +1079,14 @@ int cli_cmd_bench(int argc, char **argv) {
     fprintf(stderr, "moqc bench: %s\n", err);
     return CLI_EXIT_USAGE;
   }
+#ifdef __GLIBC__
+  /* Every subscriber's frames come and go through malloc: keep freed memory
+   * in the heap (no trimming, a fixed mmap threshold) so the process reuses
+   * its pages instead of faulting in fresh zeroed ones. */
+  (void)mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  (void)mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+  (void)mallopt(M_TOP_PAD, 16 * 1024 * 1024);
+#endif
   r = malloc(sizeof(*r));
   if (r == NULL || uv_loop_init(&loop) != 0) {
     free(r);

@@ -60,6 +60,10 @@ static const char bench_usage_text[] =
     "  --drain S               longest wait for subscribers after the tracks end (default 5)\n"
     "  --connect-rate N        connections opened per second (default 1000)\n"
     "  --verify                check every payload byte (default: the 32-byte header only)\n"
+    "  --full-cache            subscribers keep received groups in their local cache for the\n"
+    "                          track's retention, as `moqc sub` does (default: a group leaves\n"
+    "                          a subscriber's cache once read and a newer group arrived; the\n"
+    "                          subscription sent to the relay is the same either way)\n"
     "  --quiet                 no progress line\n"
     "  --tls-fingerprint HEX   https://, moql://: accept only the relay certificate with this\n"
     "                          SHA-256 (what the relay serves at /certificate.sha256)\n"
@@ -109,6 +113,7 @@ static const bench_flag bench_flags[] = {
     {"--drain", BENCH_DOUBLE, BENCH_OFF(drain_s), 0},
     {"--connect-rate", BENCH_U64, BENCH_OFF(connect_rate), 1},
     {"--verify", BENCH_BOOL, BENCH_OFF(verify), 0},
+    {"--full-cache", BENCH_BOOL, BENCH_OFF(full_cache), 0},
     {"--quiet", BENCH_BOOL, BENCH_OFF(quiet), 0},
     {"--verbose", BENCH_BOOL, BENCH_OFF(verbose), 0},
     {"--tls-disable-verify", BENCH_BOOL, BENCH_OFF(tls_disable_verify), 0},
