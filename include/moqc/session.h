@@ -194,6 +194,15 @@ typedef struct moqc_session_settings {
    * 0 = drop at once. The upstream subscription itself ends with the last local subscriber.
    */
   moqc_tstamp track_linger;
+  /**
+   * After a track ended and every group of a subscription was acknowledged by the peer's
+   * transport, the Subscribe stream stays open this long before the FIN that ends the
+   * subscription; default 500 ms, 0 = at once. A reader that lags behind its transport's
+   * acknowledgments gets that time to read the last frames: @moq/net drops the frames of a group
+   * it has not read yet when the subscription ends, which over WebTransport (independent
+   * streams) lost the last frame of a track about one time in three.
+   */
+  moqc_tstamp end_linger;
   /** The log hook (copied; NULL write = silent). */
   moqc_log log;
   /** The allocator of the session (NULL = default; must outlive it). */

@@ -22,6 +22,7 @@ typedef struct pub_sub {
   uint64_t end_group;
   moqc_group_consumer *pending; /* a group waiting for stream credit */
   moqc_tstamp pending_at;
+  moqc_tstamp fin_at; /* every group settled: FIN at this time (settings.end_linger); 0 = not yet */
 } pub_sub;
 
 
@@ -75,8 +76,34 @@ int moqc__sess_pub_sub_maybe_finish(moqc_session *s, sess_stream *sub_st) {
   if (sub_groups_in_flight(s, sub_st) > 0) {
     return 0;
   }
-  moqc__sess_queue_fin(s, sub_st);
+  if (s->settings.end_linger == 0) {
+    moqc__sess_queue_fin(s, sub_st);
+    return 0;
+  }
+  if (u->fin_at == 0) {
+    u->fin_at = s->now + s->settings.end_linger;
+    if (u->fin_at < s->end_fin_due) {
+      s->end_fin_due = u->fin_at;
+    }
+  }
   return 0;
+}
+
+void moqc__sess_pub_end_poll(moqc_session *s) {
+  moqc_tstamp due = UINT64_MAX;
+  for (size_t i = 0; i < s->nstreams; i++) {
+    sess_stream *st = s->streams[i];
+    pub_sub *u = st->kind == SK_SUBSCRIBE_PUB ? st->ctx : NULL;
+    if (u == NULL || u->fin_at == 0 || st->fin_queued) {
+      continue;
+    }
+    if (u->fin_at <= s->now) {
+      moqc__sess_queue_fin(s, st);
+    } else if (u->fin_at < due) {
+      due = u->fin_at;
+    }
+  }
+  s->end_fin_due = due;
 }
 
 static int sub_queue_response(moqc_session *s, sess_stream *st,

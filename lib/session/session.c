@@ -16,6 +16,7 @@ void moqc_session_settings_default(moqc_session_settings *s) {
   s->max_message_size = 64 * 1024;
   s->group_queue_bytes = 64 * 1024;
   s->track_linger = 2 * MOQC_SECONDS;
+  s->end_linger = 500 * MOQC_MILLISECONDS;
 }
 
 static char *sess_strdup(const moqc_mem *mem, const char *str) {
@@ -65,6 +66,7 @@ int moqc_session_new_versioned(moqc_session **out, int settings_version,
   s->tp = *transport;
   s->is_server = settings->perspective == MOQC_SESSION_SERVER;
   s->version = (moqc_lite_version)v;
+  s->end_fin_due = UINT64_MAX;
   if (s->settings.max_message_size < 1024) {
     s->settings.max_message_size = 1024;
   }
@@ -403,6 +405,9 @@ moqc_tstamp moqc_session_get_expiry(const moqc_session *s) {
     return UINT64_MAX;
   }
   moqc_tstamp e = moqc__sess_sub_expiry(s);
+  if (s->end_fin_due < e) {
+    e = s->end_fin_due;
+  }
   if (!s->serving && s->setup_deadline != 0 && s->setup_deadline < e) {
     e = s->setup_deadline;
   }
@@ -417,6 +422,9 @@ int moqc_session_handle_expiry(moqc_session *s, moqc_tstamp ts) {
   if (!s->serving && s->setup_deadline != 0 && s->setup_deadline <= ts) {
     moqc__sess_fail(s, MOQC_ERR_TIMEOUT, "no setup from the client");
     return 0;
+  }
+  if (s->end_fin_due <= ts) {
+    moqc__sess_pub_end_poll(s);
   }
   /* Unused mirrored tracks past their linger time. */
   int rv = moqc__sess_sub_poll(s);

@@ -119,6 +119,8 @@ struct moqc_session {
   uint64_t peer_origin;
   moqc_tstamp setup_deadline;
   moqc_tstamp now;
+  /* The earliest delayed Subscribe FIN (settings.end_linger) not yet sent; UINT64_MAX = none. */
+  moqc_tstamp end_fin_due;
 
   sess_stream **streams;
   size_t nstreams;
@@ -249,6 +251,8 @@ void moqc__sess_sub_stream_reset(moqc_session *s, sess_stream *st, int err);
 void moqc__sess_sub_stream_free(moqc_session *s, sess_stream *st);
 /** The earliest time an unused mirrored track must be dropped (UINT64_MAX = none). */
 moqc_tstamp moqc__sess_sub_expiry(const moqc_session *s);
+/** Sends the delayed Subscribe FINs (settings.end_linger) due at s->now; recomputes end_fin_due. */
+void moqc__sess_pub_end_poll(moqc_session *s);
 /** A datagram arrived: routed to its subscription's track, or dropped. */
 int moqc__sess_sub_datagram(moqc_session *s, const uint8_t *data, size_t len);
 

@@ -72,6 +72,13 @@ static void test_example_lite05(void **state) {
   /* The track ends after this group: SUBSCRIBE_END (exclusive end 1), then FIN. */
   assert_int_equal(moqc_track_producer_finish(p.tp), 0);
   raw_pump(&l);
+  /* The FIN waits for the end linger (settings.end_linger, 500 ms) after the groups settled. */
+  raw_expect(R, sub, "00 01 00 01 01 01", false);
+  moqc__mem_advance(l.pair, 499 * MOQC_MILLISECONDS);
+  raw_pump(&l);
+  raw_expect(R, sub, "00 01 00 01 01 01", false);
+  moqc__mem_advance(l.pair, 1 * MOQC_MILLISECONDS);
+  raw_pump(&l);
   raw_expect(R, sub, "00 01 00 01 01 01", true);
 
   /* The JS resets its Track stream side after TRACK_INFO and stops streams it read: both are
