@@ -4,7 +4,10 @@
 # One 2.5 Mbps broadcast (30 fps, 10416-byte frames, groups of 60 frames) to S viewers, over raw
 # QUIC (moql://), over WebTransport (https://) and over WebSocket (ws://), for each S in $FANOUT_S. A fresh relay per run; for
 # each run: delivered fraction, delivered Gbps, relay CPU seconds per delivered GB (utime+stime
-# from /proc/<pid>/stat), relay peak RSS, latency p50/p99 (publisher write -> subscriber read).
+# from /proc/<pid>/stat), relay peak RSS, latency p50/p99 (publisher write -> subscriber read),
+# and the CPU of both processes: over the whole run, and while publishing only (the relay's from
+# /proc samples every 0.2 s interpolated at the publishing window `moqc bench` reports; the load
+# generator's from its own run_cpu_s).
 # Then bench_quic_bulk in the same run, and the ratio delivered Gbps / raw QUIC Gbps.
 # Prints Markdown; never asserts times.
 #
@@ -57,9 +60,12 @@ stop_relay() {
   wait "$RELAY_PID" 2>/dev/null || true
   RELAY_PID=""
 }
-# Samples the relay's RSS every 0.2 s into $WORK/rss until killed.
+# Samples "unix_seconds rss_kib cpu_ticks" of the relay every 0.2 s into $WORK/rss until killed.
 start_sampler() {
-  (while kill -0 "$RELAY_PID" 2>/dev/null; do rss_kib "$RELAY_PID" 2>/dev/null || true; sleep 0.2; done) >"$WORK/rss" &
+  (while kill -0 "$RELAY_PID" 2>/dev/null; do
+     echo "$(date +%s.%N) $(rss_kib "$RELAY_PID" 2>/dev/null || echo 0) $(cpu_ticks "$RELAY_PID" 2>/dev/null || echo 0)"
+     sleep 0.2
+   done) >"$WORK/rss" &
   SAMPLER_PID=$!
 }
 stop_sampler() {
@@ -70,8 +76,8 @@ stop_sampler() {
 
 echo "### Relay fan-out: one 2.5 Mbps broadcast (30 fps x 10416 B, groups of 60) to S viewers, ${SECONDS_RUN} s"
 echo
-echo "| transport | S | delivered | lost groups | delivered Gbps | relay CPU s / delivered GB | delivered MB per relay CPU s | relay CPU % | relay peak RSS MiB | p50 ms | p99 ms | bench CPU % |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| transport | S | delivered | lost groups | delivered Gbps | relay CPU s / delivered GB | delivered MB per relay CPU s | relay CPU % | relay peak RSS MiB | p50 ms | p99 ms | bench CPU % | relay CPU % publishing | bench CPU % publishing |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 best_quic_gbps=0
 best_quic_s=0
 best_quic_eff=0
@@ -100,7 +106,7 @@ for tr in $TRANSPORTS; do
     stop_sampler
     stop_relay
     if [ ! -s "$WORK/out.json" ]; then
-      echo "| $tr | $S | failed (exit $rc): $(tail -1 "$WORK/bench.err") | | | | | | | | | |"
+      echo "| $tr | $S | failed (exit $rc): $(tail -1 "$WORK/bench.err") | | | | | | | | | | | |"
       continue
     fi
     read -r bu bs be <"$WORK/btime"
@@ -110,7 +116,18 @@ out, tr, S, c0, c1, clk, rssf, bu, bs, be, rc = sys.argv[1:]
 j = json.loads(open(out).read().strip().splitlines()[-1])
 cpu = (int(c1) - int(c0)) / int(clk)
 gb = j["received_bytes"] / 1e9
-rss = max([int(x) for x in open(rssf).read().split()] or [0]) / 1024
+samples = [tuple(map(float, l.split())) for l in open(rssf) if len(l.split()) == 3]
+rss = max([x[1] for x in samples] or [0]) / 1024
+def ticks_at(t):
+    # The relay's CPU ticks at unix time t, interpolated between samples.
+    for a, b in zip(samples, samples[1:]):
+        if a[0] <= t <= b[0]:
+            return a[2] + (b[2] - a[2]) * (t - a[0]) / (b[0] - a[0]) if b[0] > a[0] else a[2]
+    return None
+rs, re_ = j.get("run_start_unix", 0), j.get("run_end_unix", 0)
+t0, t1 = (ticks_at(rs), ticks_at(re_)) if re_ > rs else (None, None)
+relay_run = f"{100 * (t1 - t0) / int(clk) / (re_ - rs):.0f}" if t0 is not None and t1 is not None else "n/a"
+bench_run = f"{100 * j['run_cpu_s'] / (re_ - rs):.0f}" if re_ > rs and "run_cpu_s" in j else "n/a"
 gbps = j["egress_mbps"] / 1000
 secs = float(be)
 note = "" if rc == "0" else f" (exit {rc})"
@@ -118,7 +135,7 @@ print(f"| {tr} | {S} | {j['delivered_fraction']:.4f}{note} | {j['lost_groups']} 
       f"{cpu / gb if gb > 0 else 0:.2f} | {1000 * gb / cpu if cpu > 0 else 0:.0f} | "
       f"{100 * cpu / secs:.0f} | {rss:.1f} | "
       f"{j['latency_p50_ms']:.2f} | {j['latency_p99_ms']:.2f} | "
-      f"{100 * (float(bu) + float(bs)) / secs:.0f} |")
+      f"{100 * (float(bu) + float(bs)) / secs:.0f} | {relay_run} | {bench_run} |")
 print(f"#GBPS {gbps} {j['delivered_fraction']} {j['latency_p99_ms']} {1000 * gb / cpu if cpu > 0 else 0}")
 PY
     grep -v '^#GBPS' "$WORK/row"

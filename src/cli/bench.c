@@ -121,6 +121,7 @@ struct bench_run {
   moqc_tstamp t0, run_start, run_end;
   double cpu_start, cpu_end; /* this process's CPU seconds at run_start and
                                 run_end */
+  uint64_t wall_start_us, wall_end_us; /* wall clock at run_start and run_end */
   uv_timer_t dial_timer, tick, progress, phase_timer;
   uv_signal_t sigint, sigterm;
   summary lat;      /* every latency sample of the run (summary.c computes
@@ -639,6 +640,7 @@ static void bench_close_all(bench_run *r) {
   if (r->phase == BENCH_RUN && r->run_end == 0) {
     r->run_end = cli_now();
     r->cpu_end = bench_cpu_s();
+    r->wall_end_us = cli_wall_us();
   }
   r->phase = BENCH_CLOSE;
   uv_timer_stop(&r->dial_timer);
@@ -680,6 +682,7 @@ static void bench_end_run(bench_run *r) {
   r->phase = BENCH_DRAIN;
   r->run_end = cli_now();
   r->cpu_end = bench_cpu_s();
+  r->wall_end_us = cli_wall_us();
   uv_timer_stop(&r->tick);
   for (i = 0; i < r->npubs; i++) {
     bench_pub_end(&r->pubs[i]);
@@ -738,6 +741,7 @@ static void bench_settled(uv_timer_t *t) {
   r->phase = BENCH_RUN;
   r->run_start = cli_now();
   r->cpu_start = bench_cpu_s();
+  r->wall_start_us = cli_wall_us();
   ms = (uint64_t)(500.0 / r->o->fps);
   if (ms < 1) {
     ms = 1;
@@ -972,11 +976,14 @@ static void bench_print(bench_run *r) {
            (unsigned long long)p->rx_groups, (unsigned long long)p->rx_frames,
            (unsigned long long)p->rx_bytes, (unsigned long long)p->rx_complete);
   }
-  /* CPU seconds of this process: while publishing, and over its life so far
-   * (set-up and drain included). */
-  printf("],\"run_cpu_s\":%.3f,\"cpu_s\":%.3f}\n",
+  /* CPU seconds of this process while publishing and over its life so far
+   * (set-up and drain included); the publishing window in wall-clock seconds,
+   * for scripts that sample other processes. */
+  printf("],\"run_cpu_s\":%.3f,\"cpu_s\":%.3f,\"run_start_unix\":%.3f,"
+         "\"run_end_unix\":%.3f}\n",
          r->cpu_end > r->cpu_start ? r->cpu_end - r->cpu_start : 0.0,
-         bench_cpu_s());
+         bench_cpu_s(), (double)r->wall_start_us / 1e6,
+         (double)r->wall_end_us / 1e6);
   fflush(stdout);
 }
 
