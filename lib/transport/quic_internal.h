@@ -99,7 +99,9 @@ typedef struct moqc__conn_mem {
   ngtcp2_mem ng;
   const moqc_mem *base;
   void *head; /* the newest live allocation's header */
-  size_t live;
+  size_t live;             /* live allocations */
+  size_t live_bytes;       /* bytes ngtcp2 asked for, still live */
+  size_t peak_bytes;       /* the most live_bytes ever was */
 } moqc__conn_mem;
 
 /** Prepares m to allocate with base (may be NULL). */

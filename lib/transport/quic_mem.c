@@ -20,6 +20,7 @@
 typedef union conn_mem_hdr {
   struct {
     union conn_mem_hdr *prev, *next;
+    size_t size; /* what the caller asked for (fits the alignment padding) */
   } l;
   max_align_t align;
 } conn_mem_hdr;
@@ -33,6 +34,10 @@ static void conn_mem_link(moqc__conn_mem *m, conn_mem_hdr *h) {
   }
   m->head = h;
   m->live++;
+  m->live_bytes += h->l.size;
+  if (m->live_bytes > m->peak_bytes) {
+    m->peak_bytes = m->live_bytes;
+  }
 }
 
 static void conn_mem_unlink(moqc__conn_mem *m, conn_mem_hdr *h) {
@@ -45,6 +50,7 @@ static void conn_mem_unlink(moqc__conn_mem *m, conn_mem_hdr *h) {
     h->l.next->l.prev = h->l.prev;
   }
   m->live--;
+  m->live_bytes -= h->l.size;
 }
 
 static void *conn_mem_malloc(size_t size, void *ud) {
@@ -56,6 +62,7 @@ static void *conn_mem_malloc(size_t size, void *ud) {
   if (h == NULL) {
     return NULL;
   }
+  h->l.size = size;
   conn_mem_link(m, h);
   return h + 1;
 }
@@ -100,6 +107,7 @@ static void *conn_mem_realloc(void *ptr, size_t size, void *ud) {
     conn_mem_link(m, h); /* The old block is still valid and still ours. */
     return NULL;
   }
+  n->l.size = size;
   conn_mem_link(m, n);
   return n + 1;
 }
@@ -125,5 +133,14 @@ size_t moqc__conn_mem_free(moqc__conn_mem *m) {
   }
   m->head = NULL;
   m->live = 0;
+  m->live_bytes = 0;
   return n;
+}
+
+void moqc__quic_conn_mem_stats(const moqc_quic_conn *conn,
+                               moqc__quic_mem_stats *st) {
+  st->ngtcp2_allocs = conn->ngmem.live;
+  st->ngtcp2_bytes = conn->ngmem.live_bytes;
+  st->ngtcp2_peak_bytes = conn->ngmem.peak_bytes;
+  st->has_tls = conn->tls != NULL;
 }

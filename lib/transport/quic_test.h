@@ -33,4 +33,16 @@ uint64_t moqc__quic_conn_timer_early(const moqc_quic_conn *conn);
 /** Runs one write pass of conn (as after a read) and flushes. Test-only. */
 void moqc__quic_conn_write_pass(moqc_quic_conn *conn);
 
+/** What a connection holds, for memory tests. */
+typedef struct moqc__quic_mem_stats {
+  size_t ngtcp2_allocs;     /* live ngtcp2 allocations */
+  size_t ngtcp2_bytes;      /* their bytes (as asked for, without headers) */
+  size_t ngtcp2_peak_bytes; /* the most ngtcp2 ever held at once */
+  bool has_tls;             /* the GnuTLS session is still allocated */
+} moqc__quic_mem_stats;
+
+/** Fills st for conn. Test-only. */
+void moqc__quic_conn_mem_stats(const moqc_quic_conn *conn,
+                               moqc__quic_mem_stats *st);
+
 #endif /* MOQC_TRANSPORT_QUIC_TEST_H */

