@@ -97,6 +97,50 @@ static int conn_recv_datagram_cb(ngtcp2_conn *conn, uint32_t flags,
   return 0;
 }
 
+/* TLS alert unexpected_message (RFC 8446 6). */
+#define CONN_ALERT_UNEXPECTED_MESSAGE 10
+
+/*
+ * CRYPTO data goes to GnuTLS while the connection has a TLS session. A server
+ * releases its session once the handshake has completed (conn_release_tls):
+ * after that a client has nothing legitimate to send in CRYPTO frames (QUIC
+ * forbids KeyUpdate messages, RFC 9001 6; we request no client certificate and
+ * clients send no tickets), so whatever arrives closes the connection with
+ * unexpected_message (CRYPTO_ERROR 0x10a), as RFC 9001 6 asks for a KeyUpdate.
+ */
+static int conn_recv_crypto_data_cb(ngtcp2_conn *conn,
+                                    ngtcp2_crypto_level level, uint64_t offset,
+                                    const uint8_t *data, size_t datalen,
+                                    void *ud) {
+  moqc_quic_conn *c = ud;
+  if (c->tls == NULL) {
+    ngtcp2_conn_set_tls_alert(conn, CONN_ALERT_UNEXPECTED_MESSAGE);
+    return NGTCP2_ERR_CRYPTO;
+  }
+  return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, datalen,
+                                           ud);
+}
+
+void moqc__conn_release_tls(moqc_quic_conn *c) {
+  if (!c->server || c->tls == NULL || c->conn == NULL ||
+      !ngtcp2_conn_get_handshake_completed(c->conn)) {
+    return;
+  }
+  /* Keep what the accessors report from the session: the ALPN is already
+   * copied; the SNI is copied here (a failed copy only loses the name). */
+  char name[256];
+  if (moqc_quic_conn_server_name(c, name, sizeof(name))) {
+    size_t len = strlen(name);
+    c->sni = moqc_mem_malloc(c->ep->mem, len + 1);
+    if (c->sni != NULL) {
+      memcpy(c->sni, name, len + 1);
+    }
+  }
+  ngtcp2_conn_set_tls_native_handle(c->conn, NULL);
+  gnutls_deinit(c->tls);
+  c->tls = NULL;
+}
+
 static void conn_fill_callbacks(ngtcp2_callbacks *cb, bool server) {
   memset(cb, 0, sizeof(*cb));
   if (server) {
@@ -105,7 +149,7 @@ static void conn_fill_callbacks(ngtcp2_callbacks *cb, bool server) {
     cb->client_initial = ngtcp2_crypto_client_initial_cb;
     cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
   }
-  cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb->recv_crypto_data = conn_recv_crypto_data_cb;
   cb->encrypt = ngtcp2_crypto_encrypt_cb;
   cb->decrypt = ngtcp2_crypto_decrypt_cb;
   cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
@@ -356,6 +400,15 @@ bool moqc_quic_conn_server_name(const moqc_quic_conn *conn, char *out,
     return false;
   }
   out[0] = '\0';
+  if (conn->server && conn->tls == NULL && conn->sni != NULL) {
+    size_t len = strlen(conn->sni);
+    if (len >= cap) {
+      len = cap - 1;
+    }
+    memcpy(out, conn->sni, len);
+    out[len] = '\0';
+    return true;
+  }
   if (!conn->server || conn->tls == NULL ||
       gnutls_server_name_get(conn->tls, out, &n, &type, 0) != 0 ||
       type != GNUTLS_NAME_DNS) {

@@ -213,6 +213,8 @@ void moqc__conn_destroy(moqc_quic_conn *c) {
   moqc__tls_peer_free(&c->tls_peer, ep->mem);
   moqc_mem_free(ep->mem, c->close_pkt);
   moqc_mem_free(ep->mem, c->close_reason);
+  moqc_mem_free(ep->mem, c->sni);
+  c->sni = NULL;
   c->close_pkt = NULL;
   c->close_reason = NULL;
   if (c->prev != NULL) {
@@ -268,6 +270,11 @@ void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote,
   c->bytes_recv += len;
   int rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, c->ep->recv_ts);
   if (rv == 0) {
+    if (c->tls != NULL && c->handshake_done) {
+      /* Not from inside the handshake callback: GnuTLS is still on the stack
+       * there. */
+      moqc__conn_release_tls(c);
+    }
     moqc__ep_mark_dirty(c->ep, c);
     return;
   }
@@ -429,4 +436,18 @@ void moqc__quic_conn_write_pass(moqc_quic_conn *conn) {
   moqc__ep_unmark_dirty(conn->ep, conn);
   moqc__conn_write(conn);
   moqc__ep_flush(conn->ep);
+}
+
+int moqc__quic_conn_initiate_key_update(moqc_quic_conn *conn) {
+  int rv = ngtcp2_conn_initiate_key_update(conn->conn, moqc__quic_now());
+  moqc__ep_mark_dirty(conn->ep, conn);
+  return rv;
+}
+
+int moqc__quic_conn_submit_crypto(moqc_quic_conn *conn, const uint8_t *data,
+                                  size_t len) {
+  int rv = ngtcp2_conn_submit_crypto_data(
+      conn->conn, NGTCP2_CRYPTO_LEVEL_APPLICATION, data, len);
+  moqc__ep_mark_dirty(conn->ep, conn);
+  return rv;
 }

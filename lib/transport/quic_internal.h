@@ -127,7 +127,8 @@ struct moqc_quic_conn {
   moqc__tls_peer tls_peer; /* must stay first: the GnuTLS session pointer */
   moqc_quic_endpoint *ep;
   ngtcp2_conn *conn;
-  gnutls_session_t tls;
+  gnutls_session_t tls; /* NULL on a server once the handshake completed */
+  char *sni;            /* the client's SNI, kept when tls was released */
   gnutls_certificate_credentials_t client_cred;
   moqc__alpn_list client_alpns;
   uv_timer_t timer;
@@ -284,6 +285,14 @@ void moqc__ep_run_dirty(moqc_quic_endpoint *ep);
 int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
                       const ngtcp2_cid *odcid, const struct sockaddr *remote,
                       socklen_t remotelen, moqc_quic_conn **out);
+/**
+ * Releases a server connection's GnuTLS session once the handshake has
+ * completed (keeps the SNI); ngtcp2 needs it for nothing more: 1-RTT keys and
+ * key updates live in ngtcp2's own contexts. CRYPTO data arriving later closes
+ * the connection with unexpected_message. Does nothing on a client or before
+ * completion.
+ */
+void moqc__conn_release_tls(moqc_quic_conn *c);
 /** Feeds one received datagram to conn. */
 void moqc__conn_read(moqc_quic_conn *conn, const struct sockaddr *remote,
                      socklen_t remotelen, const uint8_t *data, size_t len);

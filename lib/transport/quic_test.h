@@ -33,6 +33,15 @@ uint64_t moqc__quic_conn_timer_early(const moqc_quic_conn *conn);
 /** Runs one write pass of conn (as after a read) and flushes. Test-only. */
 void moqc__quic_conn_write_pass(moqc_quic_conn *conn);
 
+/** Starts a key update on conn (ngtcp2_conn_initiate_key_update) and marks
+ * it for writing. Returns 0 or a negative ngtcp2 error. Test-only. */
+int moqc__quic_conn_initiate_key_update(moqc_quic_conn *conn);
+
+/** Sends data[0..len) in a 1-RTT CRYPTO frame, as no well-behaved client does
+ * after the handshake. Returns 0 or a negative ngtcp2 error. Test-only. */
+int moqc__quic_conn_submit_crypto(moqc_quic_conn *conn, const uint8_t *data,
+                                  size_t len);
+
 /** What a connection holds, for memory tests. */
 typedef struct moqc__quic_mem_stats {
   size_t ngtcp2_allocs;     /* live ngtcp2 allocations */

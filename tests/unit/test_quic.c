@@ -728,6 +728,95 @@ static void test_timer_not_rearmed(void **state) {
   env_stop(&e);
 }
 
+/* Echoes len bytes on a new bidi stream of c and waits for them to come back. */
+static void echo_roundtrip(env *e, moqc_quic_conn *c, size_t len) {
+  int64_t sid;
+  uint8_t buf[2000];
+  assert_true(len <= sizeof(buf));
+  for (size_t i = 0; i < len; i++) {
+    buf[i] = (uint8_t)(i * 7 + 1);
+  }
+  assert_int_equal(moqc_quic_conn_open_stream(c, false, &sid), 0);
+  assert_int_equal(moqc_quic_conn_write_copy(c, sid, buf, len, true), 0);
+  assert_true(run_until(e, echo_fin_seen, &sid, 3000));
+  rxbuf *b = rx_of(&e->client, sid);
+  assert_int_equal(b->len, len);
+  assert_memory_equal(b->data, buf, len);
+}
+
+/* Retries a key update of c until ngtcp2 allows one (the previous one must be
+ * confirmed first). */
+static void key_update(env *e, moqc_quic_conn *c) {
+  int rv = -1;
+  for (int i = 0; i < 100 && rv != 0; i++) {
+    rv = moqc__quic_conn_initiate_key_update(c);
+    if (rv != 0) {
+      run_for(e, 10);
+    }
+  }
+  assert_int_equal(rv, 0);
+}
+
+/* A server releases its GnuTLS session once the handshake has completed:
+ * streams, key updates started by either side and the SNI still work; a client
+ * keeps its session. */
+static void test_tls_released_after_handshake(void **state) {
+  (void)state;
+  env e;
+  env_start(&e, NULL, NULL);
+  e.server.echo = true;
+  moqc_quic_conn *c = connect_ok(&e, NULL);
+  run_for(&e, 30);
+  moqc__quic_mem_stats st;
+  moqc__quic_conn_mem_stats(e.server.conn, &st);
+  assert_false(st.has_tls);
+  moqc__quic_conn_mem_stats(c, &st);
+  assert_true(st.has_tls);
+  char sni[64];
+  assert_true(moqc_quic_conn_server_name(e.server.conn, sni, sizeof(sni)));
+  assert_string_equal(sni, "localhost");
+  char small[4];
+  assert_true(moqc_quic_conn_server_name(e.server.conn, small, sizeof(small)));
+  assert_string_equal(small, "loc");
+  echo_roundtrip(&e, c, 1500);
+  /* Key updates from the client, then from the server, then the client again:
+   * the new keys come from ngtcp2's own contexts, not from the session. */
+  key_update(&e, c);
+  echo_roundtrip(&e, c, 1200);
+  key_update(&e, e.server.conn);
+  echo_roundtrip(&e, c, 900);
+  key_update(&e, c);
+  echo_roundtrip(&e, c, 300);
+  assert_int_equal(e.client.closed, 0);
+  assert_int_equal(e.server.closed, 0);
+  env_stop(&e);
+}
+
+/* After the server released its session, CRYPTO data from the client (which a
+ * QUIC client never has to send: no KeyUpdate messages, no client certificate)
+ * closes the connection with unexpected_message instead of reaching a freed
+ * session. */
+static void test_post_handshake_crypto_refused(void **state) {
+  (void)state;
+  static const uint8_t key_update_msg[] = {24, 0, 0, 1, 0}; /* TLS KeyUpdate */
+  env e;
+  env_start(&e, NULL, NULL);
+  moqc_quic_conn *c = connect_ok(&e, NULL);
+  run_for(&e, 30);
+  moqc__quic_mem_stats st;
+  moqc__quic_conn_mem_stats(e.server.conn, &st);
+  assert_false(st.has_tls);
+  assert_int_equal(
+      moqc__quic_conn_submit_crypto(c, key_update_msg, sizeof(key_update_msg)),
+      0);
+  assert_true(run_until(&e, both_closed, NULL, 3000));
+  assert_int_equal(e.server.close_err, MOQC_ERR_TRANSPORT);
+  assert_false(e.server.close_remote);
+  assert_int_equal(e.client.close_err, MOQC_ERR_TRANSPORT);
+  assert_true(e.client.close_remote);
+  env_stop(&e);
+}
+
 static bool reset_seen(env *e, void *arg) {
   return e->server.resets > 0 && e->client.stops > 0;
 }
@@ -1351,6 +1440,8 @@ int main(void) {
       cmocka_unit_test(test_ca_file_verification),
       cmocka_unit_test(test_idle_timeout),
       cmocka_unit_test(test_timer_not_rearmed),
+      cmocka_unit_test(test_tls_released_after_handshake),
+      cmocka_unit_test(test_post_handshake_crypto_refused),
       cmocka_unit_test(test_reset_and_stop),
       cmocka_unit_test(test_stream_limit_renewal),
       cmocka_unit_test(test_stateless_replies),
