@@ -146,5 +146,6 @@ int moqc__sess_pub_group_start(moqc_session *s, sess_stream *gs, moqc_group_cons
   gs->ctx = g;
   gs->sclass = SESS_CLASS_GROUP;
   gs->sequence = moqc_group_consumer_sequence(gc);
+  moqc__sess_sched_update(s, gs);
   return moqc__sess_pub_group_poll(s, gs);
 }

@@ -169,6 +169,7 @@ static int sub_open_group(moqc_session *s, sess_stream *sub_st, pub_sub *u) {
   gs->pub_priority = u->info.priority;
   gs->ordered = u->ordered;
   gs->sequence = moqc_group_consumer_sequence(g->gc);
+  moqc__sess_sched_update(s, gs);
 
   uint8_t buf[1 + MOQC_LITE_MAX_GROUP_SIZE];
   moqc__writer w;
@@ -385,6 +386,7 @@ static int sub_read_update(moqc_session *s, sess_stream *st, pub_sub *u, const u
       if (g != NULL && g->sub_stream == st->id) {
         gs->sub_priority = u->priority;
         gs->ordered = u->ordered;
+        moqc__sess_sched_update(s, gs);
       }
     }
   }

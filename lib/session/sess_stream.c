@@ -6,30 +6,116 @@
 
 #include "session/session_int.h"
 
+/* ---- The stream table: an array (iteration) and an id map (lookup) ------------------------- */
+
+/* Inline room of pooled chunk headers: a FRAME header fits (MOQC_LITE_MAX_FRAME_HEADER_SIZE). */
+#define SESS_CHUNK_POOL_INL 24
+/* Pooled chunk headers kept per session. */
+#define SESS_CHUNK_POOL_MAX 32
+
+static size_t sess_map_home(const moqc_session *s, moqc_stream_id id) {
+  /* Fibonacci hashing: stream ids step by 4, the multiply spreads them over the top bits. */
+  return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ULL) >> (64u - s->map_bits));
+}
+
+static void sess_map_put(moqc_session *s, sess_stream *st) {
+  size_t mask = ((size_t)1 << s->map_bits) - 1;
+  size_t i = sess_map_home(s, st->id);
+  while (s->map[i] != NULL) {
+    i = (i + 1) & mask;
+  }
+  s->map[i] = st;
+}
+
+static void sess_map_del(moqc_session *s, sess_stream *st) {
+  if (s->map == NULL) {
+    return;
+  }
+  size_t mask = ((size_t)1 << s->map_bits) - 1;
+  size_t i = sess_map_home(s, st->id);
+  while (s->map[i] != st) {
+    if (s->map[i] == NULL) {
+      return;
+    }
+    i = (i + 1) & mask;
+  }
+  /* Backward shift: move later members of the probe run into the hole when their home allows,
+   * so lookups never need tombstones. */
+  size_t j = i;
+  for (;;) {
+    j = (j + 1) & mask;
+    if (s->map[j] == NULL) {
+      break;
+    }
+    size_t k = sess_map_home(s, s->map[j]->id);
+    /* Entry j may fill hole i unless its home k lies cyclically in (i, j]. */
+    bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+    if (!stays) {
+      s->map[i] = s->map[j];
+      i = j;
+    }
+  }
+  s->map[i] = NULL;
+}
+
+/* Makes room for one more stream in the array, the ready heap and the map. */
+static int sess_table_reserve(moqc_session *s) {
+  if (s->nstreams == s->cap_streams) {
+    size_t cap = s->cap_streams ? s->cap_streams * 2 : 16;
+    sess_stream **n = moqc_mem_realloc(s->mem, s->streams, cap * sizeof(*n));
+    if (n == NULL) {
+      return MOQC_ERR_NOMEM;
+    }
+    s->streams = n;
+    s->cap_streams = cap;
+  }
+  if (s->nstreams == s->cap_ready) {
+    size_t cap = s->cap_streams;
+    sess_stream **n = moqc_mem_realloc(s->mem, s->wready, cap * sizeof(*n));
+    if (n == NULL) {
+      return MOQC_ERR_NOMEM;
+    }
+    s->wready = n;
+    s->cap_ready = cap;
+  }
+  if (s->map == NULL || (s->nstreams + 1) * 2 > ((size_t)1 << s->map_bits)) {
+    unsigned bits = s->map == NULL ? 5 : s->map_bits + 1;
+    sess_stream **n = moqc_mem_calloc(s->mem, (size_t)1 << bits, sizeof(*n));
+    if (n == NULL) {
+      return MOQC_ERR_NOMEM;
+    }
+    moqc_mem_free(s->mem, s->map);
+    s->map = n;
+    s->map_bits = bits;
+    for (size_t i = 0; i < s->nstreams; i++) {
+      sess_map_put(s, s->streams[i]);
+    }
+  }
+  return 0;
+}
+
 sess_stream *moqc__sess_find(moqc_session *s, moqc_stream_id id) {
   /* Transports tend to call for one stream several times in a row (writev, write offset,
    * ack): remember the last hit. */
   if (s->last_found != NULL && s->last_found->id == id) {
     return s->last_found;
   }
-  for (size_t i = 0; i < s->nstreams; i++) {
-    if (s->streams[i]->id == id) {
-      s->last_found = s->streams[i];
-      return s->streams[i];
+  if (s->map == NULL) {
+    return NULL;
+  }
+  size_t mask = ((size_t)1 << s->map_bits) - 1;
+  for (size_t i = sess_map_home(s, id); s->map[i] != NULL; i = (i + 1) & mask) {
+    if (s->map[i]->id == id) {
+      s->last_found = s->map[i];
+      return s->map[i];
     }
   }
   return NULL;
 }
 
 sess_stream *moqc__sess_add(moqc_session *s, moqc_stream_id id, sess_kind kind) {
-  if (s->nstreams == s->cap_streams) {
-    size_t cap = s->cap_streams ? s->cap_streams * 2 : 16;
-    sess_stream **n = moqc_mem_realloc(s->mem, s->streams, cap * sizeof(*n));
-    if (n == NULL) {
-      return NULL;
-    }
-    s->streams = n;
-    s->cap_streams = cap;
+  if (sess_table_reserve(s) != 0) {
+    return NULL;
   }
   sess_stream *st = moqc_mem_calloc(s->mem, 1, sizeof(*st));
   if (st == NULL) {
@@ -46,7 +132,9 @@ sess_stream *moqc__sess_add(moqc_session *s, moqc_stream_id id, sess_kind kind) 
   if (MOQC_STREAM_IS_UNI(id) && ours) {
     st->rx_done = true;
   }
+  st->idx = s->nstreams;
   s->streams[s->nstreams++] = st;
+  sess_map_put(s, st);
   return st;
 }
 
@@ -68,15 +156,45 @@ int moqc__sess_open(moqc_session *s, bool uni, sess_kind kind, sess_stream **out
   return 0;
 }
 
-static void sess_chunks_free(sess_stream *st, const moqc_mem *mem) {
+/* ---- Chunks ---------------------------------------------------------------------------------- */
+
+/* A chunk header with inline room for inl bytes; small ones come from the session's pool. */
+static sess_chunk *sess_chunk_alloc(moqc_session *s, size_t inl) {
+  if (inl <= SESS_CHUNK_POOL_INL) {
+    sess_chunk *c = s->chunk_pool;
+    if (c != NULL) {
+      s->chunk_pool = c->next;
+      s->chunk_pool_n--;
+      return c;
+    }
+    return moqc_mem_malloc(s->mem, sizeof(sess_chunk) + SESS_CHUNK_POOL_INL);
+  }
+  return moqc_mem_malloc(s->mem, sizeof(sess_chunk) + inl);
+}
+
+/* Drops c's buffer reference and frees it, or keeps a pool-sized header for reuse. */
+static void sess_chunk_release(moqc_session *s, sess_chunk *c) {
+  moqc_rcbuf_decref(c->buf);
+  /* Pool-sized: every buffer chunk, and inline chunks that fit the pool's room. */
+  bool pool_sized = c->buf != NULL || c->len <= SESS_CHUNK_POOL_INL;
+  if (pool_sized && s->chunk_pool_n < SESS_CHUNK_POOL_MAX) {
+    c->next = s->chunk_pool;
+    s->chunk_pool = c;
+    s->chunk_pool_n++;
+    return;
+  }
+  moqc_mem_free(s->mem, c);
+}
+
+static void sess_chunks_free(moqc_session *s, sess_stream *st) {
   sess_chunk *c = st->head;
   while (c != NULL) {
     sess_chunk *next = c->next;
-    moqc_rcbuf_decref(c->buf);
-    moqc_mem_free(mem, c);
+    sess_chunk_release(s, c);
     c = next;
   }
   st->head = st->tail = NULL;
+  st->wcur = NULL;
 }
 
 static void sess_chunk_append(moqc_session *s, sess_stream *st, sess_chunk *c) {
@@ -87,8 +205,14 @@ static void sess_chunk_append(moqc_session *s, sess_stream *st, sess_chunk *c) {
     st->head = c;
     st->head_off = st->queued;
   }
+  if (st->wcur == NULL) {
+    /* Everything before was written: the new chunk starts the unwritten bytes. */
+    st->wcur = c;
+    st->wcur_off = st->queued;
+  }
   st->tail = c;
   st->queued += c->len;
+  moqc__sess_sched_update(s, st);
   s->tp.ops->resume_stream(s->tp.user_data, st->id);
 }
 
@@ -96,9 +220,8 @@ int moqc__sess_queue_copy(moqc_session *s, sess_stream *st, const uint8_t *data,
   if (st->send_done || st->fin_queued || len == 0) {
     return 0;
   }
-  /* Append to the tail when it is an inline chunk with room: no such room is kept, so
-   * every control message is one chunk. They are small and few. */
-  sess_chunk *c = moqc_mem_malloc(s->mem, sizeof(*c) + len);
+  /* Every control message and FRAME header is one chunk: they are small and few. */
+  sess_chunk *c = sess_chunk_alloc(s, len);
   if (c == NULL) {
     return MOQC_ERR_NOMEM;
   }
@@ -115,7 +238,7 @@ int moqc__sess_queue_buf(moqc_session *s, sess_stream *st, moqc_rcbuf *buf, size
   if (st->send_done || st->fin_queued || len == 0) {
     return 0;
   }
-  sess_chunk *c = moqc_mem_malloc(s->mem, sizeof(*c));
+  sess_chunk *c = sess_chunk_alloc(s, 0);
   if (c == NULL) {
     return MOQC_ERR_NOMEM;
   }
@@ -132,6 +255,7 @@ void moqc__sess_queue_fin(moqc_session *s, sess_stream *st) {
     return;
   }
   st->fin_queued = true;
+  moqc__sess_sched_update(s, st);
   s->tp.ops->resume_stream(s->tp.user_data, st->id);
 }
 
@@ -145,7 +269,8 @@ void moqc__sess_reset(moqc_session *s, sess_stream *st, int err) {
   if (!(st->fin_written && st->acked == st->queued) && !s->closed) {
     s->tp.ops->reset_stream(s->tp.user_data, st->id, moqc_err_to_lite_code(err));
   }
-  sess_chunks_free(st, s->mem);
+  sess_chunks_free(s, st);
+  moqc__sess_sched_update(s, st);
 }
 
 void moqc__sess_stop(moqc_session *s, sess_stream *st, int err) {
@@ -203,27 +328,36 @@ void moqc__sess_violation(moqc_session *s, sess_stream *st, int err) {
   moqc__sess_abandon(s, st, err);
 }
 
+static void sess_ready_remove(moqc_session *s, sess_stream *st);
+
 static void sess_stream_free(moqc_session *s, sess_stream *st) {
   sess_kind_free(s, st);
   /* Freeing kind state may look streams up (and cache them): drop the cache for this one. */
   if (s->last_found == st) {
     s->last_found = NULL;
   }
-  sess_chunks_free(st, s->mem);
+  sess_chunks_free(s, st);
+  /* Last, in case freeing the kind state re-filed it. */
+  if (st->ready_pos != 0) {
+    sess_ready_remove(s, st);
+  }
   moqc_mem_free(s->mem, st->rx);
   moqc_mem_free(s->mem, st);
 }
 
-void moqc__sess_remove(moqc_session *s, sess_stream *st) {
+/* Takes st out of the array and the map (not the ready heap). */
+static void sess_unlink(moqc_session *s, sess_stream *st) {
   if (s->last_found == st) {
     s->last_found = NULL;
   }
-  for (size_t i = 0; i < s->nstreams; i++) {
-    if (s->streams[i] == st) {
-      s->streams[i] = s->streams[--s->nstreams];
-      break;
-    }
-  }
+  sess_stream *moved = s->streams[--s->nstreams];
+  s->streams[st->idx] = moved;
+  moved->idx = st->idx;
+  sess_map_del(s, st);
+}
+
+void moqc__sess_remove(moqc_session *s, sess_stream *st) {
+  sess_unlink(s, st);
   sess_stream_free(s, st);
 }
 
@@ -231,12 +365,25 @@ void moqc__sess_streams_free(moqc_session *s) {
   /* Kind state may look up other streams while it is freed, so free one at a time. */
   s->last_found = NULL;
   while (s->nstreams > 0) {
-    sess_stream *st = s->streams[--s->nstreams];
+    sess_stream *st = s->streams[s->nstreams - 1];
+    sess_unlink(s, st);
     sess_stream_free(s, st);
   }
   moqc_mem_free(s->mem, s->streams);
   s->streams = NULL;
   s->cap_streams = 0;
+  moqc_mem_free(s->mem, s->wready);
+  s->wready = NULL;
+  s->nready = s->cap_ready = 0;
+  moqc_mem_free(s->mem, s->map);
+  s->map = NULL;
+  s->map_bits = 0;
+  while (s->chunk_pool != NULL) {
+    sess_chunk *c = s->chunk_pool;
+    s->chunk_pool = c->next;
+    moqc_mem_free(s->mem, c);
+  }
+  s->chunk_pool_n = 0;
 }
 
 /* ---- Scheduling and the write path --------------------------------------------------------- */
@@ -248,7 +395,14 @@ static bool sess_wants_write(const sess_stream *st) {
   return st->written < st->queued || (st->fin_queued && !st->fin_written);
 }
 
-/* True when a should be sent before b. */
+/*
+ * True when a should be sent before b: control streams first (by id), then group streams by
+ * subscriber priority, then publisher priority (higher first), then by group sequence (oldest
+ * first for an ordered subscription, newest first otherwise), then by id. A strict total order,
+ * so the ready heap's first stream is the one a scan of every stream would pick. Between an
+ * ordered and an unordered stream of equal priorities the sequences do not compare (the
+ * directions disagree): the ordered one goes first.
+ */
 static bool sess_before(const sess_stream *a, const sess_stream *b) {
   if (a->sclass != b->sclass) {
     return a->sclass < b->sclass;
@@ -262,10 +416,80 @@ static bool sess_before(const sess_stream *a, const sess_stream *b) {
   if (a->pub_priority != b->pub_priority) {
     return a->pub_priority > b->pub_priority;
   }
+  if (a->ordered != b->ordered) {
+    return a->ordered;
+  }
   if (a->sequence != b->sequence) {
     return a->ordered ? a->sequence < b->sequence : a->sequence > b->sequence;
   }
   return a->id < b->id;
+}
+
+static void sess_ready_set(moqc_session *s, size_t i, sess_stream *st) {
+  s->wready[i] = st;
+  st->ready_pos = i + 1;
+}
+
+/* Moves the stream at heap position i towards the root while it goes before its parent. */
+static void sess_ready_up(moqc_session *s, size_t i) {
+  sess_stream *st = s->wready[i];
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!sess_before(st, s->wready[parent])) {
+      break;
+    }
+    sess_ready_set(s, i, s->wready[parent]);
+    i = parent;
+  }
+  sess_ready_set(s, i, st);
+}
+
+/* Moves the stream at heap position i towards the leaves while a child goes before it. */
+static void sess_ready_down(moqc_session *s, size_t i) {
+  sess_stream *st = s->wready[i];
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= s->nready) {
+      break;
+    }
+    if (child + 1 < s->nready && sess_before(s->wready[child + 1], s->wready[child])) {
+      child++;
+    }
+    if (!sess_before(s->wready[child], st)) {
+      break;
+    }
+    sess_ready_set(s, i, s->wready[child]);
+    i = child;
+  }
+  sess_ready_set(s, i, st);
+}
+
+static void sess_ready_remove(moqc_session *s, sess_stream *st) {
+  size_t i = st->ready_pos - 1;
+  st->ready_pos = 0;
+  sess_stream *last = s->wready[--s->nready];
+  if (last == st) {
+    return;
+  }
+  sess_ready_set(s, i, last);
+  sess_ready_up(s, i);
+  sess_ready_down(s, last->ready_pos - 1);
+}
+
+void moqc__sess_sched_update(moqc_session *s, sess_stream *st) {
+  bool want = sess_wants_write(st);
+  if (want && st->ready_pos == 0) {
+    /* cap_ready >= nstreams (sess_table_reserve), so there is room. */
+    s->nready++;
+    sess_ready_set(s, s->nready - 1, st);
+    sess_ready_up(s, s->nready - 1);
+  } else if (!want && st->ready_pos != 0) {
+    sess_ready_remove(s, st);
+  } else if (want) {
+    size_t i = st->ready_pos - 1;
+    sess_ready_up(s, i);
+    sess_ready_down(s, st->ready_pos - 1);
+  }
 }
 
 moqc_ssize moqc_session_writev_stream(moqc_session *s, moqc_stream_id *id, bool *fin,
@@ -273,37 +497,29 @@ moqc_ssize moqc_session_writev_stream(moqc_session *s, moqc_stream_id *id, bool 
   s->now = ts;
   *id = MOQC_STREAM_NONE;
   *fin = false;
-  if (s->closed) {
+  if (s->closed || s->nready == 0) {
     return 0;
   }
-  sess_stream *best = NULL;
-  for (size_t i = 0; i < s->nstreams; i++) {
-    sess_stream *st = s->streams[i];
-    if (sess_wants_write(st) && (best == NULL || sess_before(st, best))) {
-      best = st;
-    }
-  }
-  if (best == NULL) {
-    return 0;
-  }
+  sess_stream *best = s->wready[0];
   *id = best->id;
+  /* From the write cursor: the chunk holding the first unwritten byte. */
   size_t n = 0;
-  uint64_t off = best->head_off;
-  for (sess_chunk *c = best->head; c != NULL && n < veccnt; c = c->next) {
-    uint64_t end = off + c->len;
-    if (end > best->written) {
-      uint64_t skip = best->written > off ? best->written - off : 0;
-      vec[n].base = c->ptr + skip;
-      vec[n].len = c->len - (size_t)skip;
+  uint64_t offered = best->written;
+  const sess_chunk *c = best->wcur;
+  if (c != NULL && veccnt > 0) {
+    size_t skip = (size_t)(best->written - best->wcur_off);
+    vec[0].base = c->ptr + skip;
+    vec[0].len = c->len - skip;
+    offered += vec[0].len;
+    n = 1;
+    for (c = c->next; c != NULL && n < veccnt; c = c->next) {
+      vec[n].base = c->ptr;
+      vec[n].len = c->len;
+      offered += c->len;
       n++;
     }
-    off = end;
   }
   /* The FIN goes with the ranges only when they reach the end of the queue. */
-  uint64_t offered = best->written;
-  for (size_t i = 0; i < n; i++) {
-    offered += vec[i].len;
-  }
   *fin = best->fin_queued && offered == best->queued;
   return (moqc_ssize)n;
 }
@@ -317,9 +533,14 @@ int moqc_session_add_write_offset(moqc_session *s, moqc_stream_id id, size_t n) 
     return MOQC_ERR_INVALID_ARGUMENT;
   }
   st->written += n;
+  while (st->wcur != NULL && st->wcur_off + st->wcur->len <= st->written) {
+    st->wcur_off += st->wcur->len;
+    st->wcur = st->wcur->next;
+  }
   if (st->fin_queued && st->written == st->queued) {
     st->fin_written = true;
   }
+  moqc__sess_sched_update(s, st);
   if (st->kind == SK_GROUP_TX && !s->closed) {
     /* Room freed in the group's queue: read more from the model. */
     return moqc__sess_pub_group_poll(s, st);
@@ -336,6 +557,7 @@ int moqc_session_add_ack_offset(moqc_session *s, moqc_stream_id id, uint64_t n) 
   if (st->acked > st->written) {
     st->acked = st->written;
   }
+  /* Only fully written chunks go, so the write cursor stays valid. */
   while (st->head != NULL && st->head_off + st->head->len <= st->acked) {
     sess_chunk *c = st->head;
     st->head = c->next;
@@ -343,8 +565,7 @@ int moqc_session_add_ack_offset(moqc_session *s, moqc_stream_id id, uint64_t n) 
     if (st->head == NULL) {
       st->tail = NULL;
     }
-    moqc_rcbuf_decref(c->buf);
-    moqc_mem_free(s->mem, c);
+    sess_chunk_release(s, c);
   }
   if (st->kind == SK_GROUP_TX && st->fin_written && st->acked == st->queued && !s->closed) {
     /* The whole group was delivered: its subscription may now end. */
@@ -357,6 +578,7 @@ int moqc_session_block_stream(moqc_session *s, moqc_stream_id id) {
   sess_stream *st = moqc__sess_find(s, id);
   if (st != NULL) {
     st->blocked = true;
+    moqc__sess_sched_update(s, st);
   }
   return 0;
 }
@@ -365,6 +587,7 @@ int moqc_session_unblock_stream(moqc_session *s, moqc_stream_id id) {
   sess_stream *st = moqc__sess_find(s, id);
   if (st != NULL) {
     st->blocked = false;
+    moqc__sess_sched_update(s, st);
     if (sess_wants_write(st) && !s->closed) {
       s->tp.ops->resume_stream(s->tp.user_data, id);
     }

@@ -71,6 +71,10 @@ struct sess_stream {
   uint64_t queued;   /* bytes queued in total */
   uint64_t written;  /* bytes the transport took */
   uint64_t acked;    /* bytes acknowledged */
+  /* Write cursor: the chunk holding byte `written` and its first byte's offset; NULL when
+   * every queued byte was written. */
+  sess_chunk *wcur;
+  uint64_t wcur_off;
   bool fin_queued;
   bool fin_written;
   bool send_done; /* reset, or we never send on it */
@@ -88,6 +92,9 @@ struct sess_stream {
   uint8_t pub_priority;
   bool ordered;
   uint64_t sequence;
+  /* Bookkeeping of the session's tables (sess_stream.c). */
+  size_t idx;       /* position in moqc_session.streams */
+  size_t ready_pos; /* 1 + position in moqc_session.wready; 0 = not there */
   /* The kind's own state (owned; freed by sess_stream_free according to kind). */
   void *ctx;
 };
@@ -126,6 +133,18 @@ struct moqc_session {
   size_t nstreams;
   size_t cap_streams;
   sess_stream *last_found; /* lookup cache; cleared when that stream is freed */
+  /* Streams by id: open addressing, linear probing, 2^map_bits slots, at most half full. */
+  sess_stream **map;
+  unsigned map_bits;
+  /* The streams that want to write (sess_stream_wants_write), a binary heap in scheduling order
+   * (wready[0] goes first); capacity cap_ready >= nstreams, so inserting never allocates. */
+  sess_stream **wready;
+  size_t nready;
+  size_t cap_ready;
+  /* Free chunk headers (with SESS_CHUNK_POOL_INL bytes of inline room), at most
+   * SESS_CHUNK_POOL_MAX. */
+  sess_chunk *chunk_pool;
+  size_t chunk_pool_n;
 
   /* Subscriber half. */
   sess_stream *announce_sub; /* our Announce request stream, or NULL */
@@ -144,6 +163,11 @@ int moqc__sess_on_ready(moqc_session *s);
 
 /* ---- sess_stream.c ---- */
 
+/**
+ * Re-files st in the write scheduler after anything sess_wants_write or the order reads changed
+ * outside sess_stream.c: sclass, sub_priority, pub_priority, ordered, sequence.
+ */
+void moqc__sess_sched_update(moqc_session *s, sess_stream *st);
 /** Finds a stream, or NULL. */
 sess_stream *moqc__sess_find(moqc_session *s, moqc_stream_id id);
 /** Adds a stream with id and kind. Returns it, or NULL on out-of-memory. */
