@@ -33,6 +33,11 @@ static const opt options[] = {
      "error, warn, info, debug or trace"},
     {"server.bind", "server-bind", OPT_STRING, OFF(server_bind), 0, 0, 0, "ADDR:PORT",
      "UDP address for QUIC and WebTransport"},
+    {"server.quic.idle_timeout", "server-quic-idle-timeout", OPT_UINT, OFF(quic_idle_timeout_ms), 0,
+     1000, 600000, "MS",
+     "close a QUIC or WebTransport connection that received nothing for MS milliseconds"},
+    {"server.quic.keep_alive", "server-quic-keep-alive", OPT_UINT, OFF(quic_keep_alive_ms), 0, 0,
+     600000, "MS", "send a QUIC PING after MS milliseconds without sending (0 = off)"},
     {"server.tls.cert", "tls-cert", OPT_STRING, OFF(tls_cert), 0, 0, 0, "FILE",
      "PEM certificate chain"},
     {"server.tls.key", "tls-key", OPT_STRING, OFF(tls_key), 0, 0, 0, "FILE", "PEM private key"},
@@ -40,6 +45,8 @@ static const opt options[] = {
      "generate a 14-day self-signed certificate for NAME (repeatable)"},
     {"web.http.listen", "web-http-listen", OPT_STRING, OFF(web_http_listen), 0, 0, 0,
      "ADDR:PORT", "TCP address for the HTTP routes and the WebSocket fallback"},
+    {"web.http.head_timeout", "web-http-head-timeout", OPT_UINT, OFF(http_head_timeout_ms), 0, 100,
+     600000, "MS", "close an HTTP connection whose request head took longer than MS milliseconds"},
     {"internal.listen", "internal-listen", OPT_STRING, OFF(internal_listen), 0, 0, 0,
      "ADDR:PORT", "TCP address for /metrics, /health and /stats (keep it private)"},
     {"auth.key", "auth-key", OPT_STRING, OFF(auth_key), 0, 0, 0, "FILE",
@@ -207,6 +214,9 @@ int relay_config_default(relay_config *cfg) {
   cfg->auth_public_set = true;
   cfg->stats_enabled = true;
   cfg->stats_interval = 1;
+  cfg->quic_idle_timeout_ms = 30000;
+  cfg->quic_keep_alive_ms = 5000;
+  cfg->http_head_timeout_ms = 10000;
   return 0;
 }
 

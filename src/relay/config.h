@@ -27,12 +27,16 @@ typedef struct relay_config {
   char *log_level;
   /* [server]: QUIC and WebTransport, UDP. */
   char *server_bind;
+  /* [server.quic]: also WebTransport, which rides the same endpoint. */
+  uint64_t quic_idle_timeout_ms;
+  uint64_t quic_keep_alive_ms;
   /* [server.tls] */
   char *tls_cert;
   char *tls_key;
   relay_list tls_generate;
   /* [web.http]: HTTP routes and the WebSocket upgrade, TCP. */
   char *web_http_listen;
+  uint64_t http_head_timeout_ms;
   /* [internal]: /metrics, /health, /stats. */
   char *internal_listen;
   /* [auth] */

@@ -218,7 +218,8 @@ int relay_quic_start(relay *r) {
   moqc_quic_settings_default(&qs);
   qs.cert = r->cert;
   qs.alpns = relay_alpns;
-  qs.keep_alive = 5 * MOQC_SECONDS;
+  qs.idle_timeout = r->cfg->quic_idle_timeout_ms * MOQC_MILLISECONDS;
+  qs.keep_alive = r->cfg->quic_keep_alive_ms * MOQC_MILLISECONDS;
   qs.log = &r->log;
   memset(&cb, 0, sizeof(cb));
   cb.on_connection = on_connection;

@@ -149,6 +149,7 @@ static int listen_http(relay *r, moqc_http_server **out, const char *addr,
   moqc_http_server_settings_default(&s);
   s.route = route;
   s.user_data = r;
+  s.head_timeout_ms = r->cfg->http_head_timeout_ms;
   s.log = &r->log;
   s.ws.log = &r->log;
   rv = moqc_http_server_new(out, r->loop, &s, NULL);

@@ -5,7 +5,7 @@
 # SETUP Path (a publisher at moql://.../room?query is seen at room/<name> from the "/" root and
 # at <name> from a WebSocket rooted at /room, and /stats counts its session under root "room");
 # with --auth-public limiting the roots, a QUIC SETUP path outside them is refused while one
-# inside works; a wrong pin and an unverifiable self-signed certificate are refused (exit 1).
+# inside works; a SIGKILLed QUIC publisher's broadcast goes after --server-quic-idle-timeout; a wrong pin and an unverifiable self-signed certificate are refused (exit 1).
 BIN=$1
 source "$(dirname "$0")/lib/relay.sh"
 source "$(dirname "$0")/lib/cli.sh"
@@ -72,8 +72,9 @@ rv=0
 stop_relay
 
 # Roots limited by --auth-public: a SETUP path outside them closes the session (unauthorized).
+# This relay also has a 2 s QUIC idle timeout, checked last.
 QPORT=$(free_port)
-start_relay --server-bind "127.0.0.1:$QPORT" --auth-public anon
+start_relay --server-bind "127.0.0.1:$QPORT" --auth-public anon --server-quic-idle-timeout 2000
 QURL="moql://127.0.0.1:$QPORT"
 FP=$(curl -sf "$URL/certificate.sha256" | tr -d '\r\n')
 rv=0
@@ -84,5 +85,24 @@ grep -q 'SETUP root "private" refused: unauthorized' "$WORK/relay.log" ||
   fail "relay did not refuse root private: $(cat "$WORK/relay.log")"
 "$BIN/moqc" pub "$QURL/anon" x --tls-fingerprint "$FP" --groups 1 --frames-per-group 1 \
   >"$WORK/allow.json" 2>"$WORK/allow.err" || fail "a QUIC session at /anon: $(cat "$WORK/allow.err")"
+
+# A publisher killed without a word (SIGKILL): the relay drops its session, and so its broadcast,
+# after --server-quic-idle-timeout (2 s here; 30 s by default).
+"$BIN/moqc" pub "$QURL/anon" live --tls-fingerprint "$FP" --fps 20 >/dev/null 2>"$WORK/live.err" &
+LP=$!
+for _ in $(seq 1 100); do
+  curl -sf "$URL/announced" | grep -qx 'anon/live' && break
+  sleep 0.05
+done
+curl -sf "$URL/announced" | grep -qx 'anon/live' || fail "anon/live not announced: $(cat "$WORK/live.err")"
+kill -9 $LP
+wait $LP 2>/dev/null || true
+T0=$(date +%s%N)
+while curl -sf "$URL/announced" | grep -qx 'anon/live'; do
+  [ $(( ($(date +%s%N) - T0) / 1000000 )) -lt 8000 ] || fail "a killed QUIC publisher still announced after 8 s"
+  sleep 0.1
+done
+GONE_MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+[ "$GONE_MS" -ge 1000 ] || fail "the killed publisher was dropped after $GONE_MS ms, before the idle timeout"
 stop_relay
-echo "ok: $(cat "$WORK/pub.json") -> quic + websocket $(cat "$WORK/qsub.json")"
+echo "ok: $(cat "$WORK/pub.json") -> quic + websocket $(cat "$WORK/qsub.json"); rooted at the SETUP path; killed publisher dropped after ${GONE_MS} ms"

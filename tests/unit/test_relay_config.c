@@ -36,6 +36,9 @@ static void test_default(void **state) {
   assert_string_equal(cfg.stats_prefix, ".stats");
   assert_int_equal(cfg.stats_interval, 1);
   assert_string_equal(cfg.log_level, "info");
+  assert_int_equal(cfg.quic_idle_timeout_ms, 30000);
+  assert_int_equal(cfg.quic_keep_alive_ms, 5000);
+  assert_int_equal(cfg.http_head_timeout_ms, 10000);
   relay_config_free(&cfg);
 }
 
@@ -60,6 +63,12 @@ static void test_flags(void **state) {
   /* A bare boolean flag means true. */
   assert_int_equal(parse(&cfg, err, sizeof(err), &help, 1, "--stats-enabled"), 0);
   assert_true(cfg.stats_enabled);
+  assert_int_equal(parse(&cfg, err, sizeof(err), &help, 5, "--server-quic-idle-timeout", "2000",
+                         "--server-quic-keep-alive=0", "--web-http-head-timeout", "4000"),
+                   0);
+  assert_int_equal(cfg.quic_idle_timeout_ms, 2000);
+  assert_int_equal(cfg.quic_keep_alive_ms, 0);
+  assert_int_equal(cfg.http_head_timeout_ms, 4000);
   assert_int_equal(parse(&cfg, err, sizeof(err), &help, 1, "--help"), 0);
   assert_true(help);
   relay_config_free(&cfg);
@@ -75,6 +84,11 @@ static void test_flag_errors(void **state) {
   assert_non_null(strstr(err, "--no-such-flag"));
   assert_int_equal(parse(&cfg, err, sizeof(err), &help, 2, "--stats-interval", "0"), -1);
   assert_non_null(strstr(err, "--stats-interval"));
+  /* Timeouts have floors: a 10 ms idle timeout or head timeout would drop every peer. */
+  assert_int_equal(parse(&cfg, err, sizeof(err), &help, 2, "--server-quic-idle-timeout", "10"), -1);
+  assert_non_null(strstr(err, "--server-quic-idle-timeout"));
+  assert_int_equal(parse(&cfg, err, sizeof(err), &help, 2, "--web-http-head-timeout", "0"), -1);
+  assert_non_null(strstr(err, "--web-http-head-timeout"));
   assert_int_equal(parse(&cfg, err, sizeof(err), &help, 2, "--stats-interval", "12x"), -1);
   assert_int_equal(parse(&cfg, err, sizeof(err), &help, 1, "--stats-enabled=maybe"), -1);
   assert_non_null(strstr(err, "--stats-enabled"));
@@ -95,6 +109,13 @@ static const char sample[] = "# A moq-relay style config.\n"
                              "\n"
                              "[server.tls]\n"
                              "generate = [\"localhost\", \"relay.example\"]\n"
+                             "\n"
+                             "[server.quic]\n"
+                             "idle_timeout = 15000\n"
+                             "keep_alive = 1000\n"
+                             "\n"
+                             "[web.http]\n"
+                             "head_timeout = 3000\n"
                              "\n"
                              "[auth]\n"
                              "public = \"anon\"\n"
@@ -119,6 +140,9 @@ static void test_toml(void **state) {
   assert_string_equal(cfg.server_bind, "[::]:9443");
   assert_int_equal(cfg.tls_generate.count, 2);
   assert_string_equal(cfg.tls_generate.items[1], "relay.example");
+  assert_int_equal(cfg.quic_idle_timeout_ms, 15000);
+  assert_int_equal(cfg.quic_keep_alive_ms, 1000);
+  assert_int_equal(cfg.http_head_timeout_ms, 3000);
   assert_int_equal(cfg.auth_public.count, 1);
   assert_string_equal(cfg.auth_public.items[0], "anon");
   assert_int_equal(cfg.stats_interval, 2);
@@ -180,7 +204,8 @@ static void test_usage_lists_flags(void **state) {
                          "--auth-key",      "--auth-public",     "--stats-enabled",
                          "--stats-prefix",  "--stats-interval",  "--stats-node",
                          "--cluster-connect", "--cluster-node",  "--log-level",
-                         "--help"};
+                         "--cache-capacity", "--server-quic-idle-timeout",
+                         "--server-quic-keep-alive", "--web-http-head-timeout", "--help"};
   (void)state;
   n = relay_config_usage(buf, sizeof(buf), "moqc-relay");
   assert_true(n > 0 && n < sizeof(buf));
