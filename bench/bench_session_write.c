@@ -1,0 +1,281 @@
+/*
+ * Session write-path benchmark: the per-packet cost of the calls a QUIC transport makes into a
+ * moq-lite session while it sends a broadcast, i.e. moqc_session_writev_stream (pick the stream,
+ * gather up to 16 ranges), moqc_session_add_write_offset (one packet's worth taken) and, a
+ * window of packets later, moqc_session_add_ack_offset (chunks released).
+ *
+ * The session runs over a stub transport and is driven directly, the way the relay's QUIC
+ * connection drives it: three group streams in flight (two video groups, the older one
+ * finishing, and an audio group at a higher subscriber priority), each group 60 frames of about
+ * 10 KB queued as a FRAME header chunk plus 1100-byte slices of shared frame buffers, topped up
+ * to 64 KB unwritten as bytes are written (as pub_group_poll does); a group stream is closed once
+ * its FIN and every byte are acknowledged and the next group opens. Control streams (setup,
+ * announce, two subscribe streams) get a small message now and then. Optional idle streams
+ * (peer-opened, nothing to send) fill the stream table, as lingering streams do.
+ *
+ * Prints ns per cycle (writev + write offset + ack, including the re-queueing) for 0, 32 and 256
+ * idle streams. Prints, never asserts.
+ *
+ * Usage: bench_session_write [cycles per measurement, default 2000000] [rounds, default 3]
+ */
+#include <moqc/moqc.h>
+#include <moqc/session.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "session/session_int.h"
+
+#define FRAMES_PER_GROUP 60
+#define FRAME_BYTES 10000
+#define SLICE_BYTES 1100
+#define PACKET_BYTES 1200
+#define QUEUE_AHEAD (64 * 1024)
+#define ACK_LAG 32 /* packets in flight before the first is acknowledged */
+#define VECS 16
+#define BENCH_GROUPS 3
+
+typedef struct bench_tp {
+  int64_t next_uni;
+} bench_tp;
+
+static int tp_open(void *ud, bool uni, moqc_stream_id *id) {
+  bench_tp *t = ud;
+  (void)uni;
+  *id = t->next_uni;
+  t->next_uni += 4;
+  return 0;
+}
+static void tp_resume(void *ud, moqc_stream_id id) {
+  (void)ud;
+  (void)id;
+}
+static int tp_reset(void *ud, moqc_stream_id id, uint64_t code) {
+  (void)ud;
+  (void)id;
+  (void)code;
+  return 0;
+}
+static int tp_dgram(void *ud, const uint8_t *data, size_t len) {
+  (void)ud;
+  (void)data;
+  (void)len;
+  return 0;
+}
+static void tp_close(void *ud, uint64_t code, const char *reason, size_t len) {
+  (void)ud;
+  (void)code;
+  (void)reason;
+  (void)len;
+}
+static void tp_wake(void *ud) { (void)ud; }
+
+static const moqc_transport_ops bench_ops = {
+    .open_stream = tp_open,
+    .resume_stream = tp_resume,
+    .reset_stream = tp_reset,
+    .stop_sending = tp_reset,
+    .send_datagram = tp_dgram,
+    .close = tp_close,
+    .wake = tp_wake,
+};
+
+/* One group being sent: its stream and how far its frames were queued. */
+typedef struct group_tx {
+  sess_stream *st;
+  moqc_stream_id id;
+  uint8_t sub_priority;
+  uint64_t sequence;
+  int frame;       /* next frame to queue */
+  size_t frame_off; /* next byte of that frame to queue (0 = header first) */
+} group_tx;
+
+typedef struct inflight {
+  moqc_stream_id id;
+  size_t n;
+} inflight;
+
+typedef struct bench {
+  bench_tp tp;
+  moqc_session *s;
+  moqc_rcbuf *frames[FRAMES_PER_GROUP];
+  group_tx groups[BENCH_GROUPS];
+  sess_stream *control[4];
+  inflight ring[ACK_LAG];
+  size_t ring_head;
+  size_t ring_n;
+  uint64_t next_sequence;
+} bench;
+
+static double now_sec(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "bench_session_write: %s\n", what);
+  exit(1);
+}
+
+/* Queues frames of g until QUEUE_AHEAD bytes are unwritten or the group is complete. */
+static void group_top_up(bench *b, group_tx *g) {
+  sess_stream *st = g->st;
+  while (st->queued - st->written < QUEUE_AHEAD && g->frame < FRAMES_PER_GROUP) {
+    if (g->frame_off == 0) {
+      uint8_t hdr[3] = {0x40 | (FRAME_BYTES >> 8), FRAME_BYTES & 0xff, 0x00};
+      if (moqc__sess_queue_copy(b->s, st, hdr, sizeof(hdr)) != 0) {
+        die("queue header");
+      }
+    }
+    size_t len = FRAME_BYTES - g->frame_off;
+    if (len > SLICE_BYTES) {
+      len = SLICE_BYTES;
+    }
+    if (moqc__sess_queue_buf(b->s, st, b->frames[g->frame], g->frame_off, len) != 0) {
+      die("queue slice");
+    }
+    g->frame_off += len;
+    if (g->frame_off == FRAME_BYTES) {
+      g->frame++;
+      g->frame_off = 0;
+    }
+  }
+  if (g->frame == FRAMES_PER_GROUP) {
+    moqc__sess_queue_fin(b->s, st);
+  }
+}
+
+/* Opens the next group on slot g. Scheduling fields are set before anything is queued. */
+static void group_open(bench *b, group_tx *g, uint8_t sub_priority) {
+  moqc_stream_id id = b->tp.next_uni;
+  b->tp.next_uni += 4;
+  sess_stream *st = moqc__sess_add(b->s, id, SK_DISCARD);
+  if (st == NULL) {
+    die("add group stream");
+  }
+  st->sclass = SESS_CLASS_GROUP;
+  st->sub_priority = sub_priority;
+  st->sequence = b->next_sequence++;
+  g->st = st;
+  g->id = id;
+  g->sub_priority = sub_priority;
+  g->sequence = st->sequence;
+  g->frame = 0;
+  g->frame_off = 0;
+  group_top_up(b, g);
+}
+
+static void bench_open(bench *b, size_t idle) {
+  memset(b, 0, sizeof(*b));
+  b->tp.next_uni = 2; /* client-initiated uni: 4n + 2 */
+  moqc_transport tp = {.ops = &bench_ops, .user_data = &b->tp};
+  if (moqc_session_new(&b->s, NULL, &tp, NULL, NULL, NULL) != 0) {
+    die("session");
+  }
+  for (int i = 0; i < FRAMES_PER_GROUP; i++) {
+    if (moqc_rcbuf_new(&b->frames[i], FRAME_BYTES, NULL) != 0) {
+      die("rcbuf");
+    }
+    memset(moqc_rcbuf_data_mut(b->frames[i]), i, FRAME_BYTES);
+  }
+  /* Control streams: our bidi streams 4n. */
+  for (int i = 0; i < 4; i++) {
+    b->control[i] = moqc__sess_add(b->s, 4 * i, SK_DISCARD);
+    if (b->control[i] == NULL) {
+      die("add control stream");
+    }
+  }
+  /* Idle streams: peer-opened uni (4n + 3), never sent on. */
+  for (size_t i = 0; i < idle; i++) {
+    if (moqc__sess_add(b->s, (moqc_stream_id)(4 * i + 3), SK_DISCARD) == NULL) {
+      die("add idle stream");
+    }
+  }
+  group_open(b, &b->groups[0], 0); /* older video group */
+  group_open(b, &b->groups[1], 1); /* audio */
+  group_open(b, &b->groups[2], 0); /* newest video group */
+}
+
+static void bench_close(bench *b) {
+  moqc_session_del(b->s);
+  for (int i = 0; i < FRAMES_PER_GROUP; i++) {
+    moqc_rcbuf_decref(b->frames[i]);
+  }
+}
+
+static void ack_one(bench *b) {
+  inflight *f = &b->ring[b->ring_head];
+  b->ring_head = (b->ring_head + 1) % ACK_LAG;
+  b->ring_n--;
+  moqc_session_add_ack_offset(b->s, f->id, f->n);
+  /* A delivered group closes and the next one opens in its slot. */
+  for (int i = 0; i < BENCH_GROUPS; i++) {
+    group_tx *g = &b->groups[i];
+    if (g->id == f->id && g->st->fin_written && g->st->acked == g->st->queued) {
+      moqc_session_close_stream(b->s, g->id, 0);
+      group_open(b, g, g->sub_priority);
+    }
+  }
+}
+
+/* One packet: writev, take up to PACKET_BYTES, ack the packet ACK_LAG packets back. */
+static void cycle(bench *b, uint64_t i) {
+  moqc_vec vec[VECS];
+  moqc_stream_id id;
+  bool fin;
+  if (i % 256 == 0) {
+    uint8_t msg[12] = {0};
+    (void)moqc__sess_queue_copy(b->s, b->control[(i / 256) % 4], msg, sizeof(msg));
+  }
+  moqc_ssize n = moqc_session_writev_stream(b->s, &id, &fin, vec, VECS, 0);
+  if (n < 0 || id == MOQC_STREAM_NONE) {
+    die("nothing to write");
+  }
+  size_t take = 0;
+  for (moqc_ssize k = 0; k < n && take < PACKET_BYTES; k++) {
+    take += vec[k].len;
+  }
+  if (take > PACKET_BYTES) {
+    take = PACKET_BYTES;
+  }
+  moqc_session_add_write_offset(b->s, id, take);
+  for (int k = 0; k < BENCH_GROUPS; k++) {
+    if (b->groups[k].id == id) {
+      group_top_up(b, &b->groups[k]);
+    }
+  }
+  if (b->ring_n == ACK_LAG) {
+    ack_one(b);
+  }
+  b->ring[(b->ring_head + b->ring_n) % ACK_LAG] = (inflight){id, take};
+  b->ring_n++;
+}
+
+int main(int argc, char **argv) {
+  uint64_t cycles = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000000;
+  int rounds = argc > 2 ? atoi(argv[2]) : 3;
+  const size_t idles[] = {0, 32, 256};
+  printf("bench_session_write: %llu cycles per measurement, %d rounds\n",
+         (unsigned long long)cycles, rounds);
+  for (int r = 0; r < rounds; r++) {
+    for (size_t k = 0; k < sizeof(idles) / sizeof(idles[0]); k++) {
+      bench b;
+      bench_open(&b, idles[k]);
+      for (uint64_t i = 0; i < cycles / 10; i++) { /* warm up */
+        cycle(&b, i);
+      }
+      double t0 = now_sec();
+      for (uint64_t i = 0; i < cycles; i++) {
+        cycle(&b, i);
+      }
+      double dt = now_sec() - t0;
+      printf("round %d idle_streams %3zu streams %3zu: %7.1f ns/cycle\n",
+             r + 1, idles[k], b.s->nstreams, dt * 1e9 / (double)cycles);
+      bench_close(&b);
+    }
+  }
+  return 0;
+}
