@@ -5,7 +5,7 @@
 # usage: scripts/bench.sh [BUILD_DIR (default build)]
 #   BENCH_OUT (default BUILD_DIR/bench-results.md), and the knobs of bench/relay_fanout.sh
 #   (FANOUT_S, FANOUT_SECONDS, FANOUT_TRANSPORTS) and bench/relay_memory.sh (MEM_IDLE_N,
-#   MEM_SOAK_SECONDS).
+#   MEM_SOAK_SECONDS, MEM_SOAK_RATE, MEM_SOAK_BROADCASTS).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
