@@ -160,30 +160,50 @@ int moqc__sess_open(moqc_session *s, bool uni, sess_kind kind, sess_stream **out
 
 /* A chunk header with inline room for inl bytes; small ones come from the session's pool. */
 static sess_chunk *sess_chunk_alloc(moqc_session *s, size_t inl) {
+  sess_chunk *c;
   if (inl <= SESS_CHUNK_POOL_INL) {
-    sess_chunk *c = s->chunk_pool;
+    c = s->chunk_pool;
     if (c != NULL) {
       s->chunk_pool = c->next;
       s->chunk_pool_n--;
-      return c;
+    } else {
+      c = moqc_mem_malloc(s->mem, sizeof(sess_chunk) + SESS_CHUNK_POOL_INL);
     }
-    return moqc_mem_malloc(s->mem, sizeof(sess_chunk) + SESS_CHUNK_POOL_INL);
+  } else {
+    c = moqc_mem_malloc(s->mem, sizeof(sess_chunk) + inl);
   }
-  return moqc_mem_malloc(s->mem, sizeof(sess_chunk) + inl);
+  if (c != NULL) {
+    s->chunks_live++;
+  }
+  return c;
+}
+
+static void sess_chunk_pool_drain(moqc_session *s) {
+  while (s->chunk_pool != NULL) {
+    sess_chunk *c = s->chunk_pool;
+    s->chunk_pool = c->next;
+    moqc_mem_free(s->mem, c);
+  }
+  s->chunk_pool_n = 0;
 }
 
 /* Drops c's buffer reference and frees it, or keeps a pool-sized header for reuse. */
 static void sess_chunk_release(moqc_session *s, sess_chunk *c) {
   moqc_rcbuf_decref(c->buf);
+  s->chunks_live--;
   /* Pool-sized: every buffer chunk, and inline chunks that fit the pool's room. */
   bool pool_sized = c->buf != NULL || c->len <= SESS_CHUNK_POOL_INL;
-  if (pool_sized && s->chunk_pool_n < SESS_CHUNK_POOL_MAX) {
+  if (pool_sized && s->chunk_pool_n < SESS_CHUNK_POOL_MAX && s->chunks_live > 0) {
     c->next = s->chunk_pool;
     s->chunk_pool = c;
     s->chunk_pool_n++;
     return;
   }
   moqc_mem_free(s->mem, c);
+  if (s->chunks_live == 0) {
+    /* Nothing queued anywhere: an idle session keeps no spare headers. */
+    sess_chunk_pool_drain(s);
+  }
 }
 
 static void sess_chunks_free(moqc_session *s, sess_stream *st) {
@@ -378,12 +398,7 @@ void moqc__sess_streams_free(moqc_session *s) {
   moqc_mem_free(s->mem, s->map);
   s->map = NULL;
   s->map_bits = 0;
-  while (s->chunk_pool != NULL) {
-    sess_chunk *c = s->chunk_pool;
-    s->chunk_pool = c->next;
-    moqc_mem_free(s->mem, c);
-  }
-  s->chunk_pool_n = 0;
+  sess_chunk_pool_drain(s);
 }
 
 /* ---- Scheduling and the write path --------------------------------------------------------- */

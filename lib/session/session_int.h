@@ -142,9 +142,11 @@ struct moqc_session {
   size_t nready;
   size_t cap_ready;
   /* Free chunk headers (with SESS_CHUNK_POOL_INL bytes of inline room), at most
-   * SESS_CHUNK_POOL_MAX. */
+   * SESS_CHUNK_POOL_MAX; emptied whenever no stream holds a chunk (chunks_live == 0), so an idle
+   * session keeps none. */
   sess_chunk *chunk_pool;
   size_t chunk_pool_n;
+  size_t chunks_live; /* chunks queued on streams */
 
   /* Subscriber half. */
   sess_stream *announce_sub; /* our Announce request stream, or NULL */

@@ -196,6 +196,17 @@ static void check_tables(moqc_session *s) {
     assert_false(ref_before_total(s->wready[i], s->wready[(i - 1) / 2]));
   }
   assert_true(s->chunk_pool_n <= 32);
+  /* Spare chunk headers are kept only while some stream holds a chunk. */
+  size_t held = 0;
+  for (size_t i = 0; i < s->nstreams; i++) {
+    for (const sess_chunk *c = s->streams[i]->head; c != NULL; c = c->next) {
+      held++;
+    }
+  }
+  assert_int_equal(s->chunks_live, held);
+  if (held == 0) {
+    assert_int_equal(s->chunk_pool_n, 0);
+  }
 }
 
 /* ---- The random walk --------------------------------------------------------------------------- */
