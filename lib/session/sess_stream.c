@@ -13,6 +13,9 @@
 /* Pooled chunk headers kept per session. */
 #define SESS_CHUNK_POOL_MAX 32
 
+static bool sess_sched_want(moqc_session *s, sess_stream *st);
+static void sess_ready_remove(moqc_session *s, sess_stream *st);
+
 static size_t sess_map_home(const moqc_session *s, moqc_stream_id id) {
   /* Fibonacci hashing: stream ids step by 4, the multiply spreads them over the top bits. */
   return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ULL) >> (64u - s->map_bits));
@@ -232,7 +235,7 @@ static void sess_chunk_append(moqc_session *s, sess_stream *st, sess_chunk *c) {
   }
   st->tail = c;
   st->queued += c->len;
-  moqc__sess_sched_update(s, st);
+  (void)sess_sched_want(s, st);
   s->tp.ops->resume_stream(s->tp.user_data, st->id);
 }
 
@@ -275,7 +278,7 @@ void moqc__sess_queue_fin(moqc_session *s, sess_stream *st) {
     return;
   }
   st->fin_queued = true;
-  moqc__sess_sched_update(s, st);
+  (void)sess_sched_want(s, st);
   s->tp.ops->resume_stream(s->tp.user_data, st->id);
 }
 
@@ -290,7 +293,7 @@ void moqc__sess_reset(moqc_session *s, sess_stream *st, int err) {
     s->tp.ops->reset_stream(s->tp.user_data, st->id, moqc_err_to_lite_code(err));
   }
   sess_chunks_free(s, st);
-  moqc__sess_sched_update(s, st);
+  (void)sess_sched_want(s, st);
 }
 
 void moqc__sess_stop(moqc_session *s, sess_stream *st, int err) {
@@ -347,8 +350,6 @@ void moqc__sess_violation(moqc_session *s, sess_stream *st, int err) {
   }
   moqc__sess_abandon(s, st, err);
 }
-
-static void sess_ready_remove(moqc_session *s, sess_stream *st);
 
 static void sess_stream_free(moqc_session *s, sess_stream *st) {
   sess_kind_free(s, st);
@@ -491,18 +492,26 @@ static void sess_ready_remove(moqc_session *s, sess_stream *st) {
   sess_ready_down(s, last->ready_pos - 1);
 }
 
-void moqc__sess_sched_update(moqc_session *s, sess_stream *st) {
+/* Adds st to the ready heap or takes it out as sess_wants_write says; true when it stayed in. */
+static bool sess_sched_want(moqc_session *s, sess_stream *st) {
   bool want = sess_wants_write(st);
   if (want && st->ready_pos == 0) {
     /* cap_ready >= nstreams (sess_table_reserve), so there is room. */
     s->nready++;
     sess_ready_set(s, s->nready - 1, st);
     sess_ready_up(s, s->nready - 1);
-  } else if (!want && st->ready_pos != 0) {
+    return false;
+  }
+  if (!want && st->ready_pos != 0) {
     sess_ready_remove(s, st);
-  } else if (want) {
-    size_t i = st->ready_pos - 1;
-    sess_ready_up(s, i);
+  }
+  return want;
+}
+
+void moqc__sess_sched_update(moqc_session *s, sess_stream *st) {
+  if (sess_sched_want(s, st)) {
+    /* Already there: its order fields may have changed. */
+    sess_ready_up(s, st->ready_pos - 1);
     sess_ready_down(s, st->ready_pos - 1);
   }
 }
@@ -555,7 +564,7 @@ int moqc_session_add_write_offset(moqc_session *s, moqc_stream_id id, size_t n) 
   if (st->fin_queued && st->written == st->queued) {
     st->fin_written = true;
   }
-  moqc__sess_sched_update(s, st);
+  (void)sess_sched_want(s, st);
   if (st->kind == SK_GROUP_TX && !s->closed) {
     /* Room freed in the group's queue: read more from the model. */
     return moqc__sess_pub_group_poll(s, st);
@@ -593,7 +602,7 @@ int moqc_session_block_stream(moqc_session *s, moqc_stream_id id) {
   sess_stream *st = moqc__sess_find(s, id);
   if (st != NULL) {
     st->blocked = true;
-    moqc__sess_sched_update(s, st);
+    (void)sess_sched_want(s, st);
   }
   return 0;
 }
@@ -602,7 +611,7 @@ int moqc_session_unblock_stream(moqc_session *s, moqc_stream_id id) {
   sess_stream *st = moqc__sess_find(s, id);
   if (st != NULL) {
     st->blocked = false;
-    moqc__sess_sched_update(s, st);
+    (void)sess_sched_want(s, st);
     if (sess_wants_write(st) && !s->closed) {
       s->tp.ops->resume_stream(s->tp.user_data, id);
     }
