@@ -77,15 +77,26 @@ static void conn_mem_free(void *ptr, void *ud) {
   moqc_mem_free(m->base, h);
 }
 
+/* Zeroed by the base allocator's calloc, not by a memset here: calloc knows
+ * when the memory is fresh from the kernel and already zero, so pages ngtcp2
+ * never writes (much of its 8 KiB connection object) need not become resident.
+ */
 static void *conn_mem_calloc(size_t nmemb, size_t size, void *ud) {
+  moqc__conn_mem *m = ud;
   if (size != 0 && nmemb > SIZE_MAX / size) {
     return NULL;
   }
-  void *p = conn_mem_malloc(nmemb * size, ud);
-  if (p != NULL) {
-    memset(p, 0, nmemb * size);
+  size_t n = nmemb * size;
+  if (n > SIZE_MAX - sizeof(conn_mem_hdr)) {
+    return NULL;
   }
-  return p;
+  conn_mem_hdr *h = moqc_mem_calloc(m->base, 1, sizeof(*h) + n);
+  if (h == NULL) {
+    return NULL;
+  }
+  h->l.size = n;
+  conn_mem_link(m, h);
+  return h + 1;
 }
 
 static void *conn_mem_realloc(void *ptr, size_t size, void *ud) {
