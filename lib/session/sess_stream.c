@@ -1,6 +1,11 @@
 /*
- * Session streams: the table, send queues of chunks held until acknowledged, priority
- * scheduling for writev, resets and stops.
+ * Session streams: the table (an array for iteration, an open-addressing map for lookups by id),
+ * send queues of chunks held until acknowledged (with a write cursor at the first unwritten
+ * chunk, and a small per-session pool of chunk headers), priority scheduling for writev (a
+ * binary heap of the streams that want to write, kept up to date by every change of what
+ * sess_wants_write reads, and by moqc__sess_sched_update for changes of the order fields made
+ * elsewhere), resets and stops. Per packet the transport's writev, write offset and ack cost
+ * O(log streams) plus the ranges and chunks they touch.
  */
 #include <string.h>
 
