@@ -1,6 +1,6 @@
 /*
  * Fan-out benchmark: one track read by N in-process consumers (N = 1, 100,
- * 1000), with metering off (NULL scopes) and on (a stats registry, one session
+ * 1000, 10000), with metering off (NULL scopes) and on (a stats registry, one session
  * context per consumer), in the same run. Prints deliveries (frames read by a
  * consumer) per second for each and the ratio on/off; the target is >= 0.97 at
  * N = 1000. Prints, never asserts.
@@ -159,7 +159,7 @@ static double fanout_run(fanout *f, uint64_t groups, uint64_t *deliveries) {
 }
 
 int main(int argc, char **argv) {
-  static const size_t ns[] = {1, 100, 1000};
+  static const size_t ns[] = {1, 100, 1000, 10000};
   uint64_t target = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000000;
   int rounds = argc > 2 ? atoi(argv[2]) : 3;
 
