@@ -56,6 +56,7 @@ static void conn_report_close(moqc_quic_conn *c, int err, uint64_t app_code,
 static void conn_arm_deadline(moqc_quic_conn *c) {
   /* RFC 9000 10.2: the closing and draining periods last three PTOs. */
   uint64_t ms = 3 * ngtcp2_conn_get_pto(c->conn) / MOQC_MILLISECONDS + 1;
+  moqc__ep_soon_remove(c->ep, c); /* only this timer ends the period */
   uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
 }
 
@@ -189,6 +190,7 @@ void moqc__conn_destroy(moqc_quic_conn *c) {
   }
   c->state = MOQC__CONN_DEAD;
   moqc__ep_unmark_dirty(ep, c);
+  moqc__ep_soon_remove(ep, c);
   moqc__cid_table_remove_conn(&ep->cids, c, ep->mem);
   moqc__streams_free(c);
   moqc__dgrams_free(c);
@@ -343,8 +345,10 @@ static void conn_arm_timer(moqc_quic_conn *c) {
     }
     return;
   }
-  if (c->timer_deadline != UINT64_MAX && expiry >= c->timer_deadline) {
-    return; /* armed for this deadline or an earlier one */
+  if (c->soon != 0 ||
+      (c->timer_deadline != UINT64_MAX && expiry >= c->timer_deadline)) {
+    return; /* served on the next iteration, or armed for this deadline or an
+               earlier one */
   }
   moqc_tstamp now = moqc__quic_now();
   /* libuv timers count whole milliseconds: round down, so that sub-millisecond
@@ -353,6 +357,13 @@ static void conn_arm_timer(moqc_quic_conn *c) {
   uint64_t ms = 0;
   if (expiry > now) {
     ms = (expiry - now) / MOQC_MILLISECONDS;
+  }
+  if (ms == 0) {
+    /* Mostly ngtcp2's pacing time after a burst: one endpoint timer serves
+     * every such connection on the next loop iteration (an armed timer of
+     * ours, for a later deadline, stays armed and fires early). */
+    moqc__ep_soon_add(c->ep, c);
+    return;
   }
   uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
   c->timer_deadline = expiry;
@@ -381,10 +392,7 @@ void moqc__conn_write(moqc_quic_conn *c) {
   conn_arm_timer(c);
 }
 
-static void conn_timer_cb(uv_timer_t *t) {
-  moqc_quic_conn *c = t->data;
-  moqc_quic_endpoint *ep = c->ep;
-  c->timer_deadline = UINT64_MAX; /* a one-shot timer: no longer armed */
+void moqc__conn_on_timer(moqc_quic_conn *c) {
   if (c->state == MOQC__CONN_CLOSING || c->state == MOQC__CONN_DRAINING) {
     moqc__conn_destroy(c);
     return;
@@ -416,9 +424,16 @@ static void conn_timer_cb(uv_timer_t *t) {
   } else if (rv != 0) {
     conn_close_liberr(c, rv);
   } else {
-    moqc__ep_unmark_dirty(ep, c);
+    moqc__ep_unmark_dirty(c->ep, c);
     moqc__conn_write(c);
   }
+}
+
+static void conn_timer_cb(uv_timer_t *t) {
+  moqc_quic_conn *c = t->data;
+  moqc_quic_endpoint *ep = c->ep;
+  c->timer_deadline = UINT64_MAX; /* a one-shot timer: no longer armed */
+  moqc__conn_on_timer(c);
   if (!ep->deleting) {
     moqc__ep_run_dirty(ep);
   }
@@ -430,6 +445,10 @@ uint64_t moqc__quic_conn_timer_starts(const moqc_quic_conn *conn) {
 
 uint64_t moqc__quic_conn_timer_early(const moqc_quic_conn *conn) {
   return conn->timer_early;
+}
+
+uint64_t moqc__quic_conn_timer_soon(const moqc_quic_conn *conn) {
+  return conn->timer_soon;
 }
 
 void moqc__quic_conn_write_pass(moqc_quic_conn *conn) {

@@ -52,6 +52,61 @@ static void ep_prepare_cb(uv_prepare_t *h) {
   }
 }
 
+static void ep_soon_cb(uv_timer_t *t) {
+  moqc_quic_endpoint *ep = t->data;
+  ep->soon_armed = false;
+  /* Connections that ask again while this pass runs wait for the next one. */
+  ep->soon_batch = ep->soon_head;
+  ep->soon_head = NULL;
+  for (moqc_quic_conn *c = ep->soon_batch; c != NULL; c = c->soon_next) {
+    c->soon = 2;
+  }
+  while (ep->soon_batch != NULL && !ep->deleting) {
+    moqc_quic_conn *c = ep->soon_batch;
+    moqc__ep_soon_remove(ep, c);
+    c->timer_soon++;
+    moqc__conn_on_timer(c);
+  }
+  if (!ep->deleting) {
+    moqc__ep_run_dirty(ep);
+  }
+}
+
+void moqc__ep_soon_add(moqc_quic_endpoint *ep, moqc_quic_conn *conn) {
+  if (conn->soon == 1 || ep->deleting) {
+    return;
+  }
+  moqc__ep_soon_remove(ep, conn);
+  conn->soon = 1;
+  conn->soon_prev = NULL;
+  conn->soon_next = ep->soon_head;
+  if (ep->soon_head != NULL) {
+    ep->soon_head->soon_prev = conn;
+  }
+  ep->soon_head = conn;
+  if (!ep->soon_armed) {
+    uv_timer_start(&ep->soon_timer, ep_soon_cb, 0, 0);
+    ep->soon_armed = true;
+  }
+}
+
+void moqc__ep_soon_remove(moqc_quic_endpoint *ep, moqc_quic_conn *conn) {
+  if (conn->soon == 0) {
+    return;
+  }
+  moqc_quic_conn **head = conn->soon == 1 ? &ep->soon_head : &ep->soon_batch;
+  if (conn->soon_prev != NULL) {
+    conn->soon_prev->soon_next = conn->soon_next;
+  } else {
+    *head = conn->soon_next;
+  }
+  if (conn->soon_next != NULL) {
+    conn->soon_next->soon_prev = conn->soon_prev;
+  }
+  conn->soon = 0;
+  conn->soon_prev = conn->soon_next = NULL;
+}
+
 void moqc__ep_mark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn) {
   if (conn->dirty || conn->state == MOQC__CONN_DEAD) {
     return;
@@ -275,7 +330,9 @@ int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
   ep->poll.data = ep;
   uv_prepare_init(loop, &ep->prepare);
   ep->prepare.data = ep;
-  ep->open_handles = 2;
+  uv_timer_init(loop, &ep->soon_timer);
+  ep->soon_timer.data = ep;
+  ep->open_handles = 3;
   *out = ep;
   return 0;
 }
@@ -305,6 +362,7 @@ void moqc_quic_endpoint_del(moqc_quic_endpoint *ep) {
   ep->dirty_head = NULL;
   uv_close((uv_handle_t *)&ep->poll, ep_close_cb);
   uv_close((uv_handle_t *)&ep->prepare, ep_close_cb);
+  uv_close((uv_handle_t *)&ep->soon_timer, ep_close_cb);
 }
 
 uint16_t moqc_quic_endpoint_port(const moqc_quic_endpoint *ep) {

@@ -134,6 +134,11 @@ struct moqc_quic_conn {
   uv_timer_t timer;
   moqc_tstamp timer_deadline; /* what the armed timer is for; UINT64_MAX: not armed */
   uint64_t timer_starts, timer_early; /* uv_timer_start calls; fires with nothing due */
+  uint64_t timer_soon; /* deadlines served by the endpoint's next-iteration pass */
+  /* the endpoint's list of connections with a deadline under a millisecond
+   * away (0: not listed, 1: waiting, 2: in the pass running now) */
+  unsigned char soon;
+  moqc_quic_conn *soon_prev, *soon_next;
   struct sockaddr_storage remote;
   socklen_t remotelen;
   void *user_data;
@@ -200,6 +205,13 @@ struct moqc_quic_endpoint {
   moqc_quic_conn *conns;
   size_t nconns;
   moqc_quic_conn *dirty_head;
+  /* Connections whose deadline is under a millisecond away: served together by
+   * one endpoint timer on the next loop iteration, instead of each starting
+   * (and libuv heap-sorting) a zero timer of its own. */
+  uv_timer_t soon_timer;
+  moqc_quic_conn *soon_head;  /* waiting for the next pass */
+  moqc_quic_conn *soon_batch; /* in the pass running now */
+  bool soon_armed;
   bool deleting, writable_wanted, prepare_active;
   unsigned open_handles;
   uint8_t reset_secret[32];
@@ -274,6 +286,14 @@ void moqc__ep_unmark_dirty(moqc_quic_endpoint *ep, moqc_quic_conn *conn);
 /** Counts one closed libuv handle of ep; the last one frees a deleted endpoint.
  */
 void moqc__ep_handle_closed(moqc_quic_endpoint *ep);
+/** Serves conn's deadline (under a millisecond away) in the endpoint's pass on
+ * the next loop iteration. */
+void moqc__ep_soon_add(moqc_quic_endpoint *ep, moqc_quic_conn *conn);
+/** Takes conn off the endpoint's soon lists. */
+void moqc__ep_soon_remove(moqc_quic_endpoint *ep, moqc_quic_conn *conn);
+/** What the connection timer does when it fires (quic_conn_life.c): runs what
+ * is due, writes, re-arms. Does not flush. */
+void moqc__conn_on_timer(moqc_quic_conn *conn);
 /** Runs the write loop of every dirty connection, then flushes. */
 void moqc__ep_run_dirty(moqc_quic_endpoint *ep);
 

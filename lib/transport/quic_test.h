@@ -30,6 +30,10 @@ uint64_t moqc__quic_conn_timer_starts(const moqc_quic_conn *conn);
  * later). Test-only. */
 uint64_t moqc__quic_conn_timer_early(const moqc_quic_conn *conn);
 
+/** How many deadlines under a millisecond away the endpoint's next-iteration
+ * pass served for conn (instead of a zero timer of its own). Test-only. */
+uint64_t moqc__quic_conn_timer_soon(const moqc_quic_conn *conn);
+
 /** Runs one write pass of conn (as after a read) and flushes. Test-only. */
 void moqc__quic_conn_write_pass(moqc_quic_conn *conn);
 

@@ -475,6 +475,9 @@ static void bulk_transfer(env *e, size_t total, size_t chunk, uint64_t ms) {
   assert_int_equal(moqc_quic_conn_write(c, sid, b.first, 0, 1 << 21, false),
                    MOQC_ERR_CLOSED); /* FIN queued */
   assert_true(run_until(e, bulk_done, &b, ms));
+  /* Paced bursts: deadlines under a millisecond away were served by the
+   * endpoint's next-iteration pass, not by zero timers of the connection. */
+  assert_true(moqc__quic_conn_timer_soon(c) > 0);
   assert_false(e->server.verify_failed);
   assert_int_equal(e->server.verified, total);
   assert_int_equal(moqc_quic_conn_stream_unacked(c, sid), 0);
@@ -710,13 +713,17 @@ static void test_timer_not_rearmed(void **state) {
     moqc__quic_conn_write_pass(c);
   }
   assert_int_equal(moqc__quic_conn_timer_starts(c), starts);
-  /* A stream write moves the loss-detection deadline earlier than the idle
-   * one: the timer must be started again for it. */
+  /* A stream write moves the deadline earlier (pacing, then loss detection):
+   * the next-iteration pass serves the pacing time, then the timer is started
+   * again for the loss-detection deadline. */
   int64_t sid;
+  uint64_t soon = moqc__quic_conn_timer_soon(c);
   assert_int_equal(moqc_quic_conn_open_stream(c, true, &sid), 0);
   assert_int_equal(
       moqc_quic_conn_write_copy(c, sid, (const uint8_t *)"abc", 3, true), 0);
   moqc__quic_conn_write_pass(c);
+  run_for(&e, 20);
+  assert_true(moqc__quic_conn_timer_soon(c) > soon);
   assert_true(moqc__quic_conn_timer_starts(c) > starts);
   /* Idle expiry still closes both sides, a little after 400 ms. */
   uint64_t t0 = uv_hrtime();
