@@ -63,7 +63,23 @@ static void app_op_close(void *ud, uint64_t code, const char *reason,
 
 static void app_op_wake(void *ud) {
   moqc_quic_conn *c = ud;
-  /* Thread-safe: uv_async_send is the only thing done here. */
+  if (moqc__quic_running_loop == c->ep->loop && !c->in_write) {
+    /* Called from inside one of this loop's QUIC callbacks (typically a
+     * publisher's session appending to the model wakes its subscribers): on the
+     * loop's thread already, so mark the connection for the write pass that
+     * runs before the loop blocks, without the async handle's eventfd write and
+     * the scan of every async handle it costs. A wake from inside the
+     * connection's own write pass (its poll or writev_stream) still goes
+     * through the handle, to the next loop iteration, so that an application
+     * asking again and again cannot keep the pass running. */
+    if (c->state == MOQC__CONN_OPEN && c->app_ops != NULL) {
+      c->wakes_direct++;
+      c->app_poll_pending = true;
+      moqc__ep_mark_dirty(c->ep, c);
+    }
+    return;
+  }
+  /* Any other thread: uv_async_send is the only thing done here. */
   if (c->async_open) {
     uv_async_send(&c->async);
   }
@@ -89,9 +105,13 @@ static void app_async_cb(uv_async_t *h) {
   if (c->state != MOQC__CONN_OPEN || c->app_ops == NULL) {
     return;
   }
+  uv_loop_t *prev = moqc__quic_running_loop;
+  moqc__quic_running_loop = c->ep->loop;
+  c->wakes_async++;
   c->app_poll_pending = true;
   moqc__ep_mark_dirty(c->ep, c);
   moqc__ep_run_dirty(c->ep);
+  moqc__quic_running_loop = prev;
 }
 
 int moqc_quic_conn_attach(moqc_quic_conn *conn, const moqc_stream_app_ops *ops,

@@ -375,14 +375,17 @@ void moqc__conn_write(moqc_quic_conn *c) {
     return;
   }
   moqc_tstamp now = moqc__quic_now();
+  c->in_write = true; /* the application's own wakes go through the async handle */
   if (c->app_ops != NULL && !c->close_requested) {
     moqc__app_before_write(c, now);
   }
   if (c->close_requested) {
+    c->in_write = false;
     conn_close_app(c);
     return;
   }
   int rv = moqc__conn_write_streams(c, now);
+  c->in_write = false;
   if (rv == 1) {
     c->write_blocked = true;
   } else if (rv < 0) {
@@ -432,11 +435,14 @@ void moqc__conn_on_timer(moqc_quic_conn *c) {
 static void conn_timer_cb(uv_timer_t *t) {
   moqc_quic_conn *c = t->data;
   moqc_quic_endpoint *ep = c->ep;
+  uv_loop_t *prev = moqc__quic_running_loop;
+  moqc__quic_running_loop = ep->loop;
   c->timer_deadline = UINT64_MAX; /* a one-shot timer: no longer armed */
   moqc__conn_on_timer(c);
   if (!ep->deleting) {
     moqc__ep_run_dirty(ep);
   }
+  moqc__quic_running_loop = prev;
 }
 
 uint64_t moqc__quic_conn_timer_starts(const moqc_quic_conn *conn) {
@@ -449,6 +455,12 @@ uint64_t moqc__quic_conn_timer_early(const moqc_quic_conn *conn) {
 
 uint64_t moqc__quic_conn_timer_soon(const moqc_quic_conn *conn) {
   return conn->timer_soon;
+}
+
+void moqc__quic_conn_wakes(const moqc_quic_conn *conn, uint64_t *direct,
+                           uint64_t *async) {
+  *direct = conn->wakes_direct;
+  *async = conn->wakes_async;
 }
 
 void moqc__quic_conn_write_pass(moqc_quic_conn *conn) {

@@ -45,15 +45,22 @@ void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep,
 
 /* ---- dirty connections ---- */
 
+_Thread_local uv_loop_t *moqc__quic_running_loop;
+
 static void ep_prepare_cb(uv_prepare_t *h) {
   moqc_quic_endpoint *ep = h->data;
+  uv_loop_t *prev = moqc__quic_running_loop;
+  moqc__quic_running_loop = ep->loop;
   if (!ep->deleting) {
     moqc__ep_run_dirty(ep);
   }
+  moqc__quic_running_loop = prev;
 }
 
 static void ep_soon_cb(uv_timer_t *t) {
   moqc_quic_endpoint *ep = t->data;
+  uv_loop_t *prev = moqc__quic_running_loop;
+  moqc__quic_running_loop = ep->loop;
   ep->soon_armed = false;
   /* Connections that ask again while this pass runs wait for the next one. */
   ep->soon_batch = ep->soon_head;
@@ -70,6 +77,7 @@ static void ep_soon_cb(uv_timer_t *t) {
   if (!ep->deleting) {
     moqc__ep_run_dirty(ep);
   }
+  moqc__quic_running_loop = prev;
 }
 
 void moqc__ep_soon_add(moqc_quic_endpoint *ep, moqc_quic_conn *conn) {
@@ -165,6 +173,8 @@ static void ep_poll_cb(uv_poll_t *h, int status, int events) {
              uv_strerror(status));
     return;
   }
+  uv_loop_t *prev = moqc__quic_running_loop;
+  moqc__quic_running_loop = ep->loop;
   if ((events & UV_WRITABLE) != 0) {
     ep->send_blocked = false;
     moqc__ep_flush(ep);
@@ -184,6 +194,7 @@ static void ep_poll_cb(uv_poll_t *h, int status, int events) {
   if (!ep->deleting) {
     moqc__ep_run_dirty(ep);
   }
+  moqc__quic_running_loop = prev;
 }
 
 void moqc__ep_want_writable(moqc_quic_endpoint *ep, bool on) {

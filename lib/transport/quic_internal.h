@@ -135,6 +135,7 @@ struct moqc_quic_conn {
   moqc_tstamp timer_deadline; /* what the armed timer is for; UINT64_MAX: not armed */
   uint64_t timer_starts, timer_early; /* uv_timer_start calls; fires with nothing due */
   uint64_t timer_soon; /* deadlines served by the endpoint's next-iteration pass */
+  uint64_t wakes_direct, wakes_async; /* application wakes: on the loop / by uv_async_send */
   /* the endpoint's list of connections with a deadline under a millisecond
    * away (0: not listed, 1: waiting, 2: in the pass running now) */
   unsigned char soon;
@@ -173,6 +174,7 @@ struct moqc_quic_conn {
   void *app;
   uv_async_t async;
   bool async_open, app_poll_pending, app_closing;
+  bool in_write; /* inside this connection's write pass (and the application's poll) */
   struct moqc__app_close *app_closes; /* stream closes waiting for delivery */
   size_t napp_closes, app_closes_cap;
 };
@@ -252,6 +254,13 @@ struct moqc_quic_endpoint {
   struct sockaddr_storage helddst;
   socklen_t helddstlen;
 };
+
+/**
+ * The loop whose QUIC callback this thread is running now (NULL outside them).
+ * A wake issued from inside one for a connection of that loop is on the loop's
+ * thread and needs no uv_async_send (quic_app.c).
+ */
+extern _Thread_local uv_loop_t *moqc__quic_running_loop;
 
 /** The current time of the loop's clock, ns. */
 moqc_tstamp moqc__quic_now(void);

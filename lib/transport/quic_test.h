@@ -34,6 +34,11 @@ uint64_t moqc__quic_conn_timer_early(const moqc_quic_conn *conn);
  * pass served for conn (instead of a zero timer of its own). Test-only. */
 uint64_t moqc__quic_conn_timer_soon(const moqc_quic_conn *conn);
 
+/** How many application wakes conn took on its loop's thread (no async
+ * handle) and through uv_async_send (from other threads). Test-only. */
+void moqc__quic_conn_wakes(const moqc_quic_conn *conn, uint64_t *direct,
+                           uint64_t *async);
+
 /** Runs one write pass of conn (as after a read) and flushes. Test-only. */
 void moqc__quic_conn_write_pass(moqc_quic_conn *conn);
 

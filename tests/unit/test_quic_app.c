@@ -15,6 +15,7 @@
 #include <moqc/moqc.h>
 
 #include "test_transport_ws_app.h"
+#include "transport/quic_test.h"
 
 typedef struct side {
   moqc_quic_endpoint *ep;
@@ -33,6 +34,10 @@ typedef struct env {
 } env;
 
 static moqc_tls_cert *g_cert;
+/* When set, the server's application uses these ops instead of tapp_ops. */
+static const moqc_stream_app_ops *g_server_ops;
+/* The application the server's wake_read wakes after each read. */
+static tapp *g_wake_target;
 
 static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud,
                          void *cud) {
@@ -44,8 +49,12 @@ static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud,
   partial.poll = NULL;
   assert_int_equal(moqc_quic_conn_attach(conn, &partial, s->app),
                    MOQC_ERR_INVALID_ARGUMENT);
-  assert_int_equal(moqc_quic_conn_attach(conn, &tapp_ops, s->app), 0);
-  assert_int_equal(moqc_quic_conn_attach(conn, &tapp_ops, s->app),
+  const moqc_stream_app_ops *ops = &tapp_ops;
+  if (g_server_ops != NULL && moqc_quic_conn_is_server(conn)) {
+    ops = g_server_ops;
+  }
+  assert_int_equal(moqc_quic_conn_attach(conn, ops, s->app), 0);
+  assert_int_equal(moqc_quic_conn_attach(conn, ops, s->app),
                    MOQC_ERR_INVALID_ARGUMENT);
   return 0;
 }
@@ -218,10 +227,16 @@ static void test_app_echo(void **state) {
   /* A wake from another thread makes the connection poll the application on its
    * loop. */
   int before = c->polls;
+  uint64_t direct0, async0, direct1, async1;
+  moqc__quic_conn_wakes(e.client.conn, &direct0, &async0);
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, wake_thread, &c->t), 0);
   pthread_join(th, NULL);
   assert_true(run_until(&e, polled, &before, 2000));
+  /* It went through the async handle. */
+  moqc__quic_conn_wakes(e.client.conn, &direct1, &async1);
+  assert_true(async1 > async0);
+  assert_int_equal(direct1, direct0);
 
   /* The client application closes: the server application hears the code. */
   c->t.ops->close(c->t.user_data, 77, "app bye", 7);
@@ -237,6 +252,51 @@ static void test_app_echo(void **state) {
   assert_int_equal(e.client.close_app, 77);
   assert_int_equal(e.server.closed, 1);
   assert_true(e.server.close_remote);
+  env_stop(&e);
+}
+
+/* The server's read_stream, which also wakes another application of the same
+ * loop: what a relay does when a publisher's frame wakes its subscribers. */
+static moqc_ssize wake_read(void *ud, moqc_stream_id id, const uint8_t *data,
+                            size_t len, bool fin, moqc_tstamp ts) {
+  moqc_ssize n = tapp_read(ud, id, data, len, fin, ts);
+  if (g_wake_target != NULL) {
+    g_wake_target->t.ops->wake(g_wake_target->t.user_data);
+  }
+  return n;
+}
+
+static bool stream_echoed(env *e, void *arg) {
+  tstream *b = tapp_stream(e->client.app, *(moqc_stream_id *)arg);
+  return b->rx_fin;
+}
+
+/* A wake issued on the loop's thread, from inside a QUIC callback, marks the
+ * connection for the write pass directly: no uv_async_send, and the woken
+ * application is polled. */
+static void test_app_same_thread_wake(void **state) {
+  moqc_stream_app_ops ops = tapp_ops;
+  ops.read_stream = wake_read;
+  g_server_ops = &ops;
+  env e;
+  env_start(&e);
+  connect_pinned(&e);
+  tapp *c = e.client.app;
+  g_wake_target = c;
+  int polls = c->polls;
+  uint64_t direct0, async0, direct1, async1;
+  moqc__quic_conn_wakes(e.client.conn, &direct0, &async0);
+  moqc_stream_id sid;
+  assert_int_equal(c->t.ops->open_stream(c->t.user_data, false, &sid), 0);
+  tapp_queue(c, sid, "hello", 5, true);
+  assert_true(run_until(&e, stream_echoed, &sid, 3000));
+  moqc__quic_conn_wakes(e.client.conn, &direct1, &async1);
+  assert_true(direct1 > direct0);
+  assert_int_equal(async1, async0);
+  assert_true(c->polls > polls);
+  assert_int_equal(tapp_stream(c, sid)->rx_len, 5);
+  g_wake_target = NULL;
+  g_server_ops = NULL;
   env_stop(&e);
 }
 
@@ -287,6 +347,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_app_echo),
       cmocka_unit_test(test_app_reset_stop),
+      cmocka_unit_test(test_app_same_thread_wake),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
