@@ -12,6 +12,7 @@
 #include <moqc/session.h>
 
 #include "session/session_int.h"
+#include "session_sched_ref.h"
 
 /* ---- Stub transport ---------------------------------------------------------------------------- */
 
@@ -78,32 +79,6 @@ static moqc_session *stub_session(stub_tp *t) {
 }
 
 /* ---- The reference: the scan writev did before the ready heap -------------------------------- */
-
-static bool ref_wants_write(const sess_stream *st) {
-  if (st->send_done || st->blocked) {
-    return false;
-  }
-  return st->written < st->queued || (st->fin_queued && !st->fin_written);
-}
-
-static bool ref_before(const sess_stream *a, const sess_stream *b) {
-  if (a->sclass != b->sclass) {
-    return a->sclass < b->sclass;
-  }
-  if (a->sclass == SESS_CLASS_CONTROL) {
-    return a->id < b->id;
-  }
-  if (a->sub_priority != b->sub_priority) {
-    return a->sub_priority > b->sub_priority;
-  }
-  if (a->pub_priority != b->pub_priority) {
-    return a->pub_priority > b->pub_priority;
-  }
-  if (a->sequence != b->sequence) {
-    return a->ordered ? a->sequence < b->sequence : a->sequence > b->sequence;
-  }
-  return a->id < b->id;
-}
 
 static sess_stream *ref_scan(moqc_session *s) {
   sess_stream *best = NULL;

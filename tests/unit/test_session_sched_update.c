@@ -7,40 +7,15 @@
 #include "test_session_harness.h"
 
 #include "session/session_int.h"
+#include "session_sched_ref.h"
 
-static bool wants(const sess_stream *st) {
-  if (st->send_done || st->blocked) {
-    return false;
-  }
-  return st->written < st->queued || (st->fin_queued && !st->fin_written);
-}
-
-/* The scheduling order (SESSION.md "Priorities"), every subscription unordered. */
-static bool before(const sess_stream *a, const sess_stream *b) {
-  if (a->sclass != b->sclass) {
-    return a->sclass < b->sclass;
-  }
-  if (a->sclass == SESS_CLASS_CONTROL) {
-    return a->id < b->id;
-  }
-  if (a->sub_priority != b->sub_priority) {
-    return a->sub_priority > b->sub_priority;
-  }
-  if (a->pub_priority != b->pub_priority) {
-    return a->pub_priority > b->pub_priority;
-  }
-  if (a->sequence != b->sequence) {
-    return a->sequence > b->sequence;
-  }
-  return a->id < b->id;
-}
 
 /* The publisher session's next stream, checked against the scan; NULL when none. */
 static sess_stream *checked_pick(moqc_session *s, moqc_tstamp now) {
   sess_stream *best = NULL;
   for (size_t i = 0; i < s->nstreams; i++) {
     sess_stream *st = s->streams[i];
-    if (wants(st) && (best == NULL || before(st, best))) {
+    if (ref_wants_write(st) && (best == NULL || ref_before(st, best))) {
       best = st;
     }
   }
@@ -111,7 +86,7 @@ static void test_update_reranks_queued_groups(void **state) {
   assert_int_equal(pick->sequence, 3);
   size_t groups = 0;
   for (size_t i = 0; i < l.s->nstreams; i++) {
-    groups += l.s->streams[i]->sclass == SESS_CLASS_GROUP && wants(l.s->streams[i]);
+    groups += l.s->streams[i]->sclass == SESS_CLASS_GROUP && ref_wants_write(l.s->streams[i]);
   }
   assert_true(groups >= 2);
 
