@@ -276,8 +276,7 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
   }
   if (rv == 0) {
     rv = moqc__tls_server_session(&c->tls, ep->settings.cert, ep->tls_prio,
-                                  &ep->alpns,
-                                  &c->tls_peer);
+                                  &ep->alpns, &c->tls_peer);
   }
   if (rv != 0) {
     moqc__conn_destroy(c);

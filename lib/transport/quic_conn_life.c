@@ -375,7 +375,8 @@ void moqc__conn_write(moqc_quic_conn *c) {
     return;
   }
   moqc_tstamp now = moqc__quic_now();
-  c->in_write = true; /* the application's own wakes go through the async handle */
+  c->in_write =
+      true; /* the application's own wakes go through the async handle */
   if (c->app_ops != NULL && !c->close_requested) {
     moqc__app_before_write(c, now);
   }

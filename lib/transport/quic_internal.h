@@ -98,10 +98,10 @@ typedef struct moqc__quic_stream {
 typedef struct moqc__conn_mem {
   ngtcp2_mem ng;
   const moqc_mem *base;
-  void *head; /* the newest live allocation's header */
-  size_t live;             /* live allocations */
-  size_t live_bytes;       /* bytes ngtcp2 asked for, still live */
-  size_t peak_bytes;       /* the most live_bytes ever was */
+  void *head;        /* the newest live allocation's header */
+  size_t live;       /* live allocations */
+  size_t live_bytes; /* bytes ngtcp2 asked for, still live */
+  size_t peak_bytes; /* the most live_bytes ever was */
 } moqc__conn_mem;
 
 /** Prepares m to allocate with base (may be NULL). */
@@ -132,10 +132,14 @@ struct moqc_quic_conn {
   gnutls_certificate_credentials_t client_cred;
   moqc__alpn_list client_alpns;
   uv_timer_t timer;
-  moqc_tstamp timer_deadline; /* what the armed timer is for; UINT64_MAX: not armed */
-  uint64_t timer_starts, timer_early; /* uv_timer_start calls; fires with nothing due */
-  uint64_t timer_soon; /* deadlines served by the endpoint's next-iteration pass */
-  uint64_t wakes_direct, wakes_async; /* application wakes: on the loop / by uv_async_send */
+  moqc_tstamp
+      timer_deadline; /* what the armed timer is for; UINT64_MAX: not armed */
+  uint64_t timer_starts,
+      timer_early; /* uv_timer_start calls; fires with nothing due */
+  uint64_t
+      timer_soon; /* deadlines served by the endpoint's next-iteration pass */
+  uint64_t wakes_direct,
+      wakes_async; /* application wakes: on the loop / by uv_async_send */
   /* the endpoint's list of connections with a deadline under a millisecond
    * away (0: not listed, 1: waiting, 2: in the pass running now) */
   unsigned char soon;
@@ -174,7 +178,8 @@ struct moqc_quic_conn {
   void *app;
   uv_async_t async;
   bool async_open, app_poll_pending, app_closing;
-  bool in_write; /* inside this connection's write pass (and the application's poll) */
+  bool in_write; /* inside this connection's write pass (and the application's
+                    poll) */
   struct moqc__app_close *app_closes; /* stream closes waiting for delivery */
   size_t napp_closes, app_closes_cap;
 };

@@ -102,7 +102,8 @@ void moqc__tls_peer_free(moqc__tls_peer *peer, const moqc_mem *mem);
 
 /**
  * Creates a client session for ngtcp2 offering alpns, with SNI and verification
- * from peer and the shared priority prio (see moqc__tls_priority_init). Returns 0, MOQC_ERR_NOMEM or MOQC_ERR_INTERNAL.
+ * from peer and the shared priority prio (see moqc__tls_priority_init). Returns
+ * 0, MOQC_ERR_NOMEM or MOQC_ERR_INTERNAL.
  */
 int moqc__tls_client_session(gnutls_session_t *out,
                              gnutls_certificate_credentials_t cred,

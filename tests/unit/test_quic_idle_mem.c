@@ -160,11 +160,13 @@ static void test_idle_session_memory(void **state) {
   side *cli = calloc(1, sizeof(*cli));
   *srv = (side){.n = &S, .origin_id = ID_R, .perspective = MOQC_SESSION_SERVER};
   *cli = (side){.n = &C, .origin_id = ID_P, .perspective = MOQC_SESSION_CLIENT};
-  assert_int_equal(moqc_quic_endpoint_new(&srv->ep, &loop, (struct sockaddr *)&a,
-                                          &ss, &callbacks, srv),
+  assert_int_equal(moqc_quic_endpoint_new(&srv->ep, &loop,
+                                          (struct sockaddr *)&a, &ss,
+                                          &callbacks, srv),
                    0);
-  assert_int_equal(moqc_quic_endpoint_new(&cli->ep, &loop, (struct sockaddr *)&a,
-                                          &s, &callbacks, cli),
+  assert_int_equal(moqc_quic_endpoint_new(&cli->ep, &loop,
+                                          (struct sockaddr *)&a, &s, &callbacks,
+                                          cli),
                    0);
   run_ms(&loop, 5);
   long base_bytes = cnt.bytes;
@@ -175,10 +177,12 @@ static void test_idle_session_memory(void **state) {
   cp.server_name = "localhost";
   cp.verify.mode = MOQC_TLS_VERIFY_PIN;
   cp.verify.pins =
-      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(g_cert);
+      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(
+          g_cert);
   cp.verify.npins = 1;
   for (int i = 0; i < NCONNS; i++) {
-    assert_int_equal(moqc_quic_connect(cli->ep, (struct sockaddr *)&ra, &cp, NULL), 0);
+    assert_int_equal(
+        moqc_quic_connect(cli->ep, (struct sockaddr *)&ra, &cp, NULL), 0);
   }
   uint64_t deadline = uv_hrtime() + 5000000000ULL;
   while ((srv->connected < NCONNS || cli->connected < NCONNS) &&
@@ -200,10 +204,11 @@ static void test_idle_session_memory(void **state) {
     with_tls += st.has_tls ? 1U : 0U;
   }
   long per_conn = (cnt.bytes - base_bytes) / NCONNS;
-  print_message("idle server connection: ngtcp2 %zu bytes live in %zu allocations "
-                "(peak %zu), all settings.mem %ld bytes, TLS sessions kept %zu/%d\n",
-                ng / NCONNS, ng_allocs / NCONNS, ng_peak / NCONNS, per_conn,
-                with_tls, NCONNS);
+  print_message(
+      "idle server connection: ngtcp2 %zu bytes live in %zu allocations "
+      "(peak %zu), all settings.mem %ld bytes, TLS sessions kept %zu/%d\n",
+      ng / NCONNS, ng_allocs / NCONNS, ng_peak / NCONNS, per_conn, with_tls,
+      NCONNS);
   /* Every server connection let its GnuTLS session go after the handshake. */
   assert_int_equal(with_tls, 0);
   /* What the endpoint allocates for a connection besides ngtcp2 (the
@@ -223,7 +228,8 @@ static void test_idle_session_memory(void **state) {
     }
   }
   deadline = uv_hrtime() + 3000000000ULL;
-  while ((srv->closed < NCONNS || cli->closed < NCONNS) && uv_hrtime() < deadline) {
+  while ((srv->closed < NCONNS || cli->closed < NCONNS) &&
+         uv_hrtime() < deadline) {
     uv_run(&loop, UV_RUN_ONCE);
   }
   assert_int_equal(srv->closed, NCONNS);

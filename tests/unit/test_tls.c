@@ -284,10 +284,13 @@ static void test_shared_priority(void **state) {
   memset(&peer, 0, sizeof(peer));
   memset(&verify, 0, sizeof(verify));
   verify.mode = MOQC_TLS_VERIFY_NONE;
-  assert_int_equal(moqc__tls_client_prepare(&peer, &cred, &verify, "example.com", NULL), 0);
+  assert_int_equal(
+      moqc__tls_client_prepare(&peer, &cred, &verify, "example.com", NULL), 0);
   for (int i = 0; i < N; i++) {
-    assert_int_equal(moqc__tls_server_session(&srv[i], cert, prio, &alpns, &peer), 0);
-    assert_int_equal(moqc__tls_client_session(&cli[i], cred, prio, &alpns, &peer), 0);
+    assert_int_equal(
+        moqc__tls_server_session(&srv[i], cert, prio, &alpns, &peer), 0);
+    assert_int_equal(
+        moqc__tls_client_session(&cli[i], cred, prio, &alpns, &peer), 0);
   }
   /* Releasing some sessions leaves the priority usable for new ones. */
   for (int i = 0; i < N / 2; i++) {
@@ -295,8 +298,10 @@ static void test_shared_priority(void **state) {
     gnutls_deinit(cli[i]);
   }
   for (int i = 0; i < N / 2; i++) {
-    assert_int_equal(moqc__tls_server_session(&srv[i], cert, prio, &alpns, &peer), 0);
-    assert_int_equal(moqc__tls_client_session(&cli[i], cred, prio, &alpns, &peer), 0);
+    assert_int_equal(
+        moqc__tls_server_session(&srv[i], cert, prio, &alpns, &peer), 0);
+    assert_int_equal(
+        moqc__tls_client_session(&cli[i], cred, prio, &alpns, &peer), 0);
   }
   for (int i = 0; i < N; i++) {
     gnutls_deinit(srv[i]);
