@@ -15,7 +15,10 @@ void moqc_ws_settings_default(moqc_ws_settings *s) {
   s->max_data = 1048576;
   s->max_stream_data = 262144;
   s->max_streams_bidi = 100;
-  s->max_streams_uni = 100;
+  /* One uni stream per group: 1000 streams hold 400 ms of 1-frame groups at 2,500 groups/s,
+   * so a sender that stalls (or catches up after a stall) keeps every group; 100 held 40 ms,
+   * and a moq-lite publisher without stream credit keeps only the newest group. */
+  s->max_streams_uni = 1000;
   s->idle_timeout_ms = 30000;
   s->ping_interval_ms = 10000;
   s->datagrams = true;
@@ -299,22 +302,27 @@ void moqc__ws_on_finalize(moqc_ws_conn *c) {
   }
 }
 
+void moqc__ws_engine_settings(moqc__wsq_settings *st, const moqc_ws_settings *ws,
+                              moqc__qmux_format format, bool is_server) {
+  moqc__wsq_settings_default(st, format, is_server);
+  st->local.initial_max_data = ws->max_data;
+  st->local.initial_max_stream_data_bidi_local = ws->max_stream_data;
+  st->local.initial_max_stream_data_bidi_remote = ws->max_stream_data;
+  st->local.initial_max_stream_data_uni = ws->max_stream_data;
+  st->local.initial_max_streams_bidi = ws->max_streams_bidi;
+  st->local.initial_max_streams_uni = ws->max_streams_uni;
+  st->local.max_idle_timeout = ws->idle_timeout_ms;
+  if (!ws->datagrams) {
+    st->local.max_datagram_frame_size = 0;
+  }
+}
+
 int moqc__ws_start(moqc_ws_conn *c, const moqc__qmux_choice *choice, bool is_server,
                    const uint8_t *rest, size_t rest_len) {
   c->choice = *choice;
   c->mode = MOQC__CONN_WS;
   moqc__wsq_settings st;
-  moqc__wsq_settings_default(&st, choice->format, is_server);
-  st.local.initial_max_data = c->ws.max_data;
-  st.local.initial_max_stream_data_bidi_local = c->ws.max_stream_data;
-  st.local.initial_max_stream_data_bidi_remote = c->ws.max_stream_data;
-  st.local.initial_max_stream_data_uni = c->ws.max_stream_data;
-  st.local.initial_max_streams_bidi = c->ws.max_streams_bidi;
-  st.local.initial_max_streams_uni = c->ws.max_streams_uni;
-  st.local.max_idle_timeout = c->ws.idle_timeout_ms;
-  if (!c->ws.datagrams) {
-    st.local.max_datagram_frame_size = 0;
-  }
+  moqc__ws_engine_settings(&st, &c->ws, choice->format, is_server);
   st.wake = ws_wake;
   st.glue = c;
   uv_random(NULL, NULL, &c->mask_state, sizeof(c->mask_state), 0, NULL);

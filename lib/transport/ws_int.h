@@ -199,6 +199,14 @@ void moqc__ws_on_writable(moqc_ws_conn *c);
 void moqc__ws_on_finalize(moqc_ws_conn *c);
 
 /**
+ * Fills st with the QMux engine settings of a connection with WebSocket settings ws (windows,
+ * stream limits, idle timeout, datagrams) in format, on the server or client side; wake and glue
+ * are left NULL for the caller.
+ */
+void moqc__ws_engine_settings(moqc__wsq_settings *st, const moqc_ws_settings *ws,
+                              moqc__qmux_format format, bool is_server);
+
+/**
  * Turns c into a WebSocket connection carrying QMux format choice (server or client side),
  * then feeds it the bytes that followed the handshake. Returns 0 or MOQC_ERR_NOMEM (c closed).
  */

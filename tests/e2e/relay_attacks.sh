@@ -5,7 +5,7 @@
 #     binary message holding no valid QMux frame: CONNECTION_CLOSE FRAME_ENCODING_ERROR, WS 1002;
 #  b) a publisher whose frame header declares 32 MiB + 1: that group stream is stopped with
 #     moq-lite code 27 (frame too large) and its subscriber sees the group aborted;
-#  c) 150 uni streams against the limit of 100: CONNECTION_CLOSE STREAM_LIMIT_ERROR, WS 1002;
+#  c) 1100 uni streams against the limit of 1000: CONNECTION_CLOSE STREAM_LIMIT_ERROR, WS 1002;
 #  d) a slowloris (head sent one byte per second): dropped by the head timeout
 #     (--web-http-head-timeout 4000) without an answer, also when the slow head is the second
 #     request of a keep-alive connection;

@@ -8,7 +8,7 @@
 //   garbage-tcp   after the upgrade, bytes that are not WebSocket framing: the socket is dropped
 //   garbage-qmux  a binary message holding no valid QMux frame: CONNECTION_CLOSE
 //                 FRAME_ENCODING_ERROR (0x07), WebSocket 1002
-//   flood         150 uni streams against the relay's limit of 100: CONNECTION_CLOSE
+//   flood         1100 uni streams against the relay's limit of 1000: CONNECTION_CLOSE
 //                 STREAM_LIMIT_ERROR (0x04), WebSocket 1002
 //   text          a text message: CONNECTION_CLOSE PROTOCOL_VIOLATION (0x0a), WebSocket 1003
 //   bigframe      an @moq/net publisher of <broadcast> whose first frame header declares 32 MiB + 1
@@ -151,7 +151,7 @@ async function runRaw() {
     want = (r) => r.qmux_close === 0x07 && r.ws_close === 1002;
   } else if (mode === "flood") {
     ws.send(Uint8Array.from([...TP, 0x00]));
-    for (let i = 0; i < 150; i++) ws.send(Uint8Array.from([0x0e, ...encVarint(i * 4 + 2), 0x00, 0x01, 0xaa]));
+    for (let i = 0; i < 1100; i++) ws.send(Uint8Array.from([0x0e, ...encVarint(i * 4 + 2), 0x00, 0x01, 0xaa]));
     want = (r) => r.qmux_close === 0x04 && r.ws_close === 1002;
   } else if (mode === "text") {
     ws.send(Uint8Array.from([...TP, 0x00]));
