@@ -282,8 +282,8 @@ moqc_ssize moqc__app_pull(moqc_quic_conn *c, int64_t *id, bool *fin,
   moqc_vec mv[MOQC__QUIC_MAX_VEC];
   moqc_stream_id sid = MOQC_STREAM_NONE;
   bool f = false;
-  if (max > MOQC__QUIC_MAX_VEC) {
-    max = MOQC__QUIC_MAX_VEC;
+  if (max > MOQC__QUIC_APP_VEC) {
+    max = MOQC__QUIC_APP_VEC;
   }
   moqc_ssize n = c->app_ops->writev_stream(c->app, &sid, &f, mv, max, ts);
   if (n < 0) {

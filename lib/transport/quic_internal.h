@@ -34,6 +34,14 @@
 #define MOQC__QUIC_MAX_DGRAMS 256
 /** Chunks handed to one writev_stream call. */
 #define MOQC__QUIC_MAX_VEC 16
+/**
+ * Ranges asked of an attached application per call. ngtcp2 puts at most one packet (about
+ * 1.4 KB) into a call and asks again (WRITE_MORE) while the packet has room, and a session's
+ * chunks are the frames as received (about 1 KB each), so more ranges are gathered and then
+ * left unused: with 16, walking a group's chunk list for them (a cache miss per chunk) made
+ * moqc_session_writev_stream 4.1 % of a relay serving 1000 QUIC viewers; with 4, 1.4 %.
+ */
+#define MOQC__QUIC_APP_VEC 4
 
 /* ---- connection id table (quic_cid.c) ---- */
 
