@@ -58,7 +58,10 @@ typedef struct moqc_ws_settings {
   uint64_t max_data;
   /** Per-stream receive window (the three initial_max_stream_data parameters). */
   uint64_t max_stream_data;
-  /** Concurrent streams the peer may open, per kind; raised as its streams finish. */
+  /**
+   * Concurrent streams the peer may open, per kind; raised as its streams finish (default 100
+   * bidi, 1000 uni: moq-lite opens a uni stream per group, and the window must cover a stall).
+   */
   uint64_t max_streams_bidi;
   uint64_t max_streams_uni;
   /**
