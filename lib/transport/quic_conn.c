@@ -268,12 +268,14 @@ int moqc__conn_accept(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
      */
     rv = moqc__cid_table_add(&ep->cids, &hd->dcid, c, ep->mem);
   }
+  c->ngmem.phase = MOQC__MEM_PHASE_NEW;
   moqc__conn_path(c, &path, remote, remotelen);
   if (rv == 0 &&
       ngtcp2_conn_server_new(&c->conn, &hd->scid, &scid, &path, hd->version,
                              &cb, &s, &tp, &c->ngmem.ng, c) != 0) {
     rv = MOQC_ERR_NOMEM;
   }
+  c->ngmem.phase = MOQC__MEM_PHASE_OTHER;
   if (rv == 0) {
     rv = moqc__tls_server_session(&c->tls, ep->settings.cert, ep->tls_prio,
                                   &ep->alpns, &c->tls_peer);
@@ -332,12 +334,14 @@ int moqc_quic_connect(moqc_quic_endpoint *ep, const struct sockaddr *remote,
     rv = MOQC_ERR_INTERNAL;
   }
   dcid.datalen = 18;
+  c->ngmem.phase = MOQC__MEM_PHASE_NEW;
   moqc__conn_path(c, &path, remote, remotelen);
   if (rv == 0 &&
       ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
                              &cb, &s, &tp, &c->ngmem.ng, c) != 0) {
     rv = MOQC_ERR_NOMEM;
   }
+  c->ngmem.phase = MOQC__MEM_PHASE_OTHER;
   if (rv == 0) {
     rv = moqc__tls_client_session(&c->tls, c->client_cred, ep->tls_prio, alpns,
                                   &c->tls_peer);

@@ -270,7 +270,10 @@ void moqc__conn_read(moqc_quic_conn *c, const struct sockaddr *remote,
   moqc__conn_path(c, &path, remote, remotelen);
   c->pkts_recv++;
   c->bytes_recv += len;
+  c->ngmem.phase = c->handshake_done ? MOQC__MEM_PHASE_READ
+                                      : MOQC__MEM_PHASE_READ_HS;
   int rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, c->ep->recv_ts);
+  c->ngmem.phase = MOQC__MEM_PHASE_OTHER;
   if (rv == 0) {
     if (c->tls != NULL && c->handshake_done) {
       /* Not from inside the handshake callback: GnuTLS is still on the stack
@@ -385,7 +388,10 @@ void moqc__conn_write(moqc_quic_conn *c) {
     conn_close_app(c);
     return;
   }
+  c->ngmem.phase = c->handshake_done ? MOQC__MEM_PHASE_WRITE
+                                      : MOQC__MEM_PHASE_WRITE_HS;
   int rv = moqc__conn_write_streams(c, now);
+  c->ngmem.phase = MOQC__MEM_PHASE_OTHER;
   c->in_write = false;
   if (rv == 1) {
     c->write_blocked = true;
@@ -420,7 +426,9 @@ void moqc__conn_on_timer(moqc_quic_conn *c) {
   if (app_due) {
     moqc__app_handle_expiry(c, now);
   }
+  c->ngmem.phase = MOQC__MEM_PHASE_EXPIRY;
   int rv = ng_due ? ngtcp2_conn_handle_expiry(c->conn, now) : 0;
+  c->ngmem.phase = MOQC__MEM_PHASE_OTHER;
   if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
     c->close_requested = true;
     conn_report_close(c, MOQC_ERR_TIMEOUT, 0, false);

@@ -20,7 +20,9 @@
 typedef union conn_mem_hdr {
   struct {
     union conn_mem_hdr *prev, *next;
-    size_t size; /* what the caller asked for (fits the alignment padding) */
+    size_t size;    /* what the caller asked for */
+    uint32_t seq;   /* the allocation's order, for memory tests */
+    uint8_t phase;  /* MOQC__MEM_PHASE_* when it was made */
   } l;
   max_align_t align;
 } conn_mem_hdr;
@@ -29,6 +31,8 @@ static void conn_mem_link(moqc__conn_mem *m, conn_mem_hdr *h) {
   conn_mem_hdr *head = m->head;
   h->l.prev = NULL;
   h->l.next = head;
+  h->l.seq = m->seq++;
+  h->l.phase = m->phase;
   if (head != NULL) {
     head->l.prev = h;
   }
@@ -154,4 +158,20 @@ void moqc__quic_conn_mem_stats(const moqc_quic_conn *conn,
   st->ngtcp2_bytes = conn->ngmem.live_bytes;
   st->ngtcp2_peak_bytes = conn->ngmem.peak_bytes;
   st->has_tls = conn->tls != NULL;
+}
+
+size_t moqc__quic_conn_mem_blocks(const moqc_quic_conn *conn,
+                                  moqc__quic_mem_block *out, size_t cap) {
+  size_t n = conn->ngmem.live;
+  size_t i = n;
+  /* The list is newest first: fill out from the back. */
+  for (const conn_mem_hdr *h = conn->ngmem.head; h != NULL; h = h->l.next) {
+    i--;
+    if (i < cap) {
+      out[i].size = h->l.size;
+      out[i].seq = h->l.seq;
+      out[i].phase = h->l.phase;
+    }
+  }
+  return n;
 }

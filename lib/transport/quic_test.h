@@ -63,4 +63,25 @@ typedef struct moqc__quic_mem_stats {
 void moqc__quic_conn_mem_stats(const moqc_quic_conn *conn,
                                moqc__quic_mem_stats *st);
 
+/** What a connection was doing when ngtcp2 made an allocation. */
+#define MOQC__MEM_PHASE_OTHER 0    /* stream and flow-control calls, deletion */
+#define MOQC__MEM_PHASE_NEW 1      /* ngtcp2_conn_server_new / client_new */
+#define MOQC__MEM_PHASE_READ_HS 2  /* read_pkt before the handshake completed */
+#define MOQC__MEM_PHASE_READ 3     /* read_pkt after it completed */
+#define MOQC__MEM_PHASE_WRITE_HS 4 /* a write pass before it completed */
+#define MOQC__MEM_PHASE_WRITE 5    /* a write pass after it completed */
+#define MOQC__MEM_PHASE_EXPIRY 6   /* ngtcp2_conn_handle_expiry */
+
+/** One live ngtcp2 allocation of a connection. */
+typedef struct moqc__quic_mem_block {
+  size_t size;    /* bytes ngtcp2 asked for */
+  uint32_t seq;   /* its order among all the connection's allocations (0..) */
+  uint8_t phase;  /* MOQC__MEM_PHASE_* when it was made (or last resized) */
+} moqc__quic_mem_block;
+
+/** Copies up to cap of conn's live ngtcp2 allocations into out, oldest first;
+ * returns how many are live. Test-only. */
+size_t moqc__quic_conn_mem_blocks(const moqc_quic_conn *conn,
+                                  moqc__quic_mem_block *out, size_t cap);
+
 #endif /* MOQC_TRANSPORT_QUIC_TEST_H */

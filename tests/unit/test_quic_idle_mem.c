@@ -203,6 +203,22 @@ static void test_idle_session_memory(void **state) {
     ng_peak += st.ngtcp2_peak_bytes;
     with_tls += st.has_tls ? 1U : 0U;
   }
+  /* The exact picture of one connection: every live ngtcp2 allocation with
+   * its size, order and what the connection was doing when it was made. */
+  static const char *const phase_names[] = {
+      "other", "conn_new", "read(hs)", "read", "write(hs)", "write", "expiry"};
+  moqc__quic_mem_block blocks[64];
+  size_t nb = moqc__quic_conn_mem_blocks(srv->conns[0], blocks, 64);
+  size_t sum = 0;
+  for (size_t i = 0; i < nb && i < 64; i++) {
+    print_message("  live #%-3u %-9s %6zu bytes\n", (unsigned)blocks[i].seq,
+                  phase_names[blocks[i].phase], blocks[i].size);
+    sum += blocks[i].size;
+  }
+  moqc__quic_mem_stats st0;
+  moqc__quic_conn_mem_stats(srv->conns[0], &st0);
+  assert_int_equal(nb, st0.ngtcp2_allocs);
+  assert_int_equal(sum, st0.ngtcp2_bytes);
   long per_conn = (cnt.bytes - base_bytes) / NCONNS;
   print_message(
       "idle server connection: ngtcp2 %zu bytes live in %zu allocations "
