@@ -13,7 +13,13 @@
 #include "transport/quic_internal.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 /* The header in front of each allocation, sized to keep max_align_t
  * alignment. */
@@ -57,6 +63,38 @@ static void conn_mem_unlink(moqc__conn_mem *m, conn_mem_hdr *h) {
   m->live_bytes -= h->l.size;
 }
 
+/*
+ * ngtcp2 0.12 takes its object pools (ngtcp2_objalloc / ngtcp2_balloc: one per
+ * ksl, gaptr and frame, entry and stream kind) in blocks of 4-12 KiB and bump-
+ * allocates from each block's start; an idle connection uses only the first
+ * few hundred bytes of most of them (test_quic_idle_mem lists them). A block
+ * malloc carves out of memory that was used before (the GnuTLS session freed
+ * after the handshake, earlier connections) is resident from the start, every
+ * page of it. The whole pages inside a fresh block hold nothing anyone may
+ * read (malloc'd memory is indeterminate and the allocator keeps no data
+ * inside a live block), so they are handed back to the kernel: they cost RSS
+ * again only once ngtcp2 writes into them. Linux MADV_DONTNEED; one madvise
+ * per block of two pages or more, none on the hot path (blocks are taken
+ * while a connection grows, not per packet once its pools are warm).
+ */
+static void conn_mem_drop_pages(const moqc__conn_mem *m, void *p, size_t n) {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+  size_t page = m->page;
+  if (page == 0 || n < 2 * page) {
+    return;
+  }
+  uintptr_t b = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+  uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)(page - 1);
+  if (e > b) {
+    (void)madvise((void *)b, (size_t)(e - b), MADV_DONTNEED);
+  }
+#else
+  (void)m;
+  (void)p;
+  (void)n;
+#endif
+}
+
 static void *conn_mem_malloc(size_t size, void *ud) {
   moqc__conn_mem *m = ud;
   if (size > SIZE_MAX - sizeof(conn_mem_hdr)) {
@@ -68,6 +106,7 @@ static void *conn_mem_malloc(size_t size, void *ud) {
   }
   h->l.size = size;
   conn_mem_link(m, h);
+  conn_mem_drop_pages(m, h + 1, size);
   return h + 1;
 }
 
@@ -135,6 +174,10 @@ void moqc__conn_mem_init(moqc__conn_mem *m, const moqc_mem *base) {
   m->ng.free = conn_mem_free;
   m->ng.calloc = conn_mem_calloc;
   m->ng.realloc = conn_mem_realloc;
+#if defined(__linux__)
+  long page = sysconf(_SC_PAGESIZE);
+  m->page = page > 0 ? (size_t)page : 0;
+#endif
 }
 
 size_t moqc__conn_mem_free(moqc__conn_mem *m) {
