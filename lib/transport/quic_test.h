@@ -74,6 +74,7 @@ void moqc__quic_conn_mem_stats(const moqc_quic_conn *conn,
 
 /** One live ngtcp2 allocation of a connection. */
 typedef struct moqc__quic_mem_block {
+  const void *ptr; /* what ngtcp2 was given */
   size_t size;    /* bytes ngtcp2 asked for */
   uint32_t seq;   /* its order among all the connection's allocations (0..) */
   uint8_t phase;  /* MOQC__MEM_PHASE_* when it was made (or last resized) */
