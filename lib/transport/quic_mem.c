@@ -74,13 +74,14 @@ static void conn_mem_unlink(moqc__conn_mem *m, conn_mem_hdr *h) {
  * read (malloc'd memory is indeterminate and the allocator keeps no data
  * inside a live block), so they are handed back to the kernel: they cost RSS
  * again only once ngtcp2 writes into them. Linux MADV_DONTNEED; one madvise
- * per block of two pages or more, none on the hot path (blocks are taken
- * while a connection grows, not per packet once its pools are warm).
+ * per block that holds a whole page, none on the hot path (blocks are taken
+ * while a connection grows, not per packet once its pools are warm). Idle
+ * raw-QUIC session in the relay: 71.3 -> 62.3 KiB RSS (docs/PERFORMANCE.md).
  */
 static void conn_mem_drop_pages(const moqc__conn_mem *m, void *p, size_t n) {
 #if defined(__linux__) && defined(MADV_DONTNEED)
   size_t page = m->page;
-  if (page == 0 || n < 2 * page) {
+  if (page == 0 || n <= page) {
     return;
   }
   uintptr_t b = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);

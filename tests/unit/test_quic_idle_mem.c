@@ -333,8 +333,8 @@ static size_t resident_pages(const void *p, size_t n, size_t page) {
   return res;
 }
 
-/* ngtcp2's pool blocks: the whole pages inside a malloc'd block of two pages
- * or more go back to the kernel, the partial pages at its ends (shared with
+/* ngtcp2's pool blocks: the whole pages inside a malloc'd block longer than a
+ * page go back to the kernel, the partial pages at its ends (shared with
  * the allocator's and neighbours' data) stay; calloc'd and small blocks are
  * left alone. */
 static void test_pool_block_pages_dropped(void **state) {
@@ -365,7 +365,7 @@ static void test_pool_block_pages_dropped(void **state) {
   memset(blk, 0x11, n);
   assert_int_equal(blk[n - 1], 0x11);
 
-  /* Under two pages: untouched. */
+  /* Longer than a page but holding no whole page: untouched. */
   uint8_t *small = m.ng.malloc(page + 64, m.ng.user_data);
   assert_non_null(small);
   assert_int_equal(small[page], 0xa5);
