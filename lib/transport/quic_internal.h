@@ -111,6 +111,7 @@ typedef struct moqc__conn_mem {
   size_t live_bytes; /* bytes ngtcp2 asked for, still live */
   size_t peak_bytes; /* the most live_bytes ever was */
   size_t page;       /* the system page size (0: pages are never dropped) */
+  uint32_t drops;    /* madvise calls made for this connection's blocks */
   uint32_t seq;      /* allocations made so far (each one's order) */
   uint8_t phase;     /* MOQC__MEM_PHASE_*: what the connection is doing */
 } moqc__conn_mem;

@@ -57,6 +57,7 @@ typedef struct moqc__quic_mem_stats {
   size_t ngtcp2_bytes;      /* their bytes (as asked for, without headers) */
   size_t ngtcp2_peak_bytes; /* the most ngtcp2 ever held at once */
   bool has_tls;             /* the GnuTLS session is still allocated */
+  uint32_t page_drops;      /* blocks whose inner pages were dropped */
 } moqc__quic_mem_stats;
 
 /** Fills st for conn. Test-only. */
