@@ -21,58 +21,7 @@ BIN=$build/bin
 S_LIST=${FANOUT_S:-10 100 500 1000}
 SECONDS_RUN=${FANOUT_SECONDS:-10}
 TRANSPORTS=${FANOUT_TRANSPORTS:-quic wt ws}
-WORK=$(mktemp -d)
-RELAY_PID=""
-SAMPLER_PID=""
-cleanup() {
-  [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
-  [ -n "$RELAY_PID" ] && kill -9 "$RELAY_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-ulimit -n 65536 2>/dev/null || true
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-CLK=$(getconf CLK_TCK)
-# cpu_ticks PID: utime + stime in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-# json FILE KEY
-json() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]])' "$1" "$2"; }
-
-start_relay() {
-  QPORT=$(free_port)
-  WPORT=$(free_port)
-  IPORT=$(free_port)
-  "$BIN/moqc-relay" --server-bind "127.0.0.1:$QPORT" --web-http-listen "127.0.0.1:$WPORT" \
-    --internal-listen "127.0.0.1:$IPORT" --log-level warn "$@" >"$WORK/relay.log" 2>&1 &
-  RELAY_PID=$!
-  for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$WPORT/health" >/dev/null 2>&1 && break
-    sleep 0.05
-  done
-  FP=$(curl -sf "http://127.0.0.1:$WPORT/certificate.sha256" | tr -d '\r\n')
-}
-stop_relay() {
-  kill -TERM "$RELAY_PID" 2>/dev/null || true
-  wait "$RELAY_PID" 2>/dev/null || true
-  RELAY_PID=""
-}
-# Samples "unix_seconds rss_kib cpu_ticks" of the relay every 0.2 s into $WORK/rss until killed.
-start_sampler() {
-  (while kill -0 "$RELAY_PID" 2>/dev/null; do
-     echo "$(date +%s.%N) $(rss_kib "$RELAY_PID" 2>/dev/null || echo 0) $(cpu_ticks "$RELAY_PID" 2>/dev/null || echo 0)"
-     sleep 0.2
-   done) >"$WORK/rss" &
-  SAMPLER_PID=$!
-}
-stop_sampler() {
-  kill "$SAMPLER_PID" 2>/dev/null || true
-  wait "$SAMPLER_PID" 2>/dev/null || true
-  SAMPLER_PID=""
-}
+source "$top/bench/lib.sh"
 
 echo "### Relay fan-out: one 2.5 Mbps broadcast (30 fps x 10416 B, groups of 60) to S viewers, ${SECONDS_RUN} s"
 echo
@@ -94,7 +43,7 @@ for tr in $TRANSPORTS; do
       url="ws://127.0.0.1:$WPORT/"
       tls=()
     fi
-    start_sampler
+    start_sampler 0.2
     c0=$(cpu_ticks "$RELAY_PID")
     t0=$(date +%s.%N)
     rc=0

@@ -24,53 +24,7 @@ IDLE_N=${MEM_IDLE_N:-500}
 SOAK=${MEM_SOAK_SECONDS:-40}
 SOAK_RATE=${MEM_SOAK_RATE:-1250}
 SOAK_PUBS=${MEM_SOAK_BROADCASTS:-2}
-WORK=$(mktemp -d)
-RELAY_PID=""
-SAMPLER_PID=""
-cleanup() {
-  [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
-  [ -n "$RELAY_PID" ] && kill -9 "$RELAY_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-ulimit -n 65536 2>/dev/null || true
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-
-start_relay() {
-  QPORT=$(free_port)
-  WPORT=$(free_port)
-  IPORT=$(free_port)
-  "$BIN/moqc-relay" --server-bind "127.0.0.1:$QPORT" --web-http-listen "127.0.0.1:$WPORT" \
-    --internal-listen "127.0.0.1:$IPORT" --log-level warn "$@" >"$WORK/relay.log" 2>&1 &
-  RELAY_PID=$!
-  for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$WPORT/health" >/dev/null 2>&1 && break
-    sleep 0.05
-  done
-  FP=$(curl -sf "http://127.0.0.1:$WPORT/certificate.sha256" | tr -d '\r\n')
-}
-stop_relay() {
-  kill -TERM "$RELAY_PID" 2>/dev/null || true
-  wait "$RELAY_PID" 2>/dev/null || true
-  RELAY_PID=""
-}
-# Samples "unix_seconds rss_kib" every 0.25 s into $WORK/rss until stopped.
-start_sampler() {
-  (while kill -0 "$RELAY_PID" 2>/dev/null; do
-     echo "$(date +%s.%N) $(rss_kib "$RELAY_PID" 2>/dev/null || echo 0)"
-     sleep 0.25
-   done) >"$WORK/rss" &
-  SAMPLER_PID=$!
-}
-stop_sampler() {
-  kill "$SAMPLER_PID" 2>/dev/null || true
-  wait "$SAMPLER_PID" 2>/dev/null || true
-  SAMPLER_PID=""
-}
+source "$top/bench/lib.sh"
 peak_kib() { awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$WORK/rss"; }
 url_for() {
   case $1 in
@@ -125,7 +79,7 @@ declare -A peak
 groups=0
 for ret in 0.2 600; do
   start_relay
-  start_sampler
+  start_sampler 0.25
   "$BIN/moqc" bench "ws://127.0.0.1:$WPORT/" --publishers 1 --subscribers 1 --fps 1000 \
     --frame-size 100 --group-frames 1 --duration 5 --retention "$ret" --quiet \
     >"$WORK/cache.json" 2>"$WORK/cache.err" || true
@@ -140,14 +94,14 @@ echo "| per cached group (1 frame of 100 B; $kept more groups kept) | $per bytes
 
 # Many short groups with the default cache: RSS over time.
 start_relay
-start_sampler
+start_sampler 0.25
 "$BIN/moqc" bench "ws://127.0.0.1:$WPORT/" --publishers "$SOAK_PUBS" --subscribers 1 --fps "$SOAK_RATE" \
   --frame-size 1000 --group-frames 1 --duration "$SOAK" --quiet >"$WORK/soak.json" 2>"$WORK/soak.err" || true
 stop_sampler
 stop_relay
 python3 - "$WORK/rss" "$WORK/soak.json" "$SOAK" "$SOAK_RATE" "$SOAK_PUBS" <<'PY'
 import json, sys
-rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 2]
+rows = [tuple(map(float, l.split()[:2])) for l in open(sys.argv[1]) if len(l.split()) == 3]
 j = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
 soak = float(sys.argv[3])
 rate, pubs = sys.argv[4], sys.argv[5]
