@@ -180,6 +180,11 @@ typedef struct moqc_http_server_settings {
   const moqc_tls_cert *tls;
   /** Log hook (may be NULL). Referenced. */
   const moqc_log *log;
+  /**
+   * Bind with SO_REUSEPORT, so that one server per thread can listen on the same address (the
+   * kernel spreads new connections over the listeners by address hash). Default off.
+   */
+  bool reuse_port;
 } moqc_http_server_settings;
 
 /** Fills s: no route, 1024 connections, 10 s head timeout, 30 s keep-alive, CORS "*", default

@@ -3,8 +3,12 @@
  * strict parser under a head timeout, handing requests to the route callback, and writing
  * responses (whole or streamed). WebSocket upgrades continue in ws_conn.c.
  */
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "transport/ws_int.h"
@@ -45,6 +49,33 @@ int moqc_http_server_new(moqc_http_server **out, uv_loop_t *loop,
 
 static void http_on_connection(uv_stream_t *l, int status);
 
+/* Binds a socket of our own with SO_REUSEPORT (libuv's bind has no such flag here) and hands it
+ * to the listener. Returns 0 or a libuv error code. */
+static int http_bind_reuse_port(moqc_http_server *srv, const struct sockaddr *addr) {
+  socklen_t alen = addr->sa_family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                                               : (socklen_t)sizeof(struct sockaddr_in);
+  int one = 1, off = 0, rv;
+  int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+  if (fd < 0) {
+    return uv_translate_sys_error(errno);
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+      (addr->sa_family == AF_INET6 &&
+       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) != 0) ||
+      bind(fd, addr, alen) != 0) {
+    rv = uv_translate_sys_error(errno);
+    close(fd);
+    return rv;
+  }
+  rv = uv_tcp_open(&srv->listener, fd);
+  if (rv != 0) {
+    close(fd);
+  }
+  return rv;
+}
+
 int moqc_http_server_listen(moqc_http_server *srv, const char *host, int port) {
   struct sockaddr_storage ss;
   if (port < 0 || port > 65535 || host == NULL) {
@@ -54,7 +85,8 @@ int moqc_http_server_listen(moqc_http_server *srv, const char *host, int port) {
       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  int rv = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&ss, 0);
+  int rv = srv->st.reuse_port ? http_bind_reuse_port(srv, (const struct sockaddr *)&ss)
+                              : uv_tcp_bind(&srv->listener, (const struct sockaddr *)&ss, 0);
   if (rv == 0) {
     rv = uv_listen((uv_stream_t *)&srv->listener, 256, http_on_connection);
   }

@@ -33,6 +33,9 @@ static const opt options[] = {
      "error, warn, info, debug or trace"},
     {"server.bind", "server-bind", OPT_STRING, OFF(server_bind), 0, 0, 0, "ADDR:PORT",
      "UDP address for QUIC and WebTransport"},
+    {"server.workers", "server-workers", OPT_UINT, OFF(workers), 0, 0, 64, "N",
+     "event-loop threads serving QUIC, WebTransport and WebSocket clients on the shared ports "
+     "(0 = one per CPU core)"},
     {"server.quic.idle_timeout", "server-quic-idle-timeout", OPT_UINT, OFF(quic_idle_timeout_ms), 0,
      1000, 600000, "MS",
      "close a QUIC or WebTransport connection that received nothing for MS milliseconds"},
@@ -214,6 +217,7 @@ int relay_config_default(relay_config *cfg) {
   cfg->auth_public_set = true;
   cfg->stats_enabled = true;
   cfg->stats_interval = 1;
+  cfg->workers = 1;
   cfg->quic_idle_timeout_ms = 30000;
   cfg->quic_keep_alive_ms = 5000;
   cfg->http_head_timeout_ms = 10000;

@@ -27,6 +27,8 @@ typedef struct relay_config {
   char *log_level;
   /* [server]: QUIC and WebTransport, UDP. */
   char *server_bind;
+  /** Event loops (threads) serving clients; 0 = one per CPU core. */
+  uint64_t workers;
   /* [server.quic]: also WebTransport, which rides the same endpoint. */
   uint64_t quic_idle_timeout_ms;
   uint64_t quic_keep_alive_ms;

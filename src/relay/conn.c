@@ -11,12 +11,12 @@
 #define RELAY_GOING_AWAY 0
 
 static void conn_unlink(relay_conn *c) {
-  relay *r = c->r;
+  relay_worker *w = c->w;
 
   if (c->prev != NULL) {
     c->prev->next = c->next;
-  } else if (r->conns == c) {
-    r->conns = c->next;
+  } else if (w->conns == c) {
+    w->conns = c->next;
   }
   if (c->next != NULL) {
     c->next->prev = c->prev;
@@ -24,21 +24,22 @@ static void conn_unlink(relay_conn *c) {
   c->prev = c->next = NULL;
 }
 
-relay_conn *relay_conn_new(relay *r, char *root) {
+relay_conn *relay_conn_new(relay_worker *w, char *root) {
   relay_conn *c = calloc(1, sizeof(*c));
 
   if (c == NULL) {
     free(root);
     return NULL;
   }
-  c->r = r;
-  c->id = ++r->next_conn_id;
+  c->r = w->r;
+  c->w = w;
+  c->id = __atomic_add_fetch(&w->r->next_conn_id, 1, __ATOMIC_RELAXED);
   c->root = root;
-  c->next = r->conns;
-  if (r->conns != NULL) {
-    r->conns->prev = c;
+  c->next = w->conns;
+  if (w->conns != NULL) {
+    w->conns->prev = c;
   }
-  r->conns = c;
+  w->conns = c;
   return c;
 }
 
@@ -97,12 +98,12 @@ static int conn_views(relay_conn *c, moqc_stats_session **stats, moqc_origin_con
   if (n == 0) {
     return MOQC_ERR_UNAUTHORIZED;
   }
-  rv = moqc_origin_producer_with_root(r->producer, moqc_str_c(c->root), &rooted_p);
+  rv = moqc_origin_producer_with_root(c->w->producer, moqc_str_c(c->root), &rooted_p);
   if (rv == 0) {
     rv = moqc_origin_producer_scope(rooted_p, allowed, n, mirror);
   }
   if (rv == 0) {
-    rv = moqc_origin_consumer_with_root(r->consumer, moqc_str_c(c->root), &rooted_c);
+    rv = moqc_origin_consumer_with_root(c->w->consumer, moqc_str_c(c->root), &rooted_c);
   }
   if (rv == 0) {
     rv = moqc_origin_consumer_scope(rooted_c, allowed, n, publish);
@@ -238,7 +239,8 @@ char *relay_path_decode(moqc_str path) {
   return out;
 }
 
-void relay_conn_accept(relay *r, moqc_http_request *req) {
+void relay_conn_accept(relay_worker *w, moqc_http_request *req) {
+  relay *r = w->r;
   static const moqc_http_header text[] = {{"Content-Type", "text/plain"}};
   moqc_transport transport;
   moqc_str allowed[1];
@@ -257,7 +259,7 @@ void relay_conn_accept(relay *r, moqc_http_request *req) {
     free(root);
     return;
   }
-  c = relay_conn_new(r, root);
+  c = relay_conn_new(w, root);
   if (c == NULL) {
     moqc_http_respond(req, 500, text, 1, "out of memory\n", 14);
     return;
@@ -277,16 +279,16 @@ void relay_conn_accept(relay *r, moqc_http_request *req) {
     return;
   }
   moqc_ws_conn_attach(c->ws, moqc_session_app_ops(), c->session, on_ws_close, c);
-  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: websocket %.*s root \"%s\"",
+  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: websocket %.*s root \"%s\" (worker %u)",
              (unsigned long long)c->id, (int)moqc_ws_conn_protocol(c->ws).len,
-             moqc_ws_conn_protocol(c->ws).ptr, c->root);
+             moqc_ws_conn_protocol(c->ws).ptr, c->root, w->index);
   moqc_session_start(c->session, relay_now(r));
 }
 
-void relay_conn_close_all(relay *r) {
+void relay_conn_close_all(relay_worker *w) {
   relay_conn *c, *next;
 
-  for (c = r->conns; c != NULL; c = next) {
+  for (c = w->conns; c != NULL; c = next) {
     next = c->next;
     if (c->session != NULL) {
       moqc_session_close(c->session, RELAY_GOING_AWAY, "relay shutting down");

@@ -24,7 +24,7 @@ typedef enum fetch_state {
 } fetch_state;
 
 struct relay_fetch {
-  relay *r;
+  relay_worker *w;
   relay_fetch *prev, *next;
   moqc_http_request *req;
   fetch_state state;
@@ -44,12 +44,12 @@ struct relay_fetch {
 };
 
 static void fetch_unlink(relay_fetch *f) {
-  relay *r = f->r;
+  relay_worker *w = f->w;
 
   if (f->prev != NULL) {
     f->prev->next = f->next;
-  } else if (r->fetches == f) {
-    r->fetches = f->next;
+  } else if (w->fetches == f) {
+    w->fetches = f->next;
   }
   if (f->next != NULL) {
     f->next->prev = f->prev;
@@ -121,8 +121,8 @@ static bool fetch_waits(relay_fetch *f, int rv, moqc_tstamp now, const char *why
 
 /* Advances one fetch as far as it can. Returns when it waits or is freed. */
 static void fetch_step(relay_fetch *f) {
-  relay *r = f->r;
-  moqc_tstamp now = relay_now(r);
+  relay_worker *w = f->w;
+  moqc_tstamp now = relay_now(w->r);
   int rv;
 
   for (;;) {
@@ -148,7 +148,7 @@ static void fetch_step(relay_fetch *f) {
       f->state = f->latest ? FETCH_SUBSCRIBE : FETCH_GROUP;
       break;
     case FETCH_SUBSCRIBE:
-      rv = moqc_track_consumer_subscribe(f->tc, NULL, &f->sub, r->waker);
+      rv = moqc_track_consumer_subscribe(f->tc, NULL, &f->sub, w->waker);
       if (fetch_waits(f, rv, now, "track not found")) {
         return;
       }
@@ -157,14 +157,14 @@ static void fetch_step(relay_fetch *f) {
     case FETCH_LATEST:
       /* A subscription without a start begins at the live edge: the latest group, or the first
        * one to arrive. */
-      rv = moqc_track_subscriber_next_group(f->sub, &f->gc, r->waker);
+      rv = moqc_track_subscriber_next_group(f->sub, &f->gc, w->waker);
       if (fetch_waits(f, rv, now, "group not found")) {
         return;
       }
       f->state = FETCH_FRAMES;
       break;
     case FETCH_GROUP:
-      rv = moqc_track_consumer_fetch_group(f->tc, f->group, &f->gc, r->waker);
+      rv = moqc_track_consumer_fetch_group(f->tc, f->group, &f->gc, w->waker);
       if (fetch_waits(f, rv, now, "group not found")) {
         return;
       }
@@ -172,7 +172,7 @@ static void fetch_step(relay_fetch *f) {
       break;
     case FETCH_FRAMES: {
       moqc_rcbuf *buf = NULL;
-      rv = moqc_group_consumer_read_frame(f->gc, &buf, NULL, r->waker);
+      rv = moqc_group_consumer_read_frame(f->gc, &buf, NULL, w->waker);
       if (rv == MOQC_ERR_PENDING) {
         if (now >= f->deadline) {
           fetch_fail(f, 504, "timed out waiting for the group");
@@ -218,7 +218,8 @@ static void fetch_step(relay_fetch *f) {
 
 static void on_retry(uv_timer_t *t) { fetch_step(t->data); }
 
-void relay_fetch_start(relay *r, moqc_http_request *req, moqc_str rest) {
+void relay_fetch_start(relay_worker *w, moqc_http_request *req, moqc_str rest) {
+  relay *r = w->r;
   static const moqc_http_header text[] = {{"Content-Type", "text/plain; charset=utf-8"}};
   moqc_str query = moqc_http_request_query(req);
   relay_fetch *f;
@@ -234,7 +235,7 @@ void relay_fetch_start(relay *r, moqc_http_request *req, moqc_str rest) {
     return;
   }
   *slash = '\0';
-  f->r = r;
+  f->w = w;
   f->req = req;
   f->broadcast = path;
   f->track = strdup(slash + 1);
@@ -261,15 +262,15 @@ void relay_fetch_start(relay *r, moqc_http_request *req, moqc_str rest) {
   f->deadline = relay_now(r) + FETCH_WAIT;
   rv = moqc_stats_session_new(&f->stats, r->registry, moqc_str_c(""), moqc_str_c(""));
   if (rv == 0) {
-    rv = moqc_origin_consumer_with_usage(r->consumer, moqc_stats_session_ctx(f->stats), &f->view);
+    rv = moqc_origin_consumer_with_usage(w->consumer, moqc_stats_session_ctx(f->stats), &f->view);
   }
-  uv_timer_init(r->loop, &f->timer);
+  uv_timer_init(w->loop, &f->timer);
   f->timer.data = f;
-  f->next = r->fetches;
-  if (r->fetches != NULL) {
-    r->fetches->prev = f;
+  f->next = w->fetches;
+  if (w->fetches != NULL) {
+    w->fetches->prev = f;
   }
-  r->fetches = f;
+  w->fetches = f;
   if (rv != 0 || f->track == NULL) {
     fetch_fail(f, 500, moqc_strerror(rv != 0 ? rv : MOQC_ERR_NOMEM));
     return;
@@ -286,8 +287,8 @@ bad_query:
   moqc_http_respond(req, 400, text, 1, "want ?group=N or ?group=latest\n", 31);
 }
 
-void relay_fetch_poll_all(relay *r) {
-  relay_fetch *f = r->fetches, *next;
+void relay_fetch_poll_all(relay_worker *w) {
+  relay_fetch *f = w->fetches, *next;
 
   for (; f != NULL; f = next) {
     next = f->next;
@@ -295,8 +296,8 @@ void relay_fetch_poll_all(relay *r) {
   }
 }
 
-void relay_fetch_abort_all(relay *r) {
-  while (r->fetches != NULL) {
-    fetch_fail(r->fetches, 503, "relay shutting down");
+void relay_fetch_abort_all(relay_worker *w) {
+  while (w->fetches != NULL) {
+    fetch_fail(w->fetches, 503, "relay shutting down");
   }
 }

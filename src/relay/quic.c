@@ -29,7 +29,8 @@ static void on_wt_close(void *user_data, moqc_wt_conn *wt, const moqc_wt_close_i
 
 /* A CONNECT: root from the path (the query is for tokens), auth, protocol, session. */
 static void on_wt_request(void *user_data, moqc_wt_request *req) {
-  relay *r = user_data;
+  relay_worker *w = user_data;
+  relay *r = w->r;
   moqc_str path = moqc_wt_request_path(req), allowed[1];
   const char *q = memchr(path.ptr, '?', path.len);
   const char *proto = NULL;
@@ -47,7 +48,7 @@ static void on_wt_request(void *user_data, moqc_wt_request *req) {
     moqc_wt_refuse(req, 400);
     return;
   }
-  if (r->stopping || relay_auth_allowed(r, moqc_str_c(root), allowed, 1) == 0) {
+  if (w->stopping || relay_auth_allowed(r, moqc_str_c(root), allowed, 1) == 0) {
     relay_logf(&r->log, MOQC_LOG_INFO, "webtransport: unauthorized root \"%s\"", root);
     free(root);
     moqc_wt_refuse(req, 401);
@@ -68,7 +69,7 @@ static void on_wt_request(void *user_data, moqc_wt_request *req) {
     moqc_wt_refuse(req, 400);
     return;
   }
-  c = relay_conn_new(r, root);
+  c = relay_conn_new(w, root);
   if (c == NULL) {
     moqc_wt_refuse(req, 500);
     return;
@@ -87,14 +88,15 @@ static void on_wt_request(void *user_data, moqc_wt_request *req) {
     return;
   }
   moqc_wt_conn_attach(c->wt, moqc_session_app_ops(), c->session, on_wt_close, c);
-  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: webtransport %s root \"%s\"",
-             (unsigned long long)c->id, proto != NULL ? proto : "(legacy)", c->root);
+  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: webtransport %s root \"%s\" (worker %u)",
+             (unsigned long long)c->id, proto != NULL ? proto : "(legacy)", c->root, w->index);
   moqc_session_start(c->session, relay_now(r));
 }
 
 static int on_connection(moqc_quic_conn *qc, const char *alpn, void *user_data,
                          void *conn_user_data) {
-  relay *r = user_data;
+  relay_worker *w = user_data;
+  relay *r = w->r;
   moqc_transport transport;
   relay_conn *c;
   char *root = strdup("");
@@ -103,9 +105,9 @@ static int on_connection(moqc_quic_conn *qc, const char *alpn, void *user_data,
   (void)conn_user_data;
   if (strcmp(alpn, MOQC_WT_ALPN) == 0) {
     free(root);
-    return moqc_wt_server_adopt(r->wt, qc);
+    return moqc_wt_server_adopt(w->wt, qc);
   }
-  if (r->stopping || root == NULL || (c = relay_conn_new(r, root)) == NULL) {
+  if (w->stopping || root == NULL || (c = relay_conn_new(w, root)) == NULL) {
     return MOQC_ERR_NOMEM;
   }
   c->quic = qc;
@@ -123,8 +125,8 @@ static int on_connection(moqc_quic_conn *qc, const char *alpn, void *user_data,
     relay_conn_free(c);
     return rv;
   }
-  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: quic %s root \"%s\"", (unsigned long long)c->id,
-             alpn, c->root);
+  relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: quic %s root \"%s\" (worker %u)",
+             (unsigned long long)c->id, alpn, c->root, w->index);
   return moqc_session_start(c->session, relay_now(r));
 }
 
@@ -140,7 +142,7 @@ static void on_close(moqc_quic_conn *qc, int err, uint64_t app_code, bool remote
   }
 }
 
-static int load_cert(relay *r) {
+int relay_quic_load_cert(relay *r) {
   relay_config *cfg = r->cfg;
   int rv;
 
@@ -171,16 +173,14 @@ static int load_cert(relay *r) {
   return 0;
 }
 
-int relay_quic_start(relay *r) {
+int relay_quic_start(relay_worker *w, int port_override) {
+  relay *r = w->r;
   moqc_quic_settings qs;
   moqc_quic_callbacks cb;
   struct sockaddr_storage ss;
   char host[128];
   int port, rv;
 
-  if (load_cert(r) != 0) {
-    return -1;
-  }
   if (r->cfg->server_bind == NULL || r->cfg->server_bind[0] == '\0') {
     return 0;
   }
@@ -193,6 +193,9 @@ int relay_quic_start(relay *r) {
   if (relay_parse_addr(r->cfg->server_bind, host, sizeof(host), &port) != 0) {
     relay_logf(&r->log, MOQC_LOG_ERROR, "server: bad address \"%s\"", r->cfg->server_bind);
     return -1;
+  }
+  if (port_override >= 0) {
+    port = port_override;
   }
   if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
     ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
@@ -208,9 +211,9 @@ int relay_quic_start(relay *r) {
     moqc_wt_server_settings ws;
     moqc_wt_server_settings_default(&ws);
     ws.on_request = on_wt_request;
-    ws.user_data = r;
+    ws.user_data = w;
     ws.log = &r->log;
-    if ((rv = moqc_wt_server_new(&r->wt, &ws, NULL)) != 0) {
+    if ((rv = moqc_wt_server_new(&w->wt, &ws, NULL)) != 0) {
       relay_logf(&r->log, MOQC_LOG_ERROR, "webtransport: %s", moqc_strerror(rv));
       return -1;
     }
@@ -221,25 +224,28 @@ int relay_quic_start(relay *r) {
   qs.idle_timeout = r->cfg->quic_idle_timeout_ms * MOQC_MILLISECONDS;
   qs.keep_alive = r->cfg->quic_keep_alive_ms * MOQC_MILLISECONDS;
   qs.log = &r->log;
+  qs.reuse_port = r->nworkers > 1;
   memset(&cb, 0, sizeof(cb));
   cb.on_connection = on_connection;
   cb.on_close = on_close;
-  rv = moqc_quic_endpoint_new(&r->quic, r->loop, (const struct sockaddr *)&ss, &qs, &cb, r);
+  rv = moqc_quic_endpoint_new(&w->quic, w->loop, (const struct sockaddr *)&ss, &qs, &cb, w);
   if (rv != 0) {
     relay_logf(&r->log, MOQC_LOG_ERROR, "server: cannot listen on udp %s: %s",
                r->cfg->server_bind, moqc_strerror(rv));
     return -1;
   }
-  relay_logf(&r->log, MOQC_LOG_INFO, "quic listening on udp %s (port %u), alpn %s",
-             r->cfg->server_bind, moqc_quic_endpoint_port(r->quic), relay_alpns);
+  if (port_override < 0) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "quic listening on udp %s (port %u), alpn %s",
+               r->cfg->server_bind, moqc_quic_endpoint_port(w->quic), relay_alpns);
+  }
   return 0;
 }
 
-void relay_quic_stop(relay *r) {
+void relay_quic_stop(relay_worker *w) {
   relay_conn *c, *next;
 
   /* The endpoint closes its connections without reporting them: free the QUIC sessions here. */
-  for (c = r->conns; c != NULL; c = next) {
+  for (c = w->conns; c != NULL; c = next) {
     next = c->next;
     if (c->quic != NULL) {
       moqc_session_close(c->session, 0, "relay shutting down");
@@ -248,8 +254,8 @@ void relay_quic_stop(relay *r) {
   }
   /* The WebTransport server closes its sessions (their close callbacks free them) and must go
    * before the shared endpoint. */
-  moqc_wt_server_del(r->wt);
-  r->wt = NULL;
-  moqc_quic_endpoint_del(r->quic);
-  r->quic = NULL;
+  moqc_wt_server_del(w->wt);
+  w->wt = NULL;
+  moqc_quic_endpoint_del(w->quic);
+  w->quic = NULL;
 }

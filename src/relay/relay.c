@@ -76,13 +76,13 @@ static void on_signal(uv_signal_t *sig, int signum) {
   relay_stop(r);
 }
 
+/* The main loop's wake: the stats broadcast has a track request to serve. */
 static void on_wake(uv_async_t *async) {
   relay *r = async->data;
 
   if (r->stats_pub != NULL) {
     moqc_stats_publisher_serve(r->stats_pub, relay_now(r));
   }
-  relay_fetch_poll_all(r);
 }
 
 static void on_stats_tick(uv_timer_t *t) {
@@ -136,8 +136,15 @@ static void on_server_gone(void *ud) {
   r->handles_open--;
 }
 
-static int listen_http(relay *r, moqc_http_server **out, const char *addr,
-                       moqc_http_route_cb route, const char *what) {
+static void on_worker_handle_closed(uv_handle_t *h) { (void)h; }
+
+/*
+ * Listens on addr (port overrides its port when >= 0) on loop, with route(user_data); reuse_port
+ * for a listener shared by the workers. Returns 0, or -1 after logging why.
+ */
+static int listen_http(relay *r, uv_loop_t *loop, moqc_http_server **out, const char *addr,
+                       int port_override, bool reuse_port, moqc_http_route_cb route,
+                       void *user_data, const char *what) {
   moqc_http_server_settings s;
   char host[128];
   int port, rv;
@@ -146,26 +153,151 @@ static int listen_http(relay *r, moqc_http_server **out, const char *addr,
     relay_logf(&r->log, MOQC_LOG_ERROR, "%s: bad address \"%s\" (want host:port)", what, addr);
     return -1;
   }
+  if (port_override >= 0) {
+    port = port_override;
+  }
   moqc_http_server_settings_default(&s);
   s.route = route;
-  s.user_data = r;
+  s.user_data = user_data;
   s.head_timeout_ms = r->cfg->http_head_timeout_ms;
   s.log = &r->log;
   s.ws.log = &r->log;
-  rv = moqc_http_server_new(out, r->loop, &s, NULL);
+  s.reuse_port = reuse_port;
+  rv = moqc_http_server_new(out, loop, &s, NULL);
   if (rv != 0) {
     relay_logf(&r->log, MOQC_LOG_ERROR, "%s: %s", what, moqc_strerror(rv));
     return -1;
   }
-  r->handles_open++;
   rv = moqc_http_server_listen(*out, host, port);
   if (rv != 0) {
     relay_logf(&r->log, MOQC_LOG_ERROR, "%s: cannot listen on %s: %s", what, addr,
                moqc_strerror(rv));
     return -1;
   }
-  relay_logf(&r->log, MOQC_LOG_INFO, "%s listening on %s (port %d)", what, addr,
-             moqc_http_server_port(*out));
+  if (port_override < 0) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "%s listening on %s (port %d)", what, addr,
+               moqc_http_server_port(*out));
+  }
+  return 0;
+}
+
+static void worker_on_wake(uv_async_t *async) { relay_fetch_poll_all(async->data); }
+
+/* Closes what w runs: sessions (going away), listeners, /fetch requests, handles. w's thread. */
+static void worker_stop(relay_worker *w) {
+  if (w->stopping) {
+    return;
+  }
+  w->stopping = true;
+  relay_conn_close_all(w);
+  relay_quic_stop(w);
+  relay_fetch_abort_all(w);
+  if (w->web != NULL) {
+    moqc_http_server_del(w->web, NULL, NULL);
+    w->web = NULL;
+  }
+  if (!w->handles_init) {
+    return;
+  }
+  if (w->waker != NULL) {
+    moqc_waker_close(w->waker);
+    w->waker = NULL;
+  }
+  uv_close((uv_handle_t *)&w->wake, on_worker_handle_closed);
+  uv_close((uv_handle_t *)&w->stop, on_worker_handle_closed);
+}
+
+static void worker_on_stop(uv_async_t *async) { worker_stop(async->data); }
+
+static void worker_run(void *arg) {
+  relay_worker *w = arg;
+
+  uv_run(w->loop, UV_RUN_DEFAULT);
+}
+
+/*
+ * Sets up worker w on its loop (from the main thread, before its loop runs): base views, wake and
+ * stop handles, the QUIC endpoint and the web listener. quic_port and web_port (>= 0) are the
+ * ports worker 0 bound. Returns 0, or -1 after logging why.
+ */
+static int worker_start(relay_worker *w, int quic_port, int web_port) {
+  relay *r = w->r;
+  bool shared = r->nworkers > 1;
+
+  if (moqc_origin_producer_new(r->origin, &w->producer) != 0 ||
+      moqc_origin_consumer_new(r->origin, &w->consumer) != 0) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "start-up: out of memory");
+    return -1;
+  }
+  uv_async_init(w->loop, &w->wake, worker_on_wake);
+  uv_async_init(w->loop, &w->stop, worker_on_stop);
+  w->wake.data = w->stop.data = w;
+  w->handles_init = true;
+  if (moqc_waker_new(&w->waker, wake_loop, &w->wake, NULL) != 0) {
+    relay_logf(&r->log, MOQC_LOG_ERROR, "start-up: out of memory");
+    return -1;
+  }
+  if (relay_quic_start(w, quic_port) != 0) {
+    return -1;
+  }
+  if (r->cfg->web_http_listen != NULL &&
+      listen_http(r, w->loop, &w->web, r->cfg->web_http_listen, web_port, shared,
+                  relay_route_public, w, "web") != 0) {
+    return -1;
+  }
+  return 0;
+}
+
+/* Makes the workers; worker 0 binds first (the configured ports may be 0), the others bind the
+ * ports it got, then get their threads. Returns 0, or -1 after logging why. */
+static int start_workers(relay *r) {
+  int quic_port = -1, web_port = -1;
+  size_t i;
+
+  r->nworkers = r->cfg->workers > 0 ? (size_t)r->cfg->workers : uv_available_parallelism();
+  if (r->nworkers == 0) {
+    r->nworkers = 1;
+  }
+  r->workers = calloc(r->nworkers, sizeof(*r->workers));
+  if (r->workers == NULL) {
+    r->nworkers = 0;
+    relay_logf(&r->log, MOQC_LOG_ERROR, "start-up: out of memory");
+    return -1;
+  }
+  for (i = 0; i < r->nworkers; i++) {
+    relay_worker *w = &r->workers[i];
+    w->r = r;
+    w->index = (unsigned)i;
+    if (i == 0) {
+      w->loop = r->loop;
+    } else {
+      if (uv_loop_init(&w->own_loop) != 0) {
+        relay_logf(&r->log, MOQC_LOG_ERROR, "start-up: cannot create worker %zu's loop", i);
+        return -1;
+      }
+      w->loop_init = true;
+      w->loop = &w->own_loop;
+    }
+    if (worker_start(w, quic_port, web_port) != 0) {
+      return -1;
+    }
+    if (i == 0) {
+      quic_port = w->quic != NULL ? (int)moqc_quic_endpoint_port(w->quic) : -1;
+      web_port = w->web != NULL ? moqc_http_server_port(w->web) : -1;
+    }
+  }
+  for (i = 1; i < r->nworkers; i++) {
+    relay_worker *w = &r->workers[i];
+    if (uv_thread_create(&w->thread, worker_run, w) != 0) {
+      relay_logf(&r->log, MOQC_LOG_ERROR, "start-up: cannot start worker %zu's thread", i);
+      return -1;
+    }
+    w->thread_started = true;
+  }
+  if (r->nworkers > 1) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "%zu workers (event-loop threads) share the ports",
+               r->nworkers);
+  }
   return 0;
 }
 
@@ -259,40 +391,42 @@ int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
   uv_signal_start(&r->sigint, on_signal, SIGINT);
   uv_signal_start(&r->sigterm, on_signal, SIGTERM);
 
-  if (relay_quic_start(r) != 0) {
+  if (relay_quic_load_cert(r) != 0 || start_workers(r) != 0) {
     return -1;
   }
   if (cfg->stats_enabled && start_stats(r) != 0) {
     return -1;
   }
-  if (cfg->web_http_listen != NULL &&
-      listen_http(r, &r->web, cfg->web_http_listen, relay_route_public, "web") != 0) {
-    return -1;
-  }
-  if (cfg->internal_listen != NULL &&
-      listen_http(r, &r->internal, cfg->internal_listen, relay_route_internal, "internal") !=
-          0) {
-    return -1;
+  if (cfg->internal_listen != NULL) {
+    r->handles_open++;
+    if (listen_http(r, r->loop, &r->internal, cfg->internal_listen, -1, false,
+                    relay_route_internal, r, "internal") != 0) {
+      return -1;
+    }
   }
   return 0;
 }
 
 void relay_stop(relay *r) {
+  size_t i;
+
   if (r->stopping) {
     return;
   }
   r->stopping = true;
-  relay_conn_close_all(r);
-  relay_quic_stop(r);
-  relay_fetch_abort_all(r);
+  for (i = 0; i < r->nworkers; i++) {
+    relay_worker *w = &r->workers[i];
+    if (w->thread_started) {
+      uv_async_send(&w->stop);
+    } else if (w->loop != NULL) {
+      /* Worker 0, or one whose thread never started: its loop is not running elsewhere. */
+      worker_stop(w);
+    }
+  }
   if (r->stats_pub != NULL) {
     uv_close((uv_handle_t *)&r->stats_timer, on_handle_closed);
     moqc_stats_publisher_del(r->stats_pub);
     r->stats_pub = NULL;
-  }
-  if (r->web != NULL) {
-    moqc_http_server_del(r->web, on_server_gone, r);
-    r->web = NULL;
   }
   if (r->internal != NULL) {
     moqc_http_server_del(r->internal, on_server_gone, r);
@@ -311,6 +445,24 @@ void relay_stop(relay *r) {
 }
 
 void relay_free(relay *r) {
+  size_t i;
+
+  for (i = 0; i < r->nworkers; i++) {
+    relay_worker *w = &r->workers[i];
+    if (w->thread_started) {
+      uv_thread_join(&w->thread);
+    } else if (w->loop_init) {
+      uv_run(&w->own_loop, UV_RUN_DEFAULT);
+    }
+    if (w->loop_init && uv_loop_close(&w->own_loop) != 0) {
+      relay_logf(&r->log, MOQC_LOG_ERROR, "worker %zu: handles left open at exit", i);
+    }
+    moqc_origin_producer_del(w->producer);
+    moqc_origin_consumer_del(w->consumer);
+  }
+  free(r->workers);
+  r->workers = NULL;
+  r->nworkers = 0;
   moqc_origin_producer_del(r->producer);
   moqc_origin_consumer_del(r->consumer);
   moqc_origin_decref(r->origin);

@@ -1,7 +1,10 @@
 /*
- * moqc-relay: the running relay — one origin, the metering registry, the listeners and the
- * sessions. Everything here runs on one libuv loop (one thread); the model and the stats
- * registry are the only state other threads could touch.
+ * moqc-relay: the running relay — one origin, the metering registry, and its workers: one libuv
+ * loop each, with its own QUIC endpoint, WebTransport server and web listener on the shared
+ * ports (SO_REUSEPORT: the kernel spreads clients over them) and the sessions it accepted.
+ * Worker 0 runs on the main loop, beside the signals, the stats broadcast and the internal
+ * listener; the others run on threads of their own. The model and the stats registry are the
+ * only state two workers share; everything in a worker is touched by its thread only.
  */
 #ifndef MOQC_RELAY_RELAY_H
 #define MOQC_RELAY_RELAY_H
@@ -19,12 +22,15 @@
 #include "config.h"
 
 typedef struct relay relay;
+typedef struct relay_worker relay_worker;
 typedef struct relay_conn relay_conn;
 typedef struct relay_fetch relay_fetch;
 
 /** One client session, over WebSocket (ws) or raw QUIC (quic). */
 struct relay_conn {
   relay *r;
+  /** The worker whose loop runs this connection. */
+  relay_worker *w;
   relay_conn *prev, *next;
   moqc_ws_conn *ws;
   moqc_quic_conn *quic;
@@ -40,32 +46,57 @@ struct relay_conn {
   bool root_from_setup;
 };
 
+/** One event loop and what runs on it. Touched by its own thread only (after start-up). */
+struct relay_worker {
+  relay *r;
+  unsigned index;
+  uv_loop_t *loop;
+  /** The loop of a worker with a thread of its own (index > 0). */
+  uv_loop_t own_loop;
+  uv_thread_t thread;
+  bool loop_init;      /* own_loop exists */
+  bool thread_started; /* thread runs own_loop (joined in relay_free) */
+  bool handles_init;   /* wake and stop exist (worker_stop closes them) */
+  bool stopping;
+  /** Base views of the origin for this thread: every path allowed, untagged. */
+  moqc_origin_producer *producer;
+  moqc_origin_consumer *consumer;
+  moqc_quic_endpoint *quic;
+  /** WebTransport (ALPN h3) on the same UDP endpoint. */
+  moqc_wt_server *wt;
+  moqc_http_server *web;
+  /** Fires wake (uv_async_send) when a pending model call may proceed; used by /fetch. */
+  uv_async_t wake;
+  moqc_waker *waker;
+  /** relay_stop, asked from the main thread. */
+  uv_async_t stop;
+  relay_conn *conns;
+  relay_fetch *fetches;
+};
+
 struct relay {
   uv_loop_t *loop;
   relay_config *cfg;
   moqc_log log;
   moqc_origin *origin;
-  /** Every path allowed, untagged: the base the per-session views derive from. */
+  /** Every path allowed, untagged: the main thread's base (the stats broadcast, /stats). */
   moqc_origin_producer *producer;
   moqc_origin_consumer *consumer;
   moqc_stats_registry *registry;
   /** The stats broadcast <prefix>/node/<node>, drained every stats interval (NULL when off). */
   moqc_stats_publisher *stats_pub;
   uv_timer_t stats_timer;
-  moqc_http_server *web;
   moqc_http_server *internal;
   /** TLS identity of the QUIC listener (and the /certificate.sha256 answer). */
   moqc_tls_cert *cert;
   char fingerprint[MOQC_TLS_FINGERPRINT_HEX_LEN + 1];
-  moqc_quic_endpoint *quic;
-  /** WebTransport (ALPN h3) on the same UDP endpoint. */
-  moqc_wt_server *wt;
+  relay_worker *workers;
+  size_t nworkers;
   uv_signal_t sigint, sigterm;
   uv_async_t wake;
-  /** Fires wake (uv_async_send) when a pending model call may proceed; used by /fetch. */
+  /** Fires wake (uv_async_send) when the stats broadcast has a request to serve. */
   moqc_waker *waker;
-  relay_conn *conns;
-  relay_fetch *fetches;
+  /** Connection ids, shared by the workers (atomic). */
   uint64_t next_conn_id;
   int handles_open;
   bool handles_init; /* the signal and wake handles exist (relay_stop closes them) */
@@ -84,10 +115,15 @@ moqc_tstamp relay_now(const relay *r);
  */
 int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg);
 
-/** Begins a clean stop: sessions closed with a going-away code, listeners closed. Idempotent. */
+/**
+ * Begins a clean stop: every worker closes its sessions with a going-away code and its
+ * listeners (workers on their own threads are asked through their stop handle). Main thread.
+ * Idempotent.
+ */
 void relay_stop(relay *r);
 
-/** Frees what relay_start created; call after the loop has run dry. */
+/** Joins the worker threads and frees what relay_start created; call after the main loop has run
+ * dry. */
 void relay_free(relay *r);
 
 /** Splits "host:port", "[v6]:port" or ":port" into host (cap bytes) and port. 0 or -1. */
@@ -101,25 +137,27 @@ int relay_parse_addr(const char *addr, char *host, size_t cap, int *port);
 size_t relay_auth_allowed(const relay *r, moqc_str root, moqc_str *out, size_t cap);
 
 /* routes.c */
+/** The web listener's routes; user_data is the worker. */
 void relay_route_public(void *user_data, moqc_http_request *req);
+/** The internal listener's routes; user_data is the relay. */
 void relay_route_internal(void *user_data, moqc_http_request *req);
 /* fetch.c */
-/** Starts a /fetch request; rest is the path after "/fetch/". */
-void relay_fetch_start(relay *r, moqc_http_request *req, moqc_str rest);
-/* Polls pending /fetch requests (called when a waker fired). */
-void relay_fetch_poll_all(relay *r);
-/* Ends every pending /fetch (at stop). */
-void relay_fetch_abort_all(relay *r);
+/** Starts a /fetch request on w; rest is the path after "/fetch/". */
+void relay_fetch_start(relay_worker *w, moqc_http_request *req, moqc_str rest);
+/* Polls w's pending /fetch requests (called when its waker fired). */
+void relay_fetch_poll_all(relay_worker *w);
+/* Ends every pending /fetch of w (at stop). */
+void relay_fetch_abort_all(relay_worker *w);
 
 /* conn.c */
 /** Percent-decodes and normalizes a URL path into a new string (NULL: bad escape, NUL, too deep). */
 char *relay_path_decode(moqc_str path);
-/** Accepts a WebSocket upgrade for a session rooted at the request's path. */
-void relay_conn_accept(relay *r, moqc_http_request *req);
-/** Closes every session with the going-away code. */
-void relay_conn_close_all(relay *r);
-/** Makes a connection record rooted at root (taken), linked into the relay. NULL: no memory. */
-relay_conn *relay_conn_new(relay *r, char *root);
+/** Accepts a WebSocket upgrade on w for a session rooted at the request's path. */
+void relay_conn_accept(relay_worker *w, moqc_http_request *req);
+/** Closes every session of w with the going-away code. */
+void relay_conn_close_all(relay_worker *w);
+/** Makes a connection record rooted at root (taken), linked into w. NULL: no memory. */
+relay_conn *relay_conn_new(relay_worker *w, char *root);
 /**
  * Creates and starts the session of c over transport with the wire version (a
  * MOQC_SESSION_VERSION_*), scoped by auth to c->root. With c->root_from_setup and lite-05, the
@@ -137,10 +175,16 @@ void relay_conn_free(relay_conn *c);
 uint32_t relay_version_of_alpn(moqc_str alpn);
 
 /* quic.c */
-/** Loads or generates the TLS identity and listens on UDP (--server-bind). 0 or -1. */
-int relay_quic_start(relay *r);
-/** Closes every QUIC session and the endpoint. */
-void relay_quic_stop(relay *r);
+/** Loads or generates the TLS identity (--tls-cert/--tls-key or --tls-generate). 0 or -1. */
+int relay_quic_load_cert(relay *r);
+/**
+ * Listens on UDP (--server-bind) on w's loop; port overrides the configured port when >= 0 (the
+ * port worker 0 bound, for the others). With several workers the socket is bound with
+ * SO_REUSEPORT. 0 or -1 after logging why.
+ */
+int relay_quic_start(relay_worker *w, int port);
+/** Closes every QUIC session of w and its endpoint. */
+void relay_quic_stop(relay_worker *w);
 
 /* log.c */
 /** A log hook writing "time level message" lines to stderr. */

@@ -20,7 +20,7 @@ static bool path_is(moqc_str path, const char *route) {
 }
 
 /* Lists the broadcasts announced under prefix, one absolute path per line. */
-static void route_announced(relay *r, moqc_http_request *req, moqc_str rest) {
+static void route_announced(relay_worker *w, moqc_http_request *req, moqc_str rest) {
   moqc_origin_consumer *view = NULL;
   moqc_origin_announced *cursor = NULL;
   char *prefix = relay_path_decode(rest);
@@ -32,7 +32,7 @@ static void route_announced(relay *r, moqc_http_request *req, moqc_str rest) {
     respond_text(req, 400, "bad path\n");
     return;
   }
-  rv = moqc_origin_consumer_with_root(r->consumer, moqc_str_c(prefix), &view);
+  rv = moqc_origin_consumer_with_root(w->consumer, moqc_str_c(prefix), &view);
   if (rv == 0) {
     rv = moqc_origin_consumer_announced(view, &cursor);
   }
@@ -74,11 +74,12 @@ static void route_announced(relay *r, moqc_http_request *req, moqc_str rest) {
 }
 
 void relay_route_public(void *user_data, moqc_http_request *req) {
-  relay *r = user_data;
+  relay_worker *w = user_data;
+  relay *r = w->r;
   moqc_str path = moqc_http_request_path(req), rest;
 
   if (moqc_http_request_is_upgrade(req)) {
-    relay_conn_accept(r, req);
+    relay_conn_accept(w, req);
     return;
   }
   if (!moqc_str_eq(moqc_http_request_method(req), moqc_str_c("GET"))) {
@@ -96,13 +97,13 @@ void relay_route_public(void *user_data, moqc_http_request *req) {
   } else if (path_is(path, "/announced")) {
     rest.ptr = "";
     rest.len = 0;
-    route_announced(r, req, rest);
+    route_announced(w, req, rest);
   } else if (moqc_path_strip_prefix(path, moqc_str_c("/announced"), &rest) && path.len > 10 &&
              path.ptr[10] == '/') {
-    route_announced(r, req, rest);
+    route_announced(w, req, rest);
   } else if (moqc_path_strip_prefix(path, moqc_str_c("/fetch"), &rest) && path.len > 6 &&
              path.ptr[6] == '/') {
-    relay_fetch_start(r, req, rest);
+    relay_fetch_start(w, req, rest);
   } else {
     respond_text(req, 404, "not found: this is a Media over QUIC relay; connect with a MoQ "
                            "client (WebSocket upgrade on any other path)\n");

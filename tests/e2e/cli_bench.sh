@@ -6,52 +6,20 @@
 BIN=$1
 source "$(dirname "$0")/lib/relay.sh"
 source "$(dirname "$0")/lib/cli.sh"
+source "$(dirname "$0")/lib/bench.sh"
 QPORT=$(free_port)
 start_relay --server-bind "127.0.0.1:$QPORT" --stats-interval 600
 FP=$(curl -sf "$URL/certificate.sha256" | tr -d '\r\n')
 [ ${#FP} -eq 64 ] || fail "no certificate fingerprint: $FP"
 
-# check_bench FILE PREFIX: the run is whole and /stats agrees with it.
-check_bench() {
-  local file=$1 prefix=$2
-  expect_json "$file" publishers 2 subscribers 6 connected 8 subscribed 6 sent_groups 20 \
-    sent_frames 120 sent_bytes 60000 expected_frames 360 received_frames 360 received_groups 60 \
-    complete_groups 60 bad_frames 0 delivered_fraction 1 lost_groups 0
-  curl -sf "$STATS_URL" >"$WORK/stats-$prefix.json" || fail "no /stats"
-  node -e '
-    const fs = require("fs");
-    const [benchFile, statsFile, prefix] = process.argv.slice(1);
-    const b = JSON.parse(fs.readFileSync(benchFile, "utf8").trim().split("\n").pop());
-    const t = JSON.parse(fs.readFileSync(statsFile, "utf8")).tiers[""];
-    const bad = (m) => { console.error(`${prefix}: ${m}\n${JSON.stringify(t)}`); process.exit(1); };
-    if (!(b.latency_p50_ms > 0 && b.latency_p99_ms >= b.latency_p50_ms)) bad("latency not measured");
-    if (!(b.egress_mbps > 0 && Math.abs(b.egress_mbps - 3 * b.ingress_mbps) < 1e-3 * b.egress_mbps + 0.002))
-      bad(`egress ${b.egress_mbps} Mbps is not 3 x ingress ${b.ingress_mbps}`);
-    if (b.broadcasts.length !== 2) bad("want 2 broadcasts");
-    for (const x of b.broadcasts) {
-      if (!x.path.startsWith(prefix + "/")) bad(`path ${x.path}`);
-      const ing = t.subscriber?.[x.path], eg = t.publisher?.[x.path];
-      if (!ing || !eg) bad(`no stats for ${x.path}`);
-      for (const k of ["groups", "frames", "bytes"]) {
-        if (ing[k] !== x["sent_" + k]) bad(`${x.path} ingress ${k}: relay ${ing[k]}, bench ${x["sent_" + k]}`);
-        if (eg[k] !== x["received_" + k]) bad(`${x.path} egress ${k}: relay ${eg[k]}, bench ${x["received_" + k]}`);
-      }
-      if (eg.broadcasts !== 3 || eg.subscriptions !== 3) bad(`${x.path}: ${eg.broadcasts} viewers, want 3`);
-    }
-    console.error(`${prefix}: /stats equals bench (${b.received_frames} frames delivered, p99 ${b.latency_p99_ms} ms)`);
-  ' "$file" "$WORK/stats-$prefix.json" "$prefix" || fail "/stats differs from bench ($prefix)"
-}
-
-FLAGS=(--publishers 2 --subscribers 3 --fps 40 --duration 1.5 --frame-size 500 --group-frames 6
-  --startup-timeout 10 --drain 5)
-"$BIN/moqc" bench "$URL/" --prefix e2e-ws "${FLAGS[@]}" >"$WORK/ws.json" 2>"$WORK/ws.err" ||
+"$BIN/moqc" bench "$URL/" --prefix e2e-ws "${BENCH_FLAGS[@]}" >"$WORK/ws.json" 2>"$WORK/ws.err" ||
   { cat "$WORK/ws.err"; fail "bench over WebSocket failed"; }
 grep -q "^bench: .* run .*conns 8/8" "$WORK/ws.err" || { cat "$WORK/ws.err"; fail "no progress line"; }
 sleep 0.3
 check_bench "$WORK/ws.json" e2e-ws
 
 "$BIN/moqc" bench "moql://127.0.0.1:$QPORT/" --tls-fingerprint "$FP" --prefix e2e-quic \
-  "${FLAGS[@]}" --verify >"$WORK/quic.json" 2>"$WORK/quic.err" ||
+  "${BENCH_FLAGS[@]}" --verify >"$WORK/quic.json" 2>"$WORK/quic.err" ||
   { cat "$WORK/quic.err"; fail "bench over raw QUIC failed"; }
 sleep 0.3
 check_bench "$WORK/quic.json" e2e-quic

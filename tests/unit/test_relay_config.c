@@ -39,6 +39,7 @@ static void test_default(void **state) {
   assert_int_equal(cfg.quic_idle_timeout_ms, 30000);
   assert_int_equal(cfg.quic_keep_alive_ms, 5000);
   assert_int_equal(cfg.http_head_timeout_ms, 10000);
+  assert_int_equal(cfg.workers, 1);
   relay_config_free(&cfg);
 }
 
@@ -69,6 +70,12 @@ static void test_flags(void **state) {
   assert_int_equal(cfg.quic_idle_timeout_ms, 2000);
   assert_int_equal(cfg.quic_keep_alive_ms, 0);
   assert_int_equal(cfg.http_head_timeout_ms, 4000);
+  assert_int_equal(parse(&cfg, err, sizeof(err), &help, 1, "--server-workers=0"), 0);
+  assert_int_equal(cfg.workers, 0);
+  assert_int_equal(parse(&cfg, err, sizeof(err), &help, 2, "--server-workers", "64"), 0);
+  assert_int_equal(cfg.workers, 64);
+  assert_int_equal(parse(&cfg, err, sizeof(err), &help, 1, "--server-workers=65"), -1);
+  assert_non_null(strstr(err, "server-workers"));
   assert_int_equal(parse(&cfg, err, sizeof(err), &help, 1, "--help"), 0);
   assert_true(help);
   relay_config_free(&cfg);
@@ -106,6 +113,7 @@ static const char sample[] = "# A moq-relay style config.\n"
                              "\n"
                              "[server]\n"
                              "bind = \"[::]:9443\"\n"
+                             "workers = 4\n"
                              "\n"
                              "[server.tls]\n"
                              "generate = [\"localhost\", \"relay.example\"]\n"
@@ -138,6 +146,7 @@ static void test_toml(void **state) {
                    0);
   assert_string_equal(cfg.log_level, "debug");
   assert_string_equal(cfg.server_bind, "[::]:9443");
+  assert_int_equal(cfg.workers, 4);
   assert_int_equal(cfg.tls_generate.count, 2);
   assert_string_equal(cfg.tls_generate.items[1], "relay.example");
   assert_int_equal(cfg.quic_idle_timeout_ms, 15000);
