@@ -85,10 +85,10 @@ static moqc_ssize wt_stream_bytes(moqc_wt_conn *c, moqc__wt_stream *s,
 static moqc_ssize wt_new_stream_bytes(moqc_wt_conn *c, moqc__wt_stream *s,
                                       const uint8_t *data, size_t len, bool fin,
                                       moqc_tstamp ts) {
-  size_t take =
-      MOQC__WT_HDR_MAX - s->prelen < len ? MOQC__WT_HDR_MAX - s->prelen : len;
+  size_t room = MOQC__WT_HDR_MAX - (size_t)s->prelen;
+  size_t take = room < len ? room : len;
   memcpy(s->pre + s->prelen, data, take);
-  s->prelen += take;
+  s->prelen = (uint8_t)(s->prelen + take);
   int hl = wt_classify(c, s);
   if (c->lower_closed) {
     return (moqc_ssize)len;
@@ -233,8 +233,9 @@ static int wt_add_write_offset(void *ud, moqc_stream_id id, size_t n) {
     return 0;
   }
   if (s != NULL && s->hdr_written < s->hdrlen) {
-    size_t h = s->hdrlen - s->hdr_written < n ? s->hdrlen - s->hdr_written : n;
-    s->hdr_written += h;
+    size_t left = (size_t)s->hdrlen - s->hdr_written;
+    size_t h = left < n ? left : n;
+    s->hdr_written = (uint8_t)(s->hdr_written + h);
     n -= h;
     if (s->hdr_written < s->hdrlen) {
       return 0; /* the application's ranges were not reached */
@@ -267,8 +268,9 @@ static int wt_add_ack_offset(void *ud, moqc_stream_id id, uint64_t n) {
     return 0;
   }
   if (s != NULL && s->hdr_acked < s->hdrlen) {
-    uint64_t h = s->hdrlen - s->hdr_acked < n ? s->hdrlen - s->hdr_acked : n;
-    s->hdr_acked += (size_t)h;
+    uint64_t left = (uint64_t)s->hdrlen - s->hdr_acked;
+    uint64_t h = left < n ? left : n;
+    s->hdr_acked = (uint8_t)(s->hdr_acked + h);
     n -= h;
   }
   if (n == 0 || !moqc__wt_app_live(c)) {

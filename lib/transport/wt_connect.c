@@ -24,50 +24,56 @@ void moqc__wt_server_headers(moqc_wt_conn *c, moqc__wt_stream *s,
     moqc__wt_refuse_stream(c, s, 429); /* one session per connection */
     return;
   }
-  moqc__h3_fieldset_init(&r->fields, c->max_header_size, c->mem);
-  rv = moqc__h3_fields_decode(&r->fields, blk, len);
+  moqc__wt_req_data *d = moqc_mem_malloc(c->mem, sizeof(*d));
+  if (d == NULL) {
+    moqc__wt_fail(c, MOQC__H3_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  r->d = d;
+  d->nprotocols = 0;
+  moqc__h3_fieldset_init(&d->fields, c->max_header_size, c->mem);
+  rv = moqc__h3_fields_decode(&d->fields, blk, len);
   if (rv == MOQC_ERR_NOMEM) {
-    moqc__wt_request_reset(r);
+    moqc__wt_request_reset(c, r);
     moqc__wt_fail(c, MOQC__H3_INTERNAL_ERROR, "out of memory");
     return;
   }
   if (rv == MOQC_ERR_BOUNDS_EXCEEDED) {
-    moqc__wt_request_reset(r);
+    moqc__wt_request_reset(c, r);
     moqc__wt_refuse_stream(c, s, 431);
     return;
   }
   if (rv != 0) {
-    moqc__wt_request_reset(r);
+    moqc__wt_request_reset(c, r);
     moqc__wt_fail(c, MOQC__WT_QPACK_DECOMPRESSION_FAILED,
                   "QPACK decoding failed");
     return;
   }
-  if (!moqc__h3_fieldset_get(&r->fields, ":method", &method) ||
+  if (!moqc__h3_fieldset_get(&d->fields, ":method", &method) ||
       !wt_str_is(method, "CONNECT")) {
-    moqc__wt_request_reset(r);
+    moqc__wt_request_reset(c, r);
     moqc__wt_refuse_stream(c, s, 405);
     return;
   }
-  if (!moqc__h3_fieldset_get(&r->fields, ":protocol", &protocol) ||
+  if (!moqc__h3_fieldset_get(&d->fields, ":protocol", &protocol) ||
       !wt_str_is(protocol, "webtransport") ||
-      !moqc__h3_fieldset_get(&r->fields, ":scheme", &scheme) ||
+      !moqc__h3_fieldset_get(&d->fields, ":scheme", &scheme) ||
       !wt_str_is(scheme, "https") ||
-      !moqc__h3_fieldset_get(&r->fields, ":path", &r->path) ||
-      r->path.len == 0 || r->path.ptr[0] != '/' ||
-      !moqc__h3_fieldset_get(&r->fields, ":authority", &r->authority)) {
-    moqc__wt_request_reset(r);
+      !moqc__h3_fieldset_get(&d->fields, ":path", &d->path) ||
+      d->path.len == 0 || d->path.ptr[0] != '/' ||
+      !moqc__h3_fieldset_get(&d->fields, ":authority", &d->authority)) {
+    moqc__wt_request_reset(c, r);
     moqc__wt_refuse_stream(c, s, 400);
     return;
   }
-  if (!moqc__h3_fieldset_get(&r->fields, "origin", &r->origin)) {
-    r->origin.ptr = "";
-    r->origin.len = 0;
+  if (!moqc__h3_fieldset_get(&d->fields, "origin", &d->origin)) {
+    d->origin.ptr = "";
+    d->origin.len = 0;
   }
-  r->nprotocols = 0;
-  if (moqc__h3_fieldset_get(&r->fields, "wt-available-protocols", &v) &&
-      moqc__h3_sf_string_list(v, r->protocols, MOQC__H3_MAX_PROTOCOLS,
-                              &r->nprotocols) != 0) {
-    r->nprotocols = 0; /* an invalid list is ignored (as absent) */
+  if (moqc__h3_fieldset_get(&d->fields, "wt-available-protocols", &v) &&
+      moqc__h3_sf_string_list(v, d->protocols, MOQC__H3_MAX_PROTOCOLS,
+                              &d->nprotocols) != 0) {
+    d->nprotocols = 0; /* an invalid list is ignored (as absent) */
   }
   r->conn = c;
   r->active = true;
@@ -75,8 +81,8 @@ void moqc__wt_server_headers(moqc_wt_conn *c, moqc__wt_stream *s,
   c->session_id = s->id;
   c->state = MOQC__WT_REQUESTED;
   MOQC_LOG(c->log, MOQC_LOG_DEBUG,
-           "wt: CONNECT %.*s on stream %lld (%zu protocols)", (int)r->path.len,
-           r->path.ptr, (long long)s->id, r->nprotocols);
+           "wt: CONNECT %.*s on stream %lld (%zu protocols)", (int)d->path.len,
+           d->path.ptr, (long long)s->id, d->nprotocols);
   if (c->on_request != NULL) {
     c->on_request(c);
   }
@@ -136,27 +142,30 @@ void moqc__wt_client_headers(moqc_wt_conn *c, moqc__wt_stream *s,
   }
 }
 
+/* An empty string for the accessors of a request that is no longer waiting. */
+static const moqc_str wt_empty = {"", 0};
+
 moqc_str moqc_wt_request_path(const moqc_wt_request *req) {
-  return req->path;
+  return req->d != NULL ? req->d->path : wt_empty;
 }
 moqc_str moqc_wt_request_authority(const moqc_wt_request *req) {
-  return req->authority;
+  return req->d != NULL ? req->d->authority : wt_empty;
 }
 moqc_str moqc_wt_request_origin(const moqc_wt_request *req) {
-  return req->origin;
+  return req->d != NULL ? req->d->origin : wt_empty;
 }
 size_t moqc_wt_request_protocol_count(const moqc_wt_request *req) {
-  return req->nprotocols;
+  return req->d != NULL ? req->d->nprotocols : 0;
 }
 
 moqc_str moqc_wt_request_protocol(const moqc_wt_request *req, size_t i) {
-  moqc_str empty = {"", 0};
-  return i < req->nprotocols ? req->protocols[i] : empty;
+  return req->d != NULL && i < req->d->nprotocols ? req->d->protocols[i]
+                                                  : wt_empty;
 }
 
 bool moqc_wt_request_header(const moqc_wt_request *req, const char *name,
                             moqc_str *value) {
-  return moqc__h3_fieldset_get(&req->fields, name, value);
+  return req->d != NULL && moqc__h3_fieldset_get(&req->d->fields, name, value);
 }
 
 void moqc_wt_request_on_abort(moqc_wt_request *req, void (*cb)(void *ud),
@@ -193,7 +202,8 @@ int moqc_wt_accept(moqc_wt_request *req, const char *protocol,
   if (c->lower_closed || c->connect == NULL || c->state != MOQC__WT_REQUESTED) {
     return MOQC_ERR_CLOSED;
   }
-  char *path = moqc_mem_malloc(c->mem, req->path.len + 1);
+  moqc_str rpath = req->d->path;
+  char *path = moqc_mem_malloc(c->mem, rpath.len + 1);
   if (path == NULL) {
     return MOQC_ERR_NOMEM;
   }
@@ -202,17 +212,17 @@ int moqc_wt_accept(moqc_wt_request *req, const char *protocol,
     moqc_mem_free(c->mem, path);
     return rv;
   }
-  memcpy(path, req->path.ptr, req->path.len);
-  path[req->path.len] = '\0';
+  memcpy(path, rpath.ptr, rpath.len);
+  path[rpath.len] = '\0';
   c->path = path;
-  c->path_len = req->path.len;
+  c->path_len = rpath.len;
   if (protocol != NULL) {
     c->protocol_len = strlen(protocol);
     memcpy(c->protocol, protocol, c->protocol_len);
   }
   c->http_status = 200;
   c->state = MOQC__WT_OPEN;
-  moqc__wt_request_reset(req);
+  moqc__wt_request_reset(c, req); /* the session keeps none of the request */
   if (c->early_pending) {
     c->lower.ops->wake(c->lower.user_data);
   }
@@ -227,7 +237,7 @@ int moqc_wt_refuse(moqc_wt_request *req, int status) {
   if (!req->active || status < 400 || status > 599) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
-  moqc__wt_request_reset(req);
+  moqc__wt_request_reset(c, req);
   if (c->lower_closed || c->connect == NULL || c->state != MOQC__WT_REQUESTED) {
     return MOQC_ERR_CLOSED;
   }

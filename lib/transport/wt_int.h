@@ -36,38 +36,56 @@ typedef struct moqc__wt_chunk {
 /** The most bytes of a stream header (type varint + session id varint). */
 #define MOQC__WT_HDR_MAX 16
 
+/* Bounds of the frames we buffer whole. */
+#define MOQC__WT_MAX_SETTINGS 4096U
+#define MOQC__WT_MAX_SMALL_FRAME 64U
+/* A CLOSE_WEBTRANSPORT_SESSION value: code + reason. */
+#define MOQC__WT_MAX_CAPSULE (4U + MOQC__H3_WT_REASON_MAX)
+#define MOQC__WT_CAP_BUF (MOQC__WT_MAX_CAPSULE + 16U)
+
+/** The capsule parser of the CONNECT stream (allocated when its first DATA
+ * payload comes). */
+typedef struct moqc__wt_capbuf {
+  uint64_t skip; /* bytes of a skipped capsule still to drop */
+  size_t len;    /* bytes held in data */
+  uint8_t data[MOQC__WT_CAP_BUF];
+} moqc__wt_capbuf;
+
+/* One stream of the connection. Every connection keeps a few for as long as
+ * it lives (the control streams, the CONNECT stream, the session's streams),
+ * so the record is kept small: the header bytes of a peer stream being
+ * classified and of a session stream we opened share storage (a stream is
+ * one or the other), lengths that are at most MOQC__WT_HDR_MAX are bytes, the
+ * flags are bits, and the capsule parser is a separate allocation. */
 typedef struct moqc__wt_stream {
   int64_t id;
   struct moqc__wt_stream *hnext;
   struct moqc__wt_stream *onext; /* list of streams carrying our own data */
-  moqc__wt_kind kind;
-  bool own_out;     /* in that list */
-  bool lower_gone;  /* closed in QUIC while early bytes still wait */
-  bool local;       /* opened by us */
-  bool app_known;   /* the application has seen this id */
-  bool blocked;     /* flow-control blocked (own streams) */
-  bool fin_in;      /* the peer's FIN arrived */
-  bool early_fin;   /* a FIN waits with the early bytes */
-  bool got_headers; /* request stream: the HEADERS came */
-  /* classification of a new peer stream */
-  uint8_t pre[MOQC__WT_HDR_MAX];
-  size_t prelen;
-  /* header of a session stream we opened */
-  uint8_t hdr[MOQC__WT_HDR_MAX];
-  size_t hdrlen, hdr_written, hdr_acked;
-  /* frame parsing (control / request streams) or early bytes (session streams)
-   */
+  /* frame parsing (control / request streams; freed when empty) or early
+   * bytes (session streams) */
   uint8_t *rx;
   size_t rxlen, rxcap;
   uint64_t skip_left; /* bytes of a frame to drop */
   uint64_t data_left; /* bytes of a DATA frame to feed to the capsule parser */
-  /* capsules of the CONNECT stream */
-  uint8_t *cap;
-  size_t caplen;
-  uint64_t cap_skip;
+  moqc__wt_capbuf *cap; /* capsules of the CONNECT stream */
   /* our own data (control / request streams) */
   moqc__wt_chunk *out_head, *out_tail;
-  bool fin_queued, fin_offered, fin_written;
+  union {
+    uint8_t pre[MOQC__WT_HDR_MAX]; /* a new peer stream's header so far */
+    uint8_t hdr[MOQC__WT_HDR_MAX]; /* the header of a session stream we opened */
+  };
+  moqc__wt_kind kind;
+  uint8_t prelen;
+  uint8_t hdrlen, hdr_written, hdr_acked;
+  bool own_out : 1;     /* in the list of streams carrying our own data */
+  bool lower_gone : 1;  /* closed in QUIC while early bytes still wait */
+  bool local : 1;       /* opened by us */
+  bool app_known : 1;   /* the application has seen this id */
+  bool blocked : 1;     /* flow-control blocked (own streams) */
+  bool fin_in : 1;      /* the peer's FIN arrived */
+  bool early_fin : 1;   /* a FIN waits with the early bytes */
+  bool got_headers : 1; /* request stream: the HEADERS came */
+  bool fin_queued : 1, fin_offered : 1, fin_written : 1;
 } moqc__wt_stream;
 
 /** States of a connection's session. */
@@ -80,12 +98,19 @@ typedef enum moqc__wt_state {
   MOQC__WT_DEAD       /* the QUIC connection is closed */
 } moqc__wt_state;
 
-struct moqc_wt_request {
-  moqc_wt_conn *conn;
+/* What a CONNECT waiting for the embedder's answer holds: allocated when its
+ * HEADERS pass the checks, freed once it is answered or aborted (an idle
+ * session keeps none of it). */
+typedef struct moqc__wt_req_data {
   moqc__h3_fieldset fields;
-  moqc_str path, authority, origin;
+  moqc_str path, authority, origin; /* views into fields */
   moqc_str protocols[MOQC__H3_MAX_PROTOCOLS];
   size_t nprotocols;
+} moqc__wt_req_data;
+
+struct moqc_wt_request {
+  moqc_wt_conn *conn;
+  moqc__wt_req_data *d; /* while active */
   void (*abort_cb)(void *ud);
   void *abort_ud;
   bool active;
@@ -127,7 +152,7 @@ struct moqc_wt_conn {
   size_t nbuckets, nstreams;
   bool early_pending;
   size_t early_total; /* early bytes held over all streams */
-  /* request */
+  /* request (its record is allocated only while one waits) */
   moqc_wt_request req;
   /* negotiated */
   char protocol[65];
@@ -170,12 +195,6 @@ void moqc__wt_conn_lower_gone(moqc_wt_conn *c, int err, uint64_t app_code,
 void moqc__wt_conn_close_session(moqc_wt_conn *c, uint32_t code,
                                  const char *reason, size_t reason_len);
 
-/* Bounds of the frames we buffer whole. */
-#define MOQC__WT_MAX_SETTINGS 4096U
-#define MOQC__WT_MAX_SMALL_FRAME 64U
-/* A CLOSE_WEBTRANSPORT_SESSION value: code + reason. */
-#define MOQC__WT_MAX_CAPSULE (4U + MOQC__H3_WT_REASON_MAX)
-#define MOQC__WT_CAP_BUF (MOQC__WT_MAX_CAPSULE + 16U)
 /* Early bytes held over all streams of a connection: this many times the
  * per-stream bound. */
 #define MOQC__WT_MAX_EARLY_TOTAL_FACTOR 16U
@@ -226,7 +245,7 @@ void moqc__wt_control_parse(moqc_wt_conn *c, moqc__wt_stream *s);
 /* wt_request.c */
 int moqc__wt_respond(moqc_wt_conn *c, moqc__wt_stream *s, int status,
                      const moqc__h3_field *fields, size_t n, bool fin);
-void moqc__wt_request_reset(moqc_wt_request *r);
+void moqc__wt_request_reset(moqc_wt_conn *c, moqc_wt_request *r);
 void moqc__wt_refuse_stream(moqc_wt_conn *c, moqc__wt_stream *s, int status);
 void moqc__wt_peer_closed(moqc_wt_conn *c, uint64_t code, const char *reason,
                           size_t len);

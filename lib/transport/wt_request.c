@@ -22,12 +22,15 @@ int moqc__wt_respond(moqc_wt_conn *c, moqc__wt_stream *s, int status,
   return moqc__wt_queue(c, s, buf, (size_t)len, fin);
 }
 
-void moqc__wt_request_reset(moqc_wt_request *r) {
-  moqc__h3_fieldset_free(&r->fields);
+void moqc__wt_request_reset(moqc_wt_conn *c, moqc_wt_request *r) {
+  if (r->d != NULL) {
+    moqc__h3_fieldset_free(&r->d->fields);
+    moqc_mem_free(c->mem, r->d);
+    r->d = NULL;
+  }
   r->active = false;
   r->abort_cb = NULL;
   r->abort_ud = NULL;
-  r->nprotocols = 0;
 }
 
 /* Refuses a request stream with a status and ignores the rest of it. */
@@ -67,42 +70,45 @@ void moqc__wt_peer_closed(moqc_wt_conn *c, uint64_t code, const char *reason,
 static void wt_capsules(moqc_wt_conn *c, moqc__wt_stream *s,
                         const uint8_t *data, size_t len) {
   while (len > 0 && !c->lower_closed) {
-    if (s->cap_skip > 0) {
-      size_t n = s->cap_skip < len ? (size_t)s->cap_skip : len;
-      s->cap_skip -= n;
-      data += n;
-      len -= n;
-      continue;
-    }
     if (s->cap == NULL) {
-      s->cap = moqc_mem_malloc(c->mem, MOQC__WT_CAP_BUF);
+      s->cap = moqc_mem_malloc(c->mem, sizeof(*s->cap));
       if (s->cap == NULL) {
         moqc__wt_fail(c, MOQC__H3_INTERNAL_ERROR, "out of memory");
         return;
       }
+      s->cap->skip = 0;
+      s->cap->len = 0;
+    }
+    moqc__wt_capbuf *cb = s->cap;
+    if (cb->skip > 0) {
+      size_t n = cb->skip < len ? (size_t)cb->skip : len;
+      cb->skip -= n;
+      data += n;
+      len -= n;
+      continue;
     }
     size_t n =
-        MOQC__WT_CAP_BUF - s->caplen < len ? MOQC__WT_CAP_BUF - s->caplen : len;
-    memcpy(s->cap + s->caplen, data, n);
-    s->caplen += n;
+        MOQC__WT_CAP_BUF - cb->len < len ? MOQC__WT_CAP_BUF - cb->len : len;
+    memcpy(cb->data + cb->len, data, n);
+    cb->len += n;
     data += n;
     len -= n;
     for (;;) {
-      const uint8_t *p = s->cap;
-      const uint8_t *end = s->cap + s->caplen;
+      const uint8_t *p = cb->data;
+      const uint8_t *end = cb->data + cb->len;
       uint64_t type, clen;
       if (moqc__get_varint(&p, end, &type) != 0 ||
           moqc__get_varint(&p, end, &clen) != 0) {
         break;
       }
-      size_t hl = (size_t)(p - s->cap);
+      size_t hl = (size_t)(p - cb->data);
       if (type == MOQC__H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION ||
           type == MOQC__H3_CAPSULE_DRAIN_WEBTRANSPORT_SESSION) {
         if (clen > MOQC__WT_MAX_CAPSULE) {
           moqc__wt_fail(c, MOQC__H3_MESSAGE_ERROR, "capsule too large");
           return;
         }
-        if (s->caplen - hl < clen) {
+        if (cb->len - hl < clen) {
           break;
         }
         if (type == MOQC__H3_CAPSULE_CLOSE_WEBTRANSPORT_SESSION) {
@@ -117,17 +123,17 @@ static void wt_capsules(moqc_wt_conn *c, moqc__wt_stream *s,
         } else {
           c->peer_draining = true;
         }
-        memmove(s->cap, s->cap + hl + clen, s->caplen - hl - (size_t)clen);
-        s->caplen -= hl + (size_t)clen;
+        memmove(cb->data, cb->data + hl + clen, cb->len - hl - (size_t)clen);
+        cb->len -= hl + (size_t)clen;
         continue;
       }
       /* DATAGRAM capsules, unknown and GREASE capsules: skipped. */
-      size_t have = s->caplen - hl;
+      size_t have = cb->len - hl;
       size_t drop = clen < have ? (size_t)clen : have;
-      s->cap_skip = clen - drop;
-      memmove(s->cap, s->cap + hl + drop, have - drop);
-      s->caplen = have - drop;
-      if (s->cap_skip > 0) {
+      cb->skip = clen - drop;
+      memmove(cb->data, cb->data + hl + drop, have - drop);
+      cb->len = have - drop;
+      if (cb->skip > 0) {
         break;
       }
     }
@@ -252,5 +258,12 @@ moqc_ssize moqc__wt_frames_in(moqc_wt_conn *c, moqc__wt_stream *s,
       return (moqc_ssize)len;
     }
   } while (off < len);
+  if (s->rxlen == 0) {
+    /* Control and request streams are quiet once the session is up: their
+     * buffer is taken again when bytes come. */
+    moqc_mem_free(c->mem, s->rx);
+    s->rx = NULL;
+    s->rxcap = 0;
+  }
   return (moqc_ssize)len;
 }

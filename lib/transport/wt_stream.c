@@ -27,8 +27,13 @@ moqc__wt_stream *moqc__wt_stream_find(const moqc_wt_conn *c, int64_t id) {
   return NULL;
 }
 
+/* The first size of the stream table: an idle session has five streams (the
+ * two control streams, the CONNECT stream and the moq-lite session's two);
+ * the table doubles as streams come. */
+#define WT_FIRST_BUCKETS 8U
+
 int moqc__wt_table_grow(moqc_wt_conn *c) {
-  size_t n = c->nbuckets == 0 ? 64 : c->nbuckets * 2;
+  size_t n = c->nbuckets == 0 ? WT_FIRST_BUCKETS : c->nbuckets * 2;
   moqc__wt_stream **b = moqc_mem_calloc(c->mem, n, sizeof(*b));
   if (b == NULL) {
     return MOQC_ERR_NOMEM;

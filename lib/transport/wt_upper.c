@@ -32,7 +32,7 @@ static int wt_op_open_stream(void *ud, bool uni, moqc_stream_id *id) {
   } else {
     moqc__h3_put_wt_bidi_header(&w, (uint64_t)c->session_id);
   }
-  s->hdrlen = (size_t)moqc__writer_result(&w);
+  s->hdrlen = (uint8_t)moqc__writer_result(&w);
   s->app_known = true;
   *id = sid;
   MOQC_LOG(c->log, MOQC_LOG_TRACE, "wt: opened %s stream %lld",
@@ -175,7 +175,7 @@ void moqc__wt_conn_free(moqc_wt_conn *c) {
     c->req.abort_cb = NULL;
     cb(ud);
   }
-  moqc__wt_request_reset(&c->req);
+  moqc__wt_request_reset(c, &c->req);
   for (size_t i = 0; i < c->nbuckets; i++) {
     moqc__wt_stream *s = c->buckets[i];
     while (s != NULL) {
