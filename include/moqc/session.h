@@ -223,7 +223,25 @@ typedef struct moqc_session_settings {
    * truncated frame) closes the whole session with the error's wire code.
    */
   bool strict;
+  /**
+   * Groups of one subscription that may wait for stream credit (the peer's MAX_STREAMS for uni
+   * streams: one stream per group) at most; 0 = MOQC_SESSION_GROUP_WAIT_DEFAULT (64). Waiting
+   * groups get streams in sequence order as the peer frees slots. Beyond the bound the oldest
+   * waiting group is dropped (the newest is always kept); a subscription with a max latency
+   * (SUBSCRIBE Max Latency > 0) also drops waiting groups older than it once a newer group
+   * exists. 1 = only the newest waits (what the JS publisher does: it drops groups it has no
+   * stream credit for). A dropped group's frames are never read, so they are not metered as
+   * egress (its egress `groups` count was made when the model handed it over, spec/metering.md).
+   */
+  size_t group_wait_max;
 } moqc_session_settings;
+
+/**
+ * Default of moqc_session_settings.group_wait_max: 64 groups, 25 ms at 2,500 groups/s, more than
+ * a browser's few-ms wait for MAX_STREAMS after a short relay stall, and at most 64 model group
+ * references per subscription.
+ */
+#define MOQC_SESSION_GROUP_WAIT_DEFAULT 64
 
 /** Fills s with the defaults listed above. */
 MOQC_EXTERN void moqc_session_settings_default(moqc_session_settings *s);

@@ -1,11 +1,18 @@
 /*
  * Publisher half, Subscribe streams (spec 4.5): the model subscription, responses per version,
- * opening one uni stream per group (pub_group.c sends it), newest-wins without stream credit,
- * latency expiry, SUBSCRIBE_UPDATE, SUBSCRIBE_END and unsubscribe.
+ * opening one uni stream per group (pub_group.c sends it), a bounded queue of groups waiting for
+ * stream credit, latency expiry, SUBSCRIBE_UPDATE, SUBSCRIBE_END and unsubscribe.
  */
 #include <string.h>
 
 #include "session/pub_resolve.h"
+
+/* A group waiting for stream credit. */
+typedef struct sub_wait {
+  moqc_group_consumer *gc;
+  uint64_t seq;
+  moqc_tstamp at; /* when the model handed it over */
+} sub_wait;
 
 typedef struct pub_sub {
   uint64_t id;
@@ -20,11 +27,114 @@ typedef struct pub_sub {
   bool ended;     /* the track ended: no more groups */
   bool end_sent;  /* SUBSCRIBE_END (lite-05) queued */
   uint64_t end_group;
-  moqc_group_consumer *pending; /* a group waiting for stream credit */
-  moqc_tstamp pending_at;
+  /* Groups waiting for stream credit, by sequence (oldest first), at most group_wait_max;
+   * allocated when credit first runs out. */
+  sub_wait *wait;
+  size_t nwait;
+  size_t capwait;
+  bool has_newest;
+  uint64_t newest; /* the highest sequence the model handed over */
   moqc_tstamp fin_at; /* every group settled: FIN at this time (settings.end_linger); 0 = not yet */
 } pub_sub;
 
+
+/* ---- Groups waiting for stream credit ------------------------------------------------------ */
+
+static size_t sub_wait_max(const moqc_session *s) {
+  size_t m = s->settings.group_wait_max;
+  return m == 0 ? MOQC_SESSION_GROUP_WAIT_DEFAULT : m;
+}
+
+/* Drops waiting group i (its model reference goes; its frames were never read, so never
+ * metered). */
+static void sub_wait_drop(moqc_session *s, pub_sub *u, size_t i, const char *why) {
+  sub_wait *e = &u->wait[i];
+  MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "subscription %llu: no stream credit, group %llu %s",
+           (unsigned long long)u->id, (unsigned long long)e->seq, why);
+  moqc_group_consumer_del(e->gc);
+  memmove(e, e + 1, (u->nwait - i - 1) * sizeof(*e));
+  if (--u->nwait == 0) {
+    s->pub_waiting_subs--;
+  }
+}
+
+/* Drops the waiting groups older than the subscription's max latency, as sub_expire_groups does
+ * for groups in flight, except the newest group handed over. A max latency of 0 (what @moq/net
+ * sends by default: no preference) bounds the queue by count only. */
+static void sub_wait_expire(moqc_session *s, pub_sub *u, moqc_tstamp now) {
+  if (u->latency_ms == 0) {
+    return;
+  }
+  moqc_tstamp budget = u->latency_ms * MOQC_MILLISECONDS;
+  size_t i = 0;
+  while (i < u->nwait) {
+    const sub_wait *e = &u->wait[i];
+    if (e->seq < u->newest && now > e->at && now - e->at > budget) {
+      sub_wait_drop(s, u, i, "too old, dropped while waiting");
+    } else {
+      i++;
+    }
+  }
+}
+
+/* Queues gc (taken) to wait for stream credit, in sequence order. When the queue is full the
+ * oldest waiting group is dropped, or gc itself when it is older than all of them. Returns 0 or
+ * MOQC_ERR_NOMEM. */
+static int sub_wait_push(moqc_session *s, pub_sub *u, moqc_group_consumer *gc) {
+  uint64_t seq = moqc_group_consumer_sequence(gc);
+  sub_wait_expire(s, u, s->now);
+  size_t pos = u->nwait;
+  while (pos > 0 && u->wait[pos - 1].seq > seq) {
+    pos--;
+  }
+  size_t max = sub_wait_max(s);
+  if (u->nwait >= max) {
+    if (pos == 0) {
+      MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG,
+               "subscription %llu: no stream credit, group %llu dropped (queue full)",
+               (unsigned long long)u->id, (unsigned long long)seq);
+      moqc_group_consumer_del(gc);
+      return 0;
+    }
+    sub_wait_drop(s, u, 0, "dropped (queue full)");
+    pos--;
+  }
+  if (u->nwait == u->capwait) {
+    size_t cap = u->capwait == 0 ? 4 : u->capwait * 2;
+    if (cap > max) {
+      cap = max;
+    }
+    sub_wait *w = moqc_mem_realloc(s->mem, u->wait, cap * sizeof(*w));
+    if (w == NULL) {
+      moqc_group_consumer_del(gc);
+      return MOQC_ERR_NOMEM;
+    }
+    u->wait = w;
+    u->capwait = cap;
+  }
+  memmove(&u->wait[pos + 1], &u->wait[pos], (u->nwait - pos) * sizeof(u->wait[0]));
+  u->wait[pos].gc = gc;
+  u->wait[pos].seq = seq;
+  u->wait[pos].at = s->now;
+  if (u->nwait++ == 0) {
+    s->pub_waiting_subs++;
+  }
+  return 0;
+}
+
+/* Releases every waiting group (the subscription ends). */
+static void sub_wait_free(moqc_session *s, pub_sub *u) {
+  for (size_t i = 0; i < u->nwait; i++) {
+    moqc_group_consumer_del(u->wait[i].gc);
+  }
+  if (u->nwait > 0) {
+    s->pub_waiting_subs--;
+  }
+  u->nwait = 0;
+  moqc_mem_free(s->mem, u->wait);
+  u->wait = NULL;
+  u->capwait = 0;
+}
 
 /* ---- Subscribe streams --------------------------------------------------------------------- */
 
@@ -46,7 +156,7 @@ void moqc__sess_pub_subscribe_free(moqc_session *s, sess_stream *st) {
       gs->kind = SK_DISCARD;
     }
   }
-  moqc_group_consumer_del(u->pending);
+  sub_wait_free(s, u);
   moqc_track_subscriber_del(u->ts);
   moqc__sess_pub_resolve_free(s, &u->r);
   moqc_mem_free(s->mem, u);
@@ -70,7 +180,7 @@ static size_t sub_groups_in_flight(moqc_session *s, const sess_stream *sub_st) {
 /* After the track ended, FIN the Subscribe stream once every group went out. */
 int moqc__sess_pub_sub_maybe_finish(moqc_session *s, sess_stream *sub_st) {
   pub_sub *u = sub_st->ctx;
-  if (u == NULL || !u->ended || u->pending != NULL || sub_st->fin_queued) {
+  if (u == NULL || !u->ended || u->nwait > 0 || sub_st->fin_queued) {
     return 0;
   }
   if (sub_groups_in_flight(s, sub_st) > 0) {
@@ -143,13 +253,16 @@ static void sub_expire_groups(moqc_session *s, sess_stream *sub_st, pub_sub *u,
   }
 }
 
-/* Opens the group stream for u->pending. Returns 0 (pending stays on WOULD_BLOCK) or error. */
-static int sub_open_group(moqc_session *s, sess_stream *sub_st, pub_sub *u) {
+/*
+ * Opens a group stream for gc (taken on success; arrived at `at`) and queues its GROUP header and
+ * first frames. Returns 0, MOQC_ERR_WOULD_BLOCK (no stream credit; gc not taken), or a fatal
+ * error (MOQC_ERR_NOMEM: gc not taken when *taken stays false).
+ */
+static int sub_open_group(moqc_session *s, sess_stream *sub_st, pub_sub *u,
+                          moqc_group_consumer *gc, moqc_tstamp at, bool *taken) {
   sess_stream *gs;
+  *taken = false;
   int rv = moqc__sess_open(s, true, SK_GROUP_TX, &gs);
-  if (rv == MOQC_ERR_WOULD_BLOCK) {
-    return 0;
-  }
   if (rv < 0) {
     return rv;
   }
@@ -159,10 +272,10 @@ static int sub_open_group(moqc_session *s, sess_stream *sub_st, pub_sub *u) {
     gs->kind = SK_DISCARD;
     return MOQC_ERR_NOMEM;
   }
+  *taken = true;
   g->sub_stream = sub_st->id;
-  g->gc = u->pending;
-  g->arrival = u->pending_at;
-  u->pending = NULL;
+  g->gc = gc;
+  g->arrival = at;
   gs->ctx = g;
   gs->sclass = SESS_CLASS_GROUP;
   gs->sub_priority = u->priority;
@@ -185,6 +298,99 @@ static int sub_open_group(moqc_session *s, sess_stream *sub_st, pub_sub *u) {
     return rv;
   }
   return moqc__sess_pub_group_poll(s, gs);
+}
+
+/* Whether subscription a's oldest waiting group gets the next stream before b's: higher
+ * subscriber priority, then higher publisher priority (the write order, spec 5.1), then the one
+ * waiting longer, then the older Subscribe stream. */
+static bool sub_wait_before(const sess_stream *ast, const pub_sub *a, const sess_stream *bst,
+                            const pub_sub *b) {
+  if (a->priority != b->priority) {
+    return a->priority > b->priority;
+  }
+  if (a->info.priority != b->info.priority) {
+    return a->info.priority > b->info.priority;
+  }
+  if (a->wait[0].at != b->wait[0].at) {
+    return a->wait[0].at < b->wait[0].at;
+  }
+  return ast->id < bst->id;
+}
+
+/*
+ * Gives the session's waiting groups streams while the peer's stream credit lasts: each
+ * subscription's in sequence order, across subscriptions by priority (sub_wait_before). hint is
+ * a subscription that may wait (checked first when it is the only one). Returns 0 or a fatal
+ * error.
+ */
+static int sub_wait_serve(moqc_session *s, sess_stream *hint) {
+  while (s->pub_waiting_subs > 0 && !s->closed) {
+    sess_stream *best_st = NULL;
+    pub_sub *best = NULL;
+    pub_sub *h = hint != NULL && hint->kind == SK_SUBSCRIBE_PUB ? hint->ctx : NULL;
+    if (s->pub_waiting_subs == 1 && h != NULL && h->nwait > 0) {
+      best_st = hint;
+      best = h;
+    } else {
+      for (size_t i = 0; i < s->nstreams; i++) {
+        sess_stream *st = s->streams[i];
+        pub_sub *u = st->kind == SK_SUBSCRIBE_PUB ? st->ctx : NULL;
+        if (u != NULL && u->nwait > 0 && (best == NULL || sub_wait_before(st, u, best_st, best))) {
+          best_st = st;
+          best = u;
+        }
+      }
+    }
+    if (best == NULL) {
+      return MOQC_ERR_INTERNAL; /* pub_waiting_subs out of step */
+    }
+    sub_wait_expire(s, best, s->now);
+    if (best->nwait == 0) {
+      continue;
+    }
+    sub_wait e = best->wait[0];
+    bool taken;
+    int rv = sub_open_group(s, best_st, best, e.gc, e.at, &taken);
+    if (taken) {
+      memmove(&best->wait[0], &best->wait[1], (best->nwait - 1) * sizeof(e));
+      if (--best->nwait == 0) {
+        s->pub_waiting_subs--;
+      }
+    }
+    if (rv == MOQC_ERR_WOULD_BLOCK) {
+      return 0; /* the transport polls again when the peer frees a stream */
+    }
+    if (rv < 0) {
+      return rv;
+    }
+  }
+  return 0;
+}
+
+/* A group the model handed over: its stream opens now when nothing waits and the peer has
+ * stream credit, otherwise it waits its turn. Returns 0 or a fatal error. */
+static int sub_offer_group(moqc_session *s, sess_stream *sub_st, pub_sub *u,
+                           moqc_group_consumer *gc) {
+  uint64_t seq = moqc_group_consumer_sequence(gc);
+  if (!u->has_newest || seq > u->newest) {
+    u->has_newest = true;
+    u->newest = seq;
+  }
+  if (s->pub_waiting_subs == 0) {
+    bool taken;
+    int rv = sub_open_group(s, sub_st, u, gc, s->now, &taken);
+    if (taken || rv != MOQC_ERR_WOULD_BLOCK) {
+      if (!taken) {
+        moqc_group_consumer_del(gc);
+      }
+      return rv;
+    }
+  }
+  int rv = sub_wait_push(s, u, gc);
+  if (rv < 0) {
+    return rv;
+  }
+  return sub_wait_serve(s, sub_st);
 }
 
 static int sub_subscribe(moqc_session *s, sess_stream *st, pub_sub *u) {
@@ -245,8 +451,11 @@ static int sub_datagrams(moqc_session *s, pub_sub *u) {
 
 int moqc__sess_pub_subscribe_poll(moqc_session *s, sess_stream *st) {
   pub_sub *u = st->ctx;
-  if (u == NULL || st->send_done || u->ended) {
-    return u != NULL && u->pending != NULL ? sub_open_group(s, st, u) : 0;
+  if (u == NULL) {
+    return 0;
+  }
+  if (st->send_done || u->ended) {
+    return u->nwait > 0 ? sub_wait_serve(s, st) : 0;
   }
   int rv;
   if (u->ts == NULL) {
@@ -267,35 +476,13 @@ int moqc__sess_pub_subscribe_poll(moqc_session *s, sess_stream *st) {
   if ((rv = sub_datagrams(s, u)) < 0) {
     return rv;
   }
+  /* Streams freed since the last poll go to the groups waiting longest first. */
+  if (s->pub_waiting_subs > 0 && (rv = sub_wait_serve(s, st)) < 0) {
+    return rv;
+  }
   for (;;) {
-    if (u->pending != NULL) {
-      if ((rv = sub_open_group(s, st, u)) < 0) {
-        return rv;
-      }
-    }
     moqc_group_consumer *gc;
     rv = moqc_track_subscriber_recv_group(u->ts, &gc, s->waker);
-    if (u->pending != NULL) {
-      /* Out of stream credit (the transport wakes us when a slot frees). Waiting groups are
-       * not queued: a newer group replaces the one waiting, as the JS publisher drops groups
-       * it has no stream credit for. */
-      if (rv != 0) {
-        return 0;
-      }
-      if (moqc_group_consumer_sequence(gc) > moqc_group_consumer_sequence(u->pending)) {
-        MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG,
-                 "subscription %llu: no stream credit, group %llu dropped for %llu",
-                 (unsigned long long)u->id,
-                 (unsigned long long)moqc_group_consumer_sequence(u->pending),
-                 (unsigned long long)moqc_group_consumer_sequence(gc));
-        moqc_group_consumer_del(u->pending);
-        u->pending = gc;
-        u->pending_at = s->now;
-      } else {
-        moqc_group_consumer_del(gc);
-      }
-      continue;
-    }
     if (rv == MOQC_ERR_PENDING) {
       return 0;
     }
@@ -335,8 +522,12 @@ int moqc__sess_pub_subscribe_poll(moqc_session *s, sess_stream *st) {
       }
     }
     sub_expire_groups(s, st, u, seq, s->now);
-    u->pending = gc;
-    u->pending_at = s->now;
+    if ((rv = sub_offer_group(s, st, u, gc)) < 0) {
+      return rv;
+    }
+    if (st->ctx != u) {
+      return 0; /* gone meanwhile */
+    }
   }
 }
 

@@ -154,6 +154,9 @@ struct moqc_session {
   sub_track *tracks;          /* remote tracks (all broadcasts) */
   uint64_t next_subscribe_id;
   bool need_announce_request; /* open the Announce stream when possible */
+
+  /* Publisher half: subscriptions with groups waiting for stream credit (pub_subscribe.c). */
+  size_t pub_waiting_subs;
 };
 
 /* ---- session.c ---- */
