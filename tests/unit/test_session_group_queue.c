@@ -70,6 +70,16 @@ static void qlink_new(qlink *q, uint64_t max_uni, size_t wait_max) {
   pump1(l);
 }
 
+/* Subscribes v with sub, pumping until the remote track's info let the subscription resolve. */
+static void viewer_subscribe_with(qlink *q, viewer *v, const moqc_subscription *sub) {
+  for (int i = 0; i < 3 && v->ts == NULL; i++) {
+    int rv = moqc_track_consumer_subscribe(v->tc, sub, &v->ts, v->w);
+    assert_true(rv == 0 || rv == MOQC_ERR_PENDING);
+    pump1(&q->l);
+  }
+  assert_non_null(v->ts);
+}
+
 /* The viewer on S subscribes (latency_ms 0: the default, the track's retention) and the
  * subscription reaches the publisher. */
 static void qlink_subscribe(qlink *q, uint64_t latency_ms, bool ordered) {
@@ -80,12 +90,7 @@ static void qlink_subscribe(qlink *q, uint64_t latency_ms, bool ordered) {
   if (latency_ms != 0) {
     sub.latency_max = latency_ms * MS;
   }
-  (void)moqc_track_consumer_subscribe(q->v.tc, &sub, &q->v.ts, q->v.w);
-  pump1(&q->l);
-  if (q->v.ts == NULL) {
-    assert_int_equal(moqc_track_consumer_subscribe(q->v.tc, &sub, &q->v.ts, q->v.w), 0);
-    pump1(&q->l);
-  }
+  viewer_subscribe_with(q, &q->v, &sub);
 }
 
 static void qlink_del(qlink *q) {
@@ -331,6 +336,61 @@ static void test_del_with_queue(void **state) {
   qlink_del(&q);
 }
 
+/*
+ * Two subscriptions of one session wait for streams: the higher subscriber priority gets the
+ * freed streams first (spec 5.1 write order), each in sequence order; then the other.
+ */
+static void test_priority_across_subscriptions(void **state) {
+  qlink q;
+  qlink_new(&q, 4, 0);
+  moqc_track_info info;
+  moqc_track_info_default(&info);
+  moqc_track_producer *audio;
+  assert_int_equal(moqc_broadcast_producer_create_track(q.p.bp, "audio", &info, &audio), 0);
+  pub pa = q.p;
+  pa.tp = audio;
+  viewer va;
+  viewer_new(&q.v, &q.S, "demo/bbb", "video");
+  viewer_new(&va, &q.S, "demo/bbb", "audio");
+  moqc_subscription sub;
+  moqc_subscription_default(&sub);
+  sub.ordered = true;
+  sub.priority = 1;
+  viewer_subscribe_with(&q, &va, &sub);
+  sub.priority = 2;
+  viewer_subscribe_with(&q, &q.v, &sub);
+
+  /* Audio and video groups alternate: a0 v0 a1 v1 take the 4 streams, a2..a4 and v2..v4 wait. */
+  size_t before = qlink_streams(&q);
+  for (int g = 0; g < 5; g++) {
+    moqc__mem_advance(q.l.pair, 1 * MS);
+    moqc_tstamp now = moqc__mem_now(q.l.pair);
+    pub_group(&pa, now, F, (uint64_t)g);
+    pub_group(&q.p, now, F, (uint64_t)g);
+    assert_int_equal(moqc_session_poll(q.l.c, now), 0);
+  }
+  assert_int_equal(qlink_streams(&q) - before, CREDIT);
+  /* Deliver the 4 streams: they finish and free 4 slots; the publisher opens 4 more. */
+  assert_true(moqc__mem_transmit(q.l.pair, MOQC__MEM_CLIENT, SIZE_MAX) > 0);
+  assert_int_equal(moqc_session_poll(q.l.c, moqc__mem_now(q.l.pair)), 0);
+  assert_true(moqc__mem_transmit(q.l.pair, MOQC__MEM_CLIENT, SIZE_MAX) > 0);
+  /* Video (priority 2) went first: all of it, then audio's oldest waiting group. */
+  uint64_t want_v[5] = {0, 1, 2, 3, 4};
+  expect_groups(&q, want_v, 5, true);
+  viewer vv = q.v;
+  q.v = va;
+  uint64_t want_a[3] = {0, 1, 2};
+  expect_groups(&q, want_a, 3, true);
+  /* The rest follows. */
+  pump1(&q.l);
+  uint64_t want_a2[2] = {3, 4};
+  expect_groups(&q, want_a2, 2, true);
+  q.v = vv;
+  viewer_del(&va);
+  moqc_track_producer_del(audio);
+  qlink_del(&q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_count_bound),
@@ -338,6 +398,7 @@ int main(void) {
       cmocka_unit_test(test_latency_bound),
       cmocka_unit_test(test_latency_checked_when_credit_returns),
       cmocka_unit_test(test_end_waits_for_queue),
+      cmocka_unit_test(test_priority_across_subscriptions),
       cmocka_unit_test(test_unsubscribe_drops_queue),
       cmocka_unit_test(test_close_drops_queue),
       cmocka_unit_test(test_del_with_queue),
