@@ -2,7 +2,8 @@
 # Expects BIN (the build's bin/) to be set by the caller. Provides WORK (removed at exit, with
 # the relay and the sampler), free_port, rss_kib, cpu_ticks, start_relay / stop_relay (a relay on
 # free loopback ports: QPORT for QUIC and WebTransport, WPORT for HTTP and WebSocket, IPORT for
-# the internal routes; FP its certificate fingerprint) and start_sampler / stop_sampler.
+# the internal routes; FP its certificate fingerprint; RELAY_FLAGS, when set, adds flags such as
+# "--server-workers 2") and start_sampler / stop_sampler.
 WORK=$(mktemp -d)
 RELAY_PID=""
 SAMPLER_PID=""
@@ -28,7 +29,7 @@ start_relay() {
   WPORT=$(free_port)
   IPORT=$(free_port)
   "$BIN/moqc-relay" --server-bind "127.0.0.1:$QPORT" --web-http-listen "127.0.0.1:$WPORT" \
-    --internal-listen "127.0.0.1:$IPORT" --log-level warn "$@" >"$WORK/relay.log" 2>&1 &
+    --internal-listen "127.0.0.1:$IPORT" --log-level warn ${RELAY_FLAGS:-} "$@" >"$WORK/relay.log" 2>&1 &
   RELAY_PID=$!
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$WPORT/health" >/dev/null 2>&1 && break

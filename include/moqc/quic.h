@@ -212,6 +212,18 @@ typedef struct moqc_quic_settings {
   /** Bind with SO_REUSEPORT, so that one endpoint per thread can share a port
    * (the kernel spreads peers over them by address hash). Default off. */
   bool reuse_port;
+  /**
+   * With reuse_port, endpoints sharing one port can steer by connection id:
+   * this endpoint is number steer_index of steer_count (2..256), bound in index
+   * order (0 first, nothing else on the port). The connection ids it issues
+   * carry its index (first byte modulo steer_count), and endpoint 0 attaches a
+   * socket filter to the port that hands each datagram to the endpoint its
+   * destination connection id names. A client whose address changes (NAT
+   * rebinding, migration) then stays with its connection; without steering the
+   * kernel picks by address hash and such a client is lost. Default 0 (off).
+   */
+  uint32_t steer_index;
+  uint32_t steer_count;
   /** Validate client addresses with a Retry round trip before any connection
    * state is created (RFC 9000 8.1; costs one RTT per handshake, protects
    * against spoofed floods). Default off. */

@@ -27,6 +27,7 @@ static int conn_new_cid(moqc_quic_conn *c, ngtcp2_cid *cid, uint8_t *token) {
     if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, MOQC__QUIC_SCIDLEN) < 0) {
       return MOQC_ERR_INTERNAL;
     }
+    moqc__ep_steer_cid(ep, cid->data);
     cid->datalen = MOQC__QUIC_SCIDLEN;
     int rv = moqc__cid_table_add(&ep->cids, cid, c, ep->mem);
     if (rv == MOQC_ERR_DUPLICATE) {

@@ -7,6 +7,7 @@
 #include "transport/quic_internal.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/udp.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,36 @@ void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep,
                                          void *user_data) {
   ep->filter = filter;
   ep->filter_ud = user_data;
+}
+
+static void ep_poll_cb(uv_poll_t *h, int status, int events);
+
+int moqc__quic_endpoint_rebind(moqc_quic_endpoint *ep) {
+  struct sockaddr_storage a = ep->local;
+  int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return MOQC_ERR_IO;
+  }
+  if (a.ss_family == AF_INET6) {
+    ((struct sockaddr_in6 *)&a)->sin6_port = 0;
+  } else {
+    ((struct sockaddr_in *)&a)->sin_port = 0;
+  }
+  if (bind(fd, (struct sockaddr *)&a, ep->locallen) != 0) {
+    close(fd);
+    return MOQC_ERR_IO;
+  }
+  /* The poll handle keeps its descriptor number: re-register it with the new
+   * socket behind that number. */
+  uv_poll_stop(&ep->poll);
+  int rv = dup2(fd, ep->fd) < 0 ? MOQC_ERR_IO : 0;
+  close(fd);
+  if (uv_poll_start(&ep->poll,
+                    UV_READABLE | (ep->writable_wanted ? UV_WRITABLE : 0),
+                    ep_poll_cb) != 0) {
+    rv = MOQC_ERR_IO;
+  }
+  return rv;
 }
 
 /* ---- dirty connections ---- */
@@ -207,6 +238,39 @@ void moqc__ep_want_writable(moqc_quic_endpoint *ep, bool on) {
 
 /* ---- lifecycle ---- */
 
+/*
+ * The reuseport group's filter (classic BPF, run on the UDP payload): the
+ * first byte of the destination connection id (byte 1 of a short header
+ * packet, byte 6 of a long header one) modulo the endpoint count is the index
+ * of the socket that gets the datagram. A client's first Initial carries an id
+ * it chose, which picks an endpoint at random but consistently; every id that
+ * endpoint issues then names it (moqc__ep_steer_cid). A load past the end of a
+ * short datagram ends the program with 0: endpoint 0 drops it as garbage.
+ */
+static int ep_attach_steering(moqc_quic_endpoint *ep) {
+  struct sock_filter code[] = {
+      {BPF_LD | BPF_B | BPF_ABS, 0, 0, 0},
+      {BPF_JMP | BPF_JSET | BPF_K, 2, 0, 0x80},
+      {BPF_LD | BPF_B | BPF_ABS, 0, 0, 1},
+      {BPF_JMP | BPF_JA | BPF_K, 0, 0, 1},
+      {BPF_LD | BPF_B | BPF_ABS, 0, 0, 6},
+      {BPF_ALU | BPF_MOD | BPF_K, 0, 0, ep->settings.steer_count},
+      {BPF_RET | BPF_A, 0, 0, 0},
+  };
+  struct sock_fprog prog = {(unsigned short)(sizeof(code) / sizeof(code[0])),
+                            code};
+  return setsockopt(ep->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+                    sizeof(prog));
+}
+
+void moqc__ep_steer_cid(const moqc_quic_endpoint *ep, uint8_t *cid) {
+  uint32_t n = ep->settings.steer_count;
+  if (n > 1) {
+    /* A random multiple of n plus the index: still below 256. */
+    cid[0] = (uint8_t)(ep->settings.steer_index + n * (cid[0] % (256U / n)));
+  }
+}
+
 static int ep_socket(moqc_quic_endpoint *ep, const struct sockaddr *addr) {
   socklen_t alen;
   if (addr->sa_family == AF_INET) {
@@ -235,6 +299,10 @@ static int ep_socket(moqc_quic_endpoint *ep, const struct sockaddr *addr) {
     }
   }
   if (bind(ep->fd, addr, alen) != 0) {
+    return MOQC_ERR_IO;
+  }
+  if (ep->settings.reuse_port && ep->settings.steer_count > 1 &&
+      ep->settings.steer_index == 0 && ep_attach_steering(ep) != 0) {
     return MOQC_ERR_IO;
   }
   if (ep->gro) {
@@ -278,6 +346,12 @@ int moqc_quic_endpoint_new(moqc_quic_endpoint **out, uv_loop_t *loop,
                            const moqc_quic_callbacks *callbacks,
                            void *user_data) {
   if (out == NULL || loop == NULL || addr == NULL || settings == NULL) {
+    return MOQC_ERR_INVALID_ARGUMENT;
+  }
+  if (settings->steer_count > 256 ||
+      (settings->steer_count > 1 &&
+       (!settings->reuse_port ||
+        settings->steer_index >= settings->steer_count))) {
     return MOQC_ERR_INVALID_ARGUMENT;
   }
   const moqc_mem *mem = settings->mem;

@@ -295,6 +295,10 @@ void moqc__ep_send_commit(moqc_quic_endpoint *ep, size_t len,
 /** The local address a server connection sees for the packet being handled. */
 const struct sockaddr *moqc__ep_packet_local(const moqc_quic_endpoint *ep,
                                              socklen_t *len);
+/** Makes cid (random, MOQC__QUIC_SCIDLEN bytes) name ep when the endpoints on
+ * its port steer by connection id (moqc_quic_settings.steer_count). */
+void moqc__ep_steer_cid(const moqc_quic_endpoint *ep, uint8_t *cid);
+
 /** Sends every committed datagram (sendmmsg). */
 void moqc__ep_flush(moqc_quic_endpoint *ep);
 /** Polls for writability too (a send was blocked) or stops doing so. */

@@ -85,6 +85,7 @@ static void ep_send_retry(moqc_quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
   if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data, scid.datalen) < 0) {
     return;
   }
+  moqc__ep_steer_cid(ep, scid.data);
   ngtcp2_ssize tlen = ngtcp2_crypto_generate_retry_token(
       token, ep->token_secret, sizeof(ep->token_secret), hd->version,
       (const ngtcp2_sockaddr *)src, (ngtcp2_socklen)srclen, &scid, &hd->dcid,

@@ -23,6 +23,13 @@ void moqc__quic_endpoint_set_send_filter(moqc_quic_endpoint *ep,
                                          moqc__quic_send_filter filter,
                                          void *user_data);
 
+/**
+ * Moves ep to a fresh socket on another port of the same address, while its
+ * connections keep their paths: to the server it looks like a NAT that changed
+ * the client's mapping. Returns 0 or MOQC_ERR_IO. Test-only.
+ */
+int moqc__quic_endpoint_rebind(moqc_quic_endpoint *ep);
+
 /** How many times conn's timer was started (uv_timer_start). Test-only. */
 uint64_t moqc__quic_conn_timer_starts(const moqc_quic_conn *conn);
 

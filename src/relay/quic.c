@@ -224,7 +224,13 @@ int relay_quic_start(relay_worker *w, int port_override) {
   qs.idle_timeout = r->cfg->quic_idle_timeout_ms * MOQC_MILLISECONDS;
   qs.keep_alive = r->cfg->quic_keep_alive_ms * MOQC_MILLISECONDS;
   qs.log = &r->log;
-  qs.reuse_port = r->nworkers > 1;
+  if (r->nworkers > 1) {
+    /* The workers share the port; connection ids name the worker, so a client whose address
+     * changes still reaches its connection. */
+    qs.reuse_port = true;
+    qs.steer_index = w->index;
+    qs.steer_count = (uint32_t)r->nworkers;
+  }
   memset(&cb, 0, sizeof(cb));
   cb.on_connection = on_connection;
   cb.on_close = on_close;
