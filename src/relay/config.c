@@ -217,7 +217,7 @@ int relay_config_default(relay_config *cfg) {
   cfg->auth_public_set = true;
   cfg->stats_enabled = true;
   cfg->stats_interval = 1;
-  cfg->workers = 1;
+  cfg->workers = 0;
   cfg->quic_idle_timeout_ms = 30000;
   cfg->quic_keep_alive_ms = 5000;
   cfg->http_head_timeout_ms = 10000;

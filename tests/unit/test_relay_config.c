@@ -39,7 +39,7 @@ static void test_default(void **state) {
   assert_int_equal(cfg.quic_idle_timeout_ms, 30000);
   assert_int_equal(cfg.quic_keep_alive_ms, 5000);
   assert_int_equal(cfg.http_head_timeout_ms, 10000);
-  assert_int_equal(cfg.workers, 1);
+  assert_int_equal(cfg.workers, 0); /* one per core */
   relay_config_free(&cfg);
 }
 
