@@ -361,9 +361,6 @@ int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
     rv = moqc_origin_producer_new(r->origin, &r->producer);
   }
   if (rv == 0) {
-    rv = moqc_origin_consumer_new(r->origin, &r->consumer);
-  }
-  if (rv == 0) {
     if (cfg->stats_enabled) {
       moqc_str exclude = moqc_str_c(cfg->stats_prefix);
       rv = moqc_stats_registry_new(&r->registry, &exclude, 1, NULL);
@@ -464,13 +461,11 @@ void relay_free(relay *r) {
   r->workers = NULL;
   r->nworkers = 0;
   moqc_origin_producer_del(r->producer);
-  moqc_origin_consumer_del(r->consumer);
   moqc_origin_decref(r->origin);
   moqc_stats_registry_decref(r->registry);
   moqc_tls_cert_del(r->cert);
   r->cert = NULL;
   r->producer = NULL;
-  r->consumer = NULL;
   r->origin = NULL;
   r->registry = NULL;
 }

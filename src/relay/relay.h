@@ -79,9 +79,8 @@ struct relay {
   relay_config *cfg;
   moqc_log log;
   moqc_origin *origin;
-  /** Every path allowed, untagged: the main thread's base (the stats broadcast, /stats). */
+  /** Every path allowed, untagged: the main thread's base (the stats broadcast). */
   moqc_origin_producer *producer;
-  moqc_origin_consumer *consumer;
   moqc_stats_registry *registry;
   /** The stats broadcast <prefix>/node/<node>, drained every stats interval (NULL when off). */
   moqc_stats_publisher *stats_pub;
