@@ -101,17 +101,22 @@ echo
 bulk_mbs=$(sed -n 's/.*throughput *\([0-9.]*\) MB\/s.*/\1/p' "$WORK/bulk")
 bulk_gbps=$(sed -n 's/.*MB\/s (\([0-9.]*\) Gbit\/s).*/\1/p' "$WORK/bulk")
 bulk_eff=$(sed -n 's/.*= *\([0-9.]*\) MB per CPU-second.*/\1/p' "$WORK/bulk")
-echo "Raw QUIC capacity (bench_quic_bulk, same run): ${bulk_mbs} MB/s = ${bulk_gbps} Gbit/s payload, one connection, ${bulk_eff} MB per CPU-second."
-python3 - "$best_quic_gbps" "$best_quic_s" "$bulk_gbps" "$best_quic_eff" "${bulk_eff:-0}" <<'PY'
+bulk_send_eff=$(sed -n 's/.*= *\([0-9.]*\) MB per sender CPU-second.*/\1/p' "$WORK/bulk")
+echo "Raw QUIC capacity (bench_quic_bulk, same run): ${bulk_mbs} MB/s = ${bulk_gbps} Gbit/s payload, one connection, ${bulk_eff} MB per CPU-second (sender and receiver), ${bulk_send_eff} MB per sender CPU-second."
+python3 - "$best_quic_gbps" "$best_quic_s" "$bulk_gbps" "$best_quic_eff" "${bulk_eff:-0}" "${bulk_send_eff:-0}" <<'PY'
 import sys
 g, s, bulk = float(sys.argv[1]), sys.argv[2], float(sys.argv[3] or 0)
-eff, bulk_eff = float(sys.argv[4]), float(sys.argv[5] or 0)
+eff, bulk_eff, send_eff = float(sys.argv[4]), float(sys.argv[5] or 0), float(sys.argv[6] or 0)
 if g > 0 and bulk > 0:
     print(f"Relay fan-out over raw QUIC, best run with >= 99.9% delivered (S = {s}): {g:.3f} Gbit/s "
           f"= **{g / bulk:.3f} x raw QUIC capacity** (target >= 0.6).")
     if bulk_eff > 0:
         print(f"Per CPU second, the same run delivered {eff:.0f} MB per relay CPU-second = "
               f"{eff / bulk_eff:.3f} x bench_quic_bulk's {bulk_eff:.0f} MB per CPU-second.")
+    if send_eff > 0:
+        print(f"Per sending core: {eff:.0f} MB per relay CPU-second = **{eff / send_eff:.3f} x "
+              f"bench_quic_bulk's sender** ({send_eff:.0f} MB per sender CPU-second); with one "
+              f"relay worker per core this is the share of raw QUIC capacity each core delivers.")
 else:
     print("Relay fan-out over raw QUIC: no run delivered >= 99.9%; ratio not computed.")
 PY
