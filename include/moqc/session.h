@@ -225,13 +225,15 @@ typedef struct moqc_session_settings {
   bool strict;
   /**
    * Groups of one subscription that may wait for stream credit (the peer's MAX_STREAMS for uni
-   * streams: one stream per group) at most; 0 = MOQC_SESSION_GROUP_WAIT_DEFAULT (64). Waiting
-   * groups get streams in sequence order as the peer frees slots. Beyond the bound the oldest
-   * waiting group is dropped (the newest is always kept); a subscription with a max latency
-   * (SUBSCRIBE Max Latency > 0) also drops waiting groups older than it once a newer group
-   * exists. 1 = only the newest waits (what the JS publisher does: it drops groups it has no
-   * stream credit for). A dropped group's frames are never read, so they are not metered as
-   * egress (its egress `groups` count was made when the model handed it over, spec/metering.md).
+   * streams: one stream per group) at most; 0 = MOQC_SESSION_GROUP_WAIT_DEFAULT (64); values
+   * above 65536 count as 65536. Waiting groups get streams in sequence order as the peer frees
+   * them (across subscriptions: higher subscriber priority, then publisher priority, first).
+   * Beyond the bound the oldest waiting group is dropped (the newest is always kept); a
+   * subscription with a max latency (SUBSCRIBE Max Latency > 0) also drops waiting groups older
+   * than it once a newer group exists. 1 = only the newest waits (the JS publisher keeps none).
+   * A waiting group holds a model group reference until it is sent or dropped; a dropped group's
+   * frames are never read, so they are not metered as egress (its egress `groups` count was made
+   * when the model handed it over, spec/metering.md 3). See docs/SESSION.md.
    */
   size_t group_wait_max;
 } moqc_session_settings;

@@ -37,12 +37,17 @@ typedef struct pub_sub {
   moqc_tstamp fin_at; /* every group settled: FIN at this time (settings.end_linger); 0 = not yet */
 } pub_sub;
 
-
 /* ---- Groups waiting for stream credit ------------------------------------------------------ */
+
+/* The largest group_wait_max honoured (larger values are clamped). */
+#define SUB_WAIT_LIMIT 65536
 
 static size_t sub_wait_max(const moqc_session *s) {
   size_t m = s->settings.group_wait_max;
-  return m == 0 ? MOQC_SESSION_GROUP_WAIT_DEFAULT : m;
+  if (m == 0) {
+    return MOQC_SESSION_GROUP_WAIT_DEFAULT;
+  }
+  return m > SUB_WAIT_LIMIT ? SUB_WAIT_LIMIT : m;
 }
 
 /* Drops waiting group i (its model reference goes; its frames were never read, so never

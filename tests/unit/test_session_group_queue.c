@@ -198,6 +198,21 @@ static void test_count_bound(void **state) {
   qlink_del(&q);
 }
 
+/* group_wait_max 1: only the newest group waits (0..3 took the streams, 19 waited). */
+static void test_bound_one_keeps_newest(void **state) {
+  qlink q;
+  qlink_new(&q, 4, 1);
+  qlink_subscribe(&q, 0, true);
+  assert_int_equal(stall(&q, QGROUPS, 1 * MS), CREDIT);
+  pump1(&q.l);
+  uint64_t want[CREDIT + 1] = {0, 1, 2, 3, QGROUPS - 1};
+  expect_groups(&q, want, CREDIT + 1, true);
+  moqc_usage_counters out;
+  egress(&q, &out);
+  assert_int_equal(out.frames, (CREDIT + 1) * F);
+  qlink_del(&q);
+}
+
 /* The default bound (64) holds every group of the stall: all 20 arrive, in order. */
 static void test_default_bound_keeps_all(void **state) {
   qlink q;
@@ -394,6 +409,7 @@ static void test_priority_across_subscriptions(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_count_bound),
+      cmocka_unit_test(test_bound_one_keeps_newest),
       cmocka_unit_test(test_default_bound_keeps_all),
       cmocka_unit_test(test_latency_bound),
       cmocka_unit_test(test_latency_checked_when_credit_returns),
