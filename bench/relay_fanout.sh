@@ -14,6 +14,7 @@
 # usage: bench/relay_fanout.sh [BUILD_DIR (default build)]
 #   FANOUT_S="10 100 500 1000"  FANOUT_SECONDS=10  FANOUT_TRANSPORTS="quic wt ws"
 #   (quic: moql://, wt: WebTransport over https://, ws: WebSocket)
+#   RELAY_FLAGS="--server-workers 1": extra relay flags (bench/lib.sh)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -23,7 +24,7 @@ SECONDS_RUN=${FANOUT_SECONDS:-10}
 TRANSPORTS=${FANOUT_TRANSPORTS:-quic wt ws}
 source "$top/bench/lib.sh"
 
-echo "### Relay fan-out: one 2.5 Mbps broadcast (30 fps x 10416 B, groups of 60) to S viewers, ${SECONDS_RUN} s"
+echo "### Relay fan-out: one 2.5 Mbps broadcast (30 fps x 10416 B, groups of 60) to S viewers, ${SECONDS_RUN} s${RELAY_FLAGS:+, relay $RELAY_FLAGS}"
 echo
 echo "| transport | S | delivered | lost groups | delivered Gbps | relay CPU s / delivered GB | delivered MB per relay CPU s | relay CPU % | relay peak RSS MiB | p50 ms | p99 ms | bench CPU % | relay CPU % publishing | bench CPU % publishing |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
