@@ -17,6 +17,7 @@
 #include <moqc/moqc.h>
 
 #include "transport/quic_test.h"
+#include "quic_testutil.h"
 
 #define MAXSID 512
 
@@ -63,7 +64,6 @@ typedef struct env {
   struct sockaddr_in server_addr;
 } env;
 
-static moqc_tls_cert *g_cert;
 
 static uint8_t pattern(uint64_t off) {
   return (uint8_t)((off * 7) ^ (off >> 9) ^ (off >> 17));
@@ -275,20 +275,8 @@ static bool both_closed(env *e, void *arg) {
   return e->client.closed > 0 && e->server.closed > 0;
 }
 
-static moqc_quic_connect_params pin_params(void) {
-  moqc_quic_connect_params p;
-  memset(&p, 0, sizeof(p));
-  p.server_name = "localhost";
-  p.verify.mode = MOQC_TLS_VERIFY_PIN;
-  p.verify.pins =
-      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(
-          g_cert);
-  p.verify.npins = 1;
-  return p;
-}
-
 static moqc_quic_conn *connect_ok(env *e, const char *alpns) {
-  moqc_quic_connect_params p = pin_params();
+  moqc_quic_connect_params p = quic_pin_params();
   p.alpns = alpns;
   moqc_quic_conn *c = NULL;
   assert_int_equal(moqc_quic_connect(e->client.ep,
@@ -543,7 +531,7 @@ static void test_loss_and_reordering(void **state) {
 static void test_unknown_alpn_refused(void **state) {
   env e;
   env_start(&e, NULL, NULL);
-  moqc_quic_connect_params p = pin_params();
+  moqc_quic_connect_params p = quic_pin_params();
   p.alpns = "not-moq,also-not";
   assert_int_equal(moqc_quic_connect(e.client.ep,
                                      (struct sockaddr *)&e.server_addr, &p,
@@ -564,7 +552,7 @@ static void test_pin_mismatch(void **state) {
   uint8_t wrong[1][32];
   memcpy(wrong[0], moqc_tls_cert_fingerprint(g_cert), 32);
   wrong[0][0] ^= 0x80;
-  moqc_quic_connect_params p = pin_params();
+  moqc_quic_connect_params p = quic_pin_params();
   p.verify.pins = (const uint8_t(*)[32])wrong;
   assert_int_equal(moqc_quic_connect(e.client.ep,
                                      (struct sockaddr *)&e.server_addr, &p,
@@ -590,7 +578,7 @@ static void test_pin_expired_certificate(void **state) {
                    0);
   g_cert = expired;
   env_start(&e, NULL, NULL);
-  moqc_quic_connect_params p = pin_params();
+  moqc_quic_connect_params p = quic_pin_params();
   assert_int_equal(moqc_quic_connect(e.client.ep,
                                      (struct sockaddr *)&e.server_addr, &p,
                                      NULL),
@@ -989,7 +977,7 @@ static void test_handshake_timeout(void **state) {
   socklen_t alen = sizeof(a);
   getsockname(fd, (struct sockaddr *)&a, &alen);
   nowhere.sin_port = a.sin_port;
-  moqc_quic_connect_params p = pin_params();
+  moqc_quic_connect_params p = quic_pin_params();
   assert_int_equal(
       moqc_quic_connect(e.client.ep, (struct sockaddr *)&nowhere, &p, NULL), 0);
   uint64_t t0 = uv_hrtime();
@@ -1040,7 +1028,7 @@ static void test_ipv6(void **state) {
   dst6.sin6_port = htons(moqc_quic_endpoint_port(srv->ep));
   struct sockaddr_in dst4 = a4;
   dst4.sin_port = dst6.sin6_port;
-  moqc_quic_connect_params p = pin_params();
+  moqc_quic_connect_params p = quic_pin_params();
   /* Families must match the endpoint's. */
   assert_int_equal(
       moqc_quic_connect(cli->ep, (struct sockaddr *)&dst4, &p, NULL),
@@ -1205,7 +1193,7 @@ static void test_wildcard_bind_source_address(void **state) {
   struct sockaddr_in dst = lo;
   dst.sin_addr.s_addr = htonl(0x7f000002); /* 127.0.0.2 */
   dst.sin_port = htons(moqc_quic_endpoint_port(srv->ep));
-  moqc_quic_connect_params p = pin_params();
+  moqc_quic_connect_params p = quic_pin_params();
   assert_int_equal(
       moqc_quic_connect(cli->ep, (struct sockaddr *)&dst, &p, NULL), 0);
   uint64_t deadline = uv_hrtime() + 3000000000ULL;
@@ -1234,7 +1222,7 @@ static void test_wildcard_bind_source_address(void **state) {
 static void test_api_errors(void **state) {
   env e;
   env_start(&e, NULL, NULL);
-  moqc_quic_connect_params p = pin_params();
+  moqc_quic_connect_params p = quic_pin_params();
   moqc_quic_conn *c = NULL;
   assert_int_equal(
       moqc_quic_connect(e.client.ep, (struct sockaddr *)&e.server_addr, &p, &c),
@@ -1386,7 +1374,7 @@ static void test_many_connections(void **state) {
                                             (struct sockaddr *)&a, &s,
                                             &callbacks, &m->peers[i]),
                      0);
-    moqc_quic_connect_params p = pin_params();
+    moqc_quic_connect_params p = quic_pin_params();
     assert_int_equal(moqc_quic_connect(m->eps[i],
                                        (struct sockaddr *)&e.server_addr, &p,
                                        NULL),
@@ -1425,14 +1413,6 @@ static void test_many_connections(void **state) {
   env_stop(&e);
 }
 
-static int group_setup(void **state) {
-  return moqc_tls_cert_generate(&g_cert, NULL, 0, (int64_t)time(NULL), 0, NULL);
-}
-
-static int group_teardown(void **state) {
-  moqc_tls_cert_del(g_cert);
-  return 0;
-}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -1461,5 +1441,5 @@ int main(void) {
       cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_many_connections),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  return cmocka_run_group_tests(tests, quic_cert_setup, quic_cert_teardown);
 }

@@ -16,6 +16,7 @@
 
 #include "test_transport_ws_app.h"
 #include "transport/quic_test.h"
+#include "quic_testutil.h"
 
 typedef struct side {
   moqc_quic_endpoint *ep;
@@ -33,7 +34,6 @@ typedef struct env {
   struct sockaddr_in server_addr;
 } env;
 
-static moqc_tls_cert *g_cert;
 /* When set, the server's application uses these ops instead of tapp_ops. */
 static const moqc_stream_app_ops *g_server_ops;
 /* The application the server's wake_read wakes after each read. */
@@ -138,14 +138,7 @@ static bool both_connected(env *e, void *arg) {
 }
 
 static void connect_pinned(env *e) {
-  moqc_quic_connect_params p;
-  memset(&p, 0, sizeof(p));
-  p.server_name = "localhost";
-  p.verify.mode = MOQC_TLS_VERIFY_PIN;
-  p.verify.pins =
-      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(
-          g_cert);
-  p.verify.npins = 1;
+  moqc_quic_connect_params p = quic_pin_params();
   assert_int_equal(moqc_quic_connect(e->client.ep,
                                      (struct sockaddr *)&e->server_addr, &p,
                                      NULL),
@@ -334,14 +327,6 @@ static void test_app_reset_stop(void **state) {
   env_stop(&e);
 }
 
-static int group_setup(void **state) {
-  return moqc_tls_cert_generate(&g_cert, NULL, 0, (int64_t)time(NULL), 0, NULL);
-}
-
-static int group_teardown(void **state) {
-  moqc_tls_cert_del(g_cert);
-  return 0;
-}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -349,5 +334,5 @@ int main(void) {
       cmocka_unit_test(test_app_reset_stop),
       cmocka_unit_test(test_app_same_thread_wake),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  return cmocka_run_group_tests(tests, quic_cert_setup, quic_cert_teardown);
 }

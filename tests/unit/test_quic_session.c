@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "transport/quic_test.h"
+#include "quic_testutil.h"
 
 typedef struct qside {
   node *n;
@@ -24,7 +25,6 @@ typedef struct qside {
   char alpn[32];
 } qside;
 
-static moqc_tls_cert *g_cert;
 
 static uint32_t version_for_alpn(const char *alpn) {
   if (strcmp(alpn, "moq-lite-05") == 0) {
@@ -154,14 +154,7 @@ static void run_session(int ngroups, int nframes, bool lossy_link) {
   pub p;
   pub_new(&p, &P, "demo/bbb", "video");
 
-  moqc_quic_connect_params cp;
-  memset(&cp, 0, sizeof(cp));
-  cp.server_name = "localhost";
-  cp.verify.mode = MOQC_TLS_VERIFY_PIN;
-  cp.verify.pins =
-      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(
-          g_cert);
-  cp.verify.npins = 1;
+  moqc_quic_connect_params cp = quic_pin_params();
   assert_int_equal(
       moqc_quic_connect(e.pub_side.ep, (struct sockaddr *)&ra, &cp, NULL), 0);
 
@@ -287,19 +280,11 @@ static void test_session_over_lossy_quic(void **state) {
   run_session(40, 200, true);
 }
 
-static int group_setup(void **state) {
-  return moqc_tls_cert_generate(&g_cert, NULL, 0, (int64_t)time(NULL), 0, NULL);
-}
-
-static int group_teardown(void **state) {
-  moqc_tls_cert_del(g_cert);
-  return 0;
-}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_session_over_quic),
       cmocka_unit_test(test_session_over_lossy_quic),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  return cmocka_run_group_tests(tests, quic_cert_setup, quic_cert_teardown);
 }

@@ -19,6 +19,7 @@
 
 #include "transport/quic_internal.h"
 #include "transport/quic_test.h"
+#include "quic_testutil.h"
 
 #define NSERVERS 2
 #define NCLIENTS 16
@@ -34,7 +35,6 @@ typedef struct peer {
   int closed;
 } peer;
 
-static moqc_tls_cert *g_cert;
 
 static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud,
                          void *cud) {
@@ -166,14 +166,7 @@ static void test_steering_survives_rebinding(void **state) {
                                             (struct sockaddr *)&local, &s,
                                             &callbacks, &e->client_peers[i]),
                      0);
-    moqc_quic_connect_params p;
-    memset(&p, 0, sizeof(p));
-    p.server_name = "localhost";
-    p.verify.mode = MOQC_TLS_VERIFY_PIN;
-    p.verify.pins =
-        (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(
-            g_cert);
-    p.verify.npins = 1;
+    moqc_quic_connect_params p = quic_pin_params();
     assert_int_equal(
         moqc_quic_connect(e->clients[i], (struct sockaddr *)&a, &p, NULL), 0);
   }
@@ -278,21 +271,11 @@ static void test_steering_settings_checked(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-static int group_setup(void **state) {
-  (void)state;
-  return moqc_tls_cert_generate(&g_cert, NULL, 0, (int64_t)time(NULL), 0, NULL);
-}
-
-static int group_teardown(void **state) {
-  (void)state;
-  moqc_tls_cert_del(g_cert);
-  return 0;
-}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_steering_survives_rebinding),
       cmocka_unit_test(test_steering_settings_checked),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  return cmocka_run_group_tests(tests, quic_cert_setup, quic_cert_teardown);
 }
