@@ -53,7 +53,8 @@ static const opt options[] = {
     {"internal.listen", "internal-listen", OPT_STRING, OFF(internal_listen), 0, 0, 0,
      "ADDR:PORT", "TCP address for /metrics, /health and /stats (keep it private)"},
     {"auth.key", "auth-key", OPT_STRING, OFF(auth_key), 0, 0, 0, "FILE",
-     "JWK file that verifies client tokens (not built yet: refused)"},
+     "JWK file (oct HS256/384/512 or EC P-256 ES256) verifying the ?jwt= tokens of clients; "
+     "anonymous access then only under auth.public prefixes given explicitly"},
     {"auth.public", "auth-public", OPT_LIST, OFF(auth_public), OFF(auth_public_set), 0, 0,
      "PREFIX", "path prefix anyone may publish and subscribe under (repeatable; \"\" = all)"},
     {"stats.enabled", "stats-enabled", OPT_BOOL, OFF(stats_enabled), 0, 0, 0, "BOOL",
@@ -214,7 +215,7 @@ int relay_config_default(relay_config *cfg) {
     relay_config_free(cfg);
     return -1;
   }
-  cfg->auth_public_set = true;
+  /* auth_public_set stays false: the default "" is for a relay without --auth-key. */
   cfg->stats_enabled = true;
   cfg->stats_interval = 1;
   cfg->workers = 0;

@@ -44,6 +44,7 @@ typedef struct relay_config {
   /* [auth] */
   char *auth_key;
   relay_list auth_public;
+  /** auth.public was given (file or flag), not just the embedded default. */
   bool auth_public_set;
   /* [stats] */
   bool stats_enabled;

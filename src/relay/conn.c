@@ -43,8 +43,16 @@ relay_conn *relay_conn_new(relay_worker *w, char *root) {
   return c;
 }
 
+static void conn_expiry_closed(uv_handle_t *h) { free(h); }
+
 void relay_conn_free(relay_conn *c) {
   conn_unlink(c);
+  if (c->expiry != NULL) {
+    c->expiry->data = NULL;
+    uv_close((uv_handle_t *)c->expiry, conn_expiry_closed);
+    c->expiry = NULL;
+  }
+  relay_token_free(&c->token);
   moqc_session_del(c->session);
   moqc_stats_session_decref(c->stats);
   free(c->root);
@@ -78,6 +86,35 @@ uint32_t relay_version_of_alpn(moqc_str alpn) {
   return MOQC_SESSION_VERSION_LEGACY;
 }
 
+/* The token's exp passed: the session ends as unauthorized (its close frees c). */
+static void conn_on_expiry(uv_timer_t *t) {
+  relay_conn *c = t->data;
+
+  if (c == NULL || c->session == NULL) {
+    return;
+  }
+  relay_logf(&c->r->log, MOQC_LOG_INFO, "conn %llu: token expired", (unsigned long long)c->id);
+  moqc_session_close(c->session, MOQC_ERR_UNAUTHORIZED, "token expired");
+}
+
+/* Starts the timer that closes c at its token's exp (none without a token or an exp). */
+static int conn_arm_expiry(relay_conn *c) {
+  int64_t left;
+
+  if (!c->has_token || c->token.exp == 0 || c->expiry != NULL) {
+    return 0;
+  }
+  c->expiry = malloc(sizeof(*c->expiry));
+  if (c->expiry == NULL) {
+    return MOQC_ERR_NOMEM;
+  }
+  uv_timer_init(c->w->loop, c->expiry);
+  c->expiry->data = c;
+  left = c->token.exp * 1000 - relay_wall_ms();
+  uv_timer_start(c->expiry, conn_on_expiry, left > 0 ? (uint64_t)left : 0, 0);
+  return 0;
+}
+
 /*
  * Builds what a session rooted at c->root uses: its stats context (presence counted for the
  * root) and the origin views rooted there and scoped by auth. Returns 0 with all three set,
@@ -86,27 +123,31 @@ uint32_t relay_version_of_alpn(moqc_str alpn) {
 static int conn_views(relay_conn *c, moqc_stats_session **stats, moqc_origin_consumer **publish,
                       moqc_origin_producer **mirror) {
   relay *r = c->r;
-  moqc_str allowed[RELAY_LIST_MAX];
+  relay_grant g;
   moqc_origin_producer *rooted_p = NULL;
   moqc_origin_consumer *rooted_c = NULL;
-  size_t n = relay_auth_allowed(r, moqc_str_c(c->root), allowed, RELAY_LIST_MAX);
   int rv;
 
   *stats = NULL;
   *publish = NULL;
   *mirror = NULL;
-  if (n == 0) {
-    return MOQC_ERR_UNAUTHORIZED;
+  rv = relay_auth_grant(r, moqc_str_c(c->root), c->has_token ? &c->token : NULL, &g);
+  if (rv != 0) {
+    return rv;
   }
-  rv = moqc_origin_producer_with_root(c->w->producer, moqc_str_c(c->root), &rooted_p);
-  if (rv == 0) {
-    rv = moqc_origin_producer_scope(rooted_p, allowed, n, mirror);
+  /* A role the grant leaves empty gets no view: the session neither mirrors what the client
+   * announces (no put) nor offers it anything (no get). */
+  if (g.n_put > 0) {
+    rv = moqc_origin_producer_with_root(c->w->producer, moqc_str_c(c->root), &rooted_p);
+    if (rv == 0) {
+      rv = moqc_origin_producer_scope(rooted_p, g.put, g.n_put, mirror);
+    }
   }
-  if (rv == 0) {
+  if (rv == 0 && g.n_get > 0) {
     rv = moqc_origin_consumer_with_root(c->w->consumer, moqc_str_c(c->root), &rooted_c);
-  }
-  if (rv == 0) {
-    rv = moqc_origin_consumer_scope(rooted_c, allowed, n, publish);
+    if (rv == 0) {
+      rv = moqc_origin_consumer_scope(rooted_c, g.get, g.n_get, publish);
+    }
   }
   if (rv == 0) {
     rv = moqc_stats_session_new(stats, r->registry, moqc_str_c(""), moqc_str_c(c->root));
@@ -131,12 +172,22 @@ static void conn_on_setup(moqc_session *s, moqc_str path, void *user_data) {
   moqc_origin_consumer *publish;
   moqc_origin_producer *mirror;
   const char *q = path.len > 0 ? memchr(path.ptr, '?', path.len) : NULL;
-  char *root;
+  moqc_str query = {"", 0};
+  char *root, what[32];
   int rv;
 
   /* The query is for tokens, as on a WebTransport CONNECT. */
   if (q != NULL) {
+    query.ptr = q + 1;
+    query.len = path.len - (size_t)(q - path.ptr) - 1;
     path.len = (size_t)(q - path.ptr);
+  }
+  snprintf(what, sizeof(what), "conn %llu", (unsigned long long)c->id);
+  relay_token_free(&c->token);
+  rv = relay_auth_request(r, query, what, &c->token, &c->has_token);
+  if (rv != 0) {
+    moqc_session_close(s, rv, rv == MOQC_ERR_UNAUTHORIZED ? "unauthorized" : "refused");
+    return;
   }
   root = relay_path_decode(path);
   if (root == NULL) {
@@ -149,6 +200,9 @@ static void conn_on_setup(moqc_session *s, moqc_str path, void *user_data) {
   rv = conn_views(c, &stats, &publish, &mirror);
   if (rv == 0) {
     rv = moqc_session_attach_origins(s, publish, mirror, moqc_stats_session_ctx(stats));
+  }
+  if (rv == 0) {
+    rv = conn_arm_expiry(c);
   }
   moqc_origin_producer_del(mirror);
   moqc_origin_consumer_del(publish);
@@ -192,6 +246,9 @@ int relay_conn_session(relay_conn *c, const moqc_transport *transport, uint32_t 
     if (rv != 0) {
       c->session = NULL;
     }
+  }
+  if (rv == 0 && !await_setup) {
+    rv = conn_arm_expiry(c);
   }
   moqc_origin_producer_del(mirror);
   moqc_origin_consumer_del(publish);
@@ -243,7 +300,9 @@ void relay_conn_accept(relay_worker *w, moqc_http_request *req) {
   relay *r = w->r;
   static const moqc_http_header text[] = {{"Content-Type", "text/plain"}};
   moqc_transport transport;
-  moqc_str allowed[1];
+  relay_grant grant;
+  relay_token tok;
+  bool has_token = false;
   relay_conn *c;
   char *root = relay_path_decode(moqc_http_request_path(req));
   int rv;
@@ -252,18 +311,32 @@ void relay_conn_accept(relay_worker *w, moqc_http_request *req) {
     moqc_http_respond(req, 400, text, 1, "bad path\n", 9);
     return;
   }
-  /* Refuse before upgrading when the root allows nothing. */
-  if (relay_auth_allowed(r, moqc_str_c(root), allowed, 1) == 0) {
-    relay_logf(&r->log, MOQC_LOG_INFO, "websocket: unauthorized root \"%s\"", root);
-    moqc_http_respond(req, 401, text, 1, "unauthorized\n", 13);
+  /* Refuse before upgrading a bad token or a root that allows nothing. */
+  rv = relay_auth_request(r, moqc_http_request_query(req), "websocket", &tok, &has_token);
+  if (rv == 0) {
+    rv = relay_auth_grant(r, moqc_str_c(root), has_token ? &tok : NULL, &grant);
+    if (rv != 0) {
+      relay_logf(&r->log, MOQC_LOG_INFO, "websocket: unauthorized root \"%s\"", root);
+    }
+  }
+  if (rv != 0) {
+    if (rv == MOQC_ERR_NOMEM) {
+      moqc_http_respond(req, 500, text, 1, "out of memory\n", 14);
+    } else {
+      moqc_http_respond(req, 401, text, 1, "unauthorized\n", 13);
+    }
+    relay_token_free(&tok);
     free(root);
     return;
   }
   c = relay_conn_new(w, root);
   if (c == NULL) {
+    relay_token_free(&tok);
     moqc_http_respond(req, 500, text, 1, "out of memory\n", 14);
     return;
   }
+  c->token = tok; /* taken */
+  c->has_token = has_token;
   rv = moqc_ws_accept(req, &c->ws);
   if (rv != 0) {
     relay_logf(&r->log, MOQC_LOG_INFO, "conn %llu: upgrade refused: %s",

@@ -31,8 +31,11 @@ static void on_wt_close(void *user_data, moqc_wt_conn *wt, const moqc_wt_close_i
 static void on_wt_request(void *user_data, moqc_wt_request *req) {
   relay_worker *w = user_data;
   relay *r = w->r;
-  moqc_str path = moqc_wt_request_path(req), allowed[1];
+  moqc_str path = moqc_wt_request_path(req), query = {"", 0};
   const char *q = memchr(path.ptr, '?', path.len);
+  relay_grant grant;
+  relay_token tok;
+  bool has_token = false;
   const char *proto = NULL;
   moqc_transport transport;
   relay_conn *c;
@@ -41,6 +44,8 @@ static void on_wt_request(void *user_data, moqc_wt_request *req) {
   int rv;
 
   if (q != NULL) {
+    query.ptr = q + 1;
+    query.len = path.len - (size_t)(q - path.ptr) - 1;
     path.len = (size_t)(q - path.ptr);
   }
   root = relay_path_decode(path);
@@ -48,10 +53,22 @@ static void on_wt_request(void *user_data, moqc_wt_request *req) {
     moqc_wt_refuse(req, 400);
     return;
   }
-  if (w->stopping || relay_auth_allowed(r, moqc_str_c(root), allowed, 1) == 0) {
-    relay_logf(&r->log, MOQC_LOG_INFO, "webtransport: unauthorized root \"%s\"", root);
+  if (w->stopping) {
     free(root);
-    moqc_wt_refuse(req, 401);
+    moqc_wt_refuse(req, 503);
+    return;
+  }
+  rv = relay_auth_request(r, query, "webtransport", &tok, &has_token);
+  if (rv == 0) {
+    rv = relay_auth_grant(r, moqc_str_c(root), has_token ? &tok : NULL, &grant);
+    if (rv != 0) {
+      relay_logf(&r->log, MOQC_LOG_INFO, "webtransport: unauthorized root \"%s\"", root);
+    }
+  }
+  if (rv != 0) {
+    relay_token_free(&tok);
+    free(root);
+    moqc_wt_refuse(req, rv == MOQC_ERR_NOMEM ? 500 : 401);
     return;
   }
   /* The client's first offer we speak; none offered means the legacy SETUP handshake. */
@@ -65,15 +82,19 @@ static void on_wt_request(void *user_data, moqc_wt_request *req) {
     }
   }
   if (proto == NULL && moqc_wt_request_protocol_count(req) > 0) {
+    relay_token_free(&tok);
     free(root);
     moqc_wt_refuse(req, 400);
     return;
   }
   c = relay_conn_new(w, root);
   if (c == NULL) {
+    relay_token_free(&tok);
     moqc_wt_refuse(req, 500);
     return;
   }
+  c->token = tok; /* taken */
+  c->has_token = has_token;
   rv = moqc_wt_accept(req, proto, &c->wt);
   if (rv != 0) {
     relay_conn_free(c);

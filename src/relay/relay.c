@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "relay.h"
 
@@ -50,23 +51,70 @@ int relay_parse_addr(const char *addr, char *host, size_t cap, int *port) {
   return 0;
 }
 
-size_t relay_auth_allowed(const relay *r, moqc_str root, moqc_str *out, size_t cap) {
+int relay_auth_grant(const relay *r, moqc_str root, const relay_token *tok, relay_grant *g) {
   size_t i, n = 0;
 
-  for (i = 0; i < r->n_public && n < cap; i++) {
+  if (tok != NULL) {
+    return relay_auth_scope(tok, root, g);
+  }
+  memset(g, 0, sizeof(*g));
+  for (i = 0; i < r->n_public && n < RELAY_LIST_MAX; i++) {
     moqc_str p = r->public_prefixes[i], rest;
     if (moqc_path_has_prefix(root, p)) {
       /* The session's root lies inside a public prefix: everything under the root. */
-      out[0].ptr = "";
-      out[0].len = 0;
-      return 1;
+      g->put[0] = moqc_str_c("");
+      n = 1;
+      break;
     }
     if (moqc_path_strip_prefix(p, root, &rest)) {
       /* A public prefix lies below the root: only that part. */
-      out[n++] = rest;
+      g->put[n++] = rest;
     }
   }
-  return n;
+  for (i = 0; i < n; i++) {
+    g->get[i] = g->put[i];
+  }
+  g->n_put = g->n_get = n;
+  return n == 0 ? MOQC_ERR_UNAUTHORIZED : 0;
+}
+
+int64_t relay_wall_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int relay_auth_request(const relay *r, moqc_str query, const char *what, relay_token *tok,
+                       bool *has_token) {
+  char *jwt = NULL, err[200];
+  int rv;
+
+  *has_token = false;
+  memset(tok, 0, sizeof(*tok));
+  rv = relay_auth_query_token(query, &jwt);
+  if (rv < 0) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "%s: bad jwt parameter", what);
+    return rv;
+  }
+  if (rv == 0) {
+    return 0;
+  }
+  if (r->auth_key == NULL) {
+    relay_logf(&r->log, MOQC_LOG_DEBUG, "%s: jwt ignored (no --auth-key)", what);
+    free(jwt);
+    return 0;
+  }
+  rv = relay_auth_verify(r->auth_key, jwt, strlen(jwt), relay_wall_ms() / 1000, tok, err,
+                         sizeof(err));
+  free(jwt);
+  if (rv != 0) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "%s: token refused: %s", what,
+               rv == MOQC_ERR_UNAUTHORIZED ? err : moqc_strerror(rv));
+    return rv;
+  }
+  *has_token = true;
+  return 0;
 }
 
 static void on_signal(uv_signal_t *sig, int signum) {
@@ -305,7 +353,7 @@ int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
   moqc_origin_settings os;
   moqc_log_level level = MOQC_LOG_INFO;
   uint64_t random = 0;
-  size_t i;
+  size_t i, n_public;
   int rv;
 
   memset(r, 0, sizeof(*r));
@@ -315,25 +363,34 @@ int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
     level = MOQC_LOG_INFO;
   }
   relay_log_init(&r->log, level);
-  /* Settings whose feature is not built yet are refused rather than ignored. */
   if (cfg->auth_key != NULL) {
-    relay_logf(&r->log, MOQC_LOG_ERROR,
-               "auth.key: JWT authentication is not built yet (use auth.public prefixes)");
-    return -1;
+    char err[300];
+    if (relay_auth_key_load(&r->auth_key, cfg->auth_key, err, sizeof(err)) != 0) {
+      relay_logf(&r->log, MOQC_LOG_ERROR, "auth.key: cannot load the JWK %s", err);
+      return -1;
+    }
+    relay_logf(&r->log, MOQC_LOG_INFO, "auth.key: %s (%s): clients pass ?jwt=",
+               cfg->auth_key, relay_auth_key_describe(r->auth_key));
   }
+  /* Settings whose feature is not built yet are refused rather than ignored. */
   if (cfg->cluster_connect.count > 0 || cfg->cluster_node != NULL) {
     relay_logf(&r->log, MOQC_LOG_ERROR, "cluster: clustering is not built yet");
     return -1;
   }
 
-  for (i = 0; i < cfg->auth_public.count; i++) {
+  /* The embedded default's public "" is for a relay without a key. */
+  n_public = cfg->auth_key != NULL && !cfg->auth_public_set ? 0 : cfg->auth_public.count;
+  for (i = 0; i < n_public; i++) {
     char *p = cfg->auth_public.items[i];
     moqc_str in = moqc_str_c(p);
     r->public_prefixes[i].ptr = p;
     r->public_prefixes[i].len = moqc_path_normalize(p, in);
     p[r->public_prefixes[i].len] = '\0';
   }
-  r->n_public = moqc_path_prefixes_normalize(r->public_prefixes, cfg->auth_public.count);
+  r->n_public = moqc_path_prefixes_normalize(r->public_prefixes, n_public);
+  if (r->n_public == 0 && r->auth_key != NULL) {
+    relay_logf(&r->log, MOQC_LOG_INFO, "no anonymous access: every client needs a token");
+  }
   for (i = 0; i < r->n_public; i++) {
     if (r->public_prefixes[i].len == 0) {
       relay_logf(&r->log, MOQC_LOG_WARN,
@@ -465,6 +522,8 @@ void relay_free(relay *r) {
   moqc_stats_registry_decref(r->registry);
   moqc_tls_cert_del(r->cert);
   r->cert = NULL;
+  relay_auth_key_free(r->auth_key);
+  r->auth_key = NULL;
   r->producer = NULL;
   r->origin = NULL;
   r->registry = NULL;

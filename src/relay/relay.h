@@ -19,6 +19,7 @@
 
 #include <uv.h>
 
+#include "auth.h"
 #include "config.h"
 
 typedef struct relay relay;
@@ -44,6 +45,12 @@ struct relay_conn {
    * its views (and its stats context) only when SETUP arrives (relay_conn_session).
    */
   bool root_from_setup;
+  /** The client's verified token (has_token), which scopes the session instead of the public
+   * prefixes. */
+  relay_token token;
+  bool has_token;
+  /** Fires at the token's exp and closes the session as unauthorized (NULL: no expiry). */
+  uv_timer_t *expiry;
 };
 
 /** One event loop and what runs on it. Touched by its own thread only (after start-up). */
@@ -100,6 +107,8 @@ struct relay {
   int handles_open;
   bool handles_init; /* the signal and wake handles exist (relay_stop closes them) */
   bool stopping;
+  /** --auth-key, loaded at start (NULL: tokens are ignored). Read-only afterwards. */
+  relay_auth_key *auth_key;
   /** The public prefixes, normalized (views into cfg). */
   moqc_str public_prefixes[RELAY_LIST_MAX];
   size_t n_public;
@@ -129,11 +138,24 @@ void relay_free(relay *r);
 int relay_parse_addr(const char *addr, char *host, size_t cap, int *port);
 
 /**
- * Computes the prefixes (relative to root) a session rooted at root may publish and subscribe
- * under, from the public prefixes. Returns how many (0 = nothing allowed); out[i] may point into
- * root or the public prefixes.
+ * What a session rooted at root (normalized) may publish and subscribe to: the scope of tok
+ * (see relay_auth_scope), or without a token (tok NULL) the public prefixes in both roles.
+ * Returns 0 with *g filled (views into root, tok or the public prefixes), or
+ * MOQC_ERR_UNAUTHORIZED when nothing is allowed. Any worker thread.
  */
-size_t relay_auth_allowed(const relay *r, moqc_str root, moqc_str *out, size_t cap);
+int relay_auth_grant(const relay *r, moqc_str root, const relay_token *tok, relay_grant *g);
+
+/**
+ * Reads the jwt parameter of a URL query (without '?') and verifies it with --auth-key at the
+ * current wall-clock time. Returns 0 with *tok filled and *has_token true, 0 with *has_token false
+ * when there is no token or no --auth-key (a token is then ignored), MOQC_ERR_UNAUTHORIZED (the
+ * reason logged with what, e.g. "conn 7") or MOQC_ERR_NOMEM. Any worker thread.
+ */
+int relay_auth_request(const relay *r, moqc_str query, const char *what, relay_token *tok,
+                       bool *has_token);
+
+/** The wall-clock time in milliseconds since the Unix epoch (token expiry). */
+int64_t relay_wall_ms(void);
 
 /* routes.c */
 /** The web listener's routes; user_data is the worker. */

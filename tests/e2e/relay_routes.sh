@@ -13,9 +13,10 @@ rv=0; "$BIN/moqc-relay" "$WORK/bad.toml" >"$WORK/out" 2>&1 || rv=$?
 [ "$rv" -eq 2 ] && grep -q "bad.toml:2:1: server.bindd: unknown key" "$WORK/out" ||
   fail "unknown key not reported: $(cat "$WORK/out")"
 "$BIN/moqc-relay" --help | grep -q -- "--internal-listen" || fail "--help lacks --internal-listen"
-# Features not built yet are refused at start, not silently ignored.
+# A JWK that cannot be loaded stops the relay at start, naming the file.
 rv=0; "$BIN/moqc-relay" --auth-key /dev/null --web-http-listen 127.0.0.1:0 >"$WORK/out" 2>&1 || rv=$?
-[ "$rv" -eq 1 ] && grep -q "auth.key: JWT authentication is not built yet" "$WORK/out" || fail "--auth-key accepted"
+[ "$rv" -eq 1 ] && grep -q "auth.key: cannot load the JWK /dev/null" "$WORK/out" || fail "bad --auth-key accepted"
+# Features not built yet are refused at start, not silently ignored.
 rv=0; "$BIN/moqc-relay" --cluster-connect http://x --web-http-listen 127.0.0.1:0 >"$WORK/out" 2>&1 || rv=$?
 [ "$rv" -eq 1 ] && grep -q "clustering is not built yet" "$WORK/out" || fail "--cluster-connect accepted"
 

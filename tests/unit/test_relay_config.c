@@ -32,6 +32,9 @@ static void test_default(void **state) {
   assert_string_equal(cfg.tls_generate.items[0], "localhost");
   assert_int_equal(cfg.auth_public.count, 1);
   assert_string_equal(cfg.auth_public.items[0], "");
+  /* The default public "" is not the user's: --auth-key alone turns anonymous access off. */
+  assert_false(cfg.auth_public_set);
+  assert_null(cfg.auth_key);
   assert_true(cfg.stats_enabled);
   assert_string_equal(cfg.stats_prefix, ".stats");
   assert_int_equal(cfg.stats_interval, 1);
@@ -59,6 +62,7 @@ static void test_flags(void **state) {
   assert_int_equal(cfg.auth_public.count, 2);
   assert_string_equal(cfg.auth_public.items[0], "anon");
   assert_string_equal(cfg.auth_public.items[1], "demo");
+  assert_true(cfg.auth_public_set);
   assert_false(cfg.stats_enabled);
   assert_int_equal(cfg.stats_interval, 5);
   /* A bare boolean flag means true. */
@@ -154,6 +158,7 @@ static void test_toml(void **state) {
   assert_int_equal(cfg.http_head_timeout_ms, 3000);
   assert_int_equal(cfg.auth_public.count, 1);
   assert_string_equal(cfg.auth_public.items[0], "anon");
+  assert_true(cfg.auth_public_set);
   assert_int_equal(cfg.stats_interval, 2);
   assert_string_equal(cfg.stats_node, "sjc/1");
   assert_int_equal(cfg.cluster_connect.count, 0);
@@ -205,6 +210,27 @@ static void test_file_then_flags(void **state) {
   relay_config_free(&cfg);
 }
 
+/* [auth] key and an explicitly empty public list (no anonymous access). */
+static void test_toml_auth(void **state) {
+  relay_config cfg;
+  char err[256] = "";
+  bool help;
+  static const char text[] = "[auth]\nkey = \"/etc/moqc/root.jwk\"\npublic = []\n";
+  (void)state;
+  assert_int_equal(relay_config_default(&cfg), 0);
+  assert_int_equal(relay_config_load_toml(&cfg, "auth.toml", text, strlen(text), err, sizeof(err)),
+                   0);
+  assert_string_equal(cfg.auth_key, "/etc/moqc/root.jwk");
+  assert_int_equal(cfg.auth_public.count, 0);
+  assert_true(cfg.auth_public_set);
+  relay_config_free(&cfg);
+  assert_int_equal(relay_config_default(&cfg), 0);
+  assert_int_equal(parse(&cfg, err, sizeof(err), &help, 2, "--auth-key", "k.jwk"), 0);
+  assert_string_equal(cfg.auth_key, "k.jwk");
+  assert_false(cfg.auth_public_set);
+  relay_config_free(&cfg);
+}
+
 static void test_usage_lists_flags(void **state) {
   char buf[8192];
   size_t n;
@@ -230,7 +256,7 @@ int main(void) {
       cmocka_unit_test(test_default),      cmocka_unit_test(test_flags),
       cmocka_unit_test(test_flag_errors),  cmocka_unit_test(test_toml),
       cmocka_unit_test(test_toml_errors),  cmocka_unit_test(test_file_then_flags),
-      cmocka_unit_test(test_usage_lists_flags),
+      cmocka_unit_test(test_usage_lists_flags), cmocka_unit_test(test_toml_auth),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# moqc-relay with --auth-key (an HS256 JWK) and no anonymous access: moqc publishes and
+# subscribes over moql:// (token in the lite-05 SETUP path) and ws:// (token in the upgrade URL)
+# with ?jwt=, frames move and /stats counts the sessions under the token's root; no token, a bad
+# signature, an expired token and an unrelated root are refused (HTTP 401 on the WebSocket
+# upgrade, a non-zero moqc exit); a get-only token cannot publish and a put-only token cannot
+# subscribe; a token whose exp passes closes live WebSocket and QUIC sessions (unauthorized).
+BIN=$1
+source "$(dirname "$0")/lib/relay.sh"
+source "$(dirname "$0")/lib/cli.sh"
+
+SECRET=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+printf '{"kty":"oct","alg":"HS256","k":"%s"}\n' "$SECRET" >"$WORK/key.jwk"
+
+# mint CLAIMS [SECRET]: an HS256 token (the secret as base64url; "$SECRET" by default). In CLAIMS
+# NOW is replaced by the current Unix time.
+mint() {
+  node -e '
+    const c = require("crypto");
+    const [claims, k] = process.argv.slice(1);
+    const now = Math.floor(Date.now() / 1000);
+    const body = claims.replace(/NOW([+-]\d+)?/g, (_, d) => String(now + Number(d || 0)));
+    const b = (s) => Buffer.from(s).toString("base64url");
+    const data = b(JSON.stringify({ alg: "HS256", typ: "JWT" })) + "." + b(body);
+    const sig = c.createHmac("sha256", Buffer.from(k, "base64url")).update(data).digest("base64url");
+    console.log(data + "." + sig);' "$1" "${2:-$SECRET}"
+}
+
+# upgrade URL: the HTTP status of a WebSocket upgrade request (101 = accepted).
+upgrade() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 1 -H 'Connection: Upgrade' \
+    -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$1" || true
+}
+
+ALL=$(mint '{"root":"demo","put":"","get":"","exp":NOW+600,"iat":NOW}')
+PUT=$(mint '{"root":"demo","put":[""]}')
+GET=$(mint '{"root":"demo","get":""}')
+BADSIG=$(mint '{"root":"demo","put":"","get":""}' "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+EXPIRED=$(mint '{"root":"demo","put":"","get":"","exp":NOW-10}')
+
+QPORT=$(free_port)
+start_relay --server-bind "127.0.0.1:$QPORT" --auth-key "$WORK/key.jwk" --stats-interval 600
+grep -q "auth.key: .*key.jwk (oct HS256)" "$WORK/relay.log" || fail "key not loaded"
+grep -q "no anonymous access" "$WORK/relay.log" || fail "the default public prefix survived --auth-key"
+QURL="moql://127.0.0.1:$QPORT"
+FP=$(curl -sf "$URL/certificate.sha256" | tr -d '\r\n')
+WS="ws://127.0.0.1:$WEB_PORT"
+
+# Refusals at the WebSocket upgrade: 401 before any MoQ byte.
+[ "$(upgrade "$URL/demo")" = 401 ] || fail "no token: not 401"
+[ "$(upgrade "$URL/demo?jwt=$BADSIG")" = 401 ] || fail "bad signature: not 401"
+[ "$(upgrade "$URL/demo?jwt=$EXPIRED")" = 401 ] || fail "expired: not 401"
+[ "$(upgrade "$URL/demo?jwt=not.a.jwt")" = 401 ] || fail "garbage token: not 401"
+[ "$(upgrade "$URL/other?jwt=$ALL")" = 401 ] || fail "unrelated root: not 401"
+[ "$(upgrade "$URL/demo/x?jwt=$ALL")" = 101 ] || fail "a valid token below its root: not 101"
+grep -q "token refused: token expired" "$WORK/relay.log" || fail "expired token not logged"
+
+# A publisher over raw QUIC (put-only token in the SETUP path), subscribers over WebSocket
+# (get-only) and raw QUIC (both roles).
+"$BIN/moqc" sub "$WS/demo?jwt=$GET" cam --json --timeout 20 >"$WORK/wsub.json" 2>"$WORK/wsub.err" &
+S1=$!
+"$BIN/moqc" sub "$QURL/demo?jwt=$ALL" cam --tls-fingerprint "$FP" --json --timeout 20 \
+  >"$WORK/qsub.json" 2>"$WORK/qsub.err" &
+S2=$!
+for _ in $(seq 1 200); do
+  curl -s "$STATS_URL" | grep -q '"demo":{"sessions":2,' && break
+  sleep 0.05
+done
+timeout 30 "$BIN/moqc" pub "$QURL/demo?jwt=$PUT" cam --tls-fingerprint "$FP" --wait-subscriber \
+  --delay 300 --groups 4 --frames-per-group 5 --frame-size 1000 --fps 300 \
+  >"$WORK/pub.json" 2>"$WORK/pub.err" || fail "QUIC publisher with a put token: $(cat "$WORK/pub.err")"
+wait $S1 || fail "WebSocket subscriber with a get token: $(cat "$WORK/wsub.err")"
+wait $S2 || fail "QUIC subscriber with a full token: $(cat "$WORK/qsub.err")"
+for s in wsub qsub; do
+  expect_json "$WORK/$s.json" groups 4 frames 20 bytes 20000 bad_frames 0 gaps 0
+done
+sleep 0.3
+npm_peer check_stats.mjs "$STATS_URL" demo/cam "$WORK/pub.json" "$WORK/wsub.json" "$WORK/qsub.json" ||
+  fail "metering does not match the clients"
+curl -s "$STATS_URL" | grep -q '"demo":{"sessions":3,"sessions_closed":3' ||
+  fail "sessions not counted under root demo: $(curl -s "$STATS_URL")"
+
+# moqc refuses to go on without a valid token (non-zero exit), on both transports.
+for u in "$WS/demo" "$WS/demo?jwt=$BADSIG" "$QURL/demo" "$QURL/demo?jwt=$EXPIRED"; do
+  rv=0
+  timeout 15 "$BIN/moqc" sub "$u" cam --tls-fingerprint "$FP" --timeout 5 >/dev/null 2>"$WORK/deny.err" || rv=$?
+  [ "$rv" -ne 0 ] && [ "$rv" -ne 3 ] || fail "sub at $u: exit $rv: $(cat "$WORK/deny.err")"
+done
+grep -q 'SETUP root "demo" refused: unauthorized\|conn [0-9]*: token refused' "$WORK/relay.log" ||
+  fail "QUIC refusals not logged"
+
+# Roles: a live publisher with a full token; a put-only token sees nothing of it, a get-only
+# token's broadcast is not mirrored.
+"$BIN/moqc" pub "$WS/demo?jwt=$ALL" live --fps 50 >/dev/null 2>"$WORK/live.err" &
+LP=$!
+"$BIN/moqc" pub "$QURL/demo?jwt=$GET" sneaky --tls-fingerprint "$FP" --fps 50 >/dev/null 2>"$WORK/sneaky.err" &
+SP=$!
+for _ in $(seq 1 100); do
+  curl -sf "$URL/announced" | grep -qx 'demo/live' && break
+  sleep 0.05
+done
+curl -sf "$URL/announced" | grep -qx 'demo/live' || fail "demo/live not announced: $(cat "$WORK/live.err")"
+rv=0
+"$BIN/moqc" sub "$WS/demo?jwt=$PUT" live --count 3 --json --timeout 3 >"$WORK/putsub.json" 2>/dev/null || rv=$?
+[ "$rv" -eq 3 ] || fail "a put-only token subscribed: exit $rv"
+"$BIN/moqc" sub "$WS/demo?jwt=$GET" live --count 3 --json --timeout 10 >/dev/null 2>"$WORK/getsub.err" ||
+  fail "a get-only token could not subscribe: $(cat "$WORK/getsub.err")"
+! curl -sf "$URL/announced" | grep -q 'sneaky' || fail "a get-only token published demo/sneaky"
+kill $LP $SP 2>/dev/null || true
+wait $LP $SP 2>/dev/null || true
+
+# Expiry: a WebSocket publisher and a raw QUIC subscriber whose tokens pass exp while live are
+# closed as unauthorized.
+SOON=$(mint '{"root":"demo","put":"","get":"","exp":NOW+3}')
+"$BIN/moqc" pub "$WS/demo?jwt=$SOON" short --fps 50 >/dev/null 2>"$WORK/short.err" &
+P=$!
+"$BIN/moqc" sub "$QURL/demo?jwt=$SOON" short --tls-fingerprint "$FP" --quiet --timeout 15 \
+  >/dev/null 2>"$WORK/shortsub.err" &
+S=$!
+rv=0; wait $S || rv=$?
+[ "$rv" -ne 0 ] && [ "$rv" -ne 3 ] || fail "the QUIC subscriber outlived its token: exit $rv"
+for _ in $(seq 1 100); do
+  kill -0 $P 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 $P 2>/dev/null && fail "the WebSocket publisher outlived its token"
+rv=0; wait $P || rv=$?
+[ "$rv" -ne 0 ] || fail "the WebSocket publisher exited 0 after its token expired"
+[ "$(grep -c 'token expired' "$WORK/relay.log")" -ge 2 ] || fail "expiry not logged twice"
+
+stop_relay
+echo "ok: JWT auth over ws:// and moql:// (scope, roles, refusals, expiry), metering under the token root"
