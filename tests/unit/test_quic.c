@@ -17,6 +17,7 @@
 #include <moqc/moqc.h>
 
 #include "transport/quic_test.h"
+#include "counting_mem.h"
 #include "quic_testutil.h"
 
 #define MAXSID 512
@@ -1280,46 +1281,10 @@ static void test_api_errors(void **state) {
   env_stop(&e);
 }
 
-typedef struct counting {
-  long live, total;
-} counting;
-
-static void *cnt_malloc(size_t n, void *ud) {
-  counting *c = ud;
-  void *p = malloc(n);
-  if (p != NULL) {
-    c->live++, c->total++;
-  }
-  return p;
-}
-static void cnt_free(void *p, void *ud) {
-  counting *c = ud;
-  if (p != NULL) {
-    c->live--;
-  }
-  free(p);
-}
-static void *cnt_calloc(size_t n, size_t m, void *ud) {
-  counting *c = ud;
-  void *p = calloc(n, m);
-  if (p != NULL) {
-    c->live++, c->total++;
-  }
-  return p;
-}
-static void *cnt_realloc(void *p, size_t n, void *ud) {
-  counting *c = ud;
-  void *q = realloc(p, n);
-  if (q != NULL && p == NULL) {
-    c->live++, c->total++;
-  }
-  return q;
-}
-
 /* Every allocation of the endpoints and of ngtcp2 goes through settings.mem and
  * is returned. */
 static void test_allocator_hook(void **state) {
-  counting cnt = {0, 0};
+  counting cnt = {0, 0, 0};
   moqc_mem mem = {&cnt, cnt_malloc, cnt_free, cnt_calloc, cnt_realloc};
   moqc_quic_settings s;
   settings_for_test(&s);

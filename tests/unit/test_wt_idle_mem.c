@@ -21,68 +21,11 @@
 
 #include "transport/quic_internal.h"
 #include "transport/quic_test.h"
+#include "counting_mem.h"
 #include "transport/wt_int.h"
 
 #define NCONNS 16
 
-/* ---- a counting allocator (live allocations and bytes) ---- */
-
-typedef struct counting {
-  long live;
-  long bytes; /* live bytes, from a size header */
-} counting;
-
-typedef union cnt_hdr {
-  size_t size;
-  max_align_t align;
-} cnt_hdr;
-
-static void *cnt_malloc(size_t n, void *ud) {
-  counting *c = ud;
-  cnt_hdr *h = malloc(sizeof(*h) + n);
-  if (h == NULL) {
-    return NULL;
-  }
-  h->size = n;
-  c->live++;
-  c->bytes += (long)n;
-  return h + 1;
-}
-
-static void cnt_free(void *p, void *ud) {
-  counting *c = ud;
-  if (p == NULL) {
-    return;
-  }
-  cnt_hdr *h = (cnt_hdr *)p - 1;
-  c->live--;
-  c->bytes -= (long)h->size;
-  free(h);
-}
-
-static void *cnt_calloc(size_t n, size_t size, void *ud) {
-  void *p = cnt_malloc(n * size, ud);
-  if (p != NULL) {
-    memset(p, 0, n * size);
-  }
-  return p;
-}
-
-static void *cnt_realloc(void *p, size_t n, void *ud) {
-  counting *c = ud;
-  if (p == NULL) {
-    return cnt_malloc(n, ud);
-  }
-  cnt_hdr *h = (cnt_hdr *)p - 1;
-  size_t old = h->size;
-  cnt_hdr *nh = realloc(h, sizeof(*nh) + n);
-  if (nh == NULL) {
-    return NULL;
-  }
-  nh->size = n;
-  c->bytes += (long)n - (long)old;
-  return nh + 1;
-}
 
 /* ---- the server: one shared endpoint, "h3" adopted, sessions accepted ---- */
 
@@ -290,8 +233,8 @@ static void test_idle_wt_session_memory(void **state) {
   uv_timer_init(&loop, &tick);
   uv_timer_start(&tick, tick_cb, 2, 2);
 
-  counting qcnt = {0, 0}; /* the server endpoint's settings.mem */
-  counting wcnt = {0, 0}; /* the WebTransport server's allocator */
+  counting qcnt = {0, 0, 0}; /* the server endpoint's settings.mem */
+  counting wcnt = {0, 0, 0}; /* the WebTransport server's allocator */
   moqc_mem qmem = {&qcnt, cnt_malloc, cnt_free, cnt_calloc, cnt_realloc};
   moqc_mem wmem = {&wcnt, cnt_malloc, cnt_free, cnt_calloc, cnt_realloc};
 
