@@ -222,6 +222,7 @@ void relay_fetch_start(relay_worker *w, moqc_http_request *req, moqc_str rest) {
   relay *r = w->r;
   static const moqc_http_header text[] = {{"Content-Type", "text/plain; charset=utf-8"}};
   moqc_str query = moqc_http_request_query(req);
+  moqc_origin_consumer *allowed = NULL;
   relay_fetch *f;
   char *path, *slash;
   int rv;
@@ -240,14 +241,23 @@ void relay_fetch_start(relay_worker *w, moqc_http_request *req, moqc_str rest) {
   f->broadcast = path;
   f->track = strdup(slash + 1);
   f->latest = true;
-  if (query.len > 0) {
+  /* The query: group=N|latest, and jwt (read by relay_auth_http_view). */
+  while (query.len > 0) {
+    const char *amp = memchr(query.ptr, '&', query.len);
+    size_t plen = amp != NULL ? (size_t)(amp - query.ptr) : query.len;
     char q[48];
     char *end;
-    if (query.len >= sizeof(q)) {
+    moqc_str param = {query.ptr, plen};
+    query.ptr += amp != NULL ? plen + 1 : plen;
+    query.len -= amp != NULL ? plen + 1 : plen;
+    if (plen >= 4 && memcmp(param.ptr, "jwt=", 4) == 0) {
+      continue;
+    }
+    if (plen >= sizeof(q)) {
       goto bad_query;
     }
-    memcpy(q, query.ptr, query.len);
-    q[query.len] = '\0';
+    memcpy(q, param.ptr, plen);
+    q[plen] = '\0';
     if (strcmp(q, "group=latest") != 0) {
       if (strncmp(q, "group=", 6) != 0 || q[6] < '0' || q[6] > '9') {
         goto bad_query;
@@ -260,10 +270,22 @@ void relay_fetch_start(relay_worker *w, moqc_http_request *req, moqc_str rest) {
     }
   }
   f->deadline = relay_now(r) + FETCH_WAIT;
-  rv = moqc_stats_session_new(&f->stats, r->registry, moqc_str_c(""), moqc_str_c(""));
-  if (rv == 0) {
-    rv = moqc_origin_consumer_with_usage(w->consumer, moqc_stats_session_ctx(f->stats), &f->view);
+  /* Only what the request's token (or the public prefixes) may subscribe to. */
+  rv = relay_auth_http_view(w, req, &allowed);
+  if (rv == MOQC_ERR_UNAUTHORIZED) {
+    free(f->broadcast);
+    free(f->track);
+    free(f);
+    moqc_http_respond(req, 401, text, 1, "unauthorized\n", 13);
+    return;
   }
+  if (rv == 0) {
+    rv = moqc_stats_session_new(&f->stats, r->registry, moqc_str_c(""), moqc_str_c(""));
+  }
+  if (rv == 0) {
+    rv = moqc_origin_consumer_with_usage(allowed, moqc_stats_session_ctx(f->stats), &f->view);
+  }
+  moqc_origin_consumer_del(allowed);
   uv_timer_init(w->loop, &f->timer);
   f->timer.data = f;
   f->next = w->fetches;

@@ -117,6 +117,27 @@ int relay_auth_request(const relay *r, moqc_str query, const char *what, relay_t
   return 0;
 }
 
+int relay_auth_http_view(relay_worker *w, moqc_http_request *req, moqc_origin_consumer **out) {
+  relay_token tok;
+  relay_grant g;
+  bool has_token = false;
+  int rv;
+
+  *out = NULL;
+  rv = relay_auth_request(w->r, moqc_http_request_query(req), "http", &tok, &has_token);
+  if (rv == 0) {
+    rv = relay_auth_grant(w->r, moqc_str_c(""), has_token ? &tok : NULL, &g);
+  }
+  if (rv == 0 && g.n_get == 0) {
+    rv = MOQC_ERR_UNAUTHORIZED;
+  }
+  if (rv == 0) {
+    rv = moqc_origin_consumer_scope(w->consumer, g.get, g.n_get, out);
+  }
+  relay_token_free(&tok);
+  return rv;
+}
+
 static void on_signal(uv_signal_t *sig, int signum) {
   relay *r = sig->data;
 

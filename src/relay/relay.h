@@ -154,6 +154,14 @@ int relay_auth_grant(const relay *r, moqc_str root, const relay_token *tok, rela
 int relay_auth_request(const relay *r, moqc_str query, const char *what, relay_token *tok,
                        bool *has_token);
 
+/**
+ * What an HTTP read route (/announced, /fetch) of w may see for req: w's base consumer (root
+ * "") scoped to the get prefixes of the request's jwt, or to the public prefixes without one.
+ * Returns 0 with *out (owned by the caller), MOQC_ERR_UNAUTHORIZED (bad token, or nothing to
+ * read) or MOQC_ERR_NOMEM. w's thread.
+ */
+int relay_auth_http_view(relay_worker *w, moqc_http_request *req, moqc_origin_consumer **out);
+
 /** The wall-clock time in milliseconds since the Unix epoch (token expiry). */
 int64_t relay_wall_ms(void);
 

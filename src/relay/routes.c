@@ -21,7 +21,7 @@ static bool path_is(moqc_str path, const char *route) {
 
 /* Lists the broadcasts announced under prefix, one absolute path per line. */
 static void route_announced(relay_worker *w, moqc_http_request *req, moqc_str rest) {
-  moqc_origin_consumer *view = NULL;
+  moqc_origin_consumer *view = NULL, *allowed = NULL;
   moqc_origin_announced *cursor = NULL;
   char *prefix = relay_path_decode(rest);
   char *body = NULL;
@@ -32,7 +32,22 @@ static void route_announced(relay_worker *w, moqc_http_request *req, moqc_str re
     respond_text(req, 400, "bad path\n");
     return;
   }
-  rv = moqc_origin_consumer_with_root(w->consumer, moqc_str_c(prefix), &view);
+  /* Only what the request's token (or the public prefixes) may subscribe to. */
+  rv = relay_auth_http_view(w, req, &allowed);
+  if (rv != 0) {
+    respond_text(req, rv == MOQC_ERR_UNAUTHORIZED ? 401 : 500,
+                 rv == MOQC_ERR_UNAUTHORIZED ? "unauthorized\n" : moqc_strerror(rv));
+    free(prefix);
+    return;
+  }
+  rv = moqc_origin_consumer_with_root(allowed, moqc_str_c(prefix), &view);
+  moqc_origin_consumer_del(allowed);
+  if (rv == MOQC_ERR_UNAUTHORIZED) {
+    /* Nothing allowed under this prefix: nothing to list. */
+    moqc_http_respond(req, 200, text_plain, 1, "", 0);
+    free(prefix);
+    return;
+  }
   if (rv == 0) {
     rv = moqc_origin_consumer_announced(view, &cursor);
   }

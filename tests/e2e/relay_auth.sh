@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # moqc-relay with --auth-key (an HS256 JWK) and no anonymous access: moqc publishes and
-# subscribes over moql:// (token in the lite-05 SETUP path) and ws:// (token in the upgrade URL)
-# with ?jwt=, frames move and /stats counts the sessions under the token's root; no token, a bad
+# subscribes over moql:// (token in the lite-05 SETUP path), ws:// (token in the upgrade URL)
+# and https:// (WebTransport CONNECT path) with ?jwt=, frames move and /stats counts the sessions under the token's root; no token, a bad
 # signature, an expired token and an unrelated root are refused (HTTP 401 on the WebSocket
 # upgrade, a non-zero moqc exit); a get-only token cannot publish and a put-only token cannot
 # subscribe; a token whose exp passes closes live WebSocket and QUIC sessions (unauthorized).
@@ -63,8 +63,11 @@ S1=$!
 "$BIN/moqc" sub "$QURL/demo?jwt=$ALL" cam --tls-fingerprint "$FP" --json --timeout 20 \
   >"$WORK/qsub.json" 2>"$WORK/qsub.err" &
 S2=$!
+"$BIN/moqc" sub "https://127.0.0.1:$QPORT/demo?jwt=$GET" cam --tls-fingerprint "$FP" --json \
+  --timeout 20 >"$WORK/tsub.json" 2>"$WORK/tsub.err" &
+S3=$!
 for _ in $(seq 1 200); do
-  curl -s "$STATS_URL" | grep -q '"demo":{"sessions":2,' && break
+  curl -s "$STATS_URL" | grep -q '"demo":{"sessions":3,' && break
   sleep 0.05
 done
 timeout 30 "$BIN/moqc" pub "$QURL/demo?jwt=$PUT" cam --tls-fingerprint "$FP" --wait-subscriber \
@@ -72,23 +75,25 @@ timeout 30 "$BIN/moqc" pub "$QURL/demo?jwt=$PUT" cam --tls-fingerprint "$FP" --w
   >"$WORK/pub.json" 2>"$WORK/pub.err" || fail "QUIC publisher with a put token: $(cat "$WORK/pub.err")"
 wait $S1 || fail "WebSocket subscriber with a get token: $(cat "$WORK/wsub.err")"
 wait $S2 || fail "QUIC subscriber with a full token: $(cat "$WORK/qsub.err")"
-for s in wsub qsub; do
+wait $S3 || fail "WebTransport subscriber with a get token: $(cat "$WORK/tsub.err")"
+for s in wsub qsub tsub; do
   expect_json "$WORK/$s.json" groups 4 frames 20 bytes 20000 bad_frames 0 gaps 0
 done
 sleep 0.3
-npm_peer check_stats.mjs "$STATS_URL" demo/cam "$WORK/pub.json" "$WORK/wsub.json" "$WORK/qsub.json" ||
+npm_peer check_stats.mjs "$STATS_URL" demo/cam "$WORK/pub.json" "$WORK/wsub.json" "$WORK/qsub.json" "$WORK/tsub.json" ||
   fail "metering does not match the clients"
-curl -s "$STATS_URL" | grep -q '"demo":{"sessions":3,"sessions_closed":3' ||
+curl -s "$STATS_URL" | grep -q '"demo":{"sessions":4,"sessions_closed":4' ||
   fail "sessions not counted under root demo: $(curl -s "$STATS_URL")"
 
 # moqc refuses to go on without a valid token (non-zero exit), on both transports.
-for u in "$WS/demo" "$WS/demo?jwt=$BADSIG" "$QURL/demo" "$QURL/demo?jwt=$EXPIRED"; do
+for u in "$WS/demo" "$WS/demo?jwt=$BADSIG" "$QURL/demo" "$QURL/demo?jwt=$EXPIRED" \
+  "https://127.0.0.1:$QPORT/demo" "https://127.0.0.1:$QPORT/demo?jwt=$BADSIG"; do
   rv=0
   timeout 15 "$BIN/moqc" sub "$u" cam --tls-fingerprint "$FP" --timeout 5 >/dev/null 2>"$WORK/deny.err" || rv=$?
   [ "$rv" -ne 0 ] && [ "$rv" -ne 3 ] || fail "sub at $u: exit $rv: $(cat "$WORK/deny.err")"
 done
-grep -q 'SETUP root "demo" refused: unauthorized\|conn [0-9]*: token refused' "$WORK/relay.log" ||
-  fail "QUIC refusals not logged"
+grep -q 'conn [0-9]*: token refused: token expired' "$WORK/relay.log" || fail "QUIC refusal not logged"
+grep -q 'webtransport: token refused' "$WORK/relay.log" || fail "WebTransport refusal not logged"
 
 # Roles: a live publisher with a full token; a put-only token sees nothing of it, a get-only
 # token's broadcast is not mirrored.
@@ -97,16 +102,29 @@ LP=$!
 "$BIN/moqc" pub "$QURL/demo?jwt=$GET" sneaky --tls-fingerprint "$FP" --fps 50 >/dev/null 2>"$WORK/sneaky.err" &
 SP=$!
 for _ in $(seq 1 100); do
-  curl -sf "$URL/announced" | grep -qx 'demo/live' && break
+  curl -sf "$URL/announced?jwt=$ALL" | grep -qx 'demo/live' && break
   sleep 0.05
 done
-curl -sf "$URL/announced" | grep -qx 'demo/live' || fail "demo/live not announced: $(cat "$WORK/live.err")"
+curl -sf "$URL/announced?jwt=$ALL" | grep -qx 'demo/live' || fail "demo/live not announced: $(cat "$WORK/live.err")"
+# /fetch reads it with a get token (before any subscriber came and went: moqc pub cancels its
+# open group when its last subscriber leaves).
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/fetch/demo/live/clock?group=latest&jwt=$GET")
+[ "$code" = 200 ] || fail "/fetch with a get token: $code"
 rv=0
 "$BIN/moqc" sub "$WS/demo?jwt=$PUT" live --count 3 --json --timeout 3 >"$WORK/putsub.json" 2>/dev/null || rv=$?
 [ "$rv" -eq 3 ] || fail "a put-only token subscribed: exit $rv"
 "$BIN/moqc" sub "$WS/demo?jwt=$GET" live --count 3 --json --timeout 10 >/dev/null 2>"$WORK/getsub.err" ||
   fail "a get-only token could not subscribe: $(cat "$WORK/getsub.err")"
-! curl -sf "$URL/announced" | grep -q 'sneaky' || fail "a get-only token published demo/sneaky"
+! curl -sf "$URL/announced?jwt=$GET" | grep -q 'sneaky' || fail "a get-only token published demo/sneaky"
+# The HTTP read routes take the token too: /announced and /fetch see only what it may get.
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/announced")" = 401 ] || fail "/announced without a token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/announced?jwt=$PUT")" = 401 ] || fail "/announced with a put-only token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/announced?jwt=$BADSIG")" = 401 ] || fail "/announced with a bad token"
+[ -z "$(curl -sf "$URL/announced/other?jwt=$GET")" ] || fail "/announced/other is not empty"
+! curl -sf "$URL/announced?jwt=$GET" | grep -q '^\.stats' || fail "/announced lists .stats beyond the token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/fetch/demo/live/clock")" = 401 ] || fail "/fetch without a token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/fetch/.stats/node/publisher.json?jwt=$GET")" = 403 ] ||
+  fail "/fetch outside the token's scope"
 kill $LP $SP 2>/dev/null || true
 wait $LP $SP 2>/dev/null || true
 
