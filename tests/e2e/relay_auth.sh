@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # moqc-relay with --auth-key (an HS256 JWK) and no anonymous access: moqc publishes and
 # subscribes over moql:// (token in the lite-05 SETUP path), ws:// (token in the upgrade URL)
-# and https:// (WebTransport CONNECT path) with ?jwt=, frames move and /stats counts the sessions under the token's root; no token, a bad
+# and https:// (WebTransport CONNECT path) with ?jwt=, and so does the npm client over
+# WebSocket; frames move and /stats counts the sessions under the token's root. No token, a bad
 # signature, an expired token and an unrelated root are refused (HTTP 401 on the WebSocket
-# upgrade, a non-zero moqc exit); a get-only token cannot publish and a put-only token cannot
-# subscribe; a token whose exp passes closes live WebSocket and QUIC sessions (unauthorized).
+# upgrade, a non-zero client exit); a get-only token cannot publish and a put-only token cannot
+# subscribe; /announced and /fetch see only the token's get scope; a token whose exp passes
+# closes live WebSocket and QUIC sessions (unauthorized).
 BIN=$1
 source "$(dirname "$0")/lib/relay.sh"
 source "$(dirname "$0")/lib/cli.sh"
@@ -85,6 +87,20 @@ npm_peer check_stats.mjs "$STATS_URL" demo/cam "$WORK/pub.json" "$WORK/wsub.json
 curl -s "$STATS_URL" | grep -q '"demo":{"sessions":4,"sessions_closed":4' ||
   fail "sessions not counted under root demo: $(curl -s "$STATS_URL")"
 
+# The npm client (@moq/net over WebSocket from Node) with ?jwt= in its URL; without a token it
+# is refused.
+need_interop
+WAIT_ANNOUNCE=1 npm_peer sub.mjs "$URL/demo?jwt=$GET" npmcast 6 15 >"$WORK/nsub.json" 2>"$WORK/nsub.err" &
+NS=$!
+sleep 0.3
+npm_peer pub.mjs "$URL/demo?jwt=$PUT" npmcast 3 2 64 100 >"$WORK/npub.json" 2>"$WORK/npub.err" ||
+  fail "npm publisher with a put token: $(tail -5 "$WORK/npub.err")"
+wait $NS || fail "npm subscriber with a get token: $(tail -5 "$WORK/nsub.err")"
+expect_json "$WORK/nsub.json" groups 3 frames 6 bytes 384
+rv=0
+npm_peer sub.mjs "$URL/demo" npmcast 1 5 >/dev/null 2>"$WORK/nsub2.err" || rv=$?
+[ "$rv" -ne 0 ] || fail "npm subscriber without a token was let in"
+
 # moqc refuses to go on without a valid token (non-zero exit), on both transports.
 for u in "$WS/demo" "$WS/demo?jwt=$BADSIG" "$QURL/demo" "$QURL/demo?jwt=$EXPIRED" \
   "https://127.0.0.1:$QPORT/demo" "https://127.0.0.1:$QPORT/demo?jwt=$BADSIG"; do
@@ -148,4 +164,4 @@ rv=0; wait $P || rv=$?
 [ "$(grep -c 'token expired' "$WORK/relay.log")" -ge 2 ] || fail "expiry not logged twice"
 
 stop_relay
-echo "ok: JWT auth over ws:// and moql:// (scope, roles, refusals, expiry), metering under the token root"
+echo "ok: JWT auth over ws://, moql://, https:// and npm (scope, roles, refusals, HTTP routes, expiry), metering under the token root"
