@@ -15,6 +15,7 @@
 #include <moqc/moqc.h>
 
 #include "auth.h"
+#include "relay.h"
 
 #define NOW 1700000000
 #define SECRET "secret-for-the-relay-auth-tests!"
@@ -483,13 +484,85 @@ static void test_query_token(void **state) {
   assert_null(tok);
 }
 
+/* The relay's choice between a token and the public prefixes (relay_auth_grant). */
+static void test_relay_grant(void **state) {
+  relay r;
+  relay_grant g;
+  static const char *const put[] = {"demo/alice"}, *const get[] = {"demo"};
+  relay_token t = make_token("demo", put, 1, get, 1);
+  (void)state;
+
+  memset(&r, 0, sizeof(r));
+  /* No public prefix, no token: nothing. */
+  assert_int_equal(relay_auth_grant(&r, moqc_str_c("demo"), NULL, &g), MOQC_ERR_UNAUTHORIZED);
+  /* Public prefixes apply to both roles. */
+  r.public_prefixes[0] = moqc_str_c("anon");
+  r.public_prefixes[1] = moqc_str_c("open/tv");
+  r.n_public = 2;
+  assert_int_equal(relay_auth_grant(&r, moqc_str_c(""), NULL, &g), 0);
+  expect_list(g.put, g.n_put, (const char *const[]){"anon", "open/tv"}, 2);
+  expect_list(g.get, g.n_get, (const char *const[]){"anon", "open/tv"}, 2);
+  assert_int_equal(relay_auth_grant(&r, moqc_str_c("anon/x"), NULL, &g), 0);
+  expect_list(g.put, g.n_put, (const char *const[]){""}, 1);
+  expect_list(g.get, g.n_get, (const char *const[]){""}, 1);
+  assert_int_equal(relay_auth_grant(&r, moqc_str_c("open"), NULL, &g), 0);
+  expect_list(g.get, g.n_get, (const char *const[]){"tv"}, 1);
+  assert_int_equal(relay_auth_grant(&r, moqc_str_c("demo"), NULL, &g), MOQC_ERR_UNAUTHORIZED);
+  /* A token replaces the public prefixes: its scope only. */
+  assert_int_equal(relay_auth_grant(&r, moqc_str_c("demo"), &t, &g), 0);
+  expect_list(g.put, g.n_put, (const char *const[]){"alice"}, 1);
+  expect_list(g.get, g.n_get, (const char *const[]){""}, 1);
+  assert_int_equal(relay_auth_grant(&r, moqc_str_c("anon"), &t, &g), MOQC_ERR_UNAUTHORIZED);
+  relay_token_free(&t);
+}
+
+/* relay_auth_request: the jwt parameter, verified at the wall-clock time. */
+static void test_relay_request(void **state) {
+  relay r;
+  relay_token t;
+  bool has = true;
+  char query[1024], claims[128], *tok;
+  (void)state;
+
+  memset(&r, 0, sizeof(r));
+  /* Without --auth-key a token is ignored. */
+  assert_int_equal(relay_auth_request(&r, moqc_str_c("jwt=whatever"), "test", &t, &has), 0);
+  assert_false(has);
+  r.auth_key = oct_key(SECRET, "HS256");
+  assert_int_equal(relay_auth_request(&r, moqc_str_c("x=1"), "test", &t, &has), 0);
+  assert_false(has);
+  assert_int_equal(relay_auth_request(&r, moqc_str_c("jwt="), "test", &t, &has),
+                   MOQC_ERR_UNAUTHORIZED);
+  snprintf(claims, sizeof(claims), "{\"root\":\"r\",\"get\":\"\",\"exp\":%lld}",
+           (long long)(relay_wall_ms() / 1000 + 60));
+  tok = sign_hs(JWT_ALG_HS256, SECRET, claims);
+  snprintf(query, sizeof(query), "a=b&jwt=%s", tok);
+  assert_int_equal(relay_auth_request(&r, moqc_str_c(query), "test", &t, &has), 0);
+  assert_true(has);
+  assert_string_equal(t.root, "r");
+  assert_true(t.exp > relay_wall_ms() / 1000);
+  relay_token_free(&t);
+  free(tok);
+  /* Expired by the wall clock. */
+  snprintf(claims, sizeof(claims), "{\"get\":\"\",\"exp\":%lld}",
+           (long long)(relay_wall_ms() / 1000 - 1));
+  tok = sign_hs(JWT_ALG_HS256, SECRET, claims);
+  snprintf(query, sizeof(query), "jwt=%s", tok);
+  assert_int_equal(relay_auth_request(&r, moqc_str_c(query), "test", &t, &has),
+                   MOQC_ERR_UNAUTHORIZED);
+  assert_false(has);
+  free(tok);
+  relay_auth_key_free(r.auth_key);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_key_parse), cmocka_unit_test(test_key_load_file),
       cmocka_unit_test(test_hs256),     cmocka_unit_test(test_es256),
       cmocka_unit_test(test_alg_rules), cmocka_unit_test(test_times),
       cmocka_unit_test(test_claims),    cmocka_unit_test(test_scope),
-      cmocka_unit_test(test_query_token),
+      cmocka_unit_test(test_query_token), cmocka_unit_test(test_relay_grant),
+      cmocka_unit_test(test_relay_request),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
