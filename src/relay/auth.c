@@ -23,9 +23,9 @@ struct relay_auth_key {
   /* HMAC secret (oct) or PEM public key (EC), as libjwt takes it. */
   unsigned char *key;
   size_t key_len;
-  /* The algorithm tokens must use; JWT_ALG_NONE = any HS* (an oct key without alg). */
+  /* The algorithm tokens must use; JWT_ALG_NONE = any of the family (a JWK without alg). */
   jwt_alg_t alg;
-  bool oct;
+  enum { AUTH_OCT, AUTH_EC, AUTH_RSA } family;
   char describe[32];
 };
 
@@ -106,7 +106,7 @@ static int auth_key_oct(relay_auth_key *k, json_t *jwk, const char *alg, char *e
                         size_t errlen) {
   const char *kv = auth_jwk_string(jwk, "k");
 
-  k->oct = true;
+  k->family = AUTH_OCT;
   if (alg == NULL) {
     k->alg = JWT_ALG_NONE;
   } else if (strcmp(alg, "HS256") == 0) {
@@ -127,28 +127,71 @@ static int auth_key_oct(relay_auth_key *k, json_t *jwk, const char *alg, char *e
   return 0;
 }
 
+/* Copies a GnuTLS-exported PEM public key into k->key. 0 or -1. */
+static int auth_key_pem(relay_auth_key *k, gnutls_pubkey_t pub, char *err, size_t errlen) {
+  gnutls_datum_t pem = {NULL, 0};
+
+  if (gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &pem) < 0) {
+    auth_err(err, errlen, "cannot export the public key");
+    return -1;
+  }
+  k->key = malloc(pem.size + 1);
+  if (k->key == NULL) {
+    gnutls_free(pem.data);
+    auth_err(err, errlen, "out of memory");
+    return -1;
+  }
+  memcpy(k->key, pem.data, pem.size);
+  k->key[pem.size] = '\0';
+  k->key_len = pem.size;
+  gnutls_free(pem.data);
+  return 0;
+}
+
+static const struct {
+  const char *crv;
+  gnutls_ecc_curve_t curve;
+  size_t len; /* bytes per coordinate */
+  jwt_alg_t alg;
+  const char *alg_name;
+} auth_curves[] = {
+    {"P-256", GNUTLS_ECC_CURVE_SECP256R1, 32, JWT_ALG_ES256, "ES256"},
+    {"P-384", GNUTLS_ECC_CURVE_SECP384R1, 48, JWT_ALG_ES384, "ES384"},
+    {"P-521", GNUTLS_ECC_CURVE_SECP521R1, 66, JWT_ALG_ES512, "ES512"},
+};
+
 static int auth_key_ec(relay_auth_key *k, json_t *jwk, const char *alg, char *err,
                        size_t errlen) {
   const char *crv = auth_jwk_string(jwk, "crv");
   const char *xs = auth_jwk_string(jwk, "x"), *ys = auth_jwk_string(jwk, "y");
   unsigned char *x = NULL, *y = NULL;
-  size_t xlen = 0, ylen = 0;
+  size_t xlen = 0, ylen = 0, c, nc = sizeof(auth_curves) / sizeof(auth_curves[0]);
   gnutls_pubkey_t pub = NULL;
-  gnutls_datum_t xd, yd, pem = {NULL, 0};
+  gnutls_datum_t xd, yd;
   int rv = -1;
 
-  if (crv == NULL || strcmp(crv, "P-256") != 0) {
-    auth_err(err, errlen, "EC key: crv \"%.20s\" not supported (P-256)", crv != NULL ? crv : "");
+  for (c = 0; c < nc; c++) {
+    if (crv != NULL && strcmp(crv, auth_curves[c].crv) == 0) {
+      break;
+    }
+  }
+  if (c == nc) {
+    auth_err(err, errlen, "EC key: crv \"%.20s\" not supported (P-256, P-384, P-521)",
+             crv != NULL ? crv : "");
     return -1;
   }
-  if (alg != NULL && strcmp(alg, "ES256") != 0) {
-    auth_err(err, errlen, "alg \"%.20s\" does not fit a P-256 key (ES256)", alg);
+  if (alg != NULL && strcmp(alg, auth_curves[c].alg_name) != 0) {
+    auth_err(err, errlen, "alg \"%.20s\" does not fit a %s key (%s)", alg, auth_curves[c].crv,
+             auth_curves[c].alg_name);
     return -1;
   }
-  k->alg = JWT_ALG_ES256;
+  k->family = AUTH_EC;
+  k->alg = auth_curves[c].alg;
   if (xs == NULL || ys == NULL || auth_b64url_decode(xs, &x, &xlen) != 0 ||
-      auth_b64url_decode(ys, &y, &ylen) != 0 || xlen != 32 || ylen != 32) {
-    auth_err(err, errlen, "EC key: \"x\" and \"y\" must be 32-byte base64url coordinates");
+      auth_b64url_decode(ys, &y, &ylen) != 0 || xlen != auth_curves[c].len ||
+      ylen != auth_curves[c].len) {
+    auth_err(err, errlen, "EC key: \"x\" and \"y\" must be %zu-byte base64url coordinates",
+             auth_curves[c].len);
     goto done;
   }
   xd.data = x;
@@ -156,29 +199,82 @@ static int auth_key_ec(relay_auth_key *k, json_t *jwk, const char *alg, char *er
   yd.data = y;
   yd.size = (unsigned)ylen;
   if (gnutls_pubkey_init(&pub) < 0 ||
-      gnutls_pubkey_import_ecc_raw(pub, GNUTLS_ECC_CURVE_SECP256R1, &xd, &yd) < 0 ||
-      gnutls_pubkey_verify_params(pub) < 0 ||
-      gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &pem) < 0) {
-    auth_err(err, errlen, "EC key: not a point on P-256");
+      gnutls_pubkey_import_ecc_raw(pub, auth_curves[c].curve, &xd, &yd) < 0 ||
+      gnutls_pubkey_verify_params(pub) < 0) {
+    auth_err(err, errlen, "EC key: not a point on %s", auth_curves[c].crv);
     goto done;
   }
-  k->key = malloc(pem.size + 1);
-  if (k->key == NULL) {
-    auth_err(err, errlen, "out of memory");
+  if (auth_key_pem(k, pub, err, errlen) != 0) {
     goto done;
   }
-  memcpy(k->key, pem.data, pem.size);
-  k->key[pem.size] = '\0';
-  k->key_len = pem.size;
-  snprintf(k->describe, sizeof(k->describe), "EC P-256 ES256");
+  snprintf(k->describe, sizeof(k->describe), "EC %s %s", auth_curves[c].crv,
+           auth_curves[c].alg_name);
   rv = 0;
 done:
-  gnutls_free(pem.data);
   if (pub != NULL) {
     gnutls_pubkey_deinit(pub);
   }
   free(x);
   free(y);
+  return rv;
+}
+
+static int auth_key_rsa(relay_auth_key *k, json_t *jwk, const char *alg, char *err,
+                        size_t errlen) {
+  const char *ns = auth_jwk_string(jwk, "n"), *es = auth_jwk_string(jwk, "e");
+  unsigned char *n = NULL, *e = NULL;
+  size_t nlen = 0, elen = 0, i = 0;
+  gnutls_pubkey_t pub = NULL;
+  gnutls_datum_t nd, ed;
+  unsigned bits = 0;
+  int rv = -1;
+
+  k->family = AUTH_RSA;
+  if (alg == NULL) {
+    k->alg = JWT_ALG_NONE;
+  } else if (strcmp(alg, "RS256") == 0) {
+    k->alg = JWT_ALG_RS256;
+  } else if (strcmp(alg, "RS384") == 0) {
+    k->alg = JWT_ALG_RS384;
+  } else if (strcmp(alg, "RS512") == 0) {
+    k->alg = JWT_ALG_RS512;
+  } else {
+    auth_err(err, errlen, "alg \"%.20s\" does not fit an RSA key (RS256, RS384, RS512; no PS*)",
+             alg);
+    return -1;
+  }
+  if (ns == NULL || es == NULL || auth_b64url_decode(ns, &n, &nlen) != 0 ||
+      auth_b64url_decode(es, &e, &elen) != 0 || nlen == 0 || elen == 0) {
+    auth_err(err, errlen, "RSA key: \"n\" and \"e\" must be base64url");
+    goto done;
+  }
+  while (i < nlen && n[i] == 0) {
+    i++;
+  }
+  nd.data = n + i;
+  nd.size = (unsigned)(nlen - i);
+  ed.data = e;
+  ed.size = (unsigned)elen;
+  if (gnutls_pubkey_init(&pub) < 0 || gnutls_pubkey_import_rsa_raw(pub, &nd, &ed) < 0 ||
+      gnutls_pubkey_get_pk_algorithm(pub, &bits) != GNUTLS_PK_RSA) {
+    auth_err(err, errlen, "RSA key: cannot import n and e");
+    goto done;
+  }
+  if (bits < 2048) {
+    auth_err(err, errlen, "RSA key: %u bits, at least 2048 needed", bits);
+    goto done;
+  }
+  if (auth_key_pem(k, pub, err, errlen) != 0) {
+    goto done;
+  }
+  snprintf(k->describe, sizeof(k->describe), "RSA %u %s", bits, alg != NULL ? alg : "RS*");
+  rv = 0;
+done:
+  if (pub != NULL) {
+    gnutls_pubkey_deinit(pub);
+  }
+  free(n);
+  free(e);
   return rv;
 }
 
@@ -215,8 +311,10 @@ int relay_auth_key_parse(relay_auth_key **out, const char *json, size_t len, cha
     rv = auth_key_oct(k, jwk, alg, err, errlen);
   } else if (kty != NULL && strcmp(kty, "EC") == 0) {
     rv = auth_key_ec(k, jwk, alg, err, errlen);
+  } else if (kty != NULL && strcmp(kty, "RSA") == 0) {
+    rv = auth_key_rsa(k, jwk, alg, err, errlen);
   } else {
-    auth_err(err, errlen, "kty \"%.20s\" not supported (oct, EC)", kty != NULL ? kty : "");
+    auth_err(err, errlen, "kty \"%.20s\" not supported (oct, EC, RSA)", kty != NULL ? kty : "");
     rv = -1;
   }
   json_decref(jwk);
@@ -440,7 +538,11 @@ static bool auth_alg_ok(const relay_auth_key *k, jwt_alg_t alg) {
   if (k->alg != JWT_ALG_NONE) {
     return alg == k->alg;
   }
-  return k->oct && (alg == JWT_ALG_HS256 || alg == JWT_ALG_HS384 || alg == JWT_ALG_HS512);
+  if (k->family == AUTH_OCT) {
+    return alg == JWT_ALG_HS256 || alg == JWT_ALG_HS384 || alg == JWT_ALG_HS512;
+  }
+  return k->family == AUTH_RSA &&
+         (alg == JWT_ALG_RS256 || alg == JWT_ALG_RS384 || alg == JWT_ALG_RS512);
 }
 
 int relay_auth_verify(const relay_auth_key *k, const char *token, size_t len, int64_t now,

@@ -23,8 +23,10 @@ typedef struct relay_auth_key relay_auth_key;
 
 /**
  * Parses a JWK (JSON text json[0..len)): kty "oct" (k = the HMAC secret; alg, when present,
- * HS256, HS384 or HS512) or kty "EC" with crv "P-256" (x, y; alg, when present, ES256). Returns 0
- * with *out (free with relay_auth_key_free), or -1 with the reason in err (capacity errlen).
+ * HS256, HS384 or HS512; without alg any of them), kty "EC" (x, y; crv P-256, P-384 or P-521 for
+ * ES256, ES384 or ES512) or kty "RSA" (n, e, at least 2048 bits; alg RS256, RS384 or RS512, or
+ * none for any of them; no PS*: libjwt 1.10 lacks them). No kid is needed. Returns 0 with *out
+ * (free with relay_auth_key_free), or -1 with the reason in err (capacity errlen).
  */
 int relay_auth_key_parse(relay_auth_key **out, const char *json, size_t len, char *err,
                          size_t errlen);
@@ -35,7 +37,7 @@ int relay_auth_key_load(relay_auth_key **out, const char *path, char *err, size_
 /** Frees k (NULL is fine). */
 void relay_auth_key_free(relay_auth_key *k);
 
-/** Describes k for the start-up log ("oct HS256", "oct HS*", "EC P-256 ES256"). */
+/** Describes k for the start-up log ("oct HS256", "oct HS*", "EC P-256 ES256", "RSA 2048 RS*"). */
 const char *relay_auth_key_describe(const relay_auth_key *k);
 
 /**

@@ -53,7 +53,8 @@ static const opt options[] = {
     {"internal.listen", "internal-listen", OPT_STRING, OFF(internal_listen), 0, 0, 0,
      "ADDR:PORT", "TCP address for /metrics, /health and /stats (keep it private)"},
     {"auth.key", "auth-key", OPT_STRING, OFF(auth_key), 0, 0, 0, "FILE",
-     "JWK file (oct HS256/384/512 or EC P-256 ES256) verifying the ?jwt= tokens of clients; "
+     "JWK file (oct HS256/384/512, EC ES256/384/512, RSA RS256/384/512) verifying the ?jwt= "
+     "tokens of clients; "
      "anonymous access then only under auth.public prefixes given explicitly"},
     {"auth.public", "auth-public", OPT_LIST, OFF(auth_public), OFF(auth_public_set), 0, 0,
      "PREFIX", "path prefix anyone may publish and subscribe under (repeatable; \"\" = all)"},

@@ -97,14 +97,20 @@ static void test_key_parse(void **state) {
   const char *bad[][2] = {
       {"not json", "not JSON"},
       {"[1]", "JSON object"},
-      {"{\"kty\":\"RSA\"}", "kty \"RSA\" not supported"},
+      {"{\"kty\":\"OKP\",\"crv\":\"Ed25519\"}", "kty \"OKP\" not supported"},
+      {"{\"kty\":\"RSA\"}", "\"n\" and \"e\" must be base64url"},
+      {"{\"kty\":\"RSA\",\"alg\":\"PS256\",\"n\":\"AQAB\",\"e\":\"AQAB\"}", "no PS*"},
+      {"{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}", "at least 2048"},
       {"{\"k\":\"c2VjcmV0\"}", "kty \"\" not supported"},
       {"{\"kty\":\"oct\"}", "valid base64url \"k\""},
       {"{\"kty\":\"oct\",\"k\":\"\"}", "valid base64url \"k\""},
       {"{\"kty\":\"oct\",\"k\":\"a*b\"}", "valid base64url \"k\""},
       {"{\"kty\":\"oct\",\"k\":\"c2VjcmV0\",\"alg\":\"ES256\"}", "does not fit an oct key"},
       {"{\"kty\":\"oct\",\"k\":\"c2VjcmV0\",\"alg\":7}", "\"alg\" is not a string"},
-      {"{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"AA\",\"y\":\"AA\"}", "P-384\" not supported"},
+      {"{\"kty\":\"EC\",\"crv\":\"P-192\",\"x\":\"AA\",\"y\":\"AA\"}", "P-192\" not supported"},
+      {"{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"AA\",\"y\":\"AA\"}", "48-byte"},
+      {"{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ES384\",\"x\":\"AA\",\"y\":\"AA\"}",
+       "does not fit a P-256 key"},
       {"{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}", "32-byte"},
       {"{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"HS256\",\"x\":\"AA\",\"y\":\"AA\"}",
        "does not fit a P-256 key"},
@@ -205,29 +211,30 @@ static void test_hs256(void **state) {
 }
 
 /* A fresh P-256 key: its JWK (public) and its PEM private key for signing. */
-static void ec_keypair(char *jwk, size_t jwkcap, gnutls_datum_t *pem, gnutls_datum_t *pubpem) {
+static void ec_keypair_on(gnutls_ecc_curve_t want, const char *crv, size_t len, char *jwk,
+                          size_t jwkcap, gnutls_datum_t *pem, gnutls_datum_t *pubpem) {
   gnutls_x509_privkey_t pk;
   gnutls_pubkey_t pub;
   gnutls_ecc_curve_t curve;
   gnutls_datum_t x, y, d;
-  unsigned char xb[32], yb[32];
-  char xs[64], ys[64];
+  unsigned char xb[66], yb[66];
+  char xs[96], ys[96];
 
   assert_int_equal(gnutls_x509_privkey_init(&pk), 0);
-  assert_int_equal(gnutls_x509_privkey_generate(
-                       pk, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+  assert_int_equal(gnutls_x509_privkey_generate(pk, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(want), 0),
                    0);
   assert_int_equal(gnutls_x509_privkey_export_ecc_raw(pk, &curve, &x, &y, &d), 0);
-  /* Coordinates as exactly 32 bytes (GnuTLS may add a leading zero or drop leading zeros). */
-  memset(xb, 0, 32);
-  memset(yb, 0, 32);
-  memcpy(xb + 32 - (x.size > 32 ? 32 : x.size), x.data + (x.size > 32 ? x.size - 32 : 0),
-         x.size > 32 ? 32 : x.size);
-  memcpy(yb + 32 - (y.size > 32 ? 32 : y.size), y.data + (y.size > 32 ? y.size - 32 : 0),
-         y.size > 32 ? 32 : y.size);
-  b64url(xb, 32, xs);
-  b64url(yb, 32, ys);
-  snprintf(jwk, jwkcap, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}", xs, ys);
+  /* Coordinates as exactly len bytes (GnuTLS may add a leading zero or drop leading zeros). */
+  memset(xb, 0, len);
+  memset(yb, 0, len);
+  memcpy(xb + len - (x.size > len ? len : x.size), x.data + (x.size > len ? x.size - len : 0),
+         x.size > len ? len : x.size);
+  memcpy(yb + len - (y.size > len ? len : y.size), y.data + (y.size > len ? y.size - len : 0),
+         y.size > len ? len : y.size);
+  b64url(xb, len, xs);
+  b64url(yb, len, ys);
+  snprintf(jwk, jwkcap, "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", crv, xs,
+           ys);
   assert_int_equal(gnutls_x509_privkey_export2(pk, GNUTLS_X509_FMT_PEM, pem), 0);
   assert_int_equal(gnutls_pubkey_init(&pub), 0);
   assert_int_equal(gnutls_pubkey_import_ecc_raw(pub, curve, &x, &y), 0);
@@ -237,6 +244,10 @@ static void ec_keypair(char *jwk, size_t jwkcap, gnutls_datum_t *pem, gnutls_dat
   gnutls_free(y.data);
   gnutls_free(d.data);
   gnutls_x509_privkey_deinit(pk);
+}
+
+static void ec_keypair(char *jwk, size_t jwkcap, gnutls_datum_t *pem, gnutls_datum_t *pubpem) {
+  ec_keypair_on(GNUTLS_ECC_CURVE_SECP256R1, "P-256", 32, jwk, jwkcap, pem, pubpem);
 }
 
 static void test_es256(void **state) {
@@ -555,6 +566,100 @@ static void test_relay_request(void **state) {
   relay_auth_key_free(r.auth_key);
 }
 
+/* ES384 (P-384) and ES512 (P-521): each key takes its own algorithm only. */
+static void test_es384_es512(void **state) {
+  static const struct {
+    gnutls_ecc_curve_t curve;
+    const char *crv;
+    size_t len;
+    jwt_alg_t alg, other;
+    const char *describe;
+  } cases[] = {
+      {GNUTLS_ECC_CURVE_SECP384R1, "P-384", 48, JWT_ALG_ES384, JWT_ALG_ES256, "EC P-384 ES384"},
+      {GNUTLS_ECC_CURVE_SECP521R1, "P-521", 66, JWT_ALG_ES512, JWT_ALG_ES384, "EC P-521 ES512"},
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char jwk[512], err[200], *tok;
+    gnutls_datum_t pem, pub;
+    relay_auth_key *k = NULL;
+    relay_token t;
+    ec_keypair_on(cases[i].curve, cases[i].crv, cases[i].len, jwk, sizeof(jwk), &pem, &pub);
+    if (relay_auth_key_parse(&k, jwk, strlen(jwk), err, sizeof(err)) != 0) {
+      fail_msg("%s key refused: %s", cases[i].crv, err);
+    }
+    assert_string_equal(relay_auth_key_describe(k), cases[i].describe);
+    tok = sign(cases[i].alg, pem.data, pem.size, "{\"put\":\"p\"}");
+    if (verify(k, tok, &t, err, sizeof(err)) != 0) {
+      fail_msg("%s token refused: %s", cases[i].describe, err);
+    }
+    assert_string_equal(t.put[0], "p");
+    relay_token_free(&t);
+    free(tok);
+    /* The token's alg must be the curve's, even with the right key. */
+    tok = sign(cases[i].other, pem.data, pem.size, "{\"put\":\"p\"}");
+    expect_refused(k, tok, NULL);
+    free(tok);
+    gnutls_free(pem.data);
+    gnutls_free(pub.data);
+    relay_auth_key_free(k);
+  }
+}
+
+/* RSA: RS256 with a 2048-bit key; a JWK without alg takes any RS*; no HS confusion. */
+static void test_rsa(void **state) {
+  gnutls_x509_privkey_t pk;
+  gnutls_pubkey_t pubk;
+  gnutls_datum_t m, e, pem, pub;
+  char ns[400], es[16], jwk[600], err[200], *tok;
+  relay_auth_key *k = NULL, *kany = NULL;
+  relay_token t;
+  size_t skip;
+  (void)state;
+
+  assert_int_equal(gnutls_x509_privkey_init(&pk), 0);
+  assert_int_equal(gnutls_x509_privkey_generate(pk, GNUTLS_PK_RSA, 2048, 0), 0);
+  assert_int_equal(gnutls_x509_privkey_export_rsa_raw(pk, &m, &e, NULL, NULL, NULL, NULL), 0);
+  skip = m.size > 256 ? m.size - 256 : 0; /* a leading zero byte */
+  b64url(m.data + skip, m.size - skip, ns);
+  b64url(e.data, e.size, es);
+  assert_int_equal(gnutls_x509_privkey_export2(pk, GNUTLS_X509_FMT_PEM, &pem), 0);
+  assert_int_equal(gnutls_pubkey_init(&pubk), 0);
+  assert_int_equal(gnutls_pubkey_import_rsa_raw(pubk, &m, &e), 0);
+  assert_int_equal(gnutls_pubkey_export2(pubk, GNUTLS_X509_FMT_PEM, &pub), 0);
+  gnutls_pubkey_deinit(pubk);
+  snprintf(jwk, sizeof(jwk), "{\"kty\":\"RSA\",\"alg\":\"RS256\",\"n\":\"%s\",\"e\":\"%s\"}", ns, es);
+  if (relay_auth_key_parse(&k, jwk, strlen(jwk), err, sizeof(err)) != 0) {
+    fail_msg("RSA key refused: %s", err);
+  }
+  assert_string_equal(relay_auth_key_describe(k), "RSA 2048 RS256");
+  snprintf(jwk, sizeof(jwk), "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"%s\"}", ns, es);
+  assert_int_equal(relay_auth_key_parse(&kany, jwk, strlen(jwk), err, sizeof(err)), 0);
+
+  tok = sign(JWT_ALG_RS256, pem.data, pem.size, "{\"root\":\"r\",\"get\":\"\"}");
+  assert_int_equal(verify(k, tok, &t, err, sizeof(err)), 0);
+  assert_string_equal(t.get[0], "r");
+  relay_token_free(&t);
+  free(tok);
+  tok = sign(JWT_ALG_RS384, pem.data, pem.size, "{\"get\":\"\"}");
+  expect_refused(k, tok, "algorithm RS384 does not fit");
+  assert_int_equal(verify(kany, tok, &t, err, sizeof(err)), 0);
+  relay_token_free(&t);
+  free(tok);
+  /* HS256 keyed with the public key's PEM text. */
+  tok = sign(JWT_ALG_HS256, pub.data, pub.size, "{\"get\":\"\"}");
+  expect_refused(k, tok, NULL);
+  expect_refused(kany, tok, NULL);
+  free(tok);
+  gnutls_free(m.data);
+  gnutls_free(e.data);
+  gnutls_free(pem.data);
+  gnutls_free(pub.data);
+  gnutls_x509_privkey_deinit(pk);
+  relay_auth_key_free(k);
+  relay_auth_key_free(kany);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_key_parse), cmocka_unit_test(test_key_load_file),
@@ -562,7 +667,8 @@ int main(void) {
       cmocka_unit_test(test_alg_rules), cmocka_unit_test(test_times),
       cmocka_unit_test(test_claims),    cmocka_unit_test(test_scope),
       cmocka_unit_test(test_query_token), cmocka_unit_test(test_relay_grant),
-      cmocka_unit_test(test_relay_request),
+      cmocka_unit_test(test_relay_request), cmocka_unit_test(test_es384_es512),
+      cmocka_unit_test(test_rsa),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
