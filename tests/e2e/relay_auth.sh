@@ -6,7 +6,7 @@
 # signature, an expired token and an unrelated root are refused (HTTP 401 on the WebSocket
 # upgrade, a non-zero client exit); a get-only token cannot publish and a put-only token cannot
 # subscribe; /announced and /fetch see only the token's get scope; a token whose exp passes
-# closes live WebSocket and QUIC sessions (unauthorized).
+# closes live WebSocket, QUIC and WebTransport sessions (unauthorized).
 BIN=$1
 source "$(dirname "$0")/lib/relay.sh"
 source "$(dirname "$0")/lib/cli.sh"
@@ -144,16 +144,21 @@ rv=0
 kill $LP $SP 2>/dev/null || true
 wait $LP $SP 2>/dev/null || true
 
-# Expiry: a WebSocket publisher and a raw QUIC subscriber whose tokens pass exp while live are
-# closed as unauthorized.
+# Expiry: a WebSocket publisher, a raw QUIC and a WebTransport subscriber whose tokens pass exp
+# while live are closed as unauthorized.
 SOON=$(mint '{"root":"demo","put":"","get":"","exp":NOW+3}')
 "$BIN/moqc" pub "$WS/demo?jwt=$SOON" short --fps 50 >/dev/null 2>"$WORK/short.err" &
 P=$!
 "$BIN/moqc" sub "$QURL/demo?jwt=$SOON" short --tls-fingerprint "$FP" --quiet --timeout 15 \
   >/dev/null 2>"$WORK/shortsub.err" &
 S=$!
+"$BIN/moqc" sub "https://127.0.0.1:$QPORT/demo?jwt=$SOON" short --tls-fingerprint "$FP" --quiet \
+  --timeout 15 >/dev/null 2>"$WORK/shorttsub.err" &
+T=$!
 rv=0; wait $S || rv=$?
 [ "$rv" -ne 0 ] && [ "$rv" -ne 3 ] || fail "the QUIC subscriber outlived its token: exit $rv"
+rv=0; wait $T || rv=$?
+[ "$rv" -ne 0 ] && [ "$rv" -ne 3 ] || fail "the WebTransport subscriber outlived its token: exit $rv"
 for _ in $(seq 1 100); do
   kill -0 $P 2>/dev/null || break
   sleep 0.1
@@ -161,7 +166,7 @@ done
 kill -0 $P 2>/dev/null && fail "the WebSocket publisher outlived its token"
 rv=0; wait $P || rv=$?
 [ "$rv" -ne 0 ] || fail "the WebSocket publisher exited 0 after its token expired"
-[ "$(grep -c 'token expired' "$WORK/relay.log")" -ge 2 ] || fail "expiry not logged twice"
+[ "$(grep -c 'conn [0-9]*: token expired' "$WORK/relay.log")" -eq 3 ] || fail "expiry not logged three times"
 
 stop_relay
 echo "ok: JWT auth over ws://, moql://, https:// and npm (scope, roles, refusals, HTTP routes, expiry), metering under the token root"
