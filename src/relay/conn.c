@@ -2,6 +2,7 @@
  * moqc-relay: one moq-lite session per client connection, wired to the origin through views
  * scoped by auth and tagged with the session's metering context.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +102,9 @@ static void conn_on_expiry(uv_timer_t *t) {
 static int conn_arm_expiry(relay_conn *c) {
   int64_t left;
 
-  if (!c->has_token || c->token.exp == 0 || c->expiry != NULL) {
+  /* An exp too far out to count in milliseconds never comes. */
+  if (!c->has_token || c->token.exp == 0 || c->token.exp > INT64_MAX / 1000 - 1 ||
+      c->expiry != NULL) {
     return 0;
   }
   c->expiry = malloc(sizeof(*c->expiry));
