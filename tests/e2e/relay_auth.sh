@@ -149,7 +149,7 @@ wait $LP $SP 2>/dev/null || true
 
 # Expiry: a WebSocket publisher, a raw QUIC and a WebTransport subscriber whose tokens pass exp
 # while live are closed as unauthorized.
-SOON=$(mint '{"root":"demo","put":"","get":"","exp":NOW+3}')
+SOON=$(mint '{"root":"demo","put":"","get":"","exp":NOW+5}')
 "$BIN/moqc" pub "$WS/demo?jwt=$SOON" short --fps 50 >/dev/null 2>"$WORK/short.err" &
 P=$!
 "$BIN/moqc" sub "$QURL/demo?jwt=$SOON" short --tls-fingerprint "$FP" --quiet --timeout 15 \
