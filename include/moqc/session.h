@@ -58,6 +58,25 @@ typedef struct moqc_vec {
 /* ---- The transport, as seen by a session ------------------------------------------------------ */
 
 /**
+ * What a transport can tell about its connection right now (moqc_transport_ops.get_stats). Each
+ * estimate is valid only when its MOQC_TRANSPORT_STATS_* bit is set in valid; a valid 0 is a real
+ * zero (nothing sent yet), not "unknown".
+ */
+typedef struct moqc_transport_stats {
+  /** MOQC_TRANSPORT_STATS_RTT | MOQC_TRANSPORT_STATS_BITRATE: which fields below are known. */
+  uint32_t valid;
+  /** The smoothed round-trip time, in nanoseconds. */
+  moqc_tstamp smoothed_rtt;
+  /** The estimated rate the connection can send at, in bits per second. */
+  uint64_t send_bitrate;
+} moqc_transport_stats;
+
+/** moqc_transport_stats.smoothed_rtt is known. */
+#define MOQC_TRANSPORT_STATS_RTT 0x1U
+/** moqc_transport_stats.send_bitrate is known. */
+#define MOQC_TRANSPORT_STATS_BITRATE 0x2U
+
+/**
  * The operations a transport implements for the session driving it. Every operation receives the
  * transport's user_data. None may call back into the session synchronously (the session is in the
  * middle of a call): a transport queues the effect and reports it later through the
@@ -101,6 +120,14 @@ typedef struct moqc_transport_ops {
    * MOQC_ERR_WOULD_BLOCK retries on poll.
    */
   void (*wake)(void *user_data);
+  /**
+   * Optional (NULL = the transport cannot measure its path): fills *out with the connection's
+   * current estimates (smoothed RTT, send bitrate) and returns 0, or returns an error (e.g.
+   * MOQC_ERR_CLOSED, MOQC_ERR_UNSUPPORTED) when it cannot measure now. Never blocks; called from
+   * the transport's own thread only. The session announces Probe level Report in its lite-05
+   * SETUP and answers a peer's Probe stream with PROBE messages only when this succeeds.
+   */
+  int (*get_stats)(void *user_data, moqc_transport_stats *out);
 } moqc_transport_ops;
 
 /** A transport handle: its operations and their user_data. Copied at session creation. */
@@ -378,8 +405,8 @@ MOQC_EXTERN int moqc_session_recv_datagram(moqc_session *s, const uint8_t *data,
 MOQC_EXTERN int moqc_session_poll(moqc_session *s, moqc_tstamp ts);
 /** Returns when moqc_session_handle_expiry must next be called (UINT64_MAX = never). */
 MOQC_EXTERN moqc_tstamp moqc_session_get_expiry(const moqc_session *s);
-/** Handles timers due at ts (the setup timeout, lingering unused tracks). Returns 0 or a fatal
- * error. */
+/** Handles timers due at ts (the setup timeout, lingering unused tracks, delayed Subscribe FINs,
+ * the 100 ms samples of a Probe stream). Returns 0 or a fatal error. */
 MOQC_EXTERN int moqc_session_handle_expiry(moqc_session *s, moqc_tstamp ts);
 /** The transport's connection closed (by the peer, with a wire code and reason). */
 MOQC_EXTERN void moqc_session_closed(moqc_session *s, uint64_t code, const char *reason,

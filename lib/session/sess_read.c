@@ -85,9 +85,9 @@ static int read_classify(moqc_session *s, sess_stream *st, uint64_t type) {
     st->kind = SK_TRACK_PUB;
     break;
   case MOQC_LITE_BIDI_PROBE:
-    /* We cannot measure the path: FIN our side, as the JS publisher does. */
+    /* PROBE reports when the transport can measure the path, else our FIN (sess_probe.c). */
     st->kind = SK_PROBE;
-    moqc__sess_queue_fin(s, st);
+    moqc__sess_probe_open(s, st);
     break;
   case MOQC_LITE_BIDI_GOAWAY:
     st->kind = SK_GOAWAY;
@@ -157,6 +157,7 @@ static int read_dispatch(moqc_session *s, sess_stream *st, const uint8_t **p, co
   case SK_GROUP_RX:
     return moqc__sess_sub_group_read(s, st, p, end, fin);
   case SK_PROBE:
+    return moqc__sess_probe_read(s, st, p, end, fin);
   case SK_GOAWAY:
     /* Read and ignored; a FIN from the peer is answered by ours. */
     *p = end;

@@ -25,6 +25,11 @@ static int setup_send_setup(moqc_session *s) {
     m.present |= MOQC_LITE_SETUP_HAS_ORIGIN;
     m.origin = s->settings.origin_id;
   }
+  if (moqc__sess_probe_can_measure(s)) {
+    /* Only a transport that reports its path announces Report (spec 4.2; absent = None). */
+    m.present |= MOQC_LITE_SETUP_HAS_PROBE;
+    m.probe = MOQC_LITE_PROBE_REPORT;
+  }
   if (!s->is_server && s->setup_path != NULL) {
     m.present |= MOQC_LITE_SETUP_HAS_PATH;
     m.path = moqc_str_c(s->setup_path);

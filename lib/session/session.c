@@ -67,6 +67,8 @@ int moqc_session_new_versioned(moqc_session **out, int settings_version,
   s->is_server = settings->perspective == MOQC_SESSION_SERVER;
   s->version = (moqc_lite_version)v;
   s->end_fin_due = UINT64_MAX;
+  s->probe_id = MOQC_STREAM_NONE;
+  s->probe_due = UINT64_MAX;
   if (s->settings.max_message_size < 1024) {
     s->settings.max_message_size = 1024;
   }
@@ -290,6 +292,10 @@ int moqc_session_recv_reset(moqc_session *s, moqc_stream_id id, uint64_t code, m
   case SK_SUBSCRIBE_PUB:
     moqc__sess_abandon(s, st, MOQC_ERR_CANCEL);
     break;
+  case SK_PROBE:
+    /* The subscriber gave up on the stream: no more reports; our FIN ends it. */
+    moqc__sess_probe_stop(s, st, true);
+    break;
   default:
     break;
   }
@@ -327,6 +333,10 @@ int moqc_session_recv_stop_sending(moqc_session *s, moqc_stream_id id, uint64_t 
   case SK_LEGACY:
     moqc__sess_fail(s, MOQC_ERR_CLOSED, "legacy session stream stopped");
     break;
+  case SK_PROBE:
+    moqc__sess_reset(s, st, MOQC_ERR_CANCEL);
+    moqc__sess_probe_stop(s, st, false);
+    break;
   default:
     moqc__sess_reset(s, st, MOQC_ERR_CANCEL);
     break;
@@ -349,6 +359,7 @@ int moqc_session_close_stream(moqc_session *s, moqc_stream_id id, moqc_tstamp ts
   if (s->announce_sub == st) {
     s->announce_sub = NULL;
   }
+  moqc__sess_probe_stop(s, st, false);
   moqc__sess_remove(s, st);
   return 0;
 }
@@ -411,6 +422,9 @@ moqc_tstamp moqc_session_get_expiry(const moqc_session *s) {
   if (!s->serving && s->setup_deadline != 0 && s->setup_deadline < e) {
     e = s->setup_deadline;
   }
+  if (s->probe_due < e) {
+    e = s->probe_due;
+  }
   return e;
 }
 
@@ -425,6 +439,9 @@ int moqc_session_handle_expiry(moqc_session *s, moqc_tstamp ts) {
   }
   if (s->end_fin_due <= ts) {
     moqc__sess_pub_end_poll(s);
+  }
+  if (s->probe_due <= ts) {
+    moqc__sess_probe_tick(s);
   }
   /* Unused mirrored tracks past their linger time. */
   int rv = moqc__sess_sub_poll(s);

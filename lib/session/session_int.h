@@ -14,6 +14,7 @@
  *   sub_announce.c     subscriber half: Announce request, mirroring broadcasts
  *   sub_track.c        subscriber half: remote tracks on demand, upstream subscriptions
  *   sub_group.c        subscriber half: group streams and datagrams in
+ *   sess_probe.c       publisher half: PROBE reports on the peer's Probe stream
  * One thread at a time; the only cross-thread entry is the waker, which calls transport wake.
  */
 #ifndef MOQC_SESSION_INT_H
@@ -41,7 +42,7 @@ typedef enum sess_kind {
   SK_SUBSCRIBE_SUB, /* we subscribed to a peer track */
   SK_GROUP_TX,      /* a group we send */
   SK_GROUP_RX,      /* a group we receive */
-  SK_PROBE,         /* peer's Probe stream: we FIN it (we cannot measure) */
+  SK_PROBE,         /* peer's Probe stream: PROBE reports, or a FIN when we cannot measure */
   SK_GOAWAY,        /* peer's Goaway stream: logged and dropped */
   SK_FETCH_PUB      /* peer's Fetch stream, until the group is found (then SK_GROUP_TX) */
 } sess_kind;
@@ -157,6 +158,14 @@ struct moqc_session {
 
   /* Publisher half: subscriptions with groups waiting for stream credit (pub_subscribe.c). */
   size_t pub_waiting_subs;
+
+  /* Publisher half: the one Probe stream we report on (sess_probe.c). */
+  moqc_stream_id probe_id;  /* MOQC_STREAM_NONE = none */
+  moqc_tstamp probe_due;    /* next sample; UINT64_MAX = none */
+  moqc_tstamp probe_sent_at; /* when the last PROBE was queued */
+  bool probe_sent;          /* a PROBE was queued on probe_id */
+  uint64_t probe_bitrate;   /* the last PROBE's wire values */
+  uint64_t probe_rtt_ms;
 };
 
 /* ---- session.c ---- */
@@ -284,5 +293,27 @@ moqc_tstamp moqc__sess_sub_expiry(const moqc_session *s);
 void moqc__sess_pub_end_poll(moqc_session *s);
 /** A datagram arrived: routed to its subscription's track, or dropped. */
 int moqc__sess_sub_datagram(moqc_session *s, const uint8_t *data, size_t len);
+
+/* ---- sess_probe.c ---- */
+
+/** Sampling period of a Probe stream (spec 4.8). */
+#define SESS_PROBE_PERIOD (100 * MOQC_MILLISECONDS)
+/** A PROBE goes out at least this often, and the change threshold decays to 0 over it. */
+#define SESS_PROBE_MAX_QUIET (10 * MOQC_SECONDS)
+
+/** True when the transport reports its path (get_stats exists and succeeds now). */
+bool moqc__sess_probe_can_measure(moqc_session *s);
+/**
+ * The peer opened Probe stream st (kind SK_PROBE): reports on it when the transport can measure
+ * and no other Probe stream is reported on, else FINs our side.
+ */
+void moqc__sess_probe_open(moqc_session *s, sess_stream *st);
+/** Reads the peer's side of a Probe stream (PROBE targets, ignored); its FIN ends our side. */
+int moqc__sess_probe_read(moqc_session *s, sess_stream *st, const uint8_t **p, const uint8_t *end,
+                          bool fin);
+/** Stops reporting on st (if it is the reported stream); queues our FIN when fin. */
+void moqc__sess_probe_stop(moqc_session *s, sess_stream *st, bool fin);
+/** Samples the transport when due at s->now and queues a PROBE by the spec 4.8 rule. */
+void moqc__sess_probe_tick(moqc_session *s);
 
 #endif /* MOQC_SESSION_INT_H */

@@ -85,6 +85,36 @@ static void app_op_wake(void *ud) {
   }
 }
 
+/* The connection's path estimates: smoothed RTT and a send rate, ngtcp2's
+ * delivery rate (0.12 only; 1.x no longer exposes it) or, before the first
+ * rate sample, one congestion window per smoothed RTT. */
+static int app_op_get_stats(void *ud, moqc_transport_stats *out) {
+  moqc_quic_conn *c = ud;
+  if (c->conn == NULL || c->state != MOQC__CONN_OPEN) {
+    return MOQC_ERR_CLOSED;
+  }
+  moqc__conn_stat cs;
+  moqc__conn_get_stat(c->conn, &cs);
+  memset(out, 0, sizeof(*out));
+  if (cs.smoothed_rtt == 0) {
+    return 0; /* nothing known yet */
+  }
+  out->valid = MOQC_TRANSPORT_STATS_RTT | MOQC_TRANSPORT_STATS_BITRATE;
+  out->smoothed_rtt = cs.smoothed_rtt;
+  uint64_t bytes_per_sec = 0;
+#if !defined(NGTCP2_VERSION_NUM) || NGTCP2_VERSION_NUM < 0x010000
+  bytes_per_sec = cs.delivery_rate_sec;
+#endif
+  if (bytes_per_sec == 0) {
+    /* cwnd / srtt in bytes per second, without overflow for any sane cwnd. */
+    bytes_per_sec =
+        (uint64_t)((double)cs.cwnd * 1e9 / (double)cs.smoothed_rtt);
+  }
+  out->send_bitrate =
+      bytes_per_sec > UINT64_MAX / 8 ? UINT64_MAX : bytes_per_sec * 8;
+  return 0;
+}
+
 static const moqc_transport_ops app_transport_ops = {
     .open_stream = app_op_open_stream,
     .resume_stream = app_op_resume_stream,
@@ -93,6 +123,7 @@ static const moqc_transport_ops app_transport_ops = {
     .send_datagram = app_op_send_datagram,
     .close = app_op_close,
     .wake = app_op_wake,
+    .get_stats = app_op_get_stats,
 };
 
 moqc_transport moqc_quic_conn_transport(moqc_quic_conn *conn) {

@@ -140,6 +140,19 @@ static void wt_op_wake(void *ud) {
   c->lower.ops->wake(c->lower.user_data);
 }
 
+/* The path is the QUIC connection's under the session: its estimates, when
+ * it has any and the session is open. */
+static int wt_op_get_stats(void *ud, moqc_transport_stats *out) {
+  moqc_wt_conn *c = ud;
+  if (c->state != MOQC__WT_OPEN || c->app_closed) {
+    return MOQC_ERR_CLOSED;
+  }
+  if (c->lower.ops->get_stats == NULL) {
+    return MOQC_ERR_UNSUPPORTED;
+  }
+  return c->lower.ops->get_stats(c->lower.user_data, out);
+}
+
 static const moqc_transport_ops wt_upper_ops = {
     .open_stream = wt_op_open_stream,
     .resume_stream = wt_op_resume_stream,
@@ -148,6 +161,7 @@ static const moqc_transport_ops wt_upper_ops = {
     .send_datagram = wt_op_send_datagram,
     .close = wt_op_close,
     .wake = wt_op_wake,
+    .get_stats = wt_op_get_stats,
 };
 
 moqc_transport moqc_wt_conn_transport(moqc_wt_conn *conn) {
