@@ -225,6 +225,34 @@ static void sess_chunks_free(moqc_session *s, sess_stream *st) {
   st->wcur = NULL;
 }
 
+/*
+ * Frees the chunks no byte of which was written, when the stream is reset:
+ * what the transport took stays until it is acknowledged, the transport
+ * reports the stream closed, or the session is deleted. QUIC sends from these
+ * buffers, and ngtcp2 0.12 still retransmits a reset stream's lost data until
+ * its RESET_STREAM is acknowledged (over WebTransport the connection also
+ * outlives the session by the close handshake).
+ */
+static void sess_chunks_drop_unwritten(moqc_session *s, sess_stream *st) {
+  sess_chunk **link = &st->head;
+  sess_chunk *last = NULL;
+  uint64_t off = st->head_off;
+  while (*link != NULL && off < st->written) {
+    off += (*link)->len;
+    last = *link;
+    link = &(*link)->next;
+  }
+  sess_chunk *c = *link;
+  *link = NULL;
+  st->tail = last;
+  st->wcur = NULL;
+  while (c != NULL) {
+    sess_chunk *next = c->next;
+    sess_chunk_release(s, c);
+    c = next;
+  }
+}
+
 static void sess_chunk_append(moqc_session *s, sess_stream *st, sess_chunk *c) {
   c->next = NULL;
   if (st->tail != NULL) {
@@ -297,7 +325,7 @@ void moqc__sess_reset(moqc_session *s, sess_stream *st, int err) {
   if (!(st->fin_written && st->acked == st->queued) && !s->closed) {
     s->tp.ops->reset_stream(s->tp.user_data, st->id, moqc_err_to_lite_code(err));
   }
-  sess_chunks_free(s, st);
+  sess_chunks_drop_unwritten(s, st);
   (void)sess_sched_want(s, st);
 }
 
@@ -579,7 +607,7 @@ int moqc_session_add_write_offset(moqc_session *s, moqc_stream_id id, size_t n) 
 
 int moqc_session_add_ack_offset(moqc_session *s, moqc_stream_id id, uint64_t n) {
   sess_stream *st = moqc__sess_find(s, id);
-  if (st == NULL || st->send_done) {
+  if (st == NULL) {
     return 0;
   }
   st->acked += n;
@@ -596,7 +624,8 @@ int moqc_session_add_ack_offset(moqc_session *s, moqc_stream_id id, uint64_t n) 
     }
     sess_chunk_release(s, c);
   }
-  if (st->kind == SK_GROUP_TX && st->fin_written && st->acked == st->queued && !s->closed) {
+  if (st->kind == SK_GROUP_TX && !st->send_done && st->fin_written && st->acked == st->queued &&
+      !s->closed) {
     /* The whole group was delivered: its subscription may now end. */
     moqc__sess_pub_group_stopped(s, st);
   }

@@ -120,6 +120,24 @@ static void stream_release_chunks(moqc_quic_conn *c, moqc__quic_stream *s) {
   s->head_acked = s->sent_idx = s->sent_off = 0;
 }
 
+/*
+ * Drops the queued chunks no byte of which went out, on a reset or a peer's
+ * stop: what was sent stays until it is acknowledged or the stream closes,
+ * because ngtcp2 0.12 still retransmits a reset stream's lost data, straight
+ * from these buffers, until its RESET_STREAM is acknowledged.
+ */
+static void stream_drop_unsent(moqc__quic_stream *s) {
+  size_t keep = s->sent_idx + (s->sent_off > 0 ? 1U : 0U);
+  for (size_t i = keep; i < s->count; i++) {
+    moqc__quic_chunk *ch = &s->chunks[(s->head + i) % s->cap];
+    moqc_rcbuf_decref(ch->buf);
+    ch->buf = NULL;
+  }
+  if (keep < s->count) {
+    s->count = keep;
+  }
+}
+
 static void stream_free(moqc_quic_conn *c, moqc__quic_stream *s) {
   stream_send_list_remove(c, s);
   stream_release_chunks(c, s);
@@ -439,7 +457,7 @@ void moqc__stream_stopped(moqc_quic_conn *c, moqc__quic_stream *s);
 void moqc__stream_stopped(moqc_quic_conn *c, moqc__quic_stream *s) {
   s->reset = true;
   stream_send_list_remove(c, s);
-  stream_release_chunks(c, s);
+  stream_drop_unsent(s);
 }
 
 /* Moves s to the back of the send list when it still has data, else removes it.
@@ -563,7 +581,7 @@ int moqc_quic_conn_reset_stream(moqc_quic_conn *conn, int64_t stream_id,
     s->local_reset = true;
     stream_send_list_remove(conn, s);
     (void)moqc__conn_shutdown_stream_write(conn->conn, stream_id, app_code);
-    stream_release_chunks(conn, s);
+    stream_drop_unsent(s);
     moqc__ep_mark_dirty(conn->ep, conn);
   }
   return 0;

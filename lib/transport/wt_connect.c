@@ -80,9 +80,14 @@ void moqc__wt_server_headers(moqc_wt_conn *c, moqc__wt_stream *s,
   c->connect = s;
   c->session_id = s->id;
   c->state = MOQC__WT_REQUESTED;
+  /* The path only: the query may carry a token (?jwt=), which logs must not keep. */
+  const char *q =
+      d->path.len > 0 ? memchr(d->path.ptr, '?', d->path.len) : NULL;
+  size_t plen = q != NULL ? (size_t)(q - d->path.ptr) : d->path.len;
   MOQC_LOG(c->log, MOQC_LOG_DEBUG,
-           "wt: CONNECT %.*s on stream %lld (%zu protocols)", (int)d->path.len,
-           d->path.ptr, (long long)s->id, d->nprotocols);
+           "wt: CONNECT %.*s%s on stream %lld (%zu protocols)", (int)plen,
+           d->path.ptr, q != NULL ? "?..." : "", (long long)s->id,
+           d->nprotocols);
   if (c->on_request != NULL) {
     c->on_request(c);
   }

@@ -218,6 +218,16 @@ moqc__wt_stream *moqc__wt_stream_new(moqc_wt_conn *c, int64_t id,
 void moqc__wt_stream_free(moqc_wt_conn *c, moqc__wt_stream *s);
 void moqc__wt_stream_remove(moqc_wt_conn *c, moqc__wt_stream *s);
 void moqc__wt_lower_close(moqc_wt_conn *c, uint64_t code, const char *reason);
+/*
+ * Resets every stream of the session in QUIC (WT_SESSION_GONE, both
+ * directions where they exist) once the peer ended the session, as the
+ * WebTransport draft asks: the QUIC connection lives on for the close
+ * handshake and need not send or accept more of them. Not a licence to free
+ * the application's send buffers: ngtcp2 0.12 retransmits a reset stream's
+ * lost data until its RESET_STREAM is acknowledged, so they must stay until the
+ * stream closes or the connection is gone (the session keeps them).
+ */
+void moqc__wt_reset_session_streams(moqc_wt_conn *c);
 void moqc__wt_app_tell_closed(moqc_wt_conn *c, uint64_t code,
                               const char *reason, size_t len);
 void moqc__wt_fail(moqc_wt_conn *c, uint64_t h3code, const char *what);

@@ -123,10 +123,37 @@ void moqc__wt_lower_close(moqc_wt_conn *c, uint64_t code, const char *reason) {
                       reason != NULL ? strlen(reason) : 0);
 }
 
-/* Tells the application the session ended (once). */
+void moqc__wt_reset_session_streams(moqc_wt_conn *c) {
+  if (c->lower_closed || c->state == MOQC__WT_DEAD) {
+    return; /* QUIC sends nothing more */
+  }
+  for (size_t i = 0; i < c->nbuckets; i++) {
+    moqc__wt_stream *s = c->buckets[i];
+    while (s != NULL) {
+      moqc__wt_stream *next = s->hnext;
+      if (s->kind == MOQC__WTS_SESSION) {
+        bool uni = MOQC_STREAM_IS_UNI(s->id);
+        if (!uni || s->local) {
+          s->hdr_written = s->hdrlen; /* nothing more is sent on it */
+          (void)c->lower.ops->reset_stream(c->lower.user_data, s->id,
+                                           MOQC__H3_WT_SESSION_GONE);
+        }
+        if (!uni || !s->local) {
+          (void)c->lower.ops->stop_sending(c->lower.user_data, s->id,
+                                           MOQC__H3_WT_SESSION_GONE);
+        }
+      }
+      s = next;
+    }
+  }
+}
+
+/* Tells the application the session ended (once), after resetting the
+ * session's streams. */
 void moqc__wt_app_tell_closed(moqc_wt_conn *c, uint64_t code,
                               const char *reason, size_t len) {
   if (moqc__wt_app_live(c)) {
+    moqc__wt_reset_session_streams(c);
     c->app_closed = true;
     c->app_ops->closed(c->app, code, reason != NULL ? reason : "", len);
   }

@@ -13,7 +13,7 @@
 # Then the browser case: an @moq/net subscriber (tests/interop/sub.mjs) advertises only 100 uni
 # streams, which moqc cannot change. moqc pub sends 3000 1-frame groups at 1000/s through the
 # relay, frozen three times for 100 ms: each freeze leaves about 130 groups for the subscriber
-# at once, more than its 100 streams; the relay's session queues the rest (64 per subscription)
+# at once, more than its 100 streams; the relay's session queues the rest (up to 256 per subscription)
 # and sends them as the subscriber frees streams. Every group must arrive (the single waiting
 # group of old lost about 30 per freeze). The subscriber asks for a 10 s max latency, as
 # sub.mjs does: with @moq/net's default 0 the relay also resets groups still backlogged on the
