@@ -4,7 +4,8 @@
  * without FIN), reset, stop, poll, drain the write side (acknowledging everything), datagrams,
  * stream closes and expiry. The session
  * serves one published broadcast and mirrors into a second origin, so the publisher and
- * subscriber halves are both reachable. It must never crash, leak or use freed memory, and the
+ * subscriber halves are both reachable. Mode bit 3 gives the transport get_stats, whose
+ * estimates (or failure) each expiry step sets from its argument: the Probe stream reports. It must never crash, leak or use freed memory, and the
  * bytes it consumes must always be all the bytes given.
  */
 #include <stdlib.h>
@@ -22,6 +23,8 @@ typedef struct stub {
   uint64_t next_uni;
   int woken;
   int closed;
+  int stats_err;
+  moqc_transport_stats stats;
 } stub;
 
 static int stub_open(void *ud, bool uni, moqc_stream_id *id) {
@@ -61,8 +64,33 @@ static void stub_close(void *ud, uint64_t code, const char *r, size_t n) {
 }
 static void stub_wake(void *ud) { ((stub *)ud)->woken = 1; }
 
+static int stub_stats(void *ud, moqc_transport_stats *out) {
+  stub *t = ud;
+  if (t->stats_err != 0) {
+    return t->stats_err;
+  }
+  *out = t->stats;
+  return 0;
+}
+
 static const moqc_transport_ops stub_ops = {
-    stub_open, stub_resume, stub_reset, stub_reset, stub_dgram, stub_close, stub_wake,
+    .open_stream = stub_open,
+    .resume_stream = stub_resume,
+    .reset_stream = stub_reset,
+    .stop_sending = stub_reset,
+    .send_datagram = stub_dgram,
+    .close = stub_close,
+    .wake = stub_wake,
+};
+static const moqc_transport_ops stub_stats_ops = {
+    .open_stream = stub_open,
+    .resume_stream = stub_resume,
+    .reset_stream = stub_reset,
+    .stop_sending = stub_reset,
+    .send_datagram = stub_dgram,
+    .close = stub_close,
+    .wake = stub_wake,
+    .get_stats = stub_stats,
 };
 
 /* Pulls everything the session wants to send and acknowledges it at once. */
@@ -133,7 +161,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   st.perspective = t.side ? MOQC_SESSION_SERVER : MOQC_SESSION_CLIENT;
   st.origin_id = 5;
   st.max_message_size = 4096;
-  moqc_transport tr = {&stub_ops, &t};
+  bool measure = (mode & 8) != 0;
+  t.stats.valid = MOQC_TRANSPORT_STATS_RTT | MOQC_TRANSPORT_STATS_BITRATE;
+  t.stats.smoothed_rtt = 30 * MOQC_MILLISECONDS;
+  t.stats.send_bitrate = 2000000;
+  moqc_transport tr = {measure ? &stub_stats_ops : &stub_ops, &t};
   moqc_session *s;
   if (moqc_session_new(&s, &st, &tr, cons, prod, NULL) != 0) {
     abort();
@@ -194,7 +226,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if ((arg & 3) == 1) {
         moqc_session_close_stream(s, id, now);
       } else if ((arg & 3) == 0) {
-        now += (moqc_tstamp)arg * MOQC_SECONDS;
+        if (measure) {
+          /* Probe estimates from arg (valid bits, values, failure), and steps of 50 ms. */
+          uint64_t k = (uint64_t)(arg >> 2);
+          t.stats.valid = (uint32_t)(k & 3);
+          t.stats.send_bitrate = k * k * 123457;
+          t.stats.smoothed_rtt = k * 700 * 1000;
+          t.stats_err = k == 63 ? MOQC_ERR_CLOSED : 0;
+          now += (moqc_tstamp)k * 50 * MOQC_MILLISECONDS;
+        } else {
+          now += (moqc_tstamp)arg * MOQC_SECONDS;
+        }
         if (moqc_session_get_expiry(s) <= now) {
           moqc_session_handle_expiry(s, now);
         }
