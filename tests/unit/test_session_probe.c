@@ -192,7 +192,11 @@ static void test_probe_sequence(void **state) {
   env_new(&e, MOQC_SESSION_VERSION_LITE_04, true);
   dstream *ps = env_open_probe(&e);
 
-  /* The first sample goes out at once. */
+  /* The first sample goes out at once: Length 5, Bitrate 1000000 (4-byte varint), RTT 40 ms.
+   * (@moq/net 0.3.4's Probe.decode reads these bytes as {bitrate: 1000000, rtt: 40}.) */
+  static const uint8_t first[] = {0x05, 0x80, 0x0F, 0x42, 0x40, 0x28};
+  assert_int_equal(ps->in_len, sizeof(first));
+  assert_memory_equal(ps->in, first, sizeof(first));
   assert_int_equal(probes(&e, ps, m, 16), 1);
   assert_int_equal(m[0].bitrate, 1000000);
   assert_int_equal(m[0].rtt_ms, 40);
