@@ -452,11 +452,62 @@ static void test_probe_flow_blocked(void **state) {
   env_del(&e);
 }
 
+/* A lite-05 client session announces Report too, and only when its transport measures. */
+static void test_probe_client_setup(void **state) {
+  (void)state;
+  for (int measure = 0; measure < 2; measure++) {
+    moqc__mem_pair *pair;
+    fake_tp ft;
+    dbl d;
+    memset(&ft, 0, sizeof(ft));
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(moqc__mem_pair_new(&pair, NULL, NULL), 0);
+    d.tp = moqc__mem_transport(pair, MOQC__MEM_SERVER);
+    ft.inner = moqc__mem_transport(pair, MOQC__MEM_CLIENT);
+    moqc_transport t = ft.inner;
+    if (measure) {
+      t.ops = &fake_ops;
+      t.user_data = &ft;
+    }
+    moqc_session *s;
+    moqc_session_settings st;
+    moqc_session_settings_default(&st);
+    st.version = MOQC_SESSION_VERSION_LITE_05;
+    st.origin_id = 0x0C0D;
+    assert_int_equal(moqc_session_new(&s, &st, &t, NULL, NULL, NULL), 0);
+    moqc__mem_attach(pair, MOQC__MEM_SERVER, &dbl_ops, &d);
+    moqc__mem_attach(pair, MOQC__MEM_CLIENT, moqc_session_app_ops(), s);
+    assert_int_equal(moqc_session_start(s, moqc__mem_now(pair)), 0);
+    assert_true(moqc__mem_pump(pair, SIZE_MAX, 20) >= 0);
+    bool found = false;
+    for (size_t i = 0; i < d.n; i++) {
+      if (MOQC_STREAM_IS_UNI(d.st[i].id) && !MOQC_STREAM_IS_SERVER(d.st[i].id)) {
+        const uint8_t *p = d.st[i].in, *end = d.st[i].in + d.st[i].in_len;
+        uint64_t type;
+        moqc__lite_setup m;
+        assert_int_equal(moqc__lite_decode_stream_type(&p, end, &type), 0);
+        assert_int_equal(type, MOQC_LITE_UNI_SETUP);
+        assert_int_equal(moqc__lite_decode_setup(&p, end, MOQC_LITE_05, &m), 0);
+        assert_int_equal((m.present & MOQC_LITE_SETUP_HAS_PROBE) != 0, measure);
+        if (measure) {
+          assert_int_equal(m.probe, MOQC_LITE_PROBE_REPORT);
+        }
+        assert_int_equal(m.origin, 0x0C0D);
+        found = true;
+      }
+    }
+    assert_true(found);
+    moqc_session_del(s);
+    moqc__mem_pair_del(pair);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_probe_sequence),     cmocka_unit_test(test_probe_lite03),
       cmocka_unit_test(test_probe_lite05),       cmocka_unit_test(test_probe_cannot_measure),
       cmocka_unit_test(test_probe_endings),      cmocka_unit_test(test_probe_flow_blocked),
+      cmocka_unit_test(test_probe_client_setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
