@@ -679,6 +679,11 @@ int relay_auth_query_token(moqc_str query, char **out) {
         } else if (c == '+') {
           c = ' ';
         }
+        if ((unsigned char)c < 0x20 || c == 0x7f) {
+          /* A NUL would cut the token short; no control byte belongs in a JWT. */
+          free(tok);
+          return MOQC_ERR_UNAUTHORIZED;
+        }
         tok[n++] = c;
       }
       tok[n] = '\0';

@@ -493,6 +493,14 @@ static void test_query_token(void **state) {
   assert_int_equal(relay_auth_query_token(moqc_str_c("jwt=a%2"), &tok), MOQC_ERR_UNAUTHORIZED);
   assert_int_equal(relay_auth_query_token(moqc_str_c("jwt=a%00"), &tok), MOQC_ERR_UNAUTHORIZED);
   assert_null(tok);
+  /* A raw NUL or control byte would cut or bend the token (found by fuzz_relay_auth). */
+  static const char raw_nul[] = {'j', 'w', 't', '=', 'a', '\0', 'b'};
+  moqc_str q = {raw_nul, sizeof(raw_nul)};
+  assert_int_equal(relay_auth_query_token(q, &tok), MOQC_ERR_UNAUTHORIZED);
+  assert_null(tok);
+  assert_int_equal(relay_auth_query_token(moqc_str_c("jwt=a%0Ab"), &tok), MOQC_ERR_UNAUTHORIZED);
+  assert_int_equal(relay_auth_query_token(moqc_str_c("jwt=a\tb"), &tok), MOQC_ERR_UNAUTHORIZED);
+  assert_null(tok);
 }
 
 /* The relay's choice between a token and the public prefixes (relay_auth_grant). */
