@@ -5,7 +5,8 @@
  * Sampling (the rule both upstream publishers follow): the transport is sampled every 100 ms on
  * the session's timer; a PROBE goes out for the first sample, then whenever a reported value moved
  * by at least 25 % of the last sent one (the threshold decays linearly to 0 over the 10 s after
- * the last PROBE), or once 10 s passed without one. A known 0 is sent as 1 (0 means unknown).
+ * the last PROBE), or once 10 s passed without one. Moves are measured on the transport's values
+ * (bits/s, ns), not on the rounded wire values. A known 0 is sent as 1 (0 means unknown).
  * Only one Probe stream per session is reported on; a second one, or any when the transport
  * cannot measure (moqc_transport_ops.get_stats NULL or failing), gets our FIN at once.
  */
@@ -65,15 +66,21 @@ static void probe_sample(moqc_session *s, sess_stream *st) {
     return;
   }
   s->probe_due = s->now + SESS_PROBE_PERIOD;
+  /* Moves are judged on the measurements (bits/s, ns; 0 = unknown here, a known 0 counts as
+   * 1), not on the wire's whole milliseconds: on a short path 2 -> 3 ms would be "50 %". */
+  bool has_rtt = s->version >= MOQC_LITE_04 && (ts.valid & MOQC_TRANSPORT_STATS_RTT);
   uint64_t bitrate = (ts.valid & MOQC_TRANSPORT_STATS_BITRATE) ? probe_wire(ts.send_bitrate) : 0;
+  uint64_t rtt_ns = has_rtt ? probe_wire(ts.smoothed_rtt) : 0;
   uint64_t rtt_ms = 0;
-  if (s->version >= MOQC_LITE_04 && (ts.valid & MOQC_TRANSPORT_STATS_RTT)) {
-    rtt_ms = probe_wire((ts.smoothed_rtt + MOQC_MILLISECONDS / 2) / MOQC_MILLISECONDS);
+  if (has_rtt) {
+    rtt_ms = ts.smoothed_rtt / MOQC_MILLISECONDS +
+             (ts.smoothed_rtt % MOQC_MILLISECONDS >= MOQC_MILLISECONDS / 2 ? 1 : 0);
+    rtt_ms = probe_wire(rtt_ms);
   }
   if (s->probe_sent) {
     moqc_tstamp elapsed = s->now > s->probe_sent_at ? s->now - s->probe_sent_at : 0;
     if (elapsed < SESS_PROBE_MAX_QUIET && !probe_moved(s->probe_bitrate, bitrate, elapsed) &&
-        !probe_moved(s->probe_rtt_ms, rtt_ms, elapsed)) {
+        !probe_moved(s->probe_rtt_ns, rtt_ns, elapsed)) {
       return;
     }
   }
@@ -97,7 +104,7 @@ static void probe_sample(moqc_session *s, sess_stream *st) {
   s->probe_sent = true;
   s->probe_sent_at = s->now;
   s->probe_bitrate = bitrate;
-  s->probe_rtt_ms = rtt_ms;
+  s->probe_rtt_ns = rtt_ns;
 }
 
 void moqc__sess_probe_open(moqc_session *s, sess_stream *st) {

@@ -164,8 +164,8 @@ struct moqc_session {
   moqc_tstamp probe_due;    /* next sample; UINT64_MAX = none */
   moqc_tstamp probe_sent_at; /* when the last PROBE was queued */
   bool probe_sent;          /* a PROBE was queued on probe_id */
-  uint64_t probe_bitrate;   /* the last PROBE's wire values */
-  uint64_t probe_rtt_ms;
+  uint64_t probe_bitrate;   /* the last PROBE's measurements (bits/s, ns; 0 = unknown) */
+  uint64_t probe_rtt_ns;
 };
 
 /* ---- session.c ---- */

@@ -317,6 +317,16 @@ static void test_probe_lite05(void **state) {
   assert_int_equal(m[0].bitrate, 1000000);
   assert_int_equal(m[0].rtt_ms, 40);
 
+  /* Moves are judged on the measurement, not on the rounded milliseconds: 40 -> 2.4 ms is
+   * reported (as 2), 2.4 -> 2.6 ms (8 %) is not although the wire value would become 3. */
+  e.ft.st.smoothed_rtt = 2400 * 1000;
+  env_advance(&e, 100 * MOQC_MILLISECONDS);
+  assert_int_equal(probes(&e, ps, m, 4), 2);
+  assert_int_equal(m[1].rtt_ms, 2);
+  e.ft.st.smoothed_rtt = 2600 * 1000;
+  env_advance(&e, 100 * MOQC_MILLISECONDS);
+  assert_int_equal(probes(&e, ps, m, 4), 2);
+
   /* A second Probe stream while the first is reported on: FIN at once. */
   dstream *ps2 = env_open_probe(&e);
   assert_true(ps2->fin_in);
