@@ -148,9 +148,11 @@ kill $LP $SP 2>/dev/null || true
 wait $LP $SP 2>/dev/null || true
 
 # Expiry: a WebSocket publisher, a raw QUIC and a WebTransport subscriber whose tokens pass exp
-# while live are closed as unauthorized.
+# while live are closed as unauthorized. The subscribers' tokens end first: were the publisher cut
+# first, its track would end and the subscribers could leave on their own before their expiry.
 SOON=$(mint '{"root":"demo","put":"","get":"","exp":NOW+5}')
-"$BIN/moqc" pub "$WS/demo?jwt=$SOON" short --fps 50 >/dev/null 2>"$WORK/short.err" &
+LATER=$(mint '{"root":"demo","put":"","get":"","exp":NOW+7}')
+"$BIN/moqc" pub "$WS/demo?jwt=$LATER" short --fps 50 >/dev/null 2>"$WORK/short.err" &
 P=$!
 "$BIN/moqc" sub "$QURL/demo?jwt=$SOON" short --tls-fingerprint "$FP" --quiet --timeout 15 \
   >/dev/null 2>"$WORK/shortsub.err" &
