@@ -2,27 +2,13 @@
  * Command-line parsing for `moqc` (see args.h).
  */
 #include "args.h"
+#include "core/errbuf.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void args_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void args_err(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  if (err == NULL || errlen == 0) {
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* ---- URLs ------------------------------------------------------------------------------------ */
 
@@ -71,7 +57,7 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
     }
   }
   if (!found) {
-    args_err(err, errlen, "URL \"%.100s\": unknown scheme (use ws://, http://, https:// or moql://)",
+    moqc__errf(err, errlen, "URL \"%.100s\": unknown scheme (use ws://, http://, https:// or moql://)",
              s);
     return -1;
   }
@@ -79,13 +65,13 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
     host = p + 1;
     host_end = strchr(host, ']');
     if (host_end == NULL) {
-      args_err(err, errlen, "URL \"%.100s\": unterminated IPv6 address", s);
+      moqc__errf(err, errlen, "URL \"%.100s\": unterminated IPv6 address", s);
       return -1;
     }
     for (const char *q = host; q < host_end; q++) {
       if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') || (*q >= 'A' && *q <= 'F') ||
             *q == ':' || *q == '.')) {
-        args_err(err, errlen, "URL \"%.100s\": bad IPv6 address", s);
+        moqc__errf(err, errlen, "URL \"%.100s\": bad IPv6 address", s);
         return -1;
       }
     }
@@ -100,11 +86,11 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
   }
   hlen = (size_t)(host_end - host);
   if (hlen == 0) {
-    args_err(err, errlen, "URL \"%.100s\": no host", s);
+    moqc__errf(err, errlen, "URL \"%.100s\": no host", s);
     return -1;
   }
   if (hlen >= sizeof(out->host)) {
-    args_err(err, errlen, "URL \"%.100s\": host too long", s);
+    moqc__errf(err, errlen, "URL \"%.100s\": host too long", s);
     return -1;
   }
   memcpy(out->host, host, hlen);
@@ -113,7 +99,7 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
     long port = 0;
     p++;
     if (*p < '0' || *p > '9') {
-      args_err(err, errlen, "URL \"%.100s\": bad port", s);
+      moqc__errf(err, errlen, "URL \"%.100s\": bad port", s);
       return -1;
     }
     while (*p >= '0' && *p <= '9') {
@@ -124,25 +110,25 @@ int cli_url_parse(const char *s, cli_url *out, char *err, size_t errlen) {
       p++;
     }
     if (port < 1 || port > 65535) {
-      args_err(err, errlen, "URL \"%.100s\": port out of range (1-65535)", s);
+      moqc__errf(err, errlen, "URL \"%.100s\": port out of range (1-65535)", s);
       return -1;
     }
     out->port = (int)port;
   }
   path = p;
   if (*path != '\0' && *path != '/' && *path != '?') {
-    args_err(err, errlen, "URL \"%.100s\": unexpected '%c' after the host", s, *path);
+    moqc__errf(err, errlen, "URL \"%.100s\": unexpected '%c' after the host", s, *path);
     return -1;
   }
   for (p = path; *p != '\0'; p++) {
     if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '#') {
-      args_err(err, errlen, "URL \"%.100s\": bad character in the path", s);
+      moqc__errf(err, errlen, "URL \"%.100s\": bad character in the path", s);
       return -1;
     }
   }
   if (snprintf(out->path, sizeof(out->path), "%s%s", *path == '/' ? "" : "/", path) >=
       (int)sizeof(out->path)) {
-    args_err(err, errlen, "URL \"%.100s\": path too long", s);
+    moqc__errf(err, errlen, "URL \"%.100s\": path too long", s);
     return -1;
   }
   return 0;
@@ -426,11 +412,11 @@ static int args_set(const args_flag *f, const char *v, cli_opts *o, char *err, s
   case ARGS_U64: {
     uint64_t x;
     if (args_u64(v, &x) != 0) {
-      args_err(err, errlen, "%s: \"%s\" is not a non-negative integer", f->name, v);
+      moqc__errf(err, errlen, "%s: \"%s\" is not a non-negative integer", f->name, v);
       return -1;
     }
     if (x < f->min || x > f->max) {
-      args_err(err, errlen, "%s: %s is out of range (%llu-%llu)", f->name, v,
+      moqc__errf(err, errlen, "%s: %s is out of range (%llu-%llu)", f->name, v,
                (unsigned long long)f->min, (unsigned long long)f->max);
       return -1;
     }
@@ -441,7 +427,7 @@ static int args_set(const args_flag *f, const char *v, cli_opts *o, char *err, s
   case ARGS_RATE: {
     double x;
     if (args_double(v, &x) != 0 || x > 1e6) {
-      args_err(err, errlen, "%s: \"%s\" is not a number from 0 to 1000000", f->name, v);
+      moqc__errf(err, errlen, "%s: \"%s\" is not a number from 0 to 1000000", f->name, v);
       return -1;
     }
     *(double *)(void *)(base + f->offset) = x;
@@ -449,7 +435,7 @@ static int args_set(const args_flag *f, const char *v, cli_opts *o, char *err, s
   }
   case ARGS_STR:
     if (*v == '\0') {
-      args_err(err, errlen, "%s: empty value", f->name);
+      moqc__errf(err, errlen, "%s: empty value", f->name);
       return -1;
     }
     *(const char **)(void *)(base + f->offset) = v;
@@ -462,7 +448,7 @@ static int args_set(const args_flag *f, const char *v, cli_opts *o, char *err, s
     } else if (strcmp(v, "npm") == 0) {
       o->check = CLI_CHECK_NPM;
     } else {
-      args_err(err, errlen, "%s: unknown mode \"%s\" (moqc, npm or none)", f->name, v);
+      moqc__errf(err, errlen, "%s: unknown mode \"%s\" (moqc, npm or none)", f->name, v);
       return -1;
     }
     return 0;
@@ -472,7 +458,7 @@ static int args_set(const args_flag *f, const char *v, cli_opts *o, char *err, s
     } else if (strcmp(v, "npm") == 0) {
       o->payload = CLI_CHECK_NPM;
     } else {
-      args_err(err, errlen, "%s: unknown format \"%s\" (moqc or npm)", f->name, v);
+      moqc__errf(err, errlen, "%s: unknown format \"%s\" (moqc or npm)", f->name, v);
       return -1;
     }
     return 0;
@@ -503,7 +489,7 @@ int cli_parse(int argc, char **argv, cli_opts *o, char *err, size_t errlen) {
   int i;
 
   if (argc < 1 || argv[0] == NULL) {
-    args_err(err, errlen, "no command");
+    moqc__errf(err, errlen, "no command");
     return CLI_PARSE_ERROR;
   }
   if (strcmp(argv[0], "pub") == 0) {
@@ -523,7 +509,7 @@ int cli_parse(int argc, char **argv, cli_opts *o, char *err, size_t errlen) {
     minpos = 1;
     maxpos = 2;
   } else {
-    args_err(err, errlen, "unknown command \"%s\" (pub, sub or announced)", argv[0]);
+    moqc__errf(err, errlen, "unknown command \"%s\" (pub, sub or announced)", argv[0]);
     return CLI_PARSE_ERROR;
   }
   args_defaults(o, cmd);
@@ -549,14 +535,14 @@ int cli_parse(int argc, char **argv, cli_opts *o, char *err, size_t errlen) {
         }
       }
       if (f == NULL) {
-        args_err(err, errlen, "unknown flag \"%.*s\" for %s (see moqc %s --help)", (int)nlen, a,
+        moqc__errf(err, errlen, "unknown flag \"%.*s\" for %s (see moqc %s --help)", (int)nlen, a,
                  argv[0], argv[0]);
         return CLI_PARSE_ERROR;
       }
       bool takes_value = f->kind != ARGS_BOOL && strcmp(f->name, "--no-check") != 0;
       if (!takes_value) {
         if (eq != NULL) {
-          args_err(err, errlen, "%s takes no value", f->name);
+          moqc__errf(err, errlen, "%s takes no value", f->name);
           return CLI_PARSE_ERROR;
         }
       } else if (eq != NULL) {
@@ -564,7 +550,7 @@ int cli_parse(int argc, char **argv, cli_opts *o, char *err, size_t errlen) {
       } else if (i + 1 < argc) {
         v = argv[++i];
       } else {
-        args_err(err, errlen, "%s needs a value", f->name);
+        moqc__errf(err, errlen, "%s needs a value", f->name);
         return CLI_PARSE_ERROR;
       }
       if (args_set(f, v, o, err, errlen) != 0) {
@@ -573,13 +559,13 @@ int cli_parse(int argc, char **argv, cli_opts *o, char *err, size_t errlen) {
       continue;
     }
     if (npos == maxpos) {
-      args_err(err, errlen, "unexpected argument \"%s\"", a);
+      moqc__errf(err, errlen, "unexpected argument \"%s\"", a);
       return CLI_PARSE_ERROR;
     }
     pos[npos++] = a;
   }
   if (npos < minpos) {
-    args_err(err, errlen, npos == 0 ? "missing URL" : "missing BROADCAST");
+    moqc__errf(err, errlen, npos == 0 ? "missing URL" : "missing BROADCAST");
     return CLI_PARSE_ERROR;
   }
   o->url_text = pos[0];
@@ -591,21 +577,21 @@ int cli_parse(int argc, char **argv, cli_opts *o, char *err, size_t errlen) {
   } else {
     o->broadcast = pos[1];
     if (*o->broadcast == '\0') {
-      args_err(err, errlen, "BROADCAST is empty");
+      moqc__errf(err, errlen, "BROADCAST is empty");
       return CLI_PARSE_ERROR;
     }
   }
   if (cmd == CLI_CMD_PUB && !o->use_stdin && o->frame_size < 32) {
-    args_err(err, errlen, "--frame-size: %llu is below 32, the synthetic frame header",
+    moqc__errf(err, errlen, "--frame-size: %llu is below 32, the synthetic frame header",
              (unsigned long long)o->frame_size);
     return CLI_PARSE_ERROR;
   }
   if (cmd == CLI_CMD_PUB && o->use_stdin && o->groups != 0) {
-    args_err(err, errlen, "--groups cannot be used with --stdin (the input's end ends the track)");
+    moqc__errf(err, errlen, "--groups cannot be used with --stdin (the input's end ends the track)");
     return CLI_PARSE_ERROR;
   }
   if (o->tls_fingerprint != NULL && cli_fingerprint_parse(o->tls_fingerprint, o->fingerprint) != 0) {
-    args_err(err, errlen, "--tls-fingerprint: \"%.80s\" is not 64 hex digits", o->tls_fingerprint);
+    moqc__errf(err, errlen, "--tls-fingerprint: \"%.80s\" is not 64 hex digits", o->tls_fingerprint);
     return CLI_PARSE_ERROR;
   }
   if (o->json || (o->output != NULL && strcmp(o->output, "-") == 0)) {

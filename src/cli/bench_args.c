@@ -4,27 +4,13 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
 #include "payload.h"
-
-static void bench_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void bench_err(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  if (err == NULL || errlen == 0) {
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
+#include "core/errbuf.h"
 
 /* clang-format off */
 static const char bench_usage_text[] =
@@ -137,7 +123,7 @@ static int bench_set(const bench_flag *f, const char *v, bench_opts *o,
     return 0;
   case BENCH_STR:
     if (*v == '\0' && strcmp(f->name, "--prefix") != 0) {
-      bench_err(err, errlen, "%s: empty value", f->name);
+      moqc__errf(err, errlen, "%s: empty value", f->name);
       return -1;
     }
     *(const char **)(void *)base = v;
@@ -156,11 +142,11 @@ static int bench_set(const bench_flag *f, const char *v, bench_opts *o,
          strcmp(f->name, "--subscribers") == 0 ||
          strcmp(f->name, "--idle") == 0) &&
         x > BENCH_MAX_CONNS) {
-      bench_err(err, errlen, "%s: at most %u", f->name, BENCH_MAX_CONNS);
+      moqc__errf(err, errlen, "%s: at most %u", f->name, BENCH_MAX_CONNS);
       return -1;
     }
     if (strcmp(f->name, "--frame-size") == 0 && x > BENCH_MAX_FRAME) {
-      bench_err(err, errlen, "%s: at most %u", f->name, BENCH_MAX_FRAME);
+      moqc__errf(err, errlen, "%s: at most %u", f->name, BENCH_MAX_FRAME);
       return -1;
     }
     *(uint64_t *)(void *)base = (uint64_t)x;
@@ -181,10 +167,10 @@ static int bench_set(const bench_flag *f, const char *v, bench_opts *o,
   }
   }
   if (f->min > 0) {
-    bench_err(err, errlen, "%s: \"%.40s\" is not a number >= %g", f->name, v,
+    moqc__errf(err, errlen, "%s: \"%.40s\" is not a number >= %g", f->name, v,
               f->min);
   } else {
-    bench_err(err, errlen, "%s: \"%.40s\" is not a number", f->name, v);
+    moqc__errf(err, errlen, "%s: \"%.40s\" is not a number", f->name, v);
   }
   return -1;
 }
@@ -225,7 +211,7 @@ int bench_parse(int argc, char **argv, bench_opts *o, char *err,
     }
     if (flags_done || a[0] != '-' || a[1] == '\0') {
       if (o->url_text != NULL) {
-        bench_err(err, errlen, "unexpected argument \"%.80s\"", a);
+        moqc__errf(err, errlen, "unexpected argument \"%.80s\"", a);
         return CLI_PARSE_ERROR;
       }
       o->url_text = a;
@@ -243,19 +229,19 @@ int bench_parse(int argc, char **argv, bench_opts *o, char *err,
       }
     }
     if (f == NULL) {
-      bench_err(err, errlen, "unknown flag \"%.*s\"",
+      moqc__errf(err, errlen, "unknown flag \"%.*s\"",
                 (int)(nlen > 60 ? 60 : nlen), a);
       return CLI_PARSE_ERROR;
     }
     if (a[nlen] == '=') {
       if (f->kind == BENCH_BOOL) {
-        bench_err(err, errlen, "%s takes no value", f->name);
+        moqc__errf(err, errlen, "%s takes no value", f->name);
         return CLI_PARSE_ERROR;
       }
       v = a + nlen + 1;
     } else if (f->kind != BENCH_BOOL) {
       if (i + 1 >= argc) {
-        bench_err(err, errlen, "%s needs a value", f->name);
+        moqc__errf(err, errlen, "%s needs a value", f->name);
         return CLI_PARSE_ERROR;
       }
       v = argv[++i];
@@ -265,7 +251,7 @@ int bench_parse(int argc, char **argv, bench_opts *o, char *err,
     }
   }
   if (o->url_text == NULL) {
-    bench_err(err, errlen, "missing the relay URL");
+    moqc__errf(err, errlen, "missing the relay URL");
     return CLI_PARSE_ERROR;
   }
   if (cli_url_parse(o->url_text, &o->url, err, errlen) != 0) {
@@ -273,12 +259,12 @@ int bench_parse(int argc, char **argv, bench_opts *o, char *err,
   }
   if (o->tls_fingerprint != NULL &&
       cli_fingerprint_parse(o->tls_fingerprint, o->fingerprint) != 0) {
-    bench_err(err, errlen, "--tls-fingerprint: \"%.80s\" is not 64 hex digits",
+    moqc__errf(err, errlen, "--tls-fingerprint: \"%.80s\" is not 64 hex digits",
               o->tls_fingerprint);
     return CLI_PARSE_ERROR;
   }
   if (o->publishers * (o->subscribers + 1) + o->idle > BENCH_MAX_CONNS) {
-    bench_err(
+    moqc__errf(
         err, errlen,
         "--publishers x (--subscribers + 1) + --idle: at most %u connections",
         BENCH_MAX_CONNS);

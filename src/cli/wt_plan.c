@@ -2,31 +2,17 @@
  * The transport plan of the `moqc` tool (see wt_plan.h).
  */
 #include "wt_plan.h"
+#include "core/errbuf.h"
 
 #include <moqc/error.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static void wt_plan_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void wt_plan_err(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  if (err == NULL || errlen == 0) {
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 int cli_plan_for(const cli_opts *o, cli_plan *out, char *err, size_t errlen) {
   bool tls = o->tls_disable_verify || o->tls_fingerprint != NULL || o->tls_root != NULL;
 
   if (o->tls_fingerprint != NULL && o->tls_root != NULL) {
-    wt_plan_err(err, errlen, "--tls-fingerprint and --tls-root cannot be used together");
+    moqc__errf(err, errlen, "--tls-fingerprint and --tls-root cannot be used together");
     return -1;
   }
   switch (o->url.scheme) {
@@ -43,20 +29,20 @@ int cli_plan_for(const cli_opts *o, cli_plan *out, char *err, size_t errlen) {
     *out = CLI_PLAN_QUIC;
     break;
   default:
-    wt_plan_err(err, errlen, "unknown scheme");
+    moqc__errf(err, errlen, "unknown scheme");
     return -1;
   }
   if (o->force_websocket && o->url.scheme != CLI_SCHEME_HTTP && o->url.scheme != CLI_SCHEME_WS) {
-    wt_plan_err(err, errlen, "--websocket needs an http:// or ws:// URL (wss:// is not supported)");
+    moqc__errf(err, errlen, "--websocket needs an http:// or ws:// URL (wss:// is not supported)");
     return -1;
   }
   if (tls && *out == CLI_PLAN_WS) {
-    wt_plan_err(err, errlen,
+    moqc__errf(err, errlen,
                 "--tls-* flags need an https://, moql:// or http:// URL (not plain WebSocket)");
     return -1;
   }
   if (o->tls_root != NULL && *out == CLI_PLAN_DEV) {
-    wt_plan_err(err, errlen, "--tls-root needs an https:// or moql:// URL (http:// pins the "
+    moqc__errf(err, errlen, "--tls-root needs an https:// or moql:// URL (http:// pins the "
                              "relay's /certificate.sha256)");
     return -1;
   }

@@ -4,7 +4,6 @@
  * checked here, on the claims JSON parsed with jansson.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <jwt.h>
 
 #include "auth.h"
+#include "core/errbuf.h"
 
 /* A JWK file larger than this is not a single key. */
 #define AUTH_JWK_FILE_MAX 65536
@@ -28,20 +28,6 @@ struct relay_auth_key {
   enum { AUTH_OCT, AUTH_EC, AUTH_RSA } family;
   char describe[32];
 };
-
-static void auth_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void auth_err(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  if (err == NULL || errlen == 0) {
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 static int auth_b64url_val(char c) {
   if (c >= 'A' && c <= 'Z') {
@@ -116,11 +102,11 @@ static int auth_key_oct(relay_auth_key *k, json_t *jwk, const char *alg, char *e
   } else if (strcmp(alg, "HS512") == 0) {
     k->alg = JWT_ALG_HS512;
   } else {
-    auth_err(err, errlen, "alg \"%.20s\" does not fit an oct key (HS256, HS384, HS512)", alg);
+    moqc__errf(err, errlen, "alg \"%.20s\" does not fit an oct key (HS256, HS384, HS512)", alg);
     return -1;
   }
   if (kv == NULL || auth_b64url_decode(kv, &k->key, &k->key_len) != 0 || k->key_len == 0) {
-    auth_err(err, errlen, "oct key without a valid base64url \"k\"");
+    moqc__errf(err, errlen, "oct key without a valid base64url \"k\"");
     return -1;
   }
   snprintf(k->describe, sizeof(k->describe), "oct %s", alg != NULL ? alg : "HS*");
@@ -132,13 +118,13 @@ static int auth_key_pem(relay_auth_key *k, gnutls_pubkey_t pub, char *err, size_
   gnutls_datum_t pem = {NULL, 0};
 
   if (gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &pem) < 0) {
-    auth_err(err, errlen, "cannot export the public key");
+    moqc__errf(err, errlen, "cannot export the public key");
     return -1;
   }
   k->key = malloc(pem.size + 1);
   if (k->key == NULL) {
     gnutls_free(pem.data);
-    auth_err(err, errlen, "out of memory");
+    moqc__errf(err, errlen, "out of memory");
     return -1;
   }
   memcpy(k->key, pem.data, pem.size);
@@ -176,12 +162,12 @@ static int auth_key_ec(relay_auth_key *k, json_t *jwk, const char *alg, char *er
     }
   }
   if (c == nc) {
-    auth_err(err, errlen, "EC key: crv \"%.20s\" not supported (P-256, P-384, P-521)",
+    moqc__errf(err, errlen, "EC key: crv \"%.20s\" not supported (P-256, P-384, P-521)",
              crv != NULL ? crv : "");
     return -1;
   }
   if (alg != NULL && strcmp(alg, auth_curves[c].alg_name) != 0) {
-    auth_err(err, errlen, "alg \"%.20s\" does not fit a %s key (%s)", alg, auth_curves[c].crv,
+    moqc__errf(err, errlen, "alg \"%.20s\" does not fit a %s key (%s)", alg, auth_curves[c].crv,
              auth_curves[c].alg_name);
     return -1;
   }
@@ -190,7 +176,7 @@ static int auth_key_ec(relay_auth_key *k, json_t *jwk, const char *alg, char *er
   if (xs == NULL || ys == NULL || auth_b64url_decode(xs, &x, &xlen) != 0 ||
       auth_b64url_decode(ys, &y, &ylen) != 0 || xlen != auth_curves[c].len ||
       ylen != auth_curves[c].len) {
-    auth_err(err, errlen, "EC key: \"x\" and \"y\" must be %zu-byte base64url coordinates",
+    moqc__errf(err, errlen, "EC key: \"x\" and \"y\" must be %zu-byte base64url coordinates",
              auth_curves[c].len);
     goto done;
   }
@@ -201,7 +187,7 @@ static int auth_key_ec(relay_auth_key *k, json_t *jwk, const char *alg, char *er
   if (gnutls_pubkey_init(&pub) < 0 ||
       gnutls_pubkey_import_ecc_raw(pub, auth_curves[c].curve, &xd, &yd) < 0 ||
       gnutls_pubkey_verify_params(pub) < 0) {
-    auth_err(err, errlen, "EC key: not a point on %s", auth_curves[c].crv);
+    moqc__errf(err, errlen, "EC key: not a point on %s", auth_curves[c].crv);
     goto done;
   }
   if (auth_key_pem(k, pub, err, errlen) != 0) {
@@ -239,13 +225,13 @@ static int auth_key_rsa(relay_auth_key *k, json_t *jwk, const char *alg, char *e
   } else if (strcmp(alg, "RS512") == 0) {
     k->alg = JWT_ALG_RS512;
   } else {
-    auth_err(err, errlen, "alg \"%.20s\" does not fit an RSA key (RS256, RS384, RS512; no PS*)",
+    moqc__errf(err, errlen, "alg \"%.20s\" does not fit an RSA key (RS256, RS384, RS512; no PS*)",
              alg);
     return -1;
   }
   if (ns == NULL || es == NULL || auth_b64url_decode(ns, &n, &nlen) != 0 ||
       auth_b64url_decode(es, &e, &elen) != 0 || nlen == 0 || elen == 0) {
-    auth_err(err, errlen, "RSA key: \"n\" and \"e\" must be base64url");
+    moqc__errf(err, errlen, "RSA key: \"n\" and \"e\" must be base64url");
     goto done;
   }
   while (i < nlen && n[i] == 0) {
@@ -257,11 +243,11 @@ static int auth_key_rsa(relay_auth_key *k, json_t *jwk, const char *alg, char *e
   ed.size = (unsigned)elen;
   if (gnutls_pubkey_init(&pub) < 0 || gnutls_pubkey_import_rsa_raw(pub, &nd, &ed) < 0 ||
       gnutls_pubkey_get_pk_algorithm(pub, &bits) != GNUTLS_PK_RSA) {
-    auth_err(err, errlen, "RSA key: cannot import n and e");
+    moqc__errf(err, errlen, "RSA key: cannot import n and e");
     goto done;
   }
   if (bits < 2048) {
-    auth_err(err, errlen, "RSA key: %u bits, at least 2048 needed", bits);
+    moqc__errf(err, errlen, "RSA key: %u bits, at least 2048 needed", bits);
     goto done;
   }
   if (auth_key_pem(k, pub, err, errlen) != 0) {
@@ -288,24 +274,24 @@ int relay_auth_key_parse(relay_auth_key **out, const char *json, size_t len, cha
 
   *out = NULL;
   if (jwk == NULL) {
-    auth_err(err, errlen, "not JSON: %s (line %d)", jerr.text, jerr.line);
+    moqc__errf(err, errlen, "not JSON: %s (line %d)", jerr.text, jerr.line);
     return -1;
   }
   if (!json_is_object(jwk)) {
-    auth_err(err, errlen, "a JWK is a JSON object");
+    moqc__errf(err, errlen, "a JWK is a JSON object");
     json_decref(jwk);
     return -1;
   }
   k = calloc(1, sizeof(*k));
   if (k == NULL) {
-    auth_err(err, errlen, "out of memory");
+    moqc__errf(err, errlen, "out of memory");
     json_decref(jwk);
     return -1;
   }
   kty = auth_jwk_string(jwk, "kty");
   alg = auth_jwk_string(jwk, "alg");
   if (json_object_get(jwk, "alg") != NULL && alg == NULL) {
-    auth_err(err, errlen, "\"alg\" is not a string");
+    moqc__errf(err, errlen, "\"alg\" is not a string");
     rv = -1;
   } else if (kty != NULL && strcmp(kty, "oct") == 0) {
     rv = auth_key_oct(k, jwk, alg, err, errlen);
@@ -314,7 +300,7 @@ int relay_auth_key_parse(relay_auth_key **out, const char *json, size_t len, cha
   } else if (kty != NULL && strcmp(kty, "RSA") == 0) {
     rv = auth_key_rsa(k, jwk, alg, err, errlen);
   } else {
-    auth_err(err, errlen, "kty \"%.20s\" not supported (oct, EC, RSA)", kty != NULL ? kty : "");
+    moqc__errf(err, errlen, "kty \"%.20s\" not supported (oct, EC, RSA)", kty != NULL ? kty : "");
     rv = -1;
   }
   json_decref(jwk);
@@ -333,25 +319,25 @@ int relay_auth_key_load(relay_auth_key **out, const char *path, char *err, size_
 
   *out = NULL;
   if (f == NULL) {
-    auth_err(err, errlen, "%s: %s", path, strerror(errno));
+    moqc__errf(err, errlen, "%s: %s", path, strerror(errno));
     return -1;
   }
   buf = malloc(AUTH_JWK_FILE_MAX);
   if (buf == NULL) {
     fclose(f);
-    auth_err(err, errlen, "%s: out of memory", path);
+    moqc__errf(err, errlen, "%s: out of memory", path);
     return -1;
   }
   n = fread(buf, 1, AUTH_JWK_FILE_MAX, f);
   if (ferror(f) || n == AUTH_JWK_FILE_MAX) {
-    auth_err(err, errlen, "%s: %s", path, ferror(f) ? "read error" : "too large for a JWK");
+    moqc__errf(err, errlen, "%s: %s", path, ferror(f) ? "read error" : "too large for a JWK");
     fclose(f);
     free(buf);
     return -1;
   }
   fclose(f);
   if (relay_auth_key_parse(out, buf, n, why, sizeof(why)) != 0) {
-    auth_err(err, errlen, "%s: %s", path, why);
+    moqc__errf(err, errlen, "%s: %s", path, why);
     free(buf);
     return -1;
   }
@@ -438,27 +424,27 @@ static int auth_claim_list(json_t *claims, const char *name, const char *root, c
   }
   if (json_is_string(v)) {
     if ((out[0] = auth_path_under(root, json_string_value(v))) == NULL) {
-      auth_err(err, errlen, "claim \"%s\": path too deep", name);
+      moqc__errf(err, errlen, "claim \"%s\": path too deep", name);
       return -1;
     }
     *n = 1;
     return 0;
   }
   if (!json_is_array(v)) {
-    auth_err(err, errlen, "claim \"%s\" is neither a string nor a list", name);
+    moqc__errf(err, errlen, "claim \"%s\" is neither a string nor a list", name);
     return -1;
   }
   if (json_array_size(v) > RELAY_LIST_MAX) {
-    auth_err(err, errlen, "claim \"%s\": more than %d prefixes", name, RELAY_LIST_MAX);
+    moqc__errf(err, errlen, "claim \"%s\": more than %d prefixes", name, RELAY_LIST_MAX);
     return -1;
   }
   json_array_foreach(v, i, item) {
     if (!json_is_string(item)) {
-      auth_err(err, errlen, "claim \"%s\": item %zu is not a string", name, i);
+      moqc__errf(err, errlen, "claim \"%s\": item %zu is not a string", name, i);
       return -1;
     }
     if ((out[*n] = auth_path_under(root, json_string_value(item))) == NULL) {
-      auth_err(err, errlen, "claim \"%s\": path too deep", name);
+      moqc__errf(err, errlen, "claim \"%s\": path too deep", name);
       return -1;
     }
     (*n)++;
@@ -482,7 +468,7 @@ static int auth_claim_time(json_t *claims, const char *name, int64_t *v, char *e
     *v = (int64_t)json_real_value(j);
     return 1;
   }
-  auth_err(err, errlen, "claim \"%s\" is not a number", name);
+  moqc__errf(err, errlen, "claim \"%s\" is not a number", name);
   return -1;
 }
 
@@ -492,7 +478,7 @@ static int auth_claims(json_t *claims, int64_t now, relay_token *out, char *err,
   int has_exp, has_nbf, has_iat;
 
   if (!json_is_object(claims)) {
-    auth_err(err, errlen, "claims are not a JSON object");
+    moqc__errf(err, errlen, "claims are not a JSON object");
     return -1;
   }
   has_exp = auth_claim_time(claims, "exp", &exp, err, errlen);
@@ -503,21 +489,21 @@ static int auth_claims(json_t *claims, int64_t now, relay_token *out, char *err,
   }
   (void)iat;
   if (has_exp && exp <= now) {
-    auth_err(err, errlen, "token expired");
+    moqc__errf(err, errlen, "token expired");
     return -1;
   }
   if (has_nbf && nbf > now) {
-    auth_err(err, errlen, "token not valid yet (nbf)");
+    moqc__errf(err, errlen, "token not valid yet (nbf)");
     return -1;
   }
   out->exp = has_exp ? exp : 0;
   if (root != NULL && !json_is_string(root)) {
-    auth_err(err, errlen, "claim \"root\" is not a string");
+    moqc__errf(err, errlen, "claim \"root\" is not a string");
     return -1;
   }
   out->root = auth_path_dup(root != NULL ? json_string_value(root) : "");
   if (out->root == NULL) {
-    auth_err(err, errlen, "claim \"root\": path too deep");
+    moqc__errf(err, errlen, "claim \"root\": path too deep");
     return -1;
   }
   if (auth_claim_list(claims, "put", out->root, out->put, &out->n_put, err, errlen) != 0 ||
@@ -525,7 +511,7 @@ static int auth_claims(json_t *claims, int64_t now, relay_token *out, char *err,
     return -1;
   }
   if (out->n_put == 0 && out->n_get == 0) {
-    auth_err(err, errlen, "token grants neither put nor get");
+    moqc__errf(err, errlen, "token grants neither put nor get");
     return -1;
   }
   return 0;
@@ -555,7 +541,7 @@ int relay_auth_verify(const relay_auth_key *k, const char *token, size_t len, in
 
   memset(out, 0, sizeof(*out));
   if (len == 0 || len > RELAY_AUTH_TOKEN_MAX || memchr(token, '\0', len) != NULL) {
-    auth_err(err, errlen, "token empty or too long");
+    moqc__errf(err, errlen, "token empty or too long");
     return MOQC_ERR_UNAUTHORIZED;
   }
   tok = malloc(len + 1);
@@ -567,7 +553,7 @@ int relay_auth_verify(const relay_auth_key *k, const char *token, size_t len, in
   jrv = jwt_decode(&jwt, tok, k->key, (int)k->key_len);
   free(tok);
   if (jrv != 0 || jwt == NULL) {
-    auth_err(err, errlen, "bad token (malformed or bad signature)");
+    moqc__errf(err, errlen, "bad token (malformed or bad signature)");
     if (jrv == ENOMEM) {
       rv = MOQC_ERR_NOMEM;
     }
@@ -575,18 +561,18 @@ int relay_auth_verify(const relay_auth_key *k, const char *token, size_t len, in
   }
   /* libjwt verified with the algorithm the token names: it must be the key's. */
   if (!auth_alg_ok(k, jwt_get_alg(jwt))) {
-    auth_err(err, errlen, "token algorithm %s does not fit the key (%s)",
+    moqc__errf(err, errlen, "token algorithm %s does not fit the key (%s)",
              jwt_alg_str(jwt_get_alg(jwt)), k->describe);
     goto done;
   }
   body = jwt_get_grants_json(jwt, NULL);
   if (body == NULL) {
-    auth_err(err, errlen, "token has no claims");
+    moqc__errf(err, errlen, "token has no claims");
     goto done;
   }
   claims = json_loads(body, 0, &jerr);
   if (claims == NULL) {
-    auth_err(err, errlen, "claims are not JSON");
+    moqc__errf(err, errlen, "claims are not JSON");
     goto done;
   }
   if (auth_claims(claims, now, out, err, errlen) != 0) {

@@ -5,10 +5,10 @@
 
 #include <moqc/error.h>
 
+#include "core/errbuf.h"
 #include "wire/toml.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,20 +75,6 @@ static const opt options[] = {
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  if (errlen == 0) {
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 static char **field_str(relay_config *cfg, const opt *o) {
   return (char **)(void *)((char *)cfg + o->offset);
@@ -168,7 +154,7 @@ static int apply_value(relay_config *cfg, const opt *o, const char *value, bool 
   switch (o->type) {
   case OPT_STRING:
     if (set_string(field_str(cfg, o), value) != 0) {
-      errf(err, errlen, "%s: out of memory", what);
+      moqc__errf(err, errlen, "%s: out of memory", what);
       return -1;
     }
     return 0;
@@ -179,7 +165,7 @@ static int apply_value(relay_config *cfg, const opt *o, const char *value, bool 
       *fresh = false;
     }
     if (list_add(l, value) != 0) {
-      errf(err, errlen, "%s: at most %d values", what, RELAY_LIST_MAX);
+      moqc__errf(err, errlen, "%s: at most %d values", what, RELAY_LIST_MAX);
       return -1;
     }
     if (o->set_offset != 0) {
@@ -189,14 +175,14 @@ static int apply_value(relay_config *cfg, const opt *o, const char *value, bool 
   }
   case OPT_BOOL:
     if (parse_bool(value, (bool *)(void *)((char *)cfg + o->offset)) != 0) {
-      errf(err, errlen, "%s: expected true or false, got \"%s\"", what, value);
+      moqc__errf(err, errlen, "%s: expected true or false, got \"%s\"", what, value);
       return -1;
     }
     return 0;
   case OPT_UINT:
     if (parse_uint(value, o->min, o->max, (uint64_t *)(void *)((char *)cfg + o->offset)) !=
         0) {
-      errf(err, errlen, "%s: expected a whole number from %llu to %llu, got \"%s\"", what,
+      moqc__errf(err, errlen, "%s: expected a whole number from %llu to %llu, got \"%s\"", what,
            (unsigned long long)o->min, (unsigned long long)o->max, value);
       return -1;
     }
@@ -259,7 +245,7 @@ int relay_config_parse_args(relay_config *cfg, int argc, char **argv, bool *help
       continue;
     }
     if (file != NULL) {
-      errf(err, errlen, "unexpected argument \"%s\" (one config file at most)", a);
+      moqc__errf(err, errlen, "unexpected argument \"%s\" (one config file at most)", a);
       return -1;
     }
     file = a;
@@ -270,20 +256,20 @@ int relay_config_parse_args(relay_config *cfg, int argc, char **argv, bool *help
     long size;
     int rv;
     if (f == NULL) {
-      errf(err, errlen, "%s: %s", file, strerror(errno));
+      moqc__errf(err, errlen, "%s: %s", file, strerror(errno));
       return -1;
     }
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > 1024 * 1024 ||
         fseek(f, 0, SEEK_SET) != 0) {
       fclose(f);
-      errf(err, errlen, "%s: unreadable or larger than 1 MiB", file);
+      moqc__errf(err, errlen, "%s: unreadable or larger than 1 MiB", file);
       return -1;
     }
     text = malloc((size_t)size + 1);
     if (text == NULL || fread(text, 1, (size_t)size, f) != (size_t)size) {
       free(text);
       fclose(f);
-      errf(err, errlen, "%s: read failed", file);
+      moqc__errf(err, errlen, "%s: read failed", file);
       return -1;
     }
     fclose(f);
@@ -309,7 +295,7 @@ int relay_config_parse_args(relay_config *cfg, int argc, char **argv, bool *help
     namelen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
     o = find_flag(a + 2, namelen);
     if (o == NULL) {
-      errf(err, errlen, "unknown flag --%.*s (see --help)", (int)namelen, a + 2);
+      moqc__errf(err, errlen, "unknown flag --%.*s (see --help)", (int)namelen, a + 2);
       return -1;
     }
     if (eq != NULL) {
@@ -319,7 +305,7 @@ int relay_config_parse_args(relay_config *cfg, int argc, char **argv, bool *help
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
-      errf(err, errlen, "--%s needs a value (%s)", o->flag, o->arg);
+      moqc__errf(err, errlen, "--%s needs a value (%s)", o->flag, o->arg);
       return -1;
     }
     {
@@ -410,21 +396,21 @@ static int toml_apply(relay_config *cfg, const opt *o, const moqc__toml_node *n,
   switch (o->type) {
   case OPT_BOOL:
     if (moqc__toml_bool(n, &b) != 0) {
-      errf(err, errlen, "%s: expected true or false", what);
+      moqc__errf(err, errlen, "%s: expected true or false", what);
       return -1;
     }
     *(bool *)(void *)((char *)cfg + o->offset) = b;
     return 0;
   case OPT_UINT:
     if (moqc__toml_int(n, &v) != 0) {
-      errf(err, errlen, "%s: expected an integer", what);
+      moqc__errf(err, errlen, "%s: expected an integer", what);
       return -1;
     }
     snprintf(text, sizeof(text), "%lld", (long long)v);
     return apply_value(cfg, o, text, &fresh, what, err, errlen);
   case OPT_STRING:
     if ((value = toml_cstr(n)) == NULL) {
-      errf(err, errlen, "%s: expected a string", what);
+      moqc__errf(err, errlen, "%s: expected a string", what);
       return -1;
     }
     rv = apply_value(cfg, o, value, &fresh, what, err, errlen);
@@ -433,7 +419,7 @@ static int toml_apply(relay_config *cfg, const opt *o, const moqc__toml_node *n,
   case OPT_LIST:
     if (t == MOQC__TOML_STRING) {
       if ((value = toml_cstr(n)) == NULL) {
-        errf(err, errlen, "%s: expected a string", what);
+        moqc__errf(err, errlen, "%s: expected a string", what);
         return -1;
       }
       rv = apply_value(cfg, o, value, &fresh, what, err, errlen);
@@ -441,7 +427,7 @@ static int toml_apply(relay_config *cfg, const opt *o, const moqc__toml_node *n,
       return rv;
     }
     if (t != MOQC__TOML_ARRAY) {
-      errf(err, errlen, "%s: expected a string or an array of strings", what);
+      moqc__errf(err, errlen, "%s: expected a string or an array of strings", what);
       return -1;
     }
     /* An array replaces the list, even when empty. */
@@ -452,7 +438,7 @@ static int toml_apply(relay_config *cfg, const opt *o, const moqc__toml_node *n,
     fresh = false;
     for (size_t i = 0; i < moqc__toml_count(n) && rv == 0; i++) {
       if ((value = toml_cstr(moqc__toml_at(n, i, NULL))) == NULL) {
-        errf(err, errlen, "%s: expected an array of strings", what);
+        moqc__errf(err, errlen, "%s: expected an array of strings", what);
         return -1;
       }
       rv = apply_value(cfg, o, value, &fresh, what, err, errlen);
@@ -478,7 +464,7 @@ static int toml_walk(relay_config *cfg, const char *name, const moqc__toml_node 
 
     if (snprintf(dotted, sizeof(dotted), "%s%s%.*s", prefix, *prefix ? "." : "", (int)key.len,
                  key.ptr) >= (int)sizeof(dotted)) {
-      errf(err, errlen, "%s: key too long", name);
+      moqc__errf(err, errlen, "%s: key too long", name);
       return -1;
     }
     moqc__toml_pos(n, &line, &col);
@@ -491,7 +477,7 @@ static int toml_walk(relay_config *cfg, const char *name, const moqc__toml_node 
         }
         continue;
       }
-      errf(err, errlen, "%s: unknown key", what);
+      moqc__errf(err, errlen, "%s: unknown key", what);
       return -1;
     }
     if (toml_apply(cfg, o, n, what, err, errlen) != 0) {
@@ -511,9 +497,9 @@ int relay_config_load_toml(relay_config *cfg, const char *name, const char *text
   rv = moqc__toml_parse(text, len, NULL, &doc, &terr);
   if (rv != 0) {
     if (rv == MOQC_ERR_NOMEM) {
-      errf(err, errlen, "%s: out of memory", name);
+      moqc__errf(err, errlen, "%s: out of memory", name);
     } else {
-      errf(err, errlen, "%s:%u:%u: %s%s%s", name, terr.line, terr.column,
+      moqc__errf(err, errlen, "%s:%u:%u: %s%s%s", name, terr.line, terr.column,
            terr.message ? terr.message : "malformed", terr.key[0] ? ": " : "", terr.key);
     }
     return -1;
