@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../src/relay/auth.c"
+#include "wire/websocket.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,29 +36,18 @@ static relay_auth_key *fuzz_key(void) {
   return k;
 }
 
-/* base64url without padding of in[0..n) into out (room for 4 * n / 3 + 4); returns the length. */
+/* base64url without padding of in[0..n) into out (room for 4 * ((n + 2) / 3)); returns the
+ * length. */
 static size_t fuzz_b64url(const uint8_t *in, size_t n, char *out) {
-  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  size_t o = 0, i;
+  size_t len = moqc__base64_encode(in, n, out);
 
-  for (i = 0; i + 2 < n; i += 3) {
-    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-    out[o++] = tab[v >> 18 & 63];
-    out[o++] = tab[v >> 12 & 63];
-    out[o++] = tab[v >> 6 & 63];
-    out[o++] = tab[v & 63];
+  while (len > 0 && out[len - 1] == '=') {
+    len--;
   }
-  if (n - i == 1) {
-    uint32_t v = (uint32_t)in[i] << 16;
-    out[o++] = tab[v >> 18 & 63];
-    out[o++] = tab[v >> 12 & 63];
-  } else if (n - i == 2) {
-    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-    out[o++] = tab[v >> 18 & 63];
-    out[o++] = tab[v >> 12 & 63];
-    out[o++] = tab[v >> 6 & 63];
+  for (size_t i = 0; i < len; i++) {
+    out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
   }
-  return o;
+  return len;
 }
 
 static void fuzz_check_token(const relay_token *t) {

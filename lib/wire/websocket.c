@@ -37,7 +37,7 @@ size_t moqc__base64_encode(const uint8_t *in, size_t n, char *out) {
   return o;
 }
 
-static int ws_b64_value(char c) {
+int moqc__base64_value(char c, bool url) {
   if (c >= 'A' && c <= 'Z') {
     return c - 'A';
   }
@@ -47,10 +47,10 @@ static int ws_b64_value(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0' + 52;
   }
-  if (c == '+') {
+  if (c == (url ? '-' : '+')) {
     return 62;
   }
-  if (c == '/') {
+  if (c == (url ? '_' : '/')) {
     return 63;
   }
   return -1;
@@ -77,7 +77,7 @@ moqc_ssize moqc__base64_decode(moqc_str in, uint8_t *out, size_t cap) {
       if (pad > 0) {
         return MOQC_ERR_MALFORMED; /* data after '=' */
       }
-      v[j] = ws_b64_value(c);
+      v[j] = moqc__base64_value(c, false);
       if (v[j] < 0) {
         return MOQC_ERR_MALFORMED;
       }

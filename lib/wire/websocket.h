@@ -77,6 +77,12 @@ int moqc__ws_server_handshake(const moqc__http1_request *req, const moqc_str *al
                               size_t n_alpns, moqc__writer *w, moqc__qmux_choice *choice,
                               int *status);
 
+/**
+ * The 6-bit value of one base64 digit: url false for the "+/" alphabet of RFC 4648 section 4, true
+ * for the "-_" of section 5 (base64url, as JWTs and JWKs use). -1 for anything else ('=' too).
+ */
+int moqc__base64_value(char c, bool url);
+
 /** Writes base64 (RFC 4648, with padding) of in[0..n) to out; returns 4 * ceil(n / 3). */
 size_t moqc__base64_encode(const uint8_t *in, size_t n, char *out);
 

@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "core/errbuf.h"
+#include "wire/websocket.h"
 
 /* A JWK file larger than this is not a single key. */
 #define AUTH_JWK_FILE_MAX 65536
@@ -28,25 +29,6 @@ struct relay_auth_key {
   enum { AUTH_OCT, AUTH_EC, AUTH_RSA } family;
   char describe[32];
 };
-
-static int auth_b64url_val(char c) {
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= 'a' && c <= 'z') {
-    return c - 'a' + 26;
-  }
-  if (c >= '0' && c <= '9') {
-    return c - '0' + 52;
-  }
-  if (c == '-') {
-    return 62;
-  }
-  if (c == '_') {
-    return 63;
-  }
-  return -1;
-}
 
 /* Decodes unpadded base64url s into a new buffer (*out, *outlen). 0, or -1 (bad input, NOMEM). */
 static int auth_b64url_decode(const char *s, unsigned char **out, size_t *outlen) {
@@ -66,7 +48,7 @@ static int auth_b64url_decode(const char *s, unsigned char **out, size_t *outlen
     return -1;
   }
   for (i = 0; i < len; i++) {
-    int v = auth_b64url_val(s[i]);
+    int v = moqc__base64_value(s[i], true);
     if (v < 0) {
       free(buf);
       return -1;
