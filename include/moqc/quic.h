@@ -220,7 +220,9 @@ typedef struct moqc_quic_settings {
    * socket filter to the port that hands each datagram to the endpoint its
    * destination connection id names. A client whose address changes (NAT
    * rebinding, migration) then stays with its connection; without steering the
-   * kernel picks by address hash and such a client is lost. Default 0 (off).
+   * kernel picks by address hash and such a client is lost. A kernel that
+   * refuses the filter (before Linux 4.5) leaves the address hash, with a
+   * warning in the log. Default 0 (off).
    */
   uint32_t steer_index;
   uint32_t steer_count;

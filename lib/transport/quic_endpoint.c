@@ -303,7 +303,12 @@ static int ep_socket(moqc_quic_endpoint *ep, const struct sockaddr *addr) {
   }
   if (ep->settings.reuse_port && ep->settings.steer_count > 1 &&
       ep->settings.steer_index == 0 && ep_attach_steering(ep) != 0) {
-    return MOQC_ERR_IO;
+    /* A kernel without reuseport programs (before 4.5): the address hash still
+     * spreads clients; only a client whose address changes loses its way. */
+    MOQC_LOG(ep->log, MOQC_LOG_WARN,
+             "quic: no connection-id steering on this port (%s); clients are "
+             "spread by address only",
+             strerror(errno));
   }
   if (ep->gro) {
     int one = 1;
