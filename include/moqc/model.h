@@ -569,6 +569,13 @@ MOQC_EXTERN void moqc_cache_pool_decref(moqc_cache_pool *p);
 /** Changes the capacity; takes effect at the next group insert. */
 MOQC_EXTERN void moqc_cache_pool_set_capacity(moqc_cache_pool *p,
                                               uint64_t capacity);
+/**
+ * Caps how long every track charged to p keeps a group that is not its latest:
+ * the track's retention or max_age (ns), whichever is shorter (0 = no cap, the
+ * default). Takes effect at the next group insert. Thread-safe.
+ */
+MOQC_EXTERN void moqc_cache_pool_set_max_age(moqc_cache_pool *p,
+                                             moqc_tstamp max_age);
 /** Returns the bytes currently charged. */
 MOQC_EXTERN uint64_t moqc_cache_pool_used(const moqc_cache_pool *p);
 

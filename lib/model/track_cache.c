@@ -17,6 +17,7 @@ struct moqc_cache_pool {
   const moqc_mem *mem;
   _Atomic uint64_t capacity;
   _Atomic uint64_t used;
+  _Atomic uint64_t max_age; /* ns; 0 = none */
 };
 
 int moqc_cache_pool_new(moqc_cache_pool **out, uint64_t capacity,
@@ -30,6 +31,7 @@ int moqc_cache_pool_new(moqc_cache_pool **out, uint64_t capacity,
   p->mem = mem;
   atomic_init(&p->capacity, capacity);
   atomic_init(&p->used, 0);
+  atomic_init(&p->max_age, 0);
   *out = p;
   return 0;
 }
@@ -49,6 +51,22 @@ void moqc_cache_pool_decref(moqc_cache_pool *p) {
 
 void moqc_cache_pool_set_capacity(moqc_cache_pool *p, uint64_t capacity) {
   atomic_store_explicit(&p->capacity, capacity, memory_order_relaxed);
+}
+
+void moqc_cache_pool_set_max_age(moqc_cache_pool *p, moqc_tstamp max_age) {
+  atomic_store_explicit(&p->max_age, max_age, memory_order_relaxed);
+}
+
+/* How long t keeps a non-latest group: its retention, capped by its pool's max age. */
+static moqc_tstamp track_keep(const moqc__core *c, const moqc__track *t) {
+  moqc_tstamp keep = t->has_info ? t->info.retention : MOQC_DEFAULT_RETENTION;
+  if (c->pool != NULL) {
+    uint64_t cap = atomic_load_explicit(&c->pool->max_age, memory_order_relaxed);
+    if (cap != 0 && cap < keep) {
+      keep = cap;
+    }
+  }
+  return keep;
 }
 
 uint64_t moqc_cache_pool_used(const moqc_cache_pool *p) {
@@ -137,7 +155,7 @@ void moqc__track_clear_cache(moqc__core *c, moqc__track *t, int err,
  */
 static void track_expire(moqc__core *c, moqc__track *t, moqc_tstamp now,
                          moqc__wake *batch) {
-  moqc_tstamp keep = t->has_info ? t->info.retention : MOQC_DEFAULT_RETENTION;
+  moqc_tstamp keep = track_keep(c, t);
 
   /* The last group is the one being inserted: never evicted by its own insert.
    */

@@ -72,6 +72,8 @@ static const opt options[] = {
      "this relay's own URL, as peers reach it (not built yet: refused)"},
     {"cache.capacity", "cache-capacity", OPT_UINT, OFF(cache_capacity), 0, 0, UINT64_MAX,
      "BYTES", "byte budget of the group cache (0 = unbounded)"},
+    {"cache.duration", "cache-duration", OPT_UINT, OFF(cache_duration_ms), 0, 0, UINT64_MAX / 1000000,
+     "MS", "longest a group other than a track's latest stays cached (0 = the track's own retention)"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

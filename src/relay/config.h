@@ -56,6 +56,8 @@ typedef struct relay_config {
   char *cluster_node;
   /* [cache] */
   uint64_t cache_capacity;
+  /** Longest a non-latest group stays cached, in ms (0 = each track's own retention). */
+  uint64_t cache_duration_ms;
 } relay_config;
 
 /** Fills cfg with the embedded default (see DESIGN: the two set-up commands). */

@@ -428,8 +428,12 @@ int relay_start(relay *r, uv_loop_t *loop, relay_config *cfg) {
   moqc_origin_settings_default(&os);
   os.random = random;
   rv = 0;
-  if (cfg->cache_capacity > 0) {
-    rv = moqc_cache_pool_new(&os.cache_pool, cfg->cache_capacity, NULL);
+  if (cfg->cache_capacity > 0 || cfg->cache_duration_ms > 0) {
+    rv = moqc_cache_pool_new(&os.cache_pool,
+                             cfg->cache_capacity > 0 ? cfg->cache_capacity : UINT64_MAX, NULL);
+    if (rv == 0) {
+      moqc_cache_pool_set_max_age(os.cache_pool, cfg->cache_duration_ms * MOQC_MILLISECONDS);
+    }
   }
   if (rv == 0) {
     rv = moqc_origin_new(&r->origin, &os);

@@ -43,6 +43,7 @@ static void test_default(void **state) {
   assert_int_equal(cfg.quic_keep_alive_ms, 5000);
   assert_int_equal(cfg.http_head_timeout_ms, 10000);
   assert_int_equal(cfg.workers, 0); /* one per core */
+  assert_int_equal(cfg.cache_duration_ms, 0);
   relay_config_free(&cfg);
 }
 
@@ -74,6 +75,8 @@ static void test_flags(void **state) {
   assert_int_equal(cfg.quic_idle_timeout_ms, 2000);
   assert_int_equal(cfg.quic_keep_alive_ms, 0);
   assert_int_equal(cfg.http_head_timeout_ms, 4000);
+  assert_int_equal(parse(&cfg, err, sizeof(err), &help, 2, "--cache-duration", "1500"), 0);
+  assert_int_equal(cfg.cache_duration_ms, 1500);
   assert_int_equal(parse(&cfg, err, sizeof(err), &help, 1, "--server-workers=0"), 0);
   assert_int_equal(cfg.workers, 0);
   assert_int_equal(parse(&cfg, err, sizeof(err), &help, 2, "--server-workers", "64"), 0);
