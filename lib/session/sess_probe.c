@@ -116,6 +116,8 @@ void moqc__sess_probe_open(moqc_session *s, sess_stream *st) {
   }
   s->probe_id = st->id;
   s->probe_sent = false;
+  MOQC_LOG(&s->settings.log, MOQC_LOG_DEBUG, "probe stream %lld: reporting the path's estimates",
+           (long long)st->id);
   probe_sample(s, st);
 }
 

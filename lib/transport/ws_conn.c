@@ -4,6 +4,8 @@
  * After every event the connection services the engine, pulls messages while the socket keeps
  * up (max_send_buffer), and re-arms its timer at the engine's next expiry.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -317,6 +319,32 @@ void moqc__ws_engine_settings(moqc__wsq_settings *st, const moqc_ws_settings *ws
   }
 }
 
+/*
+ * Path estimates from the kernel's TCP state: the smoothed RTT, and one congestion window per RTT
+ * as the rate (what TCP would let through; the delivery rate of an application-limited media
+ * connection is far below the link). Nothing is known before the first RTT sample.
+ */
+static int ws_stats(void *glue, moqc_transport_stats *out) {
+  moqc_ws_conn *c = glue;
+  uv_os_fd_t fd;
+  struct tcp_info ti;
+  socklen_t len = sizeof(ti);
+
+  memset(out, 0, sizeof(*out));
+  if (c->closing || uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0 ||
+      getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) {
+    return MOQC_ERR_CLOSED;
+  }
+  if (ti.tcpi_rtt == 0) {
+    return 0;
+  }
+  out->valid = MOQC_TRANSPORT_STATS_RTT | MOQC_TRANSPORT_STATS_BITRATE;
+  out->smoothed_rtt = (moqc_tstamp)ti.tcpi_rtt * 1000U; /* us -> ns */
+  out->send_bitrate = (uint64_t)((double)ti.tcpi_snd_cwnd * (double)ti.tcpi_snd_mss * 8.0 * 1e6 /
+                                 (double)ti.tcpi_rtt);
+  return 0;
+}
+
 int moqc__ws_start(moqc_ws_conn *c, const moqc__qmux_choice *choice, bool is_server,
                    const uint8_t *rest, size_t rest_len) {
   c->choice = *choice;
@@ -325,6 +353,7 @@ int moqc__ws_start(moqc_ws_conn *c, const moqc__qmux_choice *choice, bool is_ser
   moqc__ws_engine_settings(&st, &c->ws, choice->format, is_server);
   st.wake = ws_wake;
   st.glue = c;
+  st.stats = ws_stats;
   uv_random(NULL, NULL, &c->mask_state, sizeof(c->mask_state), 0, NULL);
   c->mask_state |= 1;
   struct wslay_event_callbacks cb = {ws_recv_cb, ws_send_cb, ws_genmask_cb, NULL, NULL, NULL,

@@ -466,6 +466,14 @@ static void wsq_op_wake(void *ud) {
   c->st.wake(c->st.glue);
 }
 
+static int wsq_op_get_stats(void *ud, moqc_transport_stats *out) {
+  moqc__wsq *c = ud;
+  if (c->st.stats == NULL || c->state != WSQ_OPEN) {
+    return MOQC_ERR_CLOSED;
+  }
+  return c->st.stats(c->st.glue, out);
+}
+
 static const moqc_transport_ops wsq_transport_ops = {
     .open_stream = wsq_op_open_stream,
     .resume_stream = wsq_op_resume_stream,
@@ -474,6 +482,7 @@ static const moqc_transport_ops wsq_transport_ops = {
     .send_datagram = wsq_op_send_datagram,
     .close = wsq_op_close,
     .wake = wsq_op_wake,
+    .get_stats = wsq_op_get_stats,
 };
 
 moqc_transport moqc__wsq_transport(moqc__wsq *c) {

@@ -78,6 +78,11 @@ typedef struct moqc__wsq_settings {
   /** Thread-safe hook: asks the glue to call moqc__wsq_service soon. Required. */
   void (*wake)(void *glue);
   void *glue;
+  /**
+   * The path estimates behind moqc_transport_ops.get_stats (the glue's socket: TCP_INFO). NULL:
+   * the engine cannot measure. Called on the engine's thread.
+   */
+  int (*stats)(void *glue, moqc_transport_stats *out);
 } moqc__wsq_settings;
 
 /** How the connection ended (moqc__wsq_close_info). */

@@ -846,6 +846,19 @@ static void test_client_server_echo(void **state) {
     assert_memory_equal(sb->rx, big, 50000);
     c.app.echo = false;
   }
+  /* Path estimates from TCP_INFO, on both sides, after a megabyte each way: the kernel's
+   * smoothed RTT (at least its 1 us granularity on loopback) and one window per RTT. */
+  {
+    moqc_transport_stats ss, cs;
+    assert_non_null(e.apps[0]->t.ops->get_stats);
+    assert_int_equal(e.apps[0]->t.ops->get_stats(e.apps[0]->t.user_data, &ss), 0);
+    assert_int_equal(c.app.t.ops->get_stats(c.app.t.user_data, &cs), 0);
+    assert_int_equal(ss.valid, MOQC_TRANSPORT_STATS_RTT | MOQC_TRANSPORT_STATS_BITRATE);
+    assert_int_equal(cs.valid, MOQC_TRANSPORT_STATS_RTT | MOQC_TRANSPORT_STATS_BITRATE);
+    assert_true(ss.smoothed_rtt >= 1000 && ss.smoothed_rtt < 1 * MOQC_SECONDS);
+    assert_true(ss.send_bitrate > 1000000); /* a loopback window per RTT: far above 1 Mbit/s */
+    assert_true(cs.smoothed_rtt >= 1000 && cs.send_bitrate > 1000000);
+  }
   /* Datagrams both ways. */
   assert_int_equal(c.app.t.ops->send_datagram(c.app.t.user_data, (const uint8_t *)"ping", 4), 0);
   tapp *srv = e.apps[0];
