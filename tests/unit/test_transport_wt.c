@@ -17,6 +17,7 @@
 
 #include "test_transport_wt_app.h"
 #include "transport/h3_fields.h"
+#include "transport/quic_internal.h"
 #include "wire/h3.h"
 
 static moqc_tls_cert *g_cert;
@@ -348,6 +349,44 @@ static void test_echo(void **state) {
   assert_int_equal(e.cinfo.code, 42);
   assert_false(e.cinfo.by_peer);
   assert_int_equal(moqc_wt_server_conn_count(e.srv), 0);
+  env_stop(&e);
+}
+
+static bool server_app_closed(env *e, void *arg) {
+  (void)arg;
+  return e->sapp->closed;
+}
+
+/*
+ * Once the peer ends the session, the server resets the send side of the session's streams in
+ * QUIC (WT_SESSION_GONE), as the WebTransport draft asks, while the connection lingers for the
+ * close handshake: a stream left open (no FIN) is reset or already gone, not kept open.
+ */
+static void test_peer_close_resets_session_streams(void **state) {
+  env e;
+  env_start(&e);
+  connect_client(&e, "/", NULL, 0);
+  assert_true(run_until(&e, connected, NULL, 5000));
+  static uint8_t data[20000];
+  moqc_stream_id u = wapp_send(e.sapp, true, data, sizeof(data), false); /* no FIN */
+  assert_int_not_equal(u, MOQC_STREAM_NONE);
+  uint64_t until = uv_hrtime() + 50000000ULL;
+  while (uv_hrtime() < until) {
+    uv_run(&e.loop, UV_RUN_NOWAIT);
+  }
+  moqc_quic_conn *sq = moqc_wt_conn_quic(e.sconn);
+  const moqc__quic_stream *qs = moqc__stream_find(sq, u);
+  assert_non_null(qs);
+  assert_false(qs->reset);
+  e.capp->t.ops->close(e.capp->t.user_data, 3, "bye", 3);
+  assert_true(run_until(&e, server_app_closed, NULL, 3000));
+  qs = moqc__stream_find(sq, u);
+  assert_true(qs == NULL || qs->reset);
+  uint64_t deadline = uv_hrtime() + 5000000000ULL;
+  while ((e.sclosed == 0 || e.cclosed == 0) && uv_hrtime() < deadline) {
+    uv_run(&e.loop, UV_RUN_ONCE);
+  }
+  assert_int_equal(e.sclosed, 1);
   env_stop(&e);
 }
 
@@ -698,6 +737,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_echo),
       cmocka_unit_test(test_server_close),
+      cmocka_unit_test(test_peer_close_resets_session_streams),
       cmocka_unit_test(test_refused),
       cmocka_unit_test(test_bad_requests),
       cmocka_unit_test(test_pin_and_name),
