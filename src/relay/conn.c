@@ -174,17 +174,11 @@ static void conn_on_setup(moqc_session *s, moqc_str path, void *user_data) {
   moqc_stats_session *stats;
   moqc_origin_consumer *publish;
   moqc_origin_producer *mirror;
-  const char *q = path.len > 0 ? memchr(path.ptr, '?', path.len) : NULL;
-  moqc_str query = {"", 0};
+  /* The query is for tokens, as on a WebTransport CONNECT. */
+  moqc_str query = relay_split_query(&path);
   char *root, what[32];
   int rv;
 
-  /* The query is for tokens, as on a WebTransport CONNECT. */
-  if (q != NULL) {
-    query.ptr = q + 1;
-    query.len = path.len - (size_t)(q - path.ptr) - 1;
-    path.len = (size_t)(q - path.ptr);
-  }
   snprintf(what, sizeof(what), "conn %llu", (unsigned long long)c->id);
   relay_token_free(&c->token);
   rv = relay_auth_request(r, query, what, &c->token, &c->has_token);
@@ -315,13 +309,8 @@ void relay_conn_accept(relay_worker *w, moqc_http_request *req) {
     return;
   }
   /* Refuse before upgrading a bad token or a root that allows nothing. */
-  rv = relay_auth_request(r, moqc_http_request_query(req), "websocket", &tok, &has_token);
-  if (rv == 0) {
-    rv = relay_auth_grant(r, moqc_str_c(root), has_token ? &tok : NULL, &grant);
-    if (rv != 0) {
-      relay_logf(&r->log, MOQC_LOG_INFO, "websocket: unauthorized root \"%s\"", root);
-    }
-  }
+  rv = relay_auth_admit(r, moqc_http_request_query(req), moqc_str_c(root), "websocket", &tok,
+                        &has_token, &grant);
   if (rv != 0) {
     if (rv == MOQC_ERR_NOMEM) {
       moqc_http_respond(req, 500, text, 1, "out of memory\n", 14);

@@ -31,8 +31,8 @@ static void on_wt_close(void *user_data, moqc_wt_conn *wt, const moqc_wt_close_i
 static void on_wt_request(void *user_data, moqc_wt_request *req) {
   relay_worker *w = user_data;
   relay *r = w->r;
-  moqc_str path = moqc_wt_request_path(req), query = {"", 0};
-  const char *q = memchr(path.ptr, '?', path.len);
+  moqc_str path = moqc_wt_request_path(req);
+  moqc_str query = relay_split_query(&path);
   relay_grant grant;
   relay_token tok;
   bool has_token = false;
@@ -43,11 +43,6 @@ static void on_wt_request(void *user_data, moqc_wt_request *req) {
   size_t i, k;
   int rv;
 
-  if (q != NULL) {
-    query.ptr = q + 1;
-    query.len = path.len - (size_t)(q - path.ptr) - 1;
-    path.len = (size_t)(q - path.ptr);
-  }
   root = relay_path_decode(path);
   if (root == NULL) {
     moqc_wt_refuse(req, 400);
@@ -58,13 +53,7 @@ static void on_wt_request(void *user_data, moqc_wt_request *req) {
     moqc_wt_refuse(req, 503);
     return;
   }
-  rv = relay_auth_request(r, query, "webtransport", &tok, &has_token);
-  if (rv == 0) {
-    rv = relay_auth_grant(r, moqc_str_c(root), has_token ? &tok : NULL, &grant);
-    if (rv != 0) {
-      relay_logf(&r->log, MOQC_LOG_INFO, "webtransport: unauthorized root \"%s\"", root);
-    }
-  }
+  rv = relay_auth_admit(r, query, moqc_str_c(root), "webtransport", &tok, &has_token, &grant);
   if (rv != 0) {
     relay_token_free(&tok);
     free(root);

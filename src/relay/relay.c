@@ -117,6 +117,32 @@ int relay_auth_request(const relay *r, moqc_str query, const char *what, relay_t
   return 0;
 }
 
+int relay_auth_admit(const relay *r, moqc_str query, moqc_str root, const char *what,
+                     relay_token *tok, bool *has_token, relay_grant *g) {
+  int rv = relay_auth_request(r, query, what, tok, has_token);
+
+  if (rv == 0) {
+    rv = relay_auth_grant(r, root, *has_token ? tok : NULL, g);
+    if (rv != 0) {
+      relay_logf(&r->log, MOQC_LOG_INFO, "%s: unauthorized root \"%.*s\"", what, (int)root.len,
+                 root.ptr);
+    }
+  }
+  return rv;
+}
+
+moqc_str relay_split_query(moqc_str *path) {
+  const char *q = path->len > 0 ? memchr(path->ptr, '?', path->len) : NULL;
+  moqc_str query = {"", 0};
+
+  if (q != NULL) {
+    query.ptr = q + 1;
+    query.len = path->len - (size_t)(q - path->ptr) - 1;
+    path->len = (size_t)(q - path->ptr);
+  }
+  return query;
+}
+
 int relay_auth_http_view(relay_worker *w, moqc_http_request *req, moqc_origin_consumer **out) {
   relay_token tok;
   relay_grant g;
@@ -124,10 +150,8 @@ int relay_auth_http_view(relay_worker *w, moqc_http_request *req, moqc_origin_co
   int rv;
 
   *out = NULL;
-  rv = relay_auth_request(w->r, moqc_http_request_query(req), "http", &tok, &has_token);
-  if (rv == 0) {
-    rv = relay_auth_grant(w->r, moqc_str_c(""), has_token ? &tok : NULL, &g);
-  }
+  rv = relay_auth_admit(w->r, moqc_http_request_query(req), moqc_str_c(""), "http", &tok,
+                        &has_token, &g);
   if (rv == 0 && g.n_get == 0) {
     rv = MOQC_ERR_UNAUTHORIZED;
   }

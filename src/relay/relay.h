@@ -155,6 +155,22 @@ int relay_auth_request(const relay *r, moqc_str query, const char *what, relay_t
                        bool *has_token);
 
 /**
+ * relay_auth_request then relay_auth_grant for a session rooted at root: the token of query (if
+ * any) and what it (or the public prefixes) allows there. Returns 0 with *tok (free with
+ * relay_token_free; zeroed without a token), *has_token and *g (views into root, *tok or the
+ * public prefixes), MOQC_ERR_UNAUTHORIZED (a bad token, or nothing allowed under root; logged
+ * with what) or MOQC_ERR_NOMEM. *tok needs relay_token_free whatever the result.
+ */
+int relay_auth_admit(const relay *r, moqc_str query, moqc_str root, const char *what,
+                     relay_token *tok, bool *has_token, relay_grant *g);
+
+/**
+ * Splits "path?query" in place: *path keeps what is before the first '?', and the query after it
+ * is returned (empty when there is none).
+ */
+moqc_str relay_split_query(moqc_str *path);
+
+/**
  * What an HTTP read route (/announced, /fetch) of w may see for req: w's base consumer (root
  * "") scoped to the get prefixes of the request's jwt, or to the public prefixes without one.
  * Returns 0 with *out (owned by the caller), MOQC_ERR_UNAUTHORIZED (bad token, or nothing to
