@@ -11,8 +11,16 @@
  *   DRAIN    the tracks are finished; subscribers read until their track ends
  * (or --drain). CLOSE    every session is closed; the loop runs dry; the JSON
  * summary is printed.
+ *
+ * With --threads N, N such runs share the work, each on its own loop and
+ * thread: the first (on the calling thread) has the publishers, the idle
+ * connections and its share of the subscribers and decides the phases; each
+ * other one has a share of every broadcast's subscribers, reports its counts
+ * through bench_shared and follows the first one's phase. Nothing else is
+ * shared: their counters are merged once every thread has ended.
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +49,21 @@ typedef enum bench_phase {
 } bench_phase;
 
 typedef struct bench_run bench_run;
+
+/* What the loops of a --threads run tell each other. The counts are sums over
+ * every loop but the first; the first loop reads them, the others add to them
+ * and wake it. */
+typedef struct bench_shared {
+  bench_run **runs;
+  size_t nruns;
+  size_t nsubs_total; /* subscribers over every loop */
+  uv_mutex_t mu;      /* held to wake a loop (see bench_wake) */
+  atomic_size_t ready, subscribed, done, dialled;
+  atomic_uint_least64_t rx_bytes, rx_frames, lost; /* as of each loop's last
+                                                      progress tick */
+  atomic_int phase; /* the first loop's phase: the others follow it */
+  atomic_bool stop; /* another loop failed: the first one ends the run */
+} bench_shared;
 
 typedef struct bench_pub {
   cli_client c;
@@ -105,6 +128,13 @@ typedef struct bench_idle {
 struct bench_run {
   uv_loop_t *loop;
   const bench_opts *o;
+  size_t index;     /* which loop (0: the first, see bench_shared) */
+  bench_shared *sh; /* NULL with one loop */
+  uv_async_t wake;  /* news from the other loops */
+  bool wake_open;   /* wake may be sent to (under sh->mu) */
+  uint64_t connect_rate;    /* this loop's share of --connect-rate */
+  uint64_t subs_per_pub;    /* this loop's subscribers per broadcast */
+  uint64_t told_rx_bytes, told_rx_frames, told_lost; /* added to sh so far */
   cli_opts copts; /* what every cli_client reads: URL and TLS flags */
   bench_phase phase;
   bench_pub *pubs;
@@ -123,6 +153,7 @@ struct bench_run {
                                 run_end */
   uint64_t wall_start_us, wall_end_us; /* wall clock at run_start and run_end */
   uv_timer_t dial_timer, tick, progress, phase_timer;
+  uv_prepare_t check;
   uv_signal_t sigint, sigterm;
   summary lat;      /* every latency sample of the run (summary.c computes
                        percentiles) */
@@ -149,6 +180,55 @@ static double bench_cpu_s(void) {
   }
   return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Wakes target's loop, unless its wake handle is closed. Any thread. */
+static void bench_wake(bench_run *target) {
+  bench_shared *sh = target->sh;
+
+  uv_mutex_lock(&sh->mu);
+  if (target->wake_open) {
+    uv_async_send(&target->wake);
+  }
+  uv_mutex_unlock(&sh->mu);
+}
+
+/* The first loop moves every other one to phase. */
+static void bench_tell_phase(bench_run *r, bench_phase phase) {
+  size_t k;
+
+  if (r->sh == NULL || r->index != 0) {
+    return;
+  }
+  atomic_store(&r->sh->phase, (int)phase);
+  for (k = 1; k < r->sh->nruns; k++) {
+    bench_wake(r->sh->runs[k]);
+  }
+}
+
+/* Another loop's count went up by one: added to sh, the first loop woken. */
+static void bench_count(bench_run *r, atomic_size_t *c) {
+  if (r->sh != NULL && r->index != 0) {
+    atomic_fetch_add(c, 1);
+    bench_wake(r->sh->runs[0]);
+  }
+}
+
+/* On the first loop: own plus what the other loops added to c. On the others:
+ * own. */
+static size_t bench_all(const bench_run *r, size_t own, atomic_size_t *c) {
+  return r->sh != NULL && r->index == 0 ? own + atomic_load(c) : own;
+}
+
+/* Subscribers over every loop (the first loop's view; the others': theirs). */
+static size_t bench_nsubs_all(const bench_run *r) {
+  return r->sh != NULL && r->index == 0 ? r->sh->nsubs_total : r->nsubs;
+}
+
+/* Every subscriber (of every loop, on the first) read its track to the end. */
+static bool bench_all_done(bench_run *r) {
+  return bench_all(r, r->done, r->sh ? &r->sh->done : NULL) ==
+         bench_nsubs_all(r);
 }
 
 static void bench_fail(bench_run *r, int err, const char *what) {
@@ -297,7 +377,10 @@ static void bench_sub_done(bench_sub *s) {
   }
   s->phase = BSUB_DONE;
   r->done++;
-  if (r->phase == BENCH_DRAIN && r->done == r->nsubs) {
+  if (r->sh != NULL) {
+    bench_count(r, &r->sh->done);
+  }
+  if (r->phase == BENCH_DRAIN && bench_all_done(r)) {
     bench_close_all(r);
   }
 }
@@ -534,6 +617,9 @@ static void bench_sub_work(cli_client *c) {
     }
     s->phase = BSUB_RECEIVING;
     r->subscribed++;
+    if (r->sh != NULL) {
+      bench_count(r, &r->sh->subscribed);
+    }
     bench_maybe_start(r);
   }
   if (s->phase == BSUB_RECEIVING) {
@@ -548,6 +634,9 @@ static void bench_sub_ready(cli_client *c) {
   bench_sub *s = c->user_data;
 
   s->run->ready++;
+  if (s->run->sh != NULL) {
+    bench_count(s->run, &s->run->sh->ready);
+  }
   cli_client_kick(c);
 }
 
@@ -629,6 +718,12 @@ static void bench_timers_close(bench_run *r) {
   uv_close((uv_handle_t *)&r->phase_timer, NULL);
   uv_close((uv_handle_t *)&r->sigint, NULL);
   uv_close((uv_handle_t *)&r->sigterm, NULL);
+  if (r->sh != NULL) {
+    uv_mutex_lock(&r->sh->mu);
+    r->wake_open = false;
+    uv_mutex_unlock(&r->sh->mu);
+    uv_close((uv_handle_t *)&r->wake, NULL);
+  }
 }
 
 static void bench_close_all(bench_run *r) {
@@ -643,6 +738,12 @@ static void bench_close_all(bench_run *r) {
     r->wall_end_us = cli_wall_us();
   }
   r->phase = BENCH_CLOSE;
+  if (r->sh != NULL && r->index != 0 && (r->err != 0 || r->failed > 0)) {
+    /* A run without every connection would measure something else. */
+    atomic_store(&r->sh->stop, true);
+    bench_wake(r->sh->runs[0]);
+  }
+  bench_tell_phase(r, BENCH_CLOSE);
   uv_timer_stop(&r->dial_timer);
   uv_timer_stop(&r->tick);
   uv_timer_stop(&r->phase_timer);
@@ -668,10 +769,11 @@ static void bench_drain_timeout(uv_timer_t *t) {
   bench_run *r = t->data;
 
   if (r->phase == BENCH_DRAIN) {
+    size_t all = bench_nsubs_all(r);
     fprintf(stderr,
             "moqc bench: %zu of %zu subscribers still open after --drain; "
             "closing\n",
-            r->nsubs - r->done, r->nsubs);
+            all - bench_all(r, r->done, r->sh ? &r->sh->done : NULL), all);
     bench_close_all(r);
   }
 }
@@ -687,7 +789,8 @@ static void bench_end_run(bench_run *r) {
   for (i = 0; i < r->npubs; i++) {
     bench_pub_end(&r->pubs[i]);
   }
-  if (r->done == r->nsubs) {
+  bench_tell_phase(r, BENCH_DRAIN);
+  if (bench_all_done(r)) {
     bench_close_all(r);
     return;
   }
@@ -742,6 +845,7 @@ static void bench_settled(uv_timer_t *t) {
   r->run_start = cli_now();
   r->cpu_start = bench_cpu_s();
   r->wall_start_us = cli_wall_us();
+  bench_tell_phase(r, BENCH_RUN);
   ms = (uint64_t)(500.0 / r->o->fps);
   if (ms < 1) {
     ms = 1;
@@ -753,24 +857,75 @@ static void bench_settled(uv_timer_t *t) {
 }
 
 static void bench_maybe_start(bench_run *r) {
-  bool pubs_ok = r->o->subscribers == 0 ? r->ready >= r->npubs + r->nidle
-                                        : r->relay_subscribed == r->npubs;
+  size_t ready, conns;
+  bool pubs_ok, dialled;
 
-  if (r->phase == BENCH_CONNECT && r->subscribed == r->nsubs && pubs_ok &&
-      r->ready == r->npubs + r->nsubs + r->nidle &&
-      r->next_dial == r->npubs + r->nsubs + r->nidle) {
+  if (r->index != 0) {
+    return; /* the first loop decides (bench_count woke it) */
+  }
+  ready = bench_all(r, r->ready, r->sh ? &r->sh->ready : NULL);
+  conns = r->npubs + bench_nsubs_all(r) + r->nidle;
+  pubs_ok = r->o->subscribers == 0 ? ready >= r->npubs + r->nidle
+                                   : r->relay_subscribed == r->npubs;
+  dialled = r->next_dial == r->npubs + r->nsubs + r->nidle &&
+            (r->sh == NULL || atomic_load(&r->sh->dialled) == r->sh->nruns - 1);
+  if (r->phase == BENCH_CONNECT &&
+      bench_all(r, r->subscribed, r->sh ? &r->sh->subscribed : NULL) ==
+          bench_nsubs_all(r) &&
+      pubs_ok && ready == conns && dialled) {
     uv_timer_start(&r->phase_timer, bench_settled, BENCH_SETTLE_MS, 0);
+  }
+}
+
+/* Another loop's news: on the first loop, counts to act on (or a failure);
+ * on the others, the first loop's phase to follow. */
+static void bench_wake_cb(uv_async_t *h) {
+  bench_run *r = h->data;
+  int phase = atomic_load(&r->sh->phase);
+
+  if (r->index == 0) {
+    if (atomic_load(&r->sh->stop)) {
+      if (r->err == 0) {
+        r->err = MOQC_ERR_REMOTE;
+      }
+      bench_close_all(r);
+    } else if (r->phase == BENCH_CONNECT) {
+      bench_maybe_start(r);
+    } else if (r->phase == BENCH_DRAIN && bench_all_done(r)) {
+      bench_close_all(r);
+    }
+    return;
+  }
+  if (phase >= BENCH_RUN && r->phase == BENCH_CONNECT) {
+    r->phase = BENCH_RUN;
+    r->run_start = cli_now();
+  }
+  if (phase >= BENCH_DRAIN && r->phase == BENCH_RUN) {
+    r->phase = BENCH_DRAIN;
+    r->run_end = cli_now();
+    if (bench_all_done(r)) {
+      bench_close_all(r);
+    } else {
+      uv_timer_start(&r->phase_timer, bench_drain_timeout,
+                     (uint64_t)(r->o->drain_s * 1000.0 + 0.5), 0);
+    }
+  }
+  if (phase == BENCH_CLOSE) {
+    bench_close_all(r);
   }
 }
 
 static void bench_startup_timeout(uv_timer_t *t) {
   bench_run *r = t->data;
 
-  if (r->phase == BENCH_CONNECT && r->ready < r->npubs + r->nsubs + r->nidle) {
+  size_t ready = bench_all(r, r->ready, r->sh ? &r->sh->ready : NULL);
+  size_t conns = r->npubs + bench_nsubs_all(r) + r->nidle;
+
+  if (r->phase == BENCH_CONNECT && ready < conns) {
     fprintf(
         stderr,
         "moqc bench: only %zu of %zu connections up after --startup-timeout\n",
-        r->ready, r->npubs + r->nsubs + r->nidle);
+        ready, conns);
     bench_fail(r, MOQC_ERR_TIMEOUT, "connecting");
     return;
   }
@@ -779,7 +934,8 @@ static void bench_startup_timeout(uv_timer_t *t) {
             "moqc bench: after --startup-timeout, %zu of %zu subscriptions and "
             "%zu of %zu "
             "publishers subscribed by the relay; publishing anyway\n",
-            r->subscribed, r->nsubs, r->relay_subscribed, r->npubs);
+            bench_all(r, r->subscribed, r->sh ? &r->sh->subscribed : NULL),
+            bench_nsubs_all(r), r->relay_subscribed, r->npubs);
     bench_settled(t);
   }
 }
@@ -856,7 +1012,7 @@ static int bench_dial_one(bench_run *r) {
 static void bench_dial(uv_timer_t *t) {
   bench_run *r = t->data;
   size_t total = r->npubs + r->nsubs + r->nidle;
-  uint64_t batch = r->o->connect_rate / 100u; /* every 10 ms */
+  uint64_t batch = r->connect_rate / 100u; /* every 10 ms */
   uint64_t n;
   int rv;
 
@@ -873,9 +1029,12 @@ static void bench_dial(uv_timer_t *t) {
   }
   if (r->next_dial == total) {
     uv_timer_stop(&r->dial_timer);
+    if (r->sh != NULL) {
+      bench_count(r, &r->sh->dialled);
+    }
     bench_maybe_start(r);
-  } else if (r->o->connect_rate < 100) {
-    uv_timer_start(&r->dial_timer, bench_dial, 1000u / r->o->connect_rate, 0);
+  } else if (r->connect_rate < 100) {
+    uv_timer_start(&r->dial_timer, bench_dial, 1000u / r->connect_rate, 0);
   }
 }
 
@@ -888,26 +1047,47 @@ static void bench_progress(uv_timer_t *t) {
                       : r->phase == BENCH_DRAIN ? "drain"
                                                 : "close";
 
+  uint64_t rx_bytes = r->rx_bytes, rx_frames = r->rx_frames,
+           lost = r->gaps + r->aborted;
+
   if (r->nomem) {
     bench_fail(r, MOQC_ERR_NOMEM, "latency samples");
+  }
+  if (r->sh != NULL && r->index != 0) {
+    /* What this loop received since its last tick, for the first loop's
+     * progress line. */
+    atomic_fetch_add(&r->sh->rx_bytes, rx_bytes - r->told_rx_bytes);
+    atomic_fetch_add(&r->sh->rx_frames, rx_frames - r->told_rx_frames);
+    atomic_fetch_add(&r->sh->lost, lost - r->told_lost);
+    r->told_rx_bytes = rx_bytes;
+    r->told_rx_frames = rx_frames;
+    r->told_lost = lost;
+    r->lat_tick.nlatency = 0;
+    return;
+  }
+  if (r->sh != NULL) {
+    rx_bytes += atomic_load(&r->sh->rx_bytes);
+    rx_frames += atomic_load(&r->sh->rx_frames);
+    lost += atomic_load(&r->sh->lost);
   }
   if (!r->o->quiet) {
     fprintf(stderr,
             "bench: %6.1fs %-7s conns %zu/%zu subscribed %zu/%zu out %.2f Mbps "
             "in %.2f Mbps "
             "frames %llu lost_groups %llu latency p50 %.2f ms p99 %.2f ms\n",
-            (double)(now - r->t0) / 1e9, phase, r->ready,
-            r->npubs + r->nsubs + r->nidle, r->subscribed, r->nsubs,
-            bench_mbps(r->tx_bytes - r->last_tx_bytes, dt),
-            bench_mbps(r->rx_bytes - r->last_rx_bytes, dt),
-            (unsigned long long)r->rx_frames,
-            (unsigned long long)(r->gaps + r->aborted),
+            (double)(now - r->t0) / 1e9, phase,
+            bench_all(r, r->ready, r->sh ? &r->sh->ready : NULL),
+            r->npubs + bench_nsubs_all(r) + r->nidle,
+            bench_all(r, r->subscribed, r->sh ? &r->sh->subscribed : NULL),
+            bench_nsubs_all(r), bench_mbps(r->tx_bytes - r->last_tx_bytes, dt),
+            bench_mbps(rx_bytes - r->last_rx_bytes, dt),
+            (unsigned long long)rx_frames, (unsigned long long)lost,
             summary_latency_ms(&r->lat_tick, 50),
             summary_latency_ms(&r->lat_tick, 99));
   }
   r->lat_tick.nlatency = 0;
   r->last_tx_bytes = r->tx_bytes;
-  r->last_rx_bytes = r->rx_bytes;
+  r->last_rx_bytes = rx_bytes;
   r->last_progress = now;
 }
 
@@ -936,7 +1116,7 @@ static void bench_print(bench_run *r) {
 
   memset(&t, 0, sizeof(t));
   t.publishers = r->npubs;
-  t.subscribers = r->nsubs;
+  t.subscribers = bench_nsubs_all(r);
   t.idle = r->nidle;
   t.connected = r->ready;
   t.subscribed = r->subscribed;
@@ -987,12 +1167,22 @@ static void bench_print(bench_run *r) {
   fflush(stdout);
 }
 
-static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop) {
+/* Run index of nruns on loop: the first has the publishers and the idle
+ * connections; every run has its share of each broadcast's subscribers. */
+static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop,
+                       size_t index, size_t nruns) {
   size_t i, plen = strlen(o->prefix);
 
   memset(r, 0, sizeof(*r));
   r->loop = loop;
   r->o = o;
+  r->index = index;
+  r->subs_per_pub = o->subscribers / nruns +
+                    (index < o->subscribers % nruns ? 1u : 0u);
+  r->connect_rate = o->connect_rate / nruns;
+  if (r->connect_rate == 0) {
+    r->connect_rate = 1;
+  }
   r->copts.cmd = CLI_CMD_SUB;
   r->copts.url_text = o->url_text;
   r->copts.url = o->url;
@@ -1003,7 +1193,7 @@ static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop) {
   r->copts.force_websocket = o->force_websocket;
   memcpy(r->copts.fingerprint, o->fingerprint, sizeof(r->copts.fingerprint));
   r->npubs = (size_t)o->publishers;
-  r->nsubs = (size_t)(o->publishers * o->subscribers);
+  r->nsubs = (size_t)(o->publishers * r->subs_per_pub);
   r->frames_per_pub = (uint64_t)(o->duration_s * o->fps + 0.5);
   /* One second of a track's bytes, at least 256 KiB: what may arrive for a
    * subscriber between two of its work calls without the budget running. */
@@ -1017,7 +1207,8 @@ static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop) {
   summary_init(&r->lat);
   summary_init(&r->lat_tick);
   r->pubs = calloc(r->npubs, sizeof(*r->pubs));
-  r->nidle = (size_t)o->idle;
+  r->nidle = index == 0 ? (size_t)o->idle : 0;
+  r->next_dial = index == 0 ? 0 : r->npubs; /* publishers are the first's */
   r->subs = calloc(r->nsubs > 0 ? r->nsubs : 1, sizeof(*r->subs));
   r->idles = calloc(r->nidle > 0 ? r->nidle : 1, sizeof(*r->idles));
   r->buf = malloc((size_t)o->frame_size);
@@ -1042,7 +1233,7 @@ static int bench_setup(bench_run *r, const bench_opts *o, uv_loop_t *loop) {
   }
   for (i = 0; i < r->nsubs; i++) {
     r->subs[i].run = r;
-    r->subs[i].pub = &r->pubs[i / (size_t)o->subscribers];
+    r->subs[i].pub = &r->pubs[i / (size_t)r->subs_per_pub];
   }
   return 0;
 }
@@ -1068,14 +1259,93 @@ static void bench_teardown(bench_run *r) {
   summary_free(&r->lat_tick);
 }
 
+/* Adds another loop's counts and latency samples to r0's (after every
+ * thread ended). */
+static void bench_merge(bench_run *r0, const bench_run *r) {
+  size_t i;
+
+  r0->ready += r->ready;
+  r0->subscribed += r->subscribed;
+  r0->done += r->done;
+  r0->rx_groups += r->rx_groups;
+  r0->rx_frames += r->rx_frames;
+  r0->rx_bytes += r->rx_bytes;
+  r0->rx_complete += r->rx_complete;
+  r0->bad_frames += r->bad_frames;
+  r0->aborted += r->aborted;
+  r0->gaps += r->gaps;
+  r0->failed += r->failed;
+  if (r0->err == 0) {
+    r0->err = r->err;
+  }
+  r0->nomem = r0->nomem || r->nomem;
+  for (i = 0; i < r0->npubs; i++) {
+    r0->pubs[i].rx_groups += r->pubs[i].rx_groups;
+    r0->pubs[i].rx_frames += r->pubs[i].rx_frames;
+    r0->pubs[i].rx_bytes += r->pubs[i].rx_bytes;
+    r0->pubs[i].rx_complete += r->pubs[i].rx_complete;
+  }
+  for (i = 0; i < r->lat.nlatency; i++) {
+    if (bench_sample(&r0->lat, r->lat.latency_us[i]) != 0) {
+      r0->nomem = true;
+      break;
+    }
+  }
+}
+
+/* Starts r's timers and handles on its loop (from the calling thread, before
+ * any loop runs). */
+static void bench_start(bench_run *r) {
+  uv_loop_t *loop = r->loop;
+
+  r->t0 = r->last_progress = cli_now();
+  uv_timer_init(loop, &r->dial_timer);
+  uv_timer_init(loop, &r->tick);
+  uv_timer_init(loop, &r->progress);
+  uv_timer_init(loop, &r->phase_timer);
+  r->dial_timer.data = r->tick.data = r->progress.data = r->phase_timer.data =
+      r;
+  uv_signal_init(loop, &r->sigint);
+  uv_signal_init(loop, &r->sigterm);
+  r->sigint.data = r->sigterm.data = r;
+  uv_signal_start(&r->sigint, bench_signal, SIGINT);
+  uv_signal_start(&r->sigterm, bench_signal, SIGTERM);
+  uv_prepare_init(loop, &r->check);
+  r->check.data = r;
+  uv_prepare_start(&r->check, bench_check);
+  if (r->sh != NULL) {
+    uv_async_init(loop, &r->wake, bench_wake_cb);
+    r->wake.data = r;
+    r->wake_open = true;
+  }
+  uv_timer_start(&r->progress, bench_progress, 1000, 1000);
+  if (r->connect_rate >= 100) {
+    uv_timer_start(&r->dial_timer, bench_dial, 0, 10);
+  } else {
+    uv_timer_start(&r->dial_timer, bench_dial, 0, 0);
+  }
+  if (r->index == 0 && r->o->startup_s > 0) {
+    uv_timer_start(&r->phase_timer, bench_startup_timeout,
+                   (uint64_t)(r->o->startup_s * 1000.0 + 0.5), 0);
+  }
+}
+
+static void bench_thread(void *arg) {
+  bench_run *r = arg;
+
+  uv_run(r->loop, UV_RUN_DEFAULT);
+}
+
 int cli_cmd_bench(int argc, char **argv) {
   char err[512];
   bench_opts o;
-  bench_run *r;
-  uv_loop_t loop;
-  uv_prepare_t check;
+  bench_run **runs = NULL;
+  uv_loop_t *loops = NULL;
+  uv_thread_t *tids = NULL;
+  bench_shared *sh = NULL;
   cli_plan plan;
-  int rv, status;
+  size_t k, nruns, nloops = 0, nthreads = 0;
+  int rv = 0, status = CLI_EXIT_ERROR;
 
   rv = bench_parse(argc, argv, &o, err, sizeof(err));
   if (rv == CLI_PARSE_HELP) {
@@ -1094,62 +1364,104 @@ int cli_cmd_bench(int argc, char **argv) {
   (void)mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
   (void)mallopt(M_TOP_PAD, 16 * 1024 * 1024);
 #endif
-  r = malloc(sizeof(*r));
-  if (r == NULL || uv_loop_init(&loop) != 0) {
-    free(r);
-    return CLI_EXIT_ERROR;
+  nruns = (size_t)o.threads;
+  runs = calloc(nruns, sizeof(*runs));
+  loops = calloc(nruns, sizeof(*loops));
+  tids = calloc(nruns, sizeof(*tids));
+  if (nruns > 1) {
+    sh = calloc(1, sizeof(*sh));
+    if (sh != NULL && uv_mutex_init(&sh->mu) != 0) {
+      free(sh);
+      sh = NULL;
+    }
   }
-  rv = bench_setup(r, &o, &loop);
-  if (rv == 0 && cli_plan_for(&r->copts, &plan, err, sizeof(err)) != 0) {
+  if (runs == NULL || loops == NULL || tids == NULL || (nruns > 1 && sh == NULL)) {
+    rv = MOQC_ERR_NOMEM;
+    goto out;
+  }
+  for (k = 0; k < nruns && rv == 0; k++) {
+    runs[k] = malloc(sizeof(*runs[k]));
+    if (runs[k] == NULL) {
+      rv = MOQC_ERR_NOMEM;
+      break;
+    }
+    if (uv_loop_init(&loops[k]) != 0) {
+      free(runs[k]);
+      runs[k] = NULL;
+      rv = MOQC_ERR_NOMEM;
+      break;
+    }
+    nloops++;
+    rv = bench_setup(runs[k], &o, &loops[k], k, nruns);
+    runs[k]->sh = sh;
+  }
+  if (rv == 0 && cli_plan_for(&runs[0]->copts, &plan, err, sizeof(err)) != 0) {
     fprintf(stderr, "moqc bench: %s\n", err);
-    bench_teardown(r);
-    free(r);
-    uv_loop_close(&loop);
-    return CLI_EXIT_USAGE;
+    status = CLI_EXIT_USAGE;
+    goto out;
   }
   if (rv != 0) {
+    goto out;
+  }
+  if (sh != NULL) {
+    sh->runs = runs;
+    sh->nruns = nruns;
+    for (k = 0; k < nruns; k++) {
+      sh->nsubs_total += runs[k]->nsubs;
+    }
+  }
+  for (k = 0; k < nruns; k++) {
+    bench_start(runs[k]);
+  }
+  for (k = 1; k < nruns; k++) {
+    if (uv_thread_create(&tids[k], bench_thread, runs[k]) != 0) {
+      /* No thread for this loop: stop the others and run it here. */
+      fprintf(stderr, "moqc bench: cannot start a thread\n");
+      runs[0]->err = MOQC_ERR_NOMEM;
+      bench_close_all(runs[0]);
+      break;
+    }
+    nthreads = k;
+  }
+  uv_run(&loops[0], UV_RUN_DEFAULT);
+  for (k = 1; k <= nthreads; k++) {
+    uv_thread_join(&tids[k]);
+  }
+  for (k = nthreads + 1; k < nruns; k++) {
+    bench_close_all(runs[k]); /* never started: close on this thread */
+    uv_run(&loops[k], UV_RUN_DEFAULT);
+  }
+  for (k = 1; k < nruns; k++) {
+    bench_merge(runs[0], runs[k]);
+  }
+  bench_print(runs[0]);
+  status = runs[0]->err != 0 || runs[0]->bad_frames > 0 || runs[0]->nomem
+               ? CLI_EXIT_ERROR
+               : CLI_EXIT_OK;
+  if (runs[0]->failed > 0) {
+    fprintf(stderr, "moqc bench: %d connections failed\n", runs[0]->failed);
+  }
+out:
+  if (rv != 0) {
     fprintf(stderr, "moqc bench: %s\n", moqc_strerror(rv));
-    bench_teardown(r);
-    free(r);
-    uv_loop_close(&loop);
-    return CLI_EXIT_ERROR;
   }
-  r->t0 = r->last_progress = cli_now();
-  uv_timer_init(&loop, &r->dial_timer);
-  uv_timer_init(&loop, &r->tick);
-  uv_timer_init(&loop, &r->progress);
-  uv_timer_init(&loop, &r->phase_timer);
-  r->dial_timer.data = r->tick.data = r->progress.data = r->phase_timer.data =
-      r;
-  uv_signal_init(&loop, &r->sigint);
-  uv_signal_init(&loop, &r->sigterm);
-  r->sigint.data = r->sigterm.data = r;
-  uv_signal_start(&r->sigint, bench_signal, SIGINT);
-  uv_signal_start(&r->sigterm, bench_signal, SIGTERM);
-  uv_prepare_init(&loop, &check);
-  check.data = r;
-  uv_prepare_start(&check, bench_check);
-  uv_timer_start(&r->progress, bench_progress, 1000, 1000);
-  if (o.connect_rate >= 100) {
-    uv_timer_start(&r->dial_timer, bench_dial, 0, 10);
-  } else {
-    uv_timer_start(&r->dial_timer, bench_dial, 0, 0);
+  for (k = 0; k < nloops; k++) {
+    if (uv_loop_close(&loops[k]) != 0) {
+      fprintf(stderr, "moqc bench: a loop still had handles at exit\n");
+    }
   }
-  if (o.startup_s > 0) {
-    uv_timer_start(&r->phase_timer, bench_startup_timeout,
-                   (uint64_t)(o.startup_s * 1000.0 + 0.5), 0);
+  for (k = 0; runs != NULL && k < nruns; k++) {
+    if (runs[k] != NULL) {
+      bench_teardown(runs[k]);
+      free(runs[k]);
+    }
   }
-  uv_run(&loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(&loop) != 0) {
-    fprintf(stderr, "moqc bench: the loop still had handles at exit\n");
+  if (sh != NULL) {
+    uv_mutex_destroy(&sh->mu);
   }
-  bench_print(r);
-  status = r->err != 0 || r->bad_frames > 0 || r->nomem ? CLI_EXIT_ERROR
-                                                        : CLI_EXIT_OK;
-  if (r->failed > 0) {
-    fprintf(stderr, "moqc bench: %d connections failed\n", r->failed);
-  }
-  bench_teardown(r);
-  free(r);
+  free(sh);
+  free(runs);
+  free(loops);
+  free(tids);
   return status;
 }

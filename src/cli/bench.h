@@ -41,6 +41,7 @@ typedef struct bench_opts {
                          default 5 */
   uint64_t connect_rate; /* --connect-rate: connections opened per second,
                             default 1000 */
+  uint64_t threads;      /* --threads: event loops, default 1 (1..64) */
   bool full_cache; /* --full-cache: subscribers keep received groups for the
                       track's retention (default: only until read) */
   bool verify;  /* --verify: check every payload byte (default: the header only)

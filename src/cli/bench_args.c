@@ -18,12 +18,13 @@ static const char bench_usage_text[] =
     "\n"
     "Load generator: P publishing connections, each publishing its own broadcast\n"
     "<prefix>/<i> with one track, and S subscribing connections per broadcast, all in this\n"
-    "process on one event loop. Subscribers connect first; publishing starts once every\n"
-    "subscription is in place (or --startup-timeout passed), runs for --duration seconds, then\n"
-    "the tracks end and the subscribers drain. A progress line every second on stderr; a JSON\n"
-    "summary on stdout (sent_frames, received_frames, delivered_fraction, lost_groups,\n"
-    "egress_mbps, latency_p50_ms, latency_p99_ms, ...). Latency is the one-way time from the\n"
-    "publisher's write to the subscriber's read (same clock: same machine).\n"
+    "process on one event loop (or --threads loops). Subscribers connect first; publishing\n"
+    "starts once every subscription is in place (or --startup-timeout passed), runs for\n"
+    "--duration seconds, then the tracks end and the subscribers drain. A progress line every\n"
+    "second on stderr; a JSON summary on stdout (sent_frames, received_frames,\n"
+    "delivered_fraction, lost_groups, egress_mbps, latency_p50_ms, latency_p99_ms, ...).\n"
+    "Latency is the one-way time from the publisher's write to the subscriber's read (same\n"
+    "clock: same machine).\n"
     "\n"
     "URL, as for moqc sub: ws://host:port/path (WebSocket), moql://host:port/path (raw QUIC),\n"
     "https://host:port/path (WebTransport), http://host:port/path (WebTransport pinned to the\n"
@@ -45,6 +46,12 @@ static const char bench_usage_text[] =
     "                          publishing (default 30; 0 = no limit)\n"
     "  --drain S               longest wait for subscribers after the tracks end (default 5)\n"
     "  --connect-rate N        connections opened per second (default 1000)\n"
+    "  --threads N             event loops (threads) the connections are spread over: the\n"
+    "                          first runs the publishers, the idle connections and its share\n"
+    "                          of the subscribers, each other one a share of the subscribers;\n"
+    "                          counts and latencies are merged into one summary (the\n"
+    "                          progress line's latency is the first loop's) (default 1,\n"
+    "                          at most 64)\n"
     "  --verify                check every payload byte (default: the 32-byte header only)\n"
     "  --full-cache            subscribers keep received groups in their local cache for the\n"
     "                          track's retention, as `moqc sub` does (default: a group leaves\n"
@@ -98,6 +105,7 @@ static const bench_flag bench_flags[] = {
     {"--startup-timeout", BENCH_DOUBLE, BENCH_OFF(startup_s), 0},
     {"--drain", BENCH_DOUBLE, BENCH_OFF(drain_s), 0},
     {"--connect-rate", BENCH_U64, BENCH_OFF(connect_rate), 1},
+    {"--threads", BENCH_U64, BENCH_OFF(threads), 1},
     {"--verify", BENCH_BOOL, BENCH_OFF(verify), 0},
     {"--full-cache", BENCH_BOOL, BENCH_OFF(full_cache), 0},
     {"--quiet", BENCH_BOOL, BENCH_OFF(quiet), 0},
@@ -111,6 +119,7 @@ static const bench_flag bench_flags[] = {
 /* Limits that keep the arithmetic and the process sane. */
 #define BENCH_MAX_CONNS 100000u
 #define BENCH_MAX_FRAME (64u * 1024u * 1024u)
+#define BENCH_MAX_THREADS 64u
 
 static int bench_set(const bench_flag *f, const char *v, bench_opts *o,
                      char *err, size_t errlen) {
@@ -143,6 +152,10 @@ static int bench_set(const bench_flag *f, const char *v, bench_opts *o,
          strcmp(f->name, "--idle") == 0) &&
         x > BENCH_MAX_CONNS) {
       moqc__errf(err, errlen, "%s: at most %u", f->name, BENCH_MAX_CONNS);
+      return -1;
+    }
+    if (strcmp(f->name, "--threads") == 0 && x > BENCH_MAX_THREADS) {
+      moqc__errf(err, errlen, "%s: at most %u", f->name, BENCH_MAX_THREADS);
       return -1;
     }
     if (strcmp(f->name, "--frame-size") == 0 && x > BENCH_MAX_FRAME) {
@@ -188,6 +201,7 @@ static void bench_defaults(bench_opts *o) {
   o->startup_s = 30;
   o->drain_s = 5;
   o->connect_rate = 1000;
+  o->threads = 1;
 }
 
 int bench_parse(int argc, char **argv, bench_opts *o, char *err,

@@ -3,6 +3,9 @@
 # for 1.5 s at a low rate on an idle loopback. Every frame must arrive (delivered_fraction 1,
 # no lost group), and the relay's /stats must equal what bench counted, per broadcast: ingress
 # = what the publishers sent, egress = what the subscribers received, one viewer per subscriber.
+# Then the same over raw QUIC on 3 event loops (--threads 3: one subscriber per broadcast on
+# each loop, so two thirds of what is received is counted on the other threads and must be
+# merged), and --threads against a port nobody serves: exit 1, no hang.
 BIN=$1
 source "$(dirname "$0")/lib/relay.sh"
 source "$(dirname "$0")/lib/cli.sh"
@@ -23,6 +26,20 @@ check_bench "$WORK/ws.json" e2e-ws
   { cat "$WORK/quic.err"; fail "bench over raw QUIC failed"; }
 sleep 0.3
 check_bench "$WORK/quic.json" e2e-quic
+
+"$BIN/moqc" bench "moql://127.0.0.1:$QPORT/" --tls-fingerprint "$FP" --prefix e2e-thr \
+  "${BENCH_FLAGS[@]}" --verify --threads 3 >"$WORK/thr.json" 2>"$WORK/thr.err" ||
+  { cat "$WORK/thr.err"; fail "bench --threads 3 failed"; }
+grep -q "^bench: .* run .*conns 8/8 subscribed 6/6" "$WORK/thr.err" ||
+  { cat "$WORK/thr.err"; fail "--threads 3: the progress line does not count every loop"; }
+sleep 0.3
+check_bench "$WORK/thr.json" e2e-thr
+
+DEAD=$(free_port)
+rv=0
+timeout 20 "$BIN/moqc" bench "ws://127.0.0.1:$DEAD/" --threads 2 --subscribers 4 --duration 1 \
+  --startup-timeout 10 >"$WORK/dead.json" 2>"$WORK/dead.err" || rv=$?
+[ "$rv" -eq 1 ] || { cat "$WORK/dead.err"; fail "--threads 2 to a dead port: exit $rv, want 1"; }
 
 # Usage errors exit 2; --help lists the flags.
 rv=0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # moqc-relay with several workers (event-loop threads sharing the UDP and TCP ports through
 # SO_REUSEPORT): moqc bench over WebSocket, raw QUIC and WebTransport, 2 broadcasts x 3
-# subscribers each. The kernel spreads the connections over the workers, so publishers and
+# subscribers each (and raw QUIC again with moqc bench on 3 loops, --threads 3). The kernel spreads the connections over the workers, so publishers and
 # subscribers of one broadcast sit on different threads: every frame must still arrive and the
 # relay's /stats must equal what bench counted. Then: idle sessions on every worker close cleanly
 # at SIGTERM (exit 0: nothing leaked, no race under TSan, which also runs this test), and
@@ -28,6 +28,8 @@ run() {
 run ws "ws://127.0.0.1:$PORT/"
 run quic "moql://127.0.0.1:$PORT/" --tls-fingerprint "$FP" --verify
 run wt "https://127.0.0.1:$PORT/" --tls-fingerprint "$FP"
+# The load generator on 3 loops of its own (its threads under TSan too).
+run quic-thr "moql://127.0.0.1:$PORT/" --tls-fingerprint "$FP" --threads 3
 
 # Idle sessions held while the relay stops: every worker closes its own.
 "$BIN/moqc" bench "ws://127.0.0.1:$PORT/" --prefix mt-idle --publishers 1 --subscribers 0 \

@@ -42,6 +42,7 @@ static void test_defaults(void **state) {
   assert_true(o.duration_s == 10.0);
   assert_string_equal(o.prefix, "bench");
   assert_string_equal(o.track, "clock");
+  assert_int_equal(o.threads, 1);
   assert_false(o.verify);
   assert_false(o.quiet);
   assert_false(o.tls_disable_verify);
@@ -53,12 +54,12 @@ static void test_flags(void **state) {
   char err[256];
   (void)state;
 
-  assert_int_equal(parse(&o, err, sizeof(err), 19, "bench", "--publishers", "3",
+  assert_int_equal(parse(&o, err, sizeof(err), 21, "bench", "--publishers", "3",
                          "--subscribers=250", "--fps", "59.94", "--frame-size",
                          "32", "--group-frames=1", "moql://[::1]:9000/x",
                          "--duration", "0.5", "--prefix=load", "--quiet",
                          "--verify", "--tls-disable-verify", "--connect-rate",
-                         "50", "--idle=7"),
+                         "50", "--idle=7", "--threads", "4"),
                    CLI_PARSE_OK);
   assert_int_equal(o.url.scheme, CLI_SCHEME_MOQL);
   assert_true(o.url.ipv6);
@@ -75,6 +76,7 @@ static void test_flags(void **state) {
   assert_true(o.tls_disable_verify);
   assert_int_equal(o.connect_rate, 50);
   assert_int_equal(o.idle, 7);
+  assert_int_equal(o.threads, 4);
   assert_false(o.force_websocket);
   assert_null(o.tls_root);
   assert_true(o.retention_s == 0);
@@ -151,6 +153,14 @@ static void test_errors(void **state) {
       CLI_PARSE_ERROR);
   assert_non_null(strstr(err, "--frame-size"));
   assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--threads", "0"),
+      CLI_PARSE_ERROR);
+  assert_non_null(strstr(err, "--threads"));
+  assert_int_equal(
+      parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--threads", "65"),
+      CLI_PARSE_ERROR);
+  assert_non_null(strstr(err, "at most 64"));
+  assert_int_equal(
       parse(&o, err, sizeof(err), 4, "bench", "ws://h/", "--group-frames", "0"),
       CLI_PARSE_ERROR);
   assert_int_equal(
@@ -187,6 +197,7 @@ static void test_usage_lists_every_flag(void **state) {
                                 "--startup-timeout",
                                 "--drain",
                                 "--connect-rate",
+                                "--threads",
                                 "--verify",
                                 "--quiet",
                                 "--tls-fingerprint",
