@@ -15,6 +15,7 @@
 #   FANOUT_S="10 100 500 1000"  FANOUT_SECONDS=10  FANOUT_TRANSPORTS="quic wt ws"
 #   (quic: moql://, wt: WebTransport over https://, ws: WebSocket)
 #   RELAY_FLAGS="--server-workers 1": extra relay flags (bench/lib.sh)
+#   FANOUT_BENCH_THREADS=1: event loops of the load generator (moqc bench --threads)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -22,9 +23,10 @@ BIN=$build/bin
 S_LIST=${FANOUT_S:-10 100 500 1000}
 SECONDS_RUN=${FANOUT_SECONDS:-10}
 TRANSPORTS=${FANOUT_TRANSPORTS:-quic wt ws}
+BENCH_THREADS=${FANOUT_BENCH_THREADS:-1}
 source "$top/bench/lib.sh"
 
-echo "### Relay fan-out: one 2.5 Mbps broadcast (30 fps x 10416 B, groups of 60) to S viewers, ${SECONDS_RUN} s${RELAY_FLAGS:+, relay $RELAY_FLAGS}"
+echo "### Relay fan-out: one 2.5 Mbps broadcast (30 fps x 10416 B, groups of 60) to S viewers, ${SECONDS_RUN} s${RELAY_FLAGS:+, relay $RELAY_FLAGS}, load generator on $BENCH_THREADS loop(s)"
 echo
 echo "| transport | S | delivered | lost groups | delivered Gbps | relay CPU s / delivered GB | delivered MB per relay CPU s | relay CPU % | relay peak RSS MiB | p50 ms | p99 ms | bench CPU % | relay CPU % publishing | bench CPU % publishing |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -51,6 +53,7 @@ for tr in $TRANSPORTS; do
     /usr/bin/time -f "%U %S %e" -o "$WORK/btime" "$BIN/moqc" bench "$url" "${tls[@]}" \
       --publishers 1 --subscribers "$S" --fps 30 --frame-size 10416 --group-frames 60 \
       --duration "$SECONDS_RUN" --startup-timeout 60 --drain 5 --connect-rate 500 --quiet \
+      --threads "$BENCH_THREADS" \
       >"$WORK/out.json" 2>"$WORK/bench.err" || rc=$?
     c1=$(cpu_ticks "$RELAY_PID")
     stop_sampler
@@ -104,13 +107,23 @@ bulk_gbps=$(sed -n 's/.*MB\/s (\([0-9.]*\) Gbit\/s).*/\1/p' "$WORK/bulk")
 bulk_eff=$(sed -n 's/.*= *\([0-9.]*\) MB per CPU-second.*/\1/p' "$WORK/bulk")
 bulk_send_eff=$(sed -n 's/.*= *\([0-9.]*\) MB per sender CPU-second.*/\1/p' "$WORK/bulk")
 echo "Raw QUIC capacity (bench_quic_bulk, same run): ${bulk_mbs} MB/s = ${bulk_gbps} Gbit/s payload, one connection, ${bulk_eff} MB per CPU-second (sender and receiver), ${bulk_send_eff} MB per sender CPU-second."
-python3 - "$best_quic_gbps" "$best_quic_s" "$bulk_gbps" "$best_quic_eff" "${bulk_eff:-0}" "${bulk_send_eff:-0}" <<'PY'
-import sys
+max_s=0
+for S in $S_LIST; do [ "$S" -gt "$max_s" ] && max_s=$S; done
+python3 - "$best_quic_gbps" "$best_quic_s" "$bulk_gbps" "$best_quic_eff" "${bulk_eff:-0}" "${bulk_send_eff:-0}" "$max_s" <<'PY'
+import math, sys
 g, s, bulk = float(sys.argv[1]), sys.argv[2], float(sys.argv[3] or 0)
 eff, bulk_eff, send_eff = float(sys.argv[4]), float(sys.argv[5] or 0), float(sys.argv[6] or 0)
+max_s = int(sys.argv[7])
 if g > 0 and bulk > 0:
     print(f"Relay fan-out over raw QUIC, best run with >= 99.9% delivered (S = {s}): {g:.3f} Gbit/s "
           f"= **{g / bulk:.3f} x raw QUIC capacity** (target >= 0.6).")
+    # What the S list can show at all: S viewers of one 30 fps x 10416 B broadcast take
+    # S x 2.5 Mbit/s, whatever the relay could do.
+    offered = max_s * 30 * 10416 * 8 / 1e9
+    need = math.ceil(0.6 * bulk / (30 * 10416 * 8 / 1e9) / 100) * 100
+    print(f"Ceiling of this S list: S = {max_s} offers {offered:.3f} Gbit/s = {offered / bulk:.3f} x raw QUIC "
+          f"capacity; 0.6 x needs S >= {need} (FANOUT_S), with cores for the relay and for the load "
+          f"generator (FANOUT_BENCH_THREADS).")
     if bulk_eff > 0:
         print(f"Per CPU second, the same run delivered {eff:.0f} MB per relay CPU-second = "
               f"{eff / bulk_eff:.3f} x bench_quic_bulk's {bulk_eff:.0f} MB per CPU-second.")
