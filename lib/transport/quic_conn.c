@@ -151,11 +151,11 @@ static void conn_fill_callbacks(ngtcp2_callbacks *cb, bool server) {
     cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
   }
   cb->recv_crypto_data = conn_recv_crypto_data_cb;
-  cb->encrypt = ngtcp2_crypto_encrypt_cb;
-  cb->decrypt = ngtcp2_crypto_decrypt_cb;
+  cb->encrypt = moqc__quic_encrypt_cb;
+  cb->decrypt = moqc__quic_decrypt_cb;
   cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
-  cb->update_key = ngtcp2_crypto_update_key_cb;
-  cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+  cb->update_key = moqc__quic_update_key_cb;
+  cb->delete_crypto_aead_ctx = moqc__quic_delete_aead_ctx_cb;
   cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
   cb->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
   cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;

@@ -185,6 +185,8 @@ struct moqc_quic_conn {
   uint64_t bytes_sent, bytes_recv; /* UDP payload bytes */
   unsigned handles;                /* libuv handles still open (timer, async) */
   moqc__conn_mem ngmem; /* what ngtcp2 allocates for this connection */
+  uint32_t keys_waiting; /* next-phase keys not built yet (quic_keys.c) */
+  uint32_t keys_built;   /* next-phase keys built when first used */
   /* the attached stream application (quic_app.c) */
   const moqc_stream_app_ops *app_ops;
   void *app;
@@ -349,6 +351,35 @@ void moqc__conn_read(moqc_quic_conn *conn, const struct sockaddr *remote,
 /** Runs conn's write loop (and a requested close), then re-arms its timer. */
 void moqc__conn_write(moqc_quic_conn *conn);
 /** Fills path for conn with remote and the local address (quic_conn.c). */
+/* ---- next-phase keys built on first use (quic_keys.c) ---- */
+
+/** ngtcp2's update_key: ngtcp2_crypto_update_key, then both new AEAD
+ * contexts deferred until first used (user_data: the connection). */
+int moqc__quic_update_key_cb(ngtcp2_conn *conn, uint8_t *rx_secret,
+                             uint8_t *tx_secret,
+                             ngtcp2_crypto_aead_ctx *rx_aead_ctx,
+                             uint8_t *rx_iv,
+                             ngtcp2_crypto_aead_ctx *tx_aead_ctx,
+                             uint8_t *tx_iv, const uint8_t *current_rx_secret,
+                             const uint8_t *current_tx_secret,
+                             size_t secretlen, void *user_data);
+/** ngtcp2's encrypt and decrypt: ngtcp2_crypto_encrypt_cb / decrypt_cb,
+ * building a deferred context first. */
+int moqc__quic_encrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+                          const ngtcp2_crypto_aead_ctx *aead_ctx,
+                          const uint8_t *plaintext, size_t plaintextlen,
+                          const uint8_t *nonce, size_t noncelen,
+                          const uint8_t *aad, size_t aadlen);
+int moqc__quic_decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+                          const ngtcp2_crypto_aead_ctx *aead_ctx,
+                          const uint8_t *ciphertext, size_t ciphertextlen,
+                          const uint8_t *nonce, size_t noncelen,
+                          const uint8_t *aad, size_t aadlen);
+/** ngtcp2's delete_crypto_aead_ctx, for deferred contexts too. */
+void moqc__quic_delete_aead_ctx_cb(ngtcp2_conn *conn,
+                                   ngtcp2_crypto_aead_ctx *aead_ctx,
+                                   void *user_data);
+
 void moqc__conn_path(moqc_quic_conn *c, ngtcp2_path *path,
                      const struct sockaddr *remote, socklen_t remotelen);
 /** Destroys conn at once: ids, streams, ngtcp2 and TLS state; the memory goes

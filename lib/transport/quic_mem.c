@@ -212,6 +212,8 @@ void moqc__quic_conn_mem_stats(const moqc_quic_conn *conn,
   st->ngtcp2_peak_bytes = conn->ngmem.peak_bytes;
   st->has_tls = conn->tls != NULL;
   st->page_drops = conn->ngmem.drops;
+  st->keys_waiting = conn->keys_waiting;
+  st->keys_built = conn->keys_built;
 }
 
 size_t moqc__quic_conn_mem_blocks(const moqc_quic_conn *conn,

@@ -65,6 +65,8 @@ typedef struct moqc__quic_mem_stats {
   size_t ngtcp2_peak_bytes; /* the most ngtcp2 ever held at once */
   bool has_tls;             /* the GnuTLS session is still allocated */
   uint32_t page_drops;      /* blocks whose inner pages were dropped */
+  uint32_t keys_waiting;    /* next-phase AEAD contexts not built yet */
+  uint32_t keys_built;      /* deferred ones built since, on first use */
 } moqc__quic_mem_stats;
 
 /** Fills st for conn. Test-only. */

@@ -190,6 +190,11 @@ static void test_idle_session_memory(void **state) {
   /* Its pool blocks had their inner pages dropped, within the per-connection
    * cap of 16 calls (quic_mem.c). */
   assert_true(st0.page_drops > 0 && st0.page_drops < 16);
+  /* The next key phase's two AEAD contexts are not built until a key update
+   * uses them (quic_keys.c). */
+  print_message("  next-phase AEAD contexts not built: %u\n",
+                (unsigned)st0.keys_waiting);
+  assert_int_equal(st0.keys_waiting, 2);
   long per_conn = (cnt.bytes - base_bytes) / NCONNS;
   print_message(
       "idle server connection: ngtcp2 %zu bytes live in %zu allocations "
