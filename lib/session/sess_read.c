@@ -210,6 +210,12 @@ int moqc__sess_feed(moqc_session *s, sess_stream *st, const uint8_t *data, size_
       memmove(st->rx, st->rx + (p - start), left);
     }
     st->rx_len = left;
+    if (left == 0 && !st->parked) {
+      /* Everything buffered was read: a quiet stream keeps no buffer. */
+      moqc_mem_free(s->mem, st->rx);
+      st->rx = NULL;
+      st->rx_cap = 0;
+    }
   } else if ((rv = read_append(s, st, p, left)) < 0) {
     return rv;
   }

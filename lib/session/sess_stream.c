@@ -69,7 +69,8 @@ static void sess_map_del(moqc_session *s, sess_stream *st) {
 /* Makes room for one more stream in the array, the ready heap and the map. */
 static int sess_table_reserve(moqc_session *s) {
   if (s->nstreams == s->cap_streams) {
-    size_t cap = s->cap_streams ? s->cap_streams * 2 : 16;
+    /* Small at first: an idle session has a handful of streams. */
+    size_t cap = s->cap_streams ? s->cap_streams * 2 : 4;
     sess_stream **n = moqc_mem_realloc(s->mem, s->streams, cap * sizeof(*n));
     if (n == NULL) {
       return MOQC_ERR_NOMEM;
@@ -87,7 +88,7 @@ static int sess_table_reserve(moqc_session *s) {
     s->cap_ready = cap;
   }
   if (s->map == NULL || (s->nstreams + 1) * 2 > ((size_t)1 << s->map_bits)) {
-    unsigned bits = s->map == NULL ? 5 : s->map_bits + 1;
+    unsigned bits = s->map == NULL ? 3 : s->map_bits + 1;
     sess_stream **n = moqc_mem_calloc(s->mem, (size_t)1 << bits, sizeof(*n));
     if (n == NULL) {
       return MOQC_ERR_NOMEM;

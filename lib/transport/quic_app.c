@@ -232,7 +232,8 @@ void moqc__app_unblock(moqc_quic_conn *c, int64_t id) {
 void moqc__app_stream_closed(moqc_quic_conn *c, int64_t id, bool stopped,
                              uint64_t code) {
   if (c->napp_closes == c->app_closes_cap) {
-    size_t ncap = c->app_closes_cap == 0 ? 16 : c->app_closes_cap * 2;
+    /* Small at first: an idle connection keeps what one close took. */
+    size_t ncap = c->app_closes_cap == 0 ? 4 : c->app_closes_cap * 2;
     moqc__app_close *n =
         moqc_mem_realloc(c->ep->mem, c->app_closes, ncap * sizeof(*n));
     if (n == NULL) {

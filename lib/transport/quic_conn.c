@@ -62,17 +62,35 @@ static int conn_remove_cid_cb(ngtcp2_conn *conn, const ngtcp2_cid *cid,
   return 0;
 }
 
+/* The ALPN the handshake chose, as the entry of the list this side offered
+ * (client) or accepts (server): those outlive the connection, so it keeps a
+ * pointer instead of a copy. NULL when none was chosen. */
+static const char *conn_selected_alpn(const moqc_quic_conn *c) {
+  char name[MOQC__ALPN_MAXLEN + 1];
+  const moqc__alpn_list *list =
+      !c->server && c->client_alpns.n > 0 ? &c->client_alpns : &c->ep->alpns;
+  if (!moqc__tls_selected_alpn(c->tls, name, sizeof(name))) {
+    return NULL;
+  }
+  for (size_t i = 0; i < list->n; i++) {
+    if (strcmp((const char *)list->items[i].data, name) == 0) {
+      return (const char *)list->items[i].data;
+    }
+  }
+  return NULL;
+}
+
 static int conn_handshake_completed_cb(ngtcp2_conn *conn, void *ud) {
   moqc_quic_conn *c = ud;
   (void)conn;
   c->handshake_done = true;
-  (void)moqc__tls_selected_alpn(c->tls, c->alpn, sizeof(c->alpn));
+  c->alpn = conn_selected_alpn(c);
   c->reported = true;
   MOQC_LOG(c->ep->log, MOQC_LOG_DEBUG, "quic: %s handshake completed, alpn %s",
-           c->server ? "server" : "client", c->alpn);
+           c->server ? "server" : "client", moqc_quic_conn_alpn(c));
   if (c->ep->cb.on_connection != NULL) {
-    int rv =
-        c->ep->cb.on_connection(c, c->alpn, c->ep->user_data, c->user_data);
+    int rv = c->ep->cb.on_connection(c, moqc_quic_conn_alpn(c),
+                                     c->ep->user_data, c->user_data);
     if (rv < 0 && !c->close_requested) {
       c->close_requested = true;
       c->close_app_code = moqc_err_to_lite_code(rv);
@@ -373,7 +391,7 @@ void *moqc_quic_conn_get_user_data(const moqc_quic_conn *conn) {
 }
 
 const char *moqc_quic_conn_alpn(const moqc_quic_conn *conn) {
-  return conn->alpn;
+  return conn->alpn != NULL ? conn->alpn : "";
 }
 
 bool moqc_quic_conn_is_server(const moqc_quic_conn *conn) {

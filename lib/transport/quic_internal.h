@@ -159,7 +159,8 @@ struct moqc_quic_conn {
   struct sockaddr_storage remote;
   socklen_t remotelen;
   void *user_data;
-  char alpn[MOQC__ALPN_MAXLEN + 1];
+  const char *alpn; /* the negotiated ALPN: an entry of the list offered or
+                       accepted (NUL-terminated); NULL before the handshake */
   moqc__conn_state state;
   bool server, handshake_done, reported, close_reported;
   bool close_requested, dirty, write_blocked;

@@ -204,12 +204,15 @@ static void test_idle_session_memory(void **state) {
   /* Every server connection let its GnuTLS session go after the handshake. */
   assert_int_equal(with_tls, 0);
   /* What the endpoint allocates for a connection besides ngtcp2 (the
-   * connection, its ids, stream table and queues): no eager buffers. Each
-   * ngtcp2 allocation carries a list header (sizeof(max_align_t)). */
+   * connection, its ids, stream table and queues, the two deferred next-phase
+   * keys): no eager buffers, no inline ALPN buffer, a small stream-close
+   * queue (2,151 bytes measured; 2,671 with a 256-byte ALPN copy and a
+   * 16-entry queue). Each ngtcp2 allocation carries a list header
+   * (sizeof(max_align_t)). */
   long own = per_conn - (long)(ng / NCONNS) -
              (long)(ng_allocs / NCONNS * sizeof(max_align_t));
   print_message("  of which not ngtcp2's: %ld bytes\n", own);
-  assert_true(own < 4096);
+  assert_true(own < 2304);
   /* ngtcp2 0.12 itself: 93,204 bytes in 27 allocations, 13 of them pool
    * blocks of 4-12 KiB used only at their start (docs/QUIC.md lists them;
    * quic_mem.c drops their inner pages); a guard against growth. */
