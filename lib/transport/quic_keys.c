@@ -120,18 +120,34 @@ lazy_ready(const ngtcp2_crypto_aead_ctx *aead_ctx,
   return &l->ctx;
 }
 
-int moqc__quic_encrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
-                          const ngtcp2_crypto_aead_ctx *aead_ctx,
-                          const uint8_t *plaintext, size_t plaintextlen,
-                          const uint8_t *nonce, size_t noncelen,
-                          const uint8_t *aad, size_t aadlen) {
+/* ngtcp2_crypto_encrypt_cb and ngtcp2_crypto_decrypt_cb share this shape. */
+typedef int (*quic_aead_fn)(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+                            const ngtcp2_crypto_aead_ctx *aead_ctx,
+                            const uint8_t *in, size_t inlen,
+                            const uint8_t *nonce, size_t noncelen,
+                            const uint8_t *aad, size_t aadlen);
+
+/* fn over aead_ctx, or over the deferred context it stands for. */
+static int lazy_apply(quic_aead_fn fn, uint8_t *dest,
+                      const ngtcp2_crypto_aead *aead,
+                      const ngtcp2_crypto_aead_ctx *aead_ctx,
+                      const uint8_t *in, size_t inlen, const uint8_t *nonce,
+                      size_t noncelen, const uint8_t *aad, size_t aadlen) {
   const ngtcp2_crypto_aead_ctx *ctx = lazy_ready(aead_ctx, aead, noncelen);
 
   if (ctx == NULL) {
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
-  return ngtcp2_crypto_encrypt_cb(dest, aead, ctx, plaintext, plaintextlen,
-                                  nonce, noncelen, aad, aadlen);
+  return fn(dest, aead, ctx, in, inlen, nonce, noncelen, aad, aadlen);
+}
+
+int moqc__quic_encrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+                          const ngtcp2_crypto_aead_ctx *aead_ctx,
+                          const uint8_t *plaintext, size_t plaintextlen,
+                          const uint8_t *nonce, size_t noncelen,
+                          const uint8_t *aad, size_t aadlen) {
+  return lazy_apply(ngtcp2_crypto_encrypt_cb, dest, aead, aead_ctx, plaintext,
+                    plaintextlen, nonce, noncelen, aad, aadlen);
 }
 
 int moqc__quic_decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
@@ -139,13 +155,8 @@ int moqc__quic_decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
                           const uint8_t *ciphertext, size_t ciphertextlen,
                           const uint8_t *nonce, size_t noncelen,
                           const uint8_t *aad, size_t aadlen) {
-  const ngtcp2_crypto_aead_ctx *ctx = lazy_ready(aead_ctx, aead, noncelen);
-
-  if (ctx == NULL) {
-    return NGTCP2_ERR_CALLBACK_FAILURE;
-  }
-  return ngtcp2_crypto_decrypt_cb(dest, aead, ctx, ciphertext, ciphertextlen,
-                                  nonce, noncelen, aad, aadlen);
+  return lazy_apply(ngtcp2_crypto_decrypt_cb, dest, aead, aead_ctx, ciphertext,
+                    ciphertextlen, nonce, noncelen, aad, aadlen);
 }
 
 void moqc__quic_delete_aead_ctx_cb(ngtcp2_conn *conn,
