@@ -5,7 +5,8 @@
 # = what the publishers sent, egress = what the subscribers received, one viewer per subscriber.
 # Then the same over raw QUIC on 3 event loops (--threads 3: one subscriber per broadcast on
 # each loop, so two thirds of what is received is counted on the other threads and must be
-# merged), and --threads against a port nobody serves: exit 1, no hang.
+# merged), an interrupted --threads run (reported once, summary printed), and --threads
+# against a port nobody serves: exit 1, no hang.
 BIN=$1
 source "$(dirname "$0")/lib/relay.sh"
 source "$(dirname "$0")/lib/cli.sh"
@@ -34,6 +35,23 @@ grep -q "^bench: .* run .*conns 8/8 subscribed 6/6" "$WORK/thr.err" ||
   { cat "$WORK/thr.err"; fail "--threads 3: the progress line does not count every loop"; }
 sleep 0.3
 check_bench "$WORK/thr.json" e2e-thr
+
+# An interrupt ends every loop; the first reports it once and the summary still comes.
+"$BIN/moqc" bench "moql://127.0.0.1:$QPORT/" --tls-fingerprint "$FP" --prefix e2e-int \
+  --subscribers 4 --threads 2 --duration 30 --fps 20 --frame-size 500 >"$WORK/int.json" \
+  2>"$WORK/int.err" &
+B=$!
+for _ in $(seq 1 100); do
+  grep -q ' run ' "$WORK/int.err" 2>/dev/null && break
+  sleep 0.1
+done
+kill -INT "$B"
+rv=0
+wait "$B" || rv=$?
+[ "$rv" -eq 0 ] || { cat "$WORK/int.err"; fail "--threads 2 interrupted: exit $rv"; }
+[ "$(grep -c 'interrupted' "$WORK/int.err")" -eq 1 ] ||
+  { cat "$WORK/int.err"; fail "--threads 2: the interrupt is not reported once"; }
+grep -q '"subscribers":4' "$WORK/int.json" || { cat "$WORK/int.json"; fail "no summary after SIGINT"; }
 
 DEAD=$(free_port)
 rv=0
