@@ -201,7 +201,11 @@ int moqc__sess_feed(moqc_session *s, sess_stream *st, const uint8_t *data, size_
     return rv;
   }
   if (s->closed || st->rx_done || st->kind == SK_DISCARD) {
+    /* Nothing more is read from this stream. */
     st->rx_len = 0;
+    moqc_mem_free(s->mem, st->rx);
+    st->rx = NULL;
+    st->rx_cap = 0;
     return 0;
   }
   size_t left = (size_t)(end - p);
