@@ -46,6 +46,9 @@ static const opt options[] = {
     {"server.tls.key", "tls-key", OPT_STRING, OFF(tls_key), 0, 0, 0, "FILE", "PEM private key"},
     {"server.tls.generate", "tls-generate", OPT_LIST, OFF(tls_generate), 0, 0, 0, "NAME",
      "generate a 14-day self-signed certificate for NAME (repeatable)"},
+    {"server.group_wait", "server-group-wait", OPT_UINT, OFF(group_wait_max), 0, 0, 65536, "N",
+     "groups a subscription may keep waiting for a viewer's stream credit (0 = 256; 1 = only "
+     "the newest)"},
     {"web.http.listen", "web-http-listen", OPT_STRING, OFF(web_http_listen), 0, 0, 0,
      "ADDR:PORT", "TCP address for the HTTP routes and the WebSocket fallback"},
     {"web.http.head_timeout", "web-http-head-timeout", OPT_UINT, OFF(http_head_timeout_ms), 0, 100,

@@ -54,6 +54,9 @@ typedef struct relay_config {
   /* [cluster] */
   relay_list cluster_connect;
   char *cluster_node;
+  /** Groups a subscription may keep waiting for a viewer's stream credit (0 = the session's
+   * default, 256): moqc_session_settings.group_wait_max. */
+  uint64_t group_wait_max;
   /* [cache] */
   uint64_t cache_capacity;
   /** Longest a non-latest group stays cached, in ms (0 = each track's own retention). */

@@ -234,6 +234,7 @@ int relay_conn_session(relay_conn *c, const moqc_transport *transport, uint32_t 
     ss.origin_id = moqc_origin_id(r->origin);
     ss.announce_prefix = "";
     ss.log = r->log;
+    ss.group_wait_max = (size_t)r->cfg->group_wait_max;
     if (await_setup) {
       ss.on_setup = conn_on_setup;
       ss.user_data = c;

@@ -17,7 +17,8 @@
 # and sends them as the subscriber frees streams. Every group must arrive (the single waiting
 # group of old lost about 30 per freeze). The subscriber asks for a 10 s max latency, as
 # sub.mjs does: with @moq/net's default 0 the relay also resets groups still backlogged on the
-# link when a newer one arrives (spec 5.1 latency expiry), a separate matter.
+# link when a newer one arrives (spec 5.1 latency expiry), a separate matter. Last, the browser
+# case once more with moqc-relay --server-group-wait 1: groups are dropped for lack of credit.
 BIN=$1
 source "$(dirname "$0")/lib/relay.sh"
 source "$(dirname "$0")/lib/cli.sh"
@@ -75,4 +76,32 @@ if grep -q 'no stream credit' "$WORK/relay.log"; then
   fail "the relay dropped groups for lack of stream credit"
 fi
 stop_relay
-echo "ok: 4000 1-frame groups at 1000/s through three 150 ms relay freezes, every group delivered ($BENCH_MAX); 3000 at 1000/s to an @moq/net subscriber with 100 uni streams through three 100 ms freezes, every group delivered"
+
+# The same browser case with --server-group-wait 1 (only the newest group waits, as of old):
+# the relay now drops groups for lack of stream credit, so the flag reaches every session.
+start_relay --stats-interval 600 --server-group-wait 1
+WAIT_ANNOUNCE=1 LATENCY_MAX_MS=10000 npm_peer sub.mjs "$URL/" rate/js1 0 40 \
+  >"$WORK/js1.json" 2>"$WORK/js1.err" &
+S=$!
+"$BIN/moqc" pub "$URL/" rate/js1 --websocket --wait-subscriber --payload npm --groups 3000 \
+  --frames-per-group 1 --fps 1000 --frame-size 200 >"$WORK/pub1.json" 2>"$WORK/pub1.err" &
+P=$!
+for _ in $(seq 1 200); do
+  grep -q 'announce active rate/js1' "$WORK/js1.err" 2>/dev/null && break
+  kill -0 "$S" 2>/dev/null || break
+  sleep 0.05
+done
+grep -q 'announce active rate/js1' "$WORK/js1.err" || { cat "$WORK/js1.err"; fail "npm subscriber did not start"; }
+sleep 0.3
+for _ in 1 2 3; do
+  kill -STOP "$RELAY_PID"
+  sleep 0.1
+  kill -CONT "$RELAY_PID"
+  sleep 0.6
+done
+wait "$P" || { cat "$WORK/pub1.err"; fail "moqc pub failed (--server-group-wait 1)"; }
+wait "$S" || { tail -20 "$WORK/js1.err"; fail "npm subscriber failed (--server-group-wait 1)"; }
+DROPS=$(grep -c 'no stream credit' "$WORK/relay.log" || true)
+[ "$DROPS" -gt 0 ] || fail "--server-group-wait 1: no group dropped ($(cat "$WORK/js1.json"))"
+stop_relay
+echo "ok: 4000 1-frame groups at 1000/s through three 150 ms relay freezes, every group delivered ($BENCH_MAX); 3000 at 1000/s to an @moq/net subscriber with 100 uni streams through three 100 ms freezes, every group delivered; with --server-group-wait 1, $DROPS dropped"

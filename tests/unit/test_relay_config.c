@@ -44,6 +44,7 @@ static void test_default(void **state) {
   assert_int_equal(cfg.http_head_timeout_ms, 10000);
   assert_int_equal(cfg.workers, 0); /* one per core */
   assert_int_equal(cfg.cache_duration_ms, 0);
+  assert_int_equal(cfg.group_wait_max, 0);
   relay_config_free(&cfg);
 }
 
@@ -75,6 +76,10 @@ static void test_flags(void **state) {
   assert_int_equal(cfg.quic_idle_timeout_ms, 2000);
   assert_int_equal(cfg.quic_keep_alive_ms, 0);
   assert_int_equal(cfg.http_head_timeout_ms, 4000);
+  assert_int_equal(parse(&cfg, err, sizeof(err), &help, 2, "--server-group-wait", "1"), 0);
+  assert_int_equal(cfg.group_wait_max, 1);
+  assert_int_equal(parse(&cfg, err, sizeof(err), &help, 1, "--server-group-wait=65537"), -1);
+  assert_non_null(strstr(err, "server-group-wait"));
   assert_int_equal(parse(&cfg, err, sizeof(err), &help, 2, "--cache-duration", "1500"), 0);
   assert_int_equal(cfg.cache_duration_ms, 1500);
   assert_int_equal(parse(&cfg, err, sizeof(err), &help, 1, "--server-workers=0"), 0);
