@@ -45,32 +45,41 @@ expect_json "$WORK/bench.json" sent_groups 4000 received_groups 4000 complete_gr
   lost_groups 0 bad_frames 0 delivered_fraction 1
 BENCH_MAX=$(grep -o '"latency_max_ms":[0-9.]*' "$WORK/bench.json")
 
+# browser_case NAME: an @moq/net subscriber (100 uni streams) reads 3000 1-frame groups that
+# moqc pub sends at 1000/s to broadcast rate/NAME through the relay, frozen three times for
+# 100 ms; the subscriber's counts are left in $WORK/NAME.json.
+browser_case() {
+  local name=$1 S P
+  WAIT_ANNOUNCE=1 LATENCY_MAX_MS=10000 npm_peer sub.mjs "$URL/" "rate/$name" 0 40 \
+    >"$WORK/$name.json" 2>"$WORK/$name.err" &
+  S=$!
+  "$BIN/moqc" pub "$URL/" "rate/$name" --websocket --wait-subscriber --payload npm --groups 3000 \
+    --frames-per-group 1 --fps 1000 --frame-size 200 >"$WORK/pub-$name.json" \
+    2>"$WORK/pub-$name.err" &
+  P=$!
+  for _ in $(seq 1 200); do
+    grep -q "announce active rate/$name" "$WORK/$name.err" 2>/dev/null && break
+    kill -0 "$S" 2>/dev/null || break
+    sleep 0.05
+  done
+  grep -q "announce active rate/$name" "$WORK/$name.err" ||
+    { cat "$WORK/$name.err"; fail "npm subscriber did not start ($name)"; }
+  sleep 0.3
+  for _ in 1 2 3; do
+    kill -STOP "$RELAY_PID"
+    sleep 0.1
+    kill -CONT "$RELAY_PID"
+    sleep 0.6
+  done
+  wait "$P" || { cat "$WORK/pub-$name.err"; fail "moqc pub failed ($name)"; }
+  wait "$S" || { tail -20 "$WORK/$name.err"; fail "npm subscriber failed ($name)"; }
+}
+
 # The browser case.
 need_interop
-WAIT_ANNOUNCE=1 LATENCY_MAX_MS=10000 npm_peer sub.mjs "$URL/" rate/js 0 40 \
-  >"$WORK/js.json" 2>"$WORK/js.err" &
-S=$!
-"$BIN/moqc" pub "$URL/" rate/js --websocket --wait-subscriber --payload npm --groups 3000 \
-  --frames-per-group 1 --fps 1000 --frame-size 200 >"$WORK/pub.json" 2>"$WORK/pub.err" &
-P=$!
-for _ in $(seq 1 200); do
-  grep -q 'announce active rate/js' "$WORK/js.err" 2>/dev/null && break
-  kill -0 "$S" 2>/dev/null || break
-  sleep 0.05
-done
-grep -q 'announce active rate/js' "$WORK/js.err" || { cat "$WORK/js.err"; fail "npm subscriber did not start"; }
-sleep 0.3
-for _ in 1 2 3; do
-  kill -STOP "$RELAY_PID"
-  sleep 0.1
-  kill -CONT "$RELAY_PID"
-  sleep 0.6
-done
-wait "$P" || { cat "$WORK/pub.err"; fail "moqc pub failed"; }
-wait "$S" || { tail -20 "$WORK/js.err"; fail "npm subscriber failed"; }
+browser_case js
 grep -q '"groups":3000,"frames":3000,' "$WORK/js.json" ||
   fail "npm subscriber (100 uni streams) lost groups: $(cat "$WORK/js.json")"
-
 if grep -q 'no stream credit' "$WORK/relay.log"; then
   grep 'no stream credit' "$WORK/relay.log" | head -5
   fail "the relay dropped groups for lack of stream credit"
@@ -80,27 +89,7 @@ stop_relay
 # The same browser case with --server-group-wait 1 (only the newest group waits, as of old):
 # the relay now drops groups for lack of stream credit, so the flag reaches every session.
 start_relay --stats-interval 600 --server-group-wait 1
-WAIT_ANNOUNCE=1 LATENCY_MAX_MS=10000 npm_peer sub.mjs "$URL/" rate/js1 0 40 \
-  >"$WORK/js1.json" 2>"$WORK/js1.err" &
-S=$!
-"$BIN/moqc" pub "$URL/" rate/js1 --websocket --wait-subscriber --payload npm --groups 3000 \
-  --frames-per-group 1 --fps 1000 --frame-size 200 >"$WORK/pub1.json" 2>"$WORK/pub1.err" &
-P=$!
-for _ in $(seq 1 200); do
-  grep -q 'announce active rate/js1' "$WORK/js1.err" 2>/dev/null && break
-  kill -0 "$S" 2>/dev/null || break
-  sleep 0.05
-done
-grep -q 'announce active rate/js1' "$WORK/js1.err" || { cat "$WORK/js1.err"; fail "npm subscriber did not start"; }
-sleep 0.3
-for _ in 1 2 3; do
-  kill -STOP "$RELAY_PID"
-  sleep 0.1
-  kill -CONT "$RELAY_PID"
-  sleep 0.6
-done
-wait "$P" || { cat "$WORK/pub1.err"; fail "moqc pub failed (--server-group-wait 1)"; }
-wait "$S" || { tail -20 "$WORK/js1.err"; fail "npm subscriber failed (--server-group-wait 1)"; }
+browser_case js1
 DROPS=$(grep -c 'no stream credit' "$WORK/relay.log" || true)
 [ "$DROPS" -gt 0 ] || fail "--server-group-wait 1: no group dropped ($(cat "$WORK/js1.json"))"
 stop_relay
