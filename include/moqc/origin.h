@@ -191,6 +191,21 @@ MOQC_EXTERN int moqc_origin_producer_create_broadcast(
     moqc_origin_producer *p, moqc_str path, const moqc_origin_route *route,
     moqc_broadcast_producer **bp, moqc_origin_publish **guard);
 /**
+ * As moqc_origin_producer_create_broadcast, with a dynamic track handler
+ * (moqc_broadcast_producer_dynamic; *dyn, owned by the caller) registered
+ * before the broadcast is published. A consumer that finds the broadcast
+ * through the origin, on any thread and even from inside a waker fired by
+ * this very publication, finds it with the handler: a request for an unknown
+ * track queues instead of failing MOQC_ERR_NOT_FOUND. (Calling
+ * moqc_broadcast_producer_dynamic after moqc_origin_producer_create_broadcast
+ * leaves a window in which such a request fails.) Errors as
+ * moqc_origin_producer_publish; on error nothing is created.
+ */
+MOQC_EXTERN int moqc_origin_producer_create_dynamic_broadcast(
+    moqc_origin_producer *p, moqc_str path, const moqc_origin_route *route,
+    moqc_broadcast_producer **bp, moqc_broadcast_dynamic **dyn,
+    moqc_origin_publish **guard);
+/**
  * Narrows the handle to prefixes (relative to its root, normalized here): the
  * new handle allows the intersection with the current allowed prefixes. Returns
  * 0, MOQC_ERR_UNAUTHORIZED when the intersection is empty (no handle made),

@@ -169,14 +169,18 @@ int moqc_origin_producer_publish(moqc_origin_producer *p, moqc_str path,
   return moqc__origin_publish(&p->v, path, bc, route, NULL, out);
 }
 
-int moqc_origin_producer_create_broadcast(moqc_origin_producer *p,
-                                          moqc_str path,
-                                          const moqc_origin_route *route,
-                                          moqc_broadcast_producer **bp,
-                                          moqc_origin_publish **guard) {
+/* Creates a broadcast, registers its dynamic track handler when dyn is not
+ * NULL, and only then publishes it: another thread that finds the broadcast
+ * through the origin finds it with its handler. */
+static int create_broadcast(moqc_origin_producer *p, moqc_str path,
+                            const moqc_origin_route *route,
+                            moqc_broadcast_producer **bp,
+                            moqc_broadcast_dynamic **dyn,
+                            moqc_origin_publish **guard) {
   const origin_view *v = &p->v;
   moqc_usage_scope *ingress = NULL;
   moqc_broadcast_producer *b = NULL;
+  moqc_broadcast_dynamic *d = NULL;
   moqc_broadcast_consumer *bc = NULL;
   char *abs;
   size_t abs_len;
@@ -190,6 +194,9 @@ int moqc_origin_producer_create_broadcast(moqc_origin_producer *p,
                                    (moqc_str){abs, abs_len});
   }
   rc = moqc_broadcast_new_with_pool(&b, ingress, v->o->pool, v->o->mem);
+  if (rc == 0 && dyn != NULL) {
+    rc = moqc_broadcast_producer_dynamic(b, &d);
+  }
   if (rc == 0) {
     rc = moqc_broadcast_producer_consume(b, &bc);
   }
@@ -202,11 +209,30 @@ int moqc_origin_producer_create_broadcast(moqc_origin_producer *p,
   moqc_usage_scope_decref(ingress);
   moqc_mem_free(v->o->mem, abs);
   if (rc != 0) {
+    moqc_broadcast_dynamic_del(d);
     moqc_broadcast_producer_del(b);
     return rc;
   }
   *bp = b;
+  if (dyn != NULL) {
+    *dyn = d;
+  }
   return 0;
+}
+
+int moqc_origin_producer_create_broadcast(moqc_origin_producer *p,
+                                          moqc_str path,
+                                          const moqc_origin_route *route,
+                                          moqc_broadcast_producer **bp,
+                                          moqc_origin_publish **guard) {
+  return create_broadcast(p, path, route, bp, NULL, guard);
+}
+
+int moqc_origin_producer_create_dynamic_broadcast(
+    moqc_origin_producer *p, moqc_str path, const moqc_origin_route *route,
+    moqc_broadcast_producer **bp, moqc_broadcast_dynamic **dyn,
+    moqc_origin_publish **guard) {
+  return create_broadcast(p, path, route, bp, dyn, guard);
 }
 
 /* ---- Consumer ------------------------------------------------------------ */

@@ -188,10 +188,10 @@ static int ann_active(moqc_session *s, moqc_str suffix, const uint64_t *hops, si
   memcpy(b->path, full, (size_t)n);
   b->path[n] = '\0';
   moqc_origin_route route = {chain, count, 0};
-  int rv = moqc_origin_producer_create_broadcast(s->mirror, path, &route, &b->bp, &b->guard);
-  if (rv == 0) {
-    rv = moqc_broadcast_producer_dynamic(b->bp, &b->dyn);
-  }
+  /* The handler exists before the broadcast is published: a viewer on another thread that
+   * sees the announce and asks for a track at once must queue, not miss it. */
+  int rv = moqc_origin_producer_create_dynamic_broadcast(s->mirror, path, &route, &b->bp,
+                                                         &b->dyn, &b->guard);
   if (rv < 0) {
     moqc_origin_publish_del(b->guard);
     moqc_broadcast_producer_del(b->bp);

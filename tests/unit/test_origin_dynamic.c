@@ -4,6 +4,7 @@
  */
 #include "test_origin_util.h"
 
+#include "eager_viewer.h"
 #include "model/origin_internal.h"
 
 typedef struct fx {
@@ -319,6 +320,44 @@ static void test_scoped_handler(void **state) {
   moqc_origin_producer_del(sp);
 }
 
+/* A broadcast made with moqc_origin_producer_create_dynamic_broadcast has its
+ * track handler before anyone can find it: the eager viewer's request queues
+ * and reaches the handler. Made in two steps (create, then the handler), the
+ * same viewer is told the track does not exist: the window a relay session
+ * mirroring an announce used to leave open to viewers on other workers. */
+static void test_dynamic_before_published(void **state) {
+  fx *f = *state;
+  moqc_broadcast_producer *bp;
+  moqc_broadcast_dynamic *dyn;
+  moqc_origin_publish *guard;
+  moqc_track_request *req;
+
+  for (int two_steps = 0; two_steps <= 1; two_steps++) {
+    eager_viewer v;
+    assert_int_equal(eager_viewer_start(&v, f->c, "video"), 0);
+    if (two_steps) {
+      assert_int_equal(moqc_origin_producer_create_broadcast(
+                           f->p, moqc_str_c("live"), NULL, &bp, &guard),
+                       0);
+      assert_int_equal(v.lookup, MOQC_ERR_NOT_FOUND);
+      assert_int_equal(moqc_broadcast_producer_dynamic(bp, &dyn), 0);
+    } else {
+      assert_int_equal(moqc_origin_producer_create_dynamic_broadcast(
+                           f->p, moqc_str_c("live"), NULL, &bp, &dyn, &guard),
+                       0);
+      assert_int_equal(v.lookup, 0);
+      assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &req, NULL),
+                       0);
+      assert_string_equal(moqc_track_request_name(req), "video");
+      moqc_track_request_reject(req, MOQC_ERR_NOT_FOUND);
+    }
+    eager_viewer_del(&v);
+    moqc_broadcast_dynamic_del(dyn);
+    moqc_origin_publish_del(guard);
+    moqc_broadcast_producer_del(bp);
+  }
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
   const struct CMUnitTest tests[] = {
@@ -331,6 +370,7 @@ int main(void) {
       T(test_prefers_announced),
       T(test_dynamic_clone_keeps_alive),
       T(test_scoped_handler),
+      T(test_dynamic_before_published),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,8 @@
  */
 #include "test_session_harness.h"
 
+#include "eager_viewer.h"
+
 #define K 3
 
 static const uint64_t sub_ids[K + 1] = {0x1001, 0x1002, 0x1003, 0x1004};
@@ -691,6 +693,30 @@ static void test_unannounce_right_after_end(void **state) {
   relay_del(&r);
 }
 
+/* A viewer on the relay's origin that asks for the track the moment the publisher's announce
+ * is mirrored there (on a multi-worker relay: a viewer's session on another thread) finds
+ * the mirror with its track handler: the request queues and is served, it is not told the
+ * track does not exist (the mirror used to be published first and given its handler after). */
+static void test_mirror_served_when_announced(void **state) {
+  relay r;
+  memset(&r, 0, sizeof(r));
+  r.version = MOQC_SESSION_VERSION_LITE_05;
+  node_new(&r.P, ID_P);
+  node_new(&r.R, ID_R);
+  link_new(&r.up, r.version, &r.P, ID_P, &r.R, ID_R, NULL);
+  r.all[r.nlinks++] = &r.up;
+  relay_pump(&r);
+  eager_viewer v;
+  assert_int_equal(eager_viewer_start(&v, r.R.cons, "video"), 0);
+  pub_new(&r.p, &r.P, "demo/bbb", "video");
+  relay_pump(&r);
+  assert_int_equal(v.lookup, 0);
+  moqc_track_info info;
+  assert_int_equal(moqc_track_consumer_info(v.tc, &info, NULL), 0);
+  eager_viewer_del(&v);
+  relay_del(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fanout_lite05),
@@ -713,6 +739,7 @@ int main(void) {
       cmocka_unit_test(test_not_found_through_relay),
       cmocka_unit_test(test_fetch_through_relay),
       cmocka_unit_test(test_unannounce_right_after_end),
+      cmocka_unit_test(test_mirror_served_when_announced),
   };
   if (getenv("TEST_FILTER") != NULL) {
     cmocka_set_test_filter(getenv("TEST_FILTER"));
