@@ -57,6 +57,8 @@ extern "C" {
 /* ---- Wakers ------------------------------------------------------------- */
 
 typedef struct moqc_waker moqc_waker;
+/** A track's fetch handler (see "Fetch handlers" below). */
+typedef struct moqc_track_dynamic moqc_track_dynamic;
 
 /**
  * Called when a pending call may now succeed. Must be quick and thread-safe; it
@@ -511,6 +513,20 @@ MOQC_EXTERN int moqc_track_request_accept(moqc_track_request *req,
                                           const moqc_track_info *info,
                                           moqc_track_producer **out);
 /**
+ * As moqc_track_request_accept, with a fetch handler (*fetch, owned by the
+ * caller; see moqc_track_dynamic below) registered before any waiting
+ * consumer learns of the track: a consumer that fetches an uncached group the
+ * moment it gets the track, on any thread, queues instead of failing
+ * MOQC_ERR_NOT_FOUND. (moqc_track_producer_dynamic after accepting leaves a
+ * window in which such a fetch fails.) The request handle is consumed either
+ * way; on error *fetch is NULL and waiting subscribers see the error. Errors as
+ * moqc_track_request_accept.
+ */
+MOQC_EXTERN int moqc_track_request_accept_dynamic(moqc_track_request *req,
+                                                  const moqc_track_info *info,
+                                                  moqc_track_producer **out,
+                                                  moqc_track_dynamic **fetch);
+/**
  * Rejects the request with err (non-negative becomes MOQC_ERR_CANCEL); waiting
  * subscribers see err. The handle is consumed.
  */
@@ -523,11 +539,11 @@ MOQC_EXTERN void moqc_track_request_reject(moqc_track_request *req, int err);
  * live handler, a fetch miss below the final sequence is queued (coalesced by
  * sequence) instead of failing with MOQC_ERR_NOT_FOUND; the handler serves it
  * by creating the group on a track producer (moqc_track_producer_create_group),
- * which resolves every fetch of that sequence. One thread at a time per handle.
- */
-typedef struct moqc_track_dynamic moqc_track_dynamic;
-
-/** Makes a fetch handler for the producer's track (*out owned by the caller).
+ * which resolves every fetch of that sequence. One thread at a time per handle
+ * (moqc_track_dynamic, declared at the top).
+ *
+ * moqc_track_producer_dynamic makes a fetch handler for the producer's track
+ * (*out owned by the caller).
  */
 MOQC_EXTERN int moqc_track_producer_dynamic(moqc_track_producer *tp,
                                             moqc_track_dynamic **out);

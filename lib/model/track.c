@@ -287,9 +287,12 @@ static void track_request_free(moqc_track_request *req, moqc__wake *batch) {
   moqc__core_decref(c);
 }
 
-int moqc_track_request_accept(moqc_track_request *req,
-                              const moqc_track_info *info,
-                              moqc_track_producer **out) {
+/* Accepts req; with td (allocated, zeroed) also registers td as a fetch handler
+ * of the track before any waiting consumer is told the track exists. */
+static int track_request_accept(moqc_track_request *req,
+                                const moqc_track_info *info,
+                                moqc_track_producer **out,
+                                moqc_track_dynamic *td) {
   moqc__core *c = req->core;
   moqc__track *t = req->track;
   moqc__wake batch = {NULL};
@@ -314,11 +317,44 @@ int moqc_track_request_accept(moqc_track_request *req,
       moqc__publisher_take(c);
       moqc_usage_open_subscription(c->isink);
     }
+    if (td != NULL) {
+      moqc__core_incref(c);
+      td->core = c;
+      td->track = t;
+      t->refs++;
+      t->dynamics++;
+    }
     moqc__track_set_info(t, info, &batch);
   } else {
     moqc__track_fail(c, t, rv, &batch);
   }
   track_request_free(req, &batch);
+  return rv;
+}
+
+int moqc_track_request_accept(moqc_track_request *req,
+                              const moqc_track_info *info,
+                              moqc_track_producer **out) {
+  return track_request_accept(req, info, out, NULL);
+}
+
+int moqc_track_request_accept_dynamic(moqc_track_request *req,
+                                      const moqc_track_info *info,
+                                      moqc_track_producer **out,
+                                      moqc_track_dynamic **fetch) {
+  const moqc_mem *mem = req->core->mem; /* the caller's: outlives the core */
+  moqc_track_dynamic *td = moqc_mem_calloc(mem, 1, sizeof(*td));
+  int rv;
+
+  if (td == NULL) {
+    moqc_track_request_reject(req, MOQC_ERR_NOMEM);
+    return MOQC_ERR_NOMEM;
+  }
+  rv = track_request_accept(req, info, out, td);
+  if (rv != 0) {
+    moqc_mem_free(mem, td);
+  }
+  *fetch = rv == 0 ? td : NULL;
   return rv;
 }
 

@@ -134,13 +134,13 @@ static int track_open_subscribe(moqc_session *s, sub_track *t, const moqc_subscr
 
 static int track_accept(moqc_session *s, sub_track *t, const moqc_track_info *info) {
   t->info = *info;
-  int rv = moqc_track_request_accept(t->req, info, &t->tp);
+  /* lite-05: local fetches of groups the track does not cache go upstream as FETCH; the
+   * handler exists before any waiting consumer (on any thread) learns of the track. */
+  int rv = s->version == MOQC_LITE_05
+               ? moqc_track_request_accept_dynamic(t->req, info, &t->tp, &t->fetch)
+               : moqc_track_request_accept(t->req, info, &t->tp);
   t->req = NULL;
   if (rv < 0) {
-    return rv;
-  }
-  /* lite-05: local fetches of groups the track does not cache go upstream as FETCH. */
-  if (s->version == MOQC_LITE_05 && (rv = moqc_track_producer_dynamic(t->tp, &t->fetch)) < 0) {
     return rv;
   }
   /* Subscribe now if a local subscriber waits (a TRACK_INFO-only request does not). */

@@ -1,8 +1,9 @@
 /*
- * A viewer that asks for a track the moment a broadcast appears: its announce
- * waker fires on the publishing thread, after the origin released its locks,
- * and looks the track up at once (tests of who may see a broadcast before its
- * track handler exists).
+ * Consumers that act the moment something appears, from inside the waker the
+ * change fires (on the changing thread, after the model released its locks):
+ * a viewer that asks for a track as soon as a broadcast is announced, and one
+ * that fetches a group as soon as its track is accepted. Tests of who may see
+ * a broadcast or track before its handler exists.
  */
 #ifndef MOQC_TESTS_EAGER_VIEWER_H
 #define MOQC_TESTS_EAGER_VIEWER_H
@@ -49,6 +50,21 @@ static inline void eager_viewer_del(eager_viewer *v) {
   moqc_track_consumer_del(v->tc);
   moqc_broadcast_consumer_del(v->bc);
   moqc_origin_announced_del(v->a);
+}
+
+/* Fetches group 5 of tc as soon as the track's info is known. */
+typedef struct eager_fetcher {
+  moqc_track_consumer *tc;
+  moqc_group_consumer *gc;
+  int fetch; /* what fetching group 5 returned (1: not yet) */
+} eager_fetcher;
+
+static inline void eager_fetcher_wake(void *ud) {
+  eager_fetcher *e = ud;
+  moqc_track_info info;
+  if (e->fetch == 1 && moqc_track_consumer_info(e->tc, &info, NULL) == 0) {
+    e->fetch = moqc_track_consumer_fetch_group(e->tc, 5, &e->gc, NULL);
+  }
 }
 
 #endif /* MOQC_TESTS_EAGER_VIEWER_H */

@@ -4,6 +4,8 @@
  */
 #include "test_model_util.h"
 
+#include "eager_viewer.h"
+
 #define MS MOQC_MILLISECONDS
 
 typedef struct ftrack {
@@ -891,6 +893,54 @@ static void test_track_read_frame_end_cap(void **state) {
   ftrack_close(&f);
 }
 
+/* A consumer that fetches an uncached group the moment it learns its track
+ * exists (from inside the waker the accept fires) queues the fetch on a track
+ * accepted with moqc_track_request_accept_dynamic; on one accepted first and
+ * given its handler after, the same fetch is told the group does not exist:
+ * the window a relay session used to leave open to viewers on other workers. */
+static void test_track_fetch_handler_before_accept(void **state) {
+  (void)state;
+  for (int two_steps = 0; two_steps <= 1; two_steps++) {
+    moqc_broadcast_producer *bp;
+    moqc_broadcast_consumer *bc;
+    moqc_broadcast_dynamic *dyn;
+    moqc_track_request *req;
+    moqc_track_producer *tp;
+    moqc_track_dynamic *td = NULL;
+    moqc_track_info info;
+    moqc_waker *w;
+    eager_fetcher e = {NULL, NULL, 1};
+    uint64_t seq;
+
+    assert_int_equal(moqc_broadcast_new(&bp, NULL, NULL), 0);
+    assert_int_equal(moqc_broadcast_producer_dynamic(bp, &dyn), 0);
+    assert_int_equal(moqc_broadcast_producer_consume(bp, &bc), 0);
+    assert_int_equal(moqc_broadcast_consumer_track(bc, "t", &e.tc), 0);
+    assert_int_equal(moqc_waker_new(&w, eager_fetcher_wake, &e, NULL), 0);
+    assert_int_equal(moqc_track_consumer_info(e.tc, &info, w), MOQC_ERR_PENDING);
+    assert_int_equal(moqc_broadcast_dynamic_requested_track(dyn, &req, NULL), 0);
+    if (two_steps) {
+      assert_int_equal(moqc_track_request_accept(req, NULL, &tp), 0);
+      assert_int_equal(e.fetch, MOQC_ERR_NOT_FOUND);
+      assert_int_equal(moqc_track_producer_dynamic(tp, &td), 0);
+    } else {
+      assert_int_equal(moqc_track_request_accept_dynamic(req, NULL, &tp, &td), 0);
+      assert_int_equal(e.fetch, MOQC_ERR_PENDING);
+      assert_int_equal(moqc_track_dynamic_requested_group(td, &seq, NULL), 0);
+      assert_int_equal(seq, 5);
+      moqc_track_dynamic_reject_group(td, 5, MOQC_ERR_NOT_FOUND);
+    }
+    moqc_waker_close(w);
+    moqc_group_consumer_del(e.gc);
+    moqc_track_consumer_del(e.tc);
+    moqc_track_dynamic_del(td);
+    moqc_track_producer_del(tp);
+    moqc_broadcast_dynamic_del(dyn);
+    moqc_broadcast_consumer_del(bc);
+    moqc_broadcast_producer_del(bp);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_track_group_rules),
@@ -905,6 +955,7 @@ int main(void) {
       cmocka_unit_test(test_track_abort_and_drop),
       cmocka_unit_test(test_track_fetch),
       cmocka_unit_test(test_track_fetch_aborts_with_track),
+      cmocka_unit_test(test_track_fetch_handler_before_accept),
       cmocka_unit_test(test_track_datagrams),
       cmocka_unit_test(test_subscription_fold_rules),
       cmocka_unit_test(test_track_subscription_aggregate),

@@ -717,6 +717,33 @@ static void test_mirror_served_when_announced(void **state) {
   relay_del(&r);
 }
 
+/* lite-05: the relay's session accepts a viewer's track request with its fetch handler in
+ * place, so a viewer that fetches an old group the moment the track is accepted (from
+ * another worker) gets the fetch queued upstream, not "not found". */
+static void test_track_fetchable_when_accepted(void **state) {
+  relay r;
+  relay_new(&r, MOQC_SESSION_VERSION_LITE_05, 0);
+  moqc_origin_announced *cur;
+  moqc_origin_announce ev;
+  assert_int_equal(moqc_origin_consumer_announced(r.R.cons, &cur), 0);
+  assert_int_equal(moqc_origin_announced_next(cur, &ev, NULL), 0);
+  assert_non_null(ev.broadcast);
+  eager_fetcher e = {NULL, NULL, 1};
+  moqc_waker *w;
+  moqc_track_info info;
+  assert_int_equal(moqc_broadcast_consumer_track(ev.broadcast, "video", &e.tc), 0);
+  assert_int_equal(moqc_waker_new(&w, eager_fetcher_wake, &e, NULL), 0);
+  assert_int_equal(moqc_track_consumer_info(e.tc, &info, w), MOQC_ERR_PENDING);
+  relay_pump(&r);
+  assert_int_equal(e.fetch, MOQC_ERR_PENDING);
+  moqc_waker_close(w);
+  moqc_group_consumer_del(e.gc);
+  moqc_track_consumer_del(e.tc);
+  moqc_broadcast_consumer_del(ev.broadcast);
+  moqc_origin_announced_del(cur);
+  relay_del(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fanout_lite05),
@@ -740,6 +767,7 @@ int main(void) {
       cmocka_unit_test(test_fetch_through_relay),
       cmocka_unit_test(test_unannounce_right_after_end),
       cmocka_unit_test(test_mirror_served_when_announced),
+      cmocka_unit_test(test_track_fetchable_when_accepted),
   };
   if (getenv("TEST_FILTER") != NULL) {
     cmocka_set_test_filter(getenv("TEST_FILTER"));
