@@ -93,7 +93,11 @@ static bool oom_scenario(const moqc_mem *mem, tm_scope *ing, tm_scope *eg) {
   moqc_track_consumer *tc = NULL, *tc2 = NULL;
   moqc_track_subscriber *sub = NULL, *sub2 = NULL;
   moqc_track_request *req = NULL;
-  moqc_track_dynamic *td = NULL;
+  moqc_track_dynamic *td = NULL, *td3 = NULL;
+  moqc_track_producer *tp3 = NULL;
+  moqc_track_consumer *tc3 = NULL;
+  moqc_track_subscriber *sub3 = NULL;
+  moqc_group_consumer *fetched3 = NULL;
   moqc_group_producer *gp = NULL, *gp2 = NULL;
   moqc_group_consumer *gc = NULL, *gc2 = NULL, *fetched = NULL;
   moqc_frame_producer *fp = NULL;
@@ -157,6 +161,18 @@ static bool oom_scenario(const moqc_mem *mem, tm_scope *ing, tm_scope *eg) {
   STEP(moqc_track_dynamic_requested_group(td, &seq, w), 0);
   STEP(moqc_track_producer_create_group(tp2, seq, 0, &gp2), 0);
   STEP(moqc_track_consumer_fetch_group(tc2, 4, &fetched, w), 0);
+  /* The same with the fetch handler registered by the accept. */
+  STEP(moqc_broadcast_consumer_track(bc, "c", &tc3), 0);
+  STEP(moqc_track_consumer_subscribe(tc3, NULL, &sub3, w), MOQC_ERR_PENDING);
+  STEP(moqc_broadcast_dynamic_requested_track(dyn, &req, w), 0);
+  {
+    moqc_track_request *r = req;
+    req = NULL;
+    STEP(moqc_track_request_accept_dynamic(r, NULL, &tp3, &td3), 0);
+  }
+  STEP(moqc_track_consumer_fetch_group(tc3, 2, &fetched3, w), MOQC_ERR_PENDING);
+  STEP(moqc_track_dynamic_requested_group(td3, &seq, w), 0);
+  assert_int_equal(seq, 2);
   done = true;
 out:
   if (req != NULL) {
@@ -171,6 +187,11 @@ out:
   moqc_group_producer_del(gp);
   moqc_group_producer_del(gp2);
   moqc_track_dynamic_del(td);
+  moqc_track_dynamic_del(td3);
+  moqc_group_consumer_del(fetched3);
+  moqc_track_subscriber_del(sub3);
+  moqc_track_consumer_del(tc3);
+  moqc_track_producer_del(tp3);
   moqc_track_subscriber_del(sub);
   moqc_track_subscriber_del(sub2);
   moqc_track_consumer_del(tc);
