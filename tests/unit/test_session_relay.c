@@ -39,13 +39,18 @@ static void relay_add_sub(relay *r, int i) {
   r->all[r->nlinks++] = &r->down[i];
 }
 
-static void relay_new(relay *r, uint32_t version, int subs) {
+/* The publisher's node and the relay's, joined; nothing published yet. */
+static void relay_init(relay *r, uint32_t version) {
   memset(r, 0, sizeof(*r));
   r->version = version;
   node_new(&r->P, ID_P);
   node_new(&r->R, ID_R);
   link_new(&r->up, version, &r->P, ID_P, &r->R, ID_R, NULL);
   r->all[r->nlinks++] = &r->up;
+}
+
+static void relay_new(relay *r, uint32_t version, int subs) {
+  relay_init(r, version);
   for (int i = 0; i < subs; i++) {
     relay_add_sub(r, i);
   }
@@ -448,12 +453,7 @@ static void test_datagrams(void **state) {
  * queue is bounded: test_session_group_queue.c). */
 static void test_stream_credit_waits(void **state) {
   relay r;
-  memset(&r, 0, sizeof(r));
-  r.version = MOQC_SESSION_VERSION_LITE_05;
-  node_new(&r.P, ID_P);
-  node_new(&r.R, ID_R);
-  link_new(&r.up, r.version, &r.P, ID_P, &r.R, ID_R, NULL);
-  r.all[r.nlinks++] = &r.up;
+  relay_init(&r, MOQC_SESSION_VERSION_LITE_05);
   node_new(&r.S[0], sub_ids[0]);
   moqc__mem_settings ms;
   moqc__mem_settings_default(&ms);
@@ -699,12 +699,7 @@ static void test_unannounce_right_after_end(void **state) {
  * track does not exist (the mirror used to be published first and given its handler after). */
 static void test_mirror_served_when_announced(void **state) {
   relay r;
-  memset(&r, 0, sizeof(r));
-  r.version = MOQC_SESSION_VERSION_LITE_05;
-  node_new(&r.P, ID_P);
-  node_new(&r.R, ID_R);
-  link_new(&r.up, r.version, &r.P, ID_P, &r.R, ID_R, NULL);
-  r.all[r.nlinks++] = &r.up;
+  relay_init(&r, MOQC_SESSION_VERSION_LITE_05);
   relay_pump(&r);
   eager_viewer v;
   assert_int_equal(eager_viewer_start(&v, r.R.cons, "video"), 0);
