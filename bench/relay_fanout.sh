@@ -25,6 +25,7 @@ SECONDS_RUN=${FANOUT_SECONDS:-10}
 TRANSPORTS=${FANOUT_TRANSPORTS:-quic wt ws}
 BENCH_THREADS=${FANOUT_BENCH_THREADS:-1}
 source "$top/bench/lib.sh"
+source "$top/bench/fanout_rate.sh"
 
 echo "### Relay fan-out: one 2.5 Mbps broadcast (30 fps x 10416 B, groups of 60) to S viewers, ${SECONDS_RUN} s${RELAY_FLAGS:+, relay $RELAY_FLAGS}, load generator on $BENCH_THREADS loop(s)"
 echo
@@ -51,7 +52,7 @@ for tr in $TRANSPORTS; do
     t0=$(date +%s.%N)
     rc=0
     /usr/bin/time -f "%U %S %e" -o "$WORK/btime" "$BIN/moqc" bench "$url" "${tls[@]}" \
-      --publishers 1 --subscribers "$S" --fps 30 --frame-size 10416 --group-frames 60 \
+      --publishers 1 --subscribers "$S" --fps "$FANOUT_FPS" --frame-size "$FANOUT_FRAME" --group-frames 60 \
       --duration "$SECONDS_RUN" --startup-timeout 60 --drain 5 --connect-rate 500 --quiet \
       --threads "$BENCH_THREADS" \
       >"$WORK/out.json" 2>"$WORK/bench.err" || rc=$?
@@ -109,18 +110,18 @@ bulk_send_eff=$(sed -n 's/.*= *\([0-9.]*\) MB per sender CPU-second.*/\1/p' "$WO
 echo "Raw QUIC capacity (bench_quic_bulk, same run): ${bulk_mbs} MB/s = ${bulk_gbps} Gbit/s payload, one connection, ${bulk_eff} MB per CPU-second (sender and receiver), ${bulk_send_eff} MB per sender CPU-second."
 max_s=0
 for S in $S_LIST; do [ "$S" -gt "$max_s" ] && max_s=$S; done
-python3 - "$best_quic_gbps" "$best_quic_s" "$bulk_gbps" "$best_quic_eff" "${bulk_eff:-0}" "${bulk_send_eff:-0}" "$max_s" <<'PY'
-import math, sys
+need=$(fanout_viewers_for 0.6 "$bulk_gbps")
+python3 - "$best_quic_gbps" "$best_quic_s" "$bulk_gbps" "$best_quic_eff" "${bulk_eff:-0}" "${bulk_send_eff:-0}" "$max_s" "${need:-0}" "$FANOUT_FPS" "$FANOUT_FRAME" <<'PY'
+import sys
 g, s, bulk = float(sys.argv[1]), sys.argv[2], float(sys.argv[3] or 0)
 eff, bulk_eff, send_eff = float(sys.argv[4]), float(sys.argv[5] or 0), float(sys.argv[6] or 0)
-max_s = int(sys.argv[7])
+max_s, need, fps, frame = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])
 if g > 0 and bulk > 0:
     print(f"Relay fan-out over raw QUIC, best run with >= 99.9% delivered (S = {s}): {g:.3f} Gbit/s "
           f"= **{g / bulk:.3f} x raw QUIC capacity** (target >= 0.6).")
-    # What the S list can show at all: S viewers of one 30 fps x 10416 B broadcast take
-    # S x 2.5 Mbit/s, whatever the relay could do.
-    offered = max_s * 30 * 10416 * 8 / 1e9
-    need = math.ceil(0.6 * bulk / (30 * 10416 * 8 / 1e9) / 100) * 100
+    # What the S list can show at all: S viewers of the broadcast take S x its rate, whatever
+    # the relay could do.
+    offered = max_s * fps * frame * 8 / 1e9
     print(f"Ceiling of this S list: S = {max_s} offers {offered:.3f} Gbit/s = {offered / bulk:.3f} x raw QUIC "
           f"capacity; 0.6 x needs S >= {need} (FANOUT_S), with cores for the relay and for the load "
           f"generator (FANOUT_BENCH_THREADS).")

@@ -39,12 +39,10 @@ ncpu=$(nproc)
 if [ "$ncpu" -ge 4 ]; then
   workers=$((ncpu / 2))
   lg_threads=$((ncpu / 2))
-  need=$(python3 -c '
-import math, re, sys
-m = re.search(r"\(([0-9.]+) Gbit/s\)", open(sys.argv[1]).read())
-print(math.ceil(0.6 * float(m.group(1)) / (30 * 10416 * 8 / 1e9) / 100) * 100 if m else 2000)
-' "$tmp/bulk.txt" 2>/dev/null || echo 2000)
-  workers_s=${FANOUT_WORKERS_S:-1000 $need}
+  source "$top/bench/fanout_rate.sh"
+  bulk_gbps=$(sed -n 's/.*MB\/s (\([0-9.]*\) Gbit\/s).*/\1/p' "$tmp/bulk.txt" | head -1)
+  need=$(fanout_viewers_for 0.6 "$bulk_gbps")
+  workers_s=${FANOUT_WORKERS_S:-1000 ${need:-2000}}
 else
   workers=$ncpu
   lg_threads=1

@@ -27,6 +27,14 @@ static int read_append(moqc_session *s, sess_stream *st, const uint8_t *data, si
   return 0;
 }
 
+/* Gives st's read buffer back (emptied): a quiet or finished stream keeps none. */
+static void read_release(moqc_session *s, sess_stream *st) {
+  moqc_mem_free(s->mem, st->rx);
+  st->rx = NULL;
+  st->rx_cap = 0;
+  st->rx_len = 0;
+}
+
 /* Kinds whose misbehaviour ends the session rather than the stream (spec 5.2). */
 static bool read_session_fatal(const moqc_session *s, const sess_stream *st) {
   return st->kind == SK_SETUP_RX || st->kind == SK_LEGACY || st->kind == SK_ANNOUNCE_SUB ||
@@ -201,11 +209,7 @@ int moqc__sess_feed(moqc_session *s, sess_stream *st, const uint8_t *data, size_
     return rv;
   }
   if (s->closed || st->rx_done || st->kind == SK_DISCARD) {
-    /* Nothing more is read from this stream. */
-    st->rx_len = 0;
-    moqc_mem_free(s->mem, st->rx);
-    st->rx = NULL;
-    st->rx_cap = 0;
+    read_release(s, st); /* nothing more is read from this stream */
     return 0;
   }
   size_t left = (size_t)(end - p);
@@ -215,10 +219,7 @@ int moqc__sess_feed(moqc_session *s, sess_stream *st, const uint8_t *data, size_
     }
     st->rx_len = left;
     if (left == 0 && !st->parked) {
-      /* Everything buffered was read: a quiet stream keeps no buffer. */
-      moqc_mem_free(s->mem, st->rx);
-      st->rx = NULL;
-      st->rx_cap = 0;
+      read_release(s, st); /* everything buffered was read */
     }
   } else if ((rv = read_append(s, st, p, left)) < 0) {
     return rv;

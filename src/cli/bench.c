@@ -50,6 +50,15 @@ typedef enum bench_phase {
 
 typedef struct bench_run bench_run;
 
+/* The counts the other loops of a --threads run report to the first. */
+typedef enum bench_counter {
+  BENCH_READY = 0, /* connections whose session started */
+  BENCH_SUBSCRIBED,
+  BENCH_DONE,    /* subscribers that read their track to the end */
+  BENCH_DIALLED, /* loops that dialled all their connections */
+  BENCH_NCOUNTERS
+} bench_counter;
+
 /* What the loops of a --threads run tell each other. The counts are sums over
  * every loop but the first; the first loop reads them, the others add to them
  * and wake it. */
@@ -58,7 +67,7 @@ typedef struct bench_shared {
   size_t nruns;
   size_t nsubs_total; /* subscribers over every loop */
   uv_mutex_t mu;      /* held to wake a loop (see bench_wake) */
-  atomic_size_t ready, subscribed, done, dialled;
+  atomic_size_t count[BENCH_NCOUNTERS];
   atomic_uint_least64_t rx_bytes, rx_frames, lost; /* as of each loop's last
                                                       progress tick */
   atomic_int phase; /* the first loop's phase: the others follow it */
@@ -206,18 +215,20 @@ static void bench_tell_phase(bench_run *r, bench_phase phase) {
   }
 }
 
-/* Another loop's count went up by one: added to sh, the first loop woken. */
-static void bench_count(bench_run *r, atomic_size_t *c) {
+/* One more of c on another loop than the first: added to sh, the first loop
+ * woken (nothing with one loop, or on the first). */
+static void bench_count(bench_run *r, bench_counter c) {
   if (r->sh != NULL && r->index != 0) {
-    atomic_fetch_add(c, 1);
+    atomic_fetch_add(&r->sh->count[c], 1);
     bench_wake(r->sh->runs[0]);
   }
 }
 
-/* On the first loop: own plus what the other loops added to c. On the others:
- * own. */
-static size_t bench_all(const bench_run *r, size_t own, atomic_size_t *c) {
-  return r->sh != NULL && r->index == 0 ? own + atomic_load(c) : own;
+/* On the first loop: own plus what the other loops counted of c. On the
+ * others: own. */
+static size_t bench_all(const bench_run *r, size_t own, bench_counter c) {
+  return r->sh != NULL && r->index == 0 ? own + atomic_load(&r->sh->count[c])
+                                        : own;
 }
 
 /* Subscribers over every loop (the first loop's view; the others': theirs). */
@@ -227,7 +238,7 @@ static size_t bench_nsubs_all(const bench_run *r) {
 
 /* Every subscriber (of every loop, on the first) read its track to the end. */
 static bool bench_all_done(bench_run *r) {
-  return bench_all(r, r->done, r->sh ? &r->sh->done : NULL) ==
+  return bench_all(r, r->done, BENCH_DONE) ==
          bench_nsubs_all(r);
 }
 
@@ -377,9 +388,7 @@ static void bench_sub_done(bench_sub *s) {
   }
   s->phase = BSUB_DONE;
   r->done++;
-  if (r->sh != NULL) {
-    bench_count(r, &r->sh->done);
-  }
+  bench_count(r, BENCH_DONE);
   if (r->phase == BENCH_DRAIN && bench_all_done(r)) {
     bench_close_all(r);
   }
@@ -617,9 +626,7 @@ static void bench_sub_work(cli_client *c) {
     }
     s->phase = BSUB_RECEIVING;
     r->subscribed++;
-    if (r->sh != NULL) {
-      bench_count(r, &r->sh->subscribed);
-    }
+    bench_count(r, BENCH_SUBSCRIBED);
     bench_maybe_start(r);
   }
   if (s->phase == BSUB_RECEIVING) {
@@ -634,9 +641,7 @@ static void bench_sub_ready(cli_client *c) {
   bench_sub *s = c->user_data;
 
   s->run->ready++;
-  if (s->run->sh != NULL) {
-    bench_count(s->run, &s->run->sh->ready);
-  }
+  bench_count(s->run, BENCH_READY);
   cli_client_kick(c);
 }
 
@@ -773,16 +778,27 @@ static void bench_drain_timeout(uv_timer_t *t) {
     fprintf(stderr,
             "moqc bench: %zu of %zu subscribers still open after --drain; "
             "closing\n",
-            all - bench_all(r, r->done, r->sh ? &r->sh->done : NULL), all);
+            all - bench_all(r, r->done, BENCH_DONE), all);
     bench_close_all(r);
   }
+}
+
+/* Moves r to DRAIN: closed at once when every subscriber is done, else when
+ * they are or after --drain. */
+static void bench_drain(bench_run *r) {
+  r->phase = BENCH_DRAIN;
+  r->run_end = cli_now();
+  if (bench_all_done(r)) {
+    bench_close_all(r);
+    return;
+  }
+  uv_timer_start(&r->phase_timer, bench_drain_timeout,
+                 (uint64_t)(r->o->drain_s * 1000.0 + 0.5), 0);
 }
 
 static void bench_end_run(bench_run *r) {
   size_t i;
 
-  r->phase = BENCH_DRAIN;
-  r->run_end = cli_now();
   r->cpu_end = bench_cpu_s();
   r->wall_end_us = cli_wall_us();
   uv_timer_stop(&r->tick);
@@ -790,12 +806,7 @@ static void bench_end_run(bench_run *r) {
     bench_pub_end(&r->pubs[i]);
   }
   bench_tell_phase(r, BENCH_DRAIN);
-  if (bench_all_done(r)) {
-    bench_close_all(r);
-    return;
-  }
-  uv_timer_start(&r->phase_timer, bench_drain_timeout,
-                 (uint64_t)(r->o->drain_s * 1000.0 + 0.5), 0);
+  bench_drain(r);
 }
 
 static void bench_tick(uv_timer_t *t) {
@@ -863,14 +874,14 @@ static void bench_maybe_start(bench_run *r) {
   if (r->index != 0) {
     return; /* the first loop decides (bench_count woke it) */
   }
-  ready = bench_all(r, r->ready, r->sh ? &r->sh->ready : NULL);
+  ready = bench_all(r, r->ready, BENCH_READY);
   conns = r->npubs + bench_nsubs_all(r) + r->nidle;
   pubs_ok = r->o->subscribers == 0 ? ready >= r->npubs + r->nidle
                                    : r->relay_subscribed == r->npubs;
   dialled = r->next_dial == r->npubs + r->nsubs + r->nidle &&
-            (r->sh == NULL || atomic_load(&r->sh->dialled) == r->sh->nruns - 1);
+            (r->sh == NULL || atomic_load(&r->sh->count[BENCH_DIALLED]) == r->sh->nruns - 1);
   if (r->phase == BENCH_CONNECT &&
-      bench_all(r, r->subscribed, r->sh ? &r->sh->subscribed : NULL) ==
+      bench_all(r, r->subscribed, BENCH_SUBSCRIBED) ==
           bench_nsubs_all(r) &&
       pubs_ok && ready == conns && dialled) {
     uv_timer_start(&r->phase_timer, bench_settled, BENCH_SETTLE_MS, 0);
@@ -901,14 +912,7 @@ static void bench_wake_cb(uv_async_t *h) {
     r->run_start = cli_now();
   }
   if (phase >= BENCH_DRAIN && r->phase == BENCH_RUN) {
-    r->phase = BENCH_DRAIN;
-    r->run_end = cli_now();
-    if (bench_all_done(r)) {
-      bench_close_all(r);
-    } else {
-      uv_timer_start(&r->phase_timer, bench_drain_timeout,
-                     (uint64_t)(r->o->drain_s * 1000.0 + 0.5), 0);
-    }
+    bench_drain(r);
   }
   if (phase == BENCH_CLOSE) {
     bench_close_all(r);
@@ -918,7 +922,7 @@ static void bench_wake_cb(uv_async_t *h) {
 static void bench_startup_timeout(uv_timer_t *t) {
   bench_run *r = t->data;
 
-  size_t ready = bench_all(r, r->ready, r->sh ? &r->sh->ready : NULL);
+  size_t ready = bench_all(r, r->ready, BENCH_READY);
   size_t conns = r->npubs + bench_nsubs_all(r) + r->nidle;
 
   if (r->phase == BENCH_CONNECT && ready < conns) {
@@ -934,7 +938,7 @@ static void bench_startup_timeout(uv_timer_t *t) {
             "moqc bench: after --startup-timeout, %zu of %zu subscriptions and "
             "%zu of %zu "
             "publishers subscribed by the relay; publishing anyway\n",
-            bench_all(r, r->subscribed, r->sh ? &r->sh->subscribed : NULL),
+            bench_all(r, r->subscribed, BENCH_SUBSCRIBED),
             bench_nsubs_all(r), r->relay_subscribed, r->npubs);
     bench_settled(t);
   }
@@ -1029,9 +1033,7 @@ static void bench_dial(uv_timer_t *t) {
   }
   if (r->next_dial == total) {
     uv_timer_stop(&r->dial_timer);
-    if (r->sh != NULL) {
-      bench_count(r, &r->sh->dialled);
-    }
+    bench_count(r, BENCH_DIALLED);
     bench_maybe_start(r);
   } else if (r->connect_rate < 100) {
     uv_timer_start(&r->dial_timer, bench_dial, 1000u / r->connect_rate, 0);
@@ -1076,9 +1078,9 @@ static void bench_progress(uv_timer_t *t) {
             "in %.2f Mbps "
             "frames %llu lost_groups %llu latency p50 %.2f ms p99 %.2f ms\n",
             (double)(now - r->t0) / 1e9, phase,
-            bench_all(r, r->ready, r->sh ? &r->sh->ready : NULL),
+            bench_all(r, r->ready, BENCH_READY),
             r->npubs + bench_nsubs_all(r) + r->nidle,
-            bench_all(r, r->subscribed, r->sh ? &r->sh->subscribed : NULL),
+            bench_all(r, r->subscribed, BENCH_SUBSCRIBED),
             bench_nsubs_all(r), bench_mbps(r->tx_bytes - r->last_tx_bytes, dt),
             bench_mbps(rx_bytes - r->last_rx_bytes, dt),
             (unsigned long long)rx_frames, (unsigned long long)lost,

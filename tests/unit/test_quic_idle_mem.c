@@ -17,6 +17,7 @@
 #include "transport/quic_internal.h"
 #include "transport/quic_test.h"
 #include "counting_mem.h"
+#include "quic_testutil.h"
 
 #define NCONNS 24
 
@@ -32,7 +33,6 @@ typedef struct side {
   int connected, closed;
 } side;
 
-static moqc_tls_cert *g_cert;
 
 static int on_connection(moqc_quic_conn *conn, const char *alpn, void *ud,
                          void *cud) {
@@ -128,14 +128,7 @@ static void test_idle_session_memory(void **state) {
   long base_bytes = cnt.bytes;
   struct sockaddr_in ra = a;
   ra.sin_port = htons(moqc_quic_endpoint_port(srv->ep));
-  moqc_quic_connect_params cp;
-  memset(&cp, 0, sizeof(cp));
-  cp.server_name = "localhost";
-  cp.verify.mode = MOQC_TLS_VERIFY_PIN;
-  cp.verify.pins =
-      (const uint8_t(*)[MOQC_TLS_FINGERPRINT_LEN])moqc_tls_cert_fingerprint(
-          g_cert);
-  cp.verify.npins = 1;
+  moqc_quic_connect_params cp = quic_pin_params();
   for (int i = 0; i < NCONNS; i++) {
     assert_int_equal(
         moqc_quic_connect(cli->ep, (struct sockaddr *)&ra, &cp, NULL), 0);
@@ -361,19 +354,10 @@ static void test_pool_block_pages_dropped(void **state) {
   munmap(a.base, a.len);
 }
 
-static int group_setup(void **state) {
-  return moqc_tls_cert_generate(&g_cert, NULL, 0, (int64_t)time(NULL), 0, NULL);
-}
-
-static int group_teardown(void **state) {
-  moqc_tls_cert_del(g_cert);
-  return 0;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_idle_session_memory),
       cmocka_unit_test(test_pool_block_pages_dropped),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  return cmocka_run_group_tests(tests, quic_cert_setup, quic_cert_teardown);
 }
